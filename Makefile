@@ -1,0 +1,31 @@
+# The two commands that matter: `make demo` and `make test`. Both build .venv from nothing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# MicroPython type stubs, one folder per board family (they define the same modules differently).
+RP2_STUBS := micropython-rp2-rpi-pico-stubs==1.29.0.post1
+ESP32_STUBS := micropython-esp32-stubs==1.29.0.post1
+PIP := $(BIN)/pip install --quiet --disable-pip-version-check
+
+.PHONY: test demo emulate clean
+
+$(STAMP): requirements.txt pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) -r requirements.txt
+	$(PIP) --no-deps -e .
+	$(PIP) --upgrade --target $(VENV)/stubs/rp2 $(RP2_STUBS)
+	$(PIP) --upgrade --target $(VENV)/stubs/esp32 $(ESP32_STUBS)
+	touch $@
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+demo: $(STAMP)
+	$(BIN)/hipec demo
+
+emulate: $(STAMP)
+	$(BIN)/hipec emulate --speed 1
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache

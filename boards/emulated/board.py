@@ -1,0 +1,149 @@
+"""The emulated controller board: the board HAL of the firmware on the MicroPython unix port.
+
+Its serial link is stdin/stdout (the launcher exposes it to the host as a pseudo-terminal). Its time,
+sensors and actuators live in a plant model in the launcher process, reached through a side channel
+of fixed-size integer records (channel.py), so the firmware sees virtual time and physical inputs
+exactly as it would see a real board's, and allocates nothing to talk to them.
+"""
+import os
+import sys
+import select
+from array import array
+
+import micropython
+
+import channel as ch
+
+# MicroPython's ticks wrap at 2**30; virtual ticks wrap the same way so the firmware's arithmetic is exercised.
+TICKS_PERIOD = 1 << 30
+TICKS_MAX = TICKS_PERIOD - 1
+TICKS_HALF = TICKS_PERIOD // 2
+
+
+class Board:
+    name = "emulated"
+
+    def __init__(self):
+        self._to_plant = open("/dev/fd/" + os.getenv("HIPEC_PLANT_WFD"), "wb")
+        self._from_plant = open("/dev/fd/" + os.getenv("HIPEC_PLANT_RFD"), "rb")
+        self._out = array("i", [0] * ch.OUT_WORDS)
+        self._in = array("i", [0] * ch.IN_WORDS)
+        self._reset_cause = os.getenv("HIPEC_RESET_CAUSE") or "power_on"
+        self._stdin = sys.stdin.buffer
+        self._stdout = sys.stdout.buffer
+        self._poll = select.poll()
+        self._poll.register(self._stdin, select.POLLIN)
+        self._one = memoryview(bytearray(1))
+        self._link_open = True
+        # Ctrl-C bytes may appear inside binary frames: they must not interrupt the firmware.
+        micropython.kbd_intr(-1)
+        self._exchange(0)
+
+    # ---------------------------------------------------------------- plant exchange
+
+    def _exchange(self, until_ms):
+        self._out[ch.OUT_UNTIL_MS] = until_ms
+        self._to_plant.write(self._out)
+        if self._from_plant.readinto(self._in) != ch.IN_WORDS * 4:
+            sys.exit(3)  # the plant is gone: the board has lost power
+        if self._in[ch.IN_HANG]:
+            self._hang()
+
+    def _hang(self):
+        # A loop stuck in a driver: time passes, the watchdog is never fed again.
+        while True:
+            self._out[ch.OUT_UNTIL_MS] = self._in[ch.IN_NOW_MS] + 100
+            self._to_plant.write(self._out)
+            self._from_plant.readinto(self._in)
+
+    # ---------------------------------------------------------------- clock
+
+    def ticks_ms(self):
+        return self._in[ch.IN_NOW_MS] & TICKS_MAX
+
+    def ticks_add(self, ticks, delta):
+        return (ticks + delta) & TICKS_MAX
+
+    def ticks_diff(self, end, start):
+        return ((end - start + TICKS_HALF) & TICKS_MAX) - TICKS_HALF
+
+    def idle(self, until_ticks):
+        """Let virtual time pass until until_ticks, or less if the host has sent something."""
+        now = self._in[ch.IN_NOW_MS]
+        wait = self.ticks_diff(until_ticks, now & TICKS_MAX)
+        if wait < 0:
+            wait = 0
+        self._exchange(now + wait)
+
+    def reset_cause(self):
+        return self._reset_cause
+
+    def report_crash(self, exc):
+        # stdout is the link; the launcher keeps stderr as the board's debug log.
+        sys.print_exception(exc, sys.stderr)
+
+    # ---------------------------------------------------------------- outputs
+
+    def heater_set(self, permille):
+        if permille < 0:
+            permille = 0
+        elif permille > 1000:
+            permille = 1000
+        self._out[ch.OUT_HEATER_PM] = permille
+
+    def pump_set(self, milli_steps_per_s):
+        self._out[ch.OUT_PUMP_MSPS] = milli_steps_per_s if milli_steps_per_s > 0 else 0
+
+    def pump_steps(self):
+        return self._in[ch.IN_PUMP_STEPS]
+
+    def bypass_set(self, is_open):
+        self._out[ch.OUT_BYPASS] = 1 if is_open else 0
+
+    # ---------------------------------------------------------------- inputs
+
+    def read_rtd(self, codes):
+        for i in range(ch.N_RTD):
+            codes[i] = self._in[ch.IN_RTD + i]
+
+    def pressure_mmhg(self):
+        return self._in[ch.IN_PRESSURE_MMHG]
+
+    def reservoir_low(self):
+        return self._in[ch.IN_RESERVOIR_LOW] != 0
+
+    def air_in_line(self):
+        return self._in[ch.IN_AIR] != 0
+
+    # ---------------------------------------------------------------- watchdog
+
+    def wdt_start(self, timeout_ms):
+        self._out[ch.OUT_WDT_TIMEOUT_MS] = timeout_ms
+
+    def wdt_feed(self):
+        self._out[ch.OUT_WDT_FEEDS] += 1
+
+    # ---------------------------------------------------------------- serial link
+
+    def link_read(self, buf):
+        """Read what the link has, up to len(buf) bytes, without blocking; return the count."""
+        if not self._link_open:
+            return 0
+        n = 0
+        one = self._one
+        size = len(buf)
+        while n < size:
+            ready = False
+            for _obj, event in self._poll.ipoll(0):
+                ready = event & select.POLLIN
+            if not ready:
+                break
+            if self._stdin.readinto(one) != 1:
+                self._link_open = False  # the launcher closed our end
+                break
+            buf[n] = one[0]
+            n += 1
+        return n
+
+    def link_write(self, data):
+        self._stdout.write(data)

@@ -1,0 +1,1 @@
+"""The perfusion controller: everything that runs on the board above the board HAL."""

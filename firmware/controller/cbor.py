@@ -1,0 +1,274 @@
+"""CBOR (RFC 8949) encoder and decoder for the subset the wire protocol uses.
+
+Supported: unsigned and negative integers up to 64 bits, floats (decode half, single and double;
+encode the shortest width that round-trips exactly), byte and text strings, arrays and maps with
+definite or indefinite length, true, false and null. Everything else (tags, undefined, simple values,
+bignums, trailing bytes, nesting deeper than MAX_DEPTH) is refused with CBORError; no other exception
+leaves loads().
+"""
+import struct
+
+# Deep nesting is how a hostile frame would exhaust the small C stack of a microcontroller.
+MAX_DEPTH = 16
+
+_U64_LIMIT = 1 << 64
+
+
+class CBORError(ValueError):
+    pass
+
+
+class _Break:
+    pass
+
+
+_BREAK = _Break()
+
+
+# ---------------------------------------------------------------- encoding
+
+def _head(out, major, n):
+    mt = major << 5
+    if n < 24:
+        out.append(mt | n)
+    elif n < 0x100:
+        out.append(mt | 24)
+        out.append(n)
+    elif n < 0x10000:
+        out.append(mt | 25)
+        out.extend(struct.pack(">H", n))
+    elif n < 0x100000000:
+        out.append(mt | 26)
+        out.extend(struct.pack(">I", n))
+    elif n < _U64_LIMIT:
+        out.append(mt | 27)
+        out.extend(struct.pack(">Q", n))
+    else:
+        raise CBORError("integer out of 64-bit range")
+
+
+def _encode_float(out, x):
+    if x != x:
+        out.extend(b"\xf9\x7e\x00")  # the preferred NaN
+        return
+    for fmt, head in ((">e", 0xF9), (">f", 0xFA)):
+        try:
+            packed = struct.pack(fmt, x)
+        except (OverflowError, ValueError):
+            continue
+        if struct.unpack(fmt, packed)[0] == x:
+            out.append(head)
+            out.extend(packed)
+            return
+    out.append(0xFB)
+    out.extend(struct.pack(">d", x))
+
+
+def encode(value, out, depth=0):
+    """Append the CBOR encoding of value to the bytearray out."""
+    if depth > MAX_DEPTH:
+        raise CBORError("nesting deeper than %d" % MAX_DEPTH)
+    if value is None:
+        out.append(0xF6)
+    elif value is True:
+        out.append(0xF5)
+    elif value is False:
+        out.append(0xF4)
+    elif isinstance(value, int):
+        if value >= 0:
+            _head(out, 0, value)
+        else:
+            _head(out, 1, -1 - value)
+    elif isinstance(value, float):
+        _encode_float(out, value)
+    elif isinstance(value, str):
+        data = value.encode("utf-8")
+        _head(out, 3, len(data))
+        out.extend(data)
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        _head(out, 2, len(value))
+        out.extend(value)
+    elif isinstance(value, (list, tuple)):
+        _head(out, 4, len(value))
+        for item in value:
+            encode(item, out, depth + 1)
+    elif isinstance(value, dict):
+        _head(out, 5, len(value))
+        for key in value:
+            encode(key, out, depth + 1)
+            encode(value[key], out, depth + 1)
+    else:
+        raise CBORError("cannot encode a value of type %s" % type(value).__name__)
+
+
+def dumps(value):
+    out = bytearray()
+    encode(value, out)
+    return bytes(out)
+
+
+# ---------------------------------------------------------------- decoding
+
+def _half(h):
+    exponent = (h >> 10) & 0x1F
+    mantissa = h & 0x3FF
+    if exponent == 0:
+        value = mantissa * 5.960464477539063e-08  # 2**-24
+    elif exponent == 31:
+        value = float("inf") if mantissa == 0 else float("nan")
+    else:
+        value = (mantissa + 1024) * (2.0 ** (exponent - 25))
+    return -value if h & 0x8000 else value
+
+
+class _Decoder:
+    def __init__(self, data):
+        self.data = data
+        self.pos = 0
+
+    def _take(self, n):
+        start = self.pos
+        end = start + n
+        if end > len(self.data):
+            raise CBORError("truncated: need %d bytes at offset %d" % (n, start))
+        self.pos = end
+        return start
+
+    def _uint(self, info):
+        if info < 24:
+            return info
+        if info == 24:
+            return self.data[self._take(1)]
+        if info == 25:
+            i = self._take(2)
+            return (self.data[i] << 8) | self.data[i + 1]
+        if info == 26:
+            i = self._take(4)
+            return struct.unpack(">I", bytes(self.data[i:i + 4]))[0]
+        if info == 27:
+            i = self._take(8)
+            return struct.unpack(">Q", bytes(self.data[i:i + 8]))[0]
+        raise CBORError("reserved additional information %d" % info)
+
+    def _string(self, major, info):
+        if info == 31:
+            parts = []
+            while True:
+                ib = self.data[self._take(1)]
+                if ib == 0xFF:
+                    break
+                if ib >> 5 != major or (ib & 0x1F) == 31:
+                    raise CBORError("bad chunk in indefinite-length string")
+                parts.append(self._chunk(ib & 0x1F))
+            raw = b"".join(parts)
+        else:
+            raw = self._chunk(info)
+        if major == 2:
+            return raw
+        try:
+            return raw.decode("utf-8")
+        except UnicodeError:
+            raise CBORError("text string is not valid UTF-8")
+
+    def _chunk(self, info):
+        n = self._uint(info)
+        if n > len(self.data) - self.pos:
+            raise CBORError("string length %d exceeds the message" % n)
+        i = self._take(n)
+        return bytes(self.data[i:i + n])
+
+    def _items(self, info, depth):
+        items = []
+        if info == 31:
+            while True:
+                item = self.value(depth + 1, True)
+                if item is _BREAK:
+                    return items
+                items.append(item)
+        n = self._uint(info)
+        if n > len(self.data) - self.pos:
+            raise CBORError("container length %d exceeds the message" % n)
+        for _ in range(n):
+            items.append(self.value(depth + 1, False))
+        return items
+
+    def value(self, depth=0, break_ok=False):
+        if depth > MAX_DEPTH:
+            raise CBORError("nesting deeper than %d" % MAX_DEPTH)
+        ib = self.data[self._take(1)]
+        major = ib >> 5
+        info = ib & 0x1F
+        if major == 0:
+            return self._uint(info)
+        if major == 1:
+            return -1 - self._uint(info)
+        if major == 2 or major == 3:
+            return self._string(major, info)
+        if major == 4:
+            return self._items(info, depth)
+        if major == 5:
+            return self._map(info, depth)
+        if major == 6:
+            raise CBORError("tags are not supported")
+        return self._simple(info, break_ok)
+
+    def _map(self, info, depth):
+        result = {}
+        if info == 31:
+            while True:
+                key = self.value(depth + 1, True)
+                if key is _BREAK:
+                    return result
+                self._put(result, key, self.value(depth + 1, False))
+        n = self._uint(info)
+        if n > len(self.data) - self.pos:
+            raise CBORError("map length %d exceeds the message" % n)
+        for _ in range(n):
+            key = self.value(depth + 1, False)
+            self._put(result, key, self.value(depth + 1, False))
+        return result
+
+    @staticmethod
+    def _put(result, key, item):
+        if isinstance(key, (list, dict)):
+            raise CBORError("map keys must be integers, strings or floats")
+        if key in result:
+            raise CBORError("duplicate map key")
+        result[key] = item
+
+    def _simple(self, info, break_ok):
+        if info == 20:
+            return False
+        if info == 21:
+            return True
+        if info == 22:
+            return None
+        if info == 25:
+            i = self._take(2)
+            return _half((self.data[i] << 8) | self.data[i + 1])
+        if info == 26:
+            i = self._take(4)
+            return struct.unpack(">f", bytes(self.data[i:i + 4]))[0]
+        if info == 27:
+            i = self._take(8)
+            return struct.unpack(">d", bytes(self.data[i:i + 8]))[0]
+        if info == 31:
+            if break_ok:
+                return _BREAK
+            raise CBORError("unexpected break")
+        raise CBORError("simple value %d is not supported" % info)
+
+
+def loads(data):
+    """Decode exactly one CBOR item from data (bytes, bytearray or memoryview)."""
+    decoder = _Decoder(data)
+    try:
+        value = decoder.value()
+    except CBORError:
+        raise
+    except (IndexError, ValueError, TypeError, OverflowError, MemoryError, RuntimeError) as exc:
+        # RuntimeError covers MicroPython's recursion limit.
+        raise CBORError("malformed: %s" % exc)
+    if decoder.pos != len(data):
+        raise CBORError("%d trailing bytes after the item" % (len(data) - decoder.pos))
+    return value

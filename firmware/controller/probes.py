@@ -1,0 +1,100 @@
+"""Temperature probes: RTD converter codes to degrees Celsius, per-probe calibration, filtering, plausibility.
+
+Conversion follows IEC 60751 (Callendar-Van Dusen). The filter is a first-order low-pass with time
+constant FILTER_TAU_S, so a step in fluid temperature reaches the filtered value with a lag of about
+FILTER_TAU_S on top of the probe's own thermal lag.
+"""
+import math
+from array import array
+
+CVD_A = 3.9083e-3
+CVD_B = -5.775e-7
+CVD_C = -4.183e-12  # applies below 0 degC only
+
+# A MAX31865-style converter returns the 15-bit ratio R_rtd / R_ref.
+CODE_FULL_SCALE = 32768
+# Open circuit drives the ratio to full scale, a short to zero: both are faults, not temperatures.
+CODE_OPEN = 32767
+CODE_SHORT = 0
+# A fluid probe reading outside this range is broken or out of the fluid, not measuring the perfusate.
+PLAUSIBLE_MIN_C = 2.0
+PLAUSIBLE_MAX_C = 80.0
+# Consecutive bad samples before a probe is declared failed (one bad sample is noise, 5 at 10 Hz is not).
+BAD_SAMPLES_TO_FAIL = 5
+# Low-pass time constant: removes converter noise, adds about this much lag.
+FILTER_TAU_S = 1.0
+
+PROBE_NAMES = ("inflow", "outflow", "abdominal_1", "abdominal_2", "reservoir")
+INFLOW = 0
+OUTFLOW = 1
+ABDOMINAL_1 = 2
+ABDOMINAL_2 = 3
+RESERVOIR = 4
+N_PROBES = 5
+
+
+def resistance_to_c(r_ohm, r0_ohm):
+    """Temperature in degC of a platinum RTD with nominal resistance r0_ohm at 0 degC."""
+    ratio = r_ohm / r0_ohm
+    if ratio >= 1.0:
+        # Above 0 degC the equation is quadratic: R/R0 = 1 + A*T + B*T^2.
+        return (-CVD_A + math.sqrt(CVD_A * CVD_A - 4.0 * CVD_B * (1.0 - ratio))) / (2.0 * CVD_B)
+    t = (ratio - 1.0) / CVD_A
+    for _ in range(5):
+        f = 1.0 + CVD_A * t + CVD_B * t * t + CVD_C * (t - 100.0) * t * t * t - ratio
+        df = CVD_A + 2.0 * CVD_B * t + CVD_C * (4.0 * t * t * t - 300.0 * t * t)
+        t -= f / df
+    return t
+
+
+def code_to_c(code, r0_ohm, rref_ohm):
+    return resistance_to_c(code * rref_ohm / CODE_FULL_SCALE, r0_ohm)
+
+
+class Probes:
+    """The bank of fluid probes: raw codes in, calibrated and filtered temperatures out."""
+
+    def __init__(self, config):
+        self.config = config
+        self.codes = array("H", [0] * N_PROBES)
+        self.temp_c = array("f", [0.0] * N_PROBES)
+        self.raw_c = array("f", [0.0] * N_PROBES)
+        self.bad_count = array("H", [0] * N_PROBES)
+        self.valid = bytearray(N_PROBES)
+        self.failed = bytearray(N_PROBES)
+        self.primed = bytearray(N_PROBES)
+
+    def update(self, dt_s):
+        """Convert self.codes (filled by the board) into temperatures."""
+        cfg = self.config
+        alpha = dt_s / (FILTER_TAU_S + dt_s)
+        for i in range(N_PROBES):
+            code = self.codes[i]
+            ok = CODE_SHORT < code < CODE_OPEN
+            if ok:
+                t = code_to_c(code, cfg.rtd_r0_ohm, cfg.rtd_ref_ohm)
+                t = t * cfg.probe_gain[i] + cfg.probe_offset_c[i]
+                ok = PLAUSIBLE_MIN_C <= t <= PLAUSIBLE_MAX_C
+            if not ok:
+                self.valid[i] = 0
+                if self.bad_count[i] < BAD_SAMPLES_TO_FAIL:
+                    self.bad_count[i] += 1
+                if self.bad_count[i] >= BAD_SAMPLES_TO_FAIL:
+                    self.failed[i] = 1
+                continue
+            self.bad_count[i] = 0
+            self.valid[i] = 1
+            self.raw_c[i] = t
+            if self.primed[i]:
+                self.temp_c[i] += alpha * (t - self.temp_c[i])
+            else:
+                self.temp_c[i] = t
+                self.primed[i] = 1
+
+    def hottest_c(self):
+        """Highest raw reading among probes that gave a valid sample (for absolute limits, unfiltered)."""
+        hottest = -1000.0
+        for i in range(N_PROBES):
+            if self.valid[i] and self.raw_c[i] > hottest:
+                hottest = self.raw_c[i]
+        return hottest

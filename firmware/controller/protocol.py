@@ -1,0 +1,113 @@
+"""Message layer of the link: envelopes in, one reply out per request, events pushed.
+
+Every message is the CBOR array [version, id, type, fields]. Requests carry an id from 1 to 2**32-1;
+the reply repeats it with type "ok" (fields: the result) or "error" (fields: code, field, message).
+Events from the board carry id 0. A request whose id equals one of the last few answered gets the
+same reply again without being applied twice, so the host can retry safely.
+"""
+from controller import cbor, wire
+from controller import errors
+from controller.errors import CommandError
+
+PROTOCOL_VERSION = 1
+MAX_REQUEST_ID = 0xFFFFFFFF
+# Replies remembered for retries; the host keeps one request outstanding, a few cover reordering.
+REPLY_CACHE = 4
+RX_CHUNK = 64
+
+
+class Link:
+    def __init__(self, board, handler):
+        self.board = board
+        self.handler = handler
+        self.reader = wire.FrameReader()
+        self.rx = bytearray(RX_CHUNK)
+        self.cache_ids = [0] * REPLY_CACHE
+        self.cache_frames = [b""] * REPLY_CACHE
+        self.cache_next = 0
+        self.requests = 0
+        self.retries = 0
+        self.bad_messages = 0
+        self.internal_errors = 0
+
+    def service(self):
+        """Read what the link has and answer every complete message. Never raises."""
+        while True:
+            n = self.board.link_read(self.rx)
+            if n <= 0:
+                return
+            reader = self.reader
+            for i in range(n):
+                length = reader.push(self.rx[i])
+                if length > 0:
+                    try:
+                        self._message(reader.view[:length])
+                    except Exception:
+                        self.internal_errors += 1
+                elif length < 0:
+                    self._send_error(0, errors.BAD_FRAME, "frame", "frame dropped (bad CRC, stuffing or size)")
+
+    def send(self, msg_id, msg_type, fields):
+        out = bytearray()
+        wire.encode_frame(cbor.dumps([PROTOCOL_VERSION, msg_id, msg_type, fields]), out)
+        self.board.link_write(out)
+        return out
+
+    def event(self, kind, fields):
+        try:
+            self.send(0, kind, fields)
+        except Exception:
+            self.internal_errors += 1
+
+    def _send_error(self, msg_id, code, field, message):
+        return self.send(msg_id, "error", {"code": code, "field": field, "message": message})
+
+    def _message(self, payload):
+        try:
+            msg = cbor.loads(payload)
+        except cbor.CBORError as exc:
+            self.bad_messages += 1
+            self._send_error(0, errors.BAD_MESSAGE, "cbor", "undecodable CBOR: %s" % exc)
+            return
+        msg_id = 0
+        try:
+            if not isinstance(msg, list) or len(msg) != 4:
+                raise CommandError(errors.BAD_MESSAGE, "envelope",
+                                   "a message is [version, id, type, fields]")
+            version, msg_id, msg_type, fields = msg
+            if not isinstance(msg_id, int) or isinstance(msg_id, bool) or not 1 <= msg_id <= MAX_REQUEST_ID:
+                msg_id = 0
+                raise CommandError(errors.BAD_MESSAGE, "id", "id must be an integer 1..4294967295")
+            if version != PROTOCOL_VERSION:
+                raise CommandError(errors.UNSUPPORTED_VERSION, "version",
+                                   "protocol version must be %d" % PROTOCOL_VERSION)
+            if not isinstance(msg_type, str):
+                raise CommandError(errors.BAD_MESSAGE, "type", "type must be a text string")
+            if not isinstance(fields, dict):
+                raise CommandError(errors.BAD_MESSAGE, "fields", "fields must be a map")
+            for i in range(REPLY_CACHE):
+                if self.cache_ids[i] == msg_id:
+                    self.retries += 1
+                    self.board.link_write(self.cache_frames[i])
+                    return
+            self.requests += 1
+            result = self.handler.handle(msg_type, fields)
+            frame = self.send(msg_id, "ok", result)
+        except CommandError as exc:
+            self.bad_messages += 1
+            frame = self._send_error(msg_id, exc.code, exc.field, exc.message)
+        except Exception as exc:  # a bug must not take the control loop down
+            self.internal_errors += 1
+            frame = self._send_error(msg_id, errors.INTERNAL, "", "internal error: %r" % exc)
+        if msg_id:
+            self.cache_ids[self.cache_next] = msg_id
+            self.cache_frames[self.cache_next] = frame
+            self.cache_next = (self.cache_next + 1) % REPLY_CACHE
+
+    def counters(self):
+        c = self.reader.counters()
+        c["requests"] = self.requests
+        c["retries"] = self.retries
+        c["bad_messages"] = self.bad_messages
+        c["internal_errors"] = self.internal_errors
+        return c

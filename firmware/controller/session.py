@@ -1,0 +1,103 @@
+"""Session phases and the transitions between them.
+
+IDLE -> PRIMING (pre-heat in the extracorporeal loop, abdomen bypassed) -> HEATING (fill and perfuse
+the abdomen until the target is reached) -> TREATMENT (the timer counts only while in band) ->
+COOLDOWN (heater off, circulation continues) -> DRAIN -> COMPLETE. PAUSED, ABORTED and FAULT can be
+entered from the running phases. Any transition not listed in ALLOWED is refused.
+"""
+from controller.errors import CommandError, BAD_STATE
+
+IDLE = 0
+PRIMING = 1
+HEATING = 2
+TREATMENT = 3
+COOLDOWN = 4
+DRAIN = 5
+COMPLETE = 6
+PAUSED = 7
+ABORTED = 8
+FAULT = 9
+PHASE_NAMES = (
+    "IDLE", "PRIMING", "HEATING", "TREATMENT", "COOLDOWN", "DRAIN", "COMPLETE", "PAUSED", "ABORTED",
+    "FAULT",
+)
+RUNNING = (PRIMING, HEATING, TREATMENT, COOLDOWN, DRAIN)
+# Phases in which the heater may be on.
+HEATED = (PRIMING, HEATING, TREATMENT, PAUSED)
+# Phases in which fluid goes into the abdomen (bypass valve closed).
+PERFUSING = (HEATING, TREATMENT, COOLDOWN)
+
+# Commands that change the phase, and the phases each is accepted in.
+ALLOWED = {
+    "start": (IDLE, COMPLETE, ABORTED),
+    "pause": (PRIMING, HEATING, TREATMENT),
+    "resume": (PAUSED,),
+    "stop": (PRIMING, HEATING, TREATMENT, PAUSED),
+    "abort": (PRIMING, HEATING, TREATMENT, COOLDOWN, DRAIN, PAUSED, FAULT),
+    "reset": (FAULT, ABORTED, COMPLETE),
+}
+
+
+class Session:
+    def __init__(self):
+        self.phase = IDLE
+        self.phase_since_ms = 0
+        self.paused_from = IDLE
+        self.treatment_ms = 0
+        self.target_reached = False
+        self.in_band_ms = 0
+        self.changed = False
+
+    def enter(self, phase, now_ms):
+        if phase != self.phase:
+            self.phase = phase
+            self.phase_since_ms = now_ms
+            self.changed = True
+
+    def command(self, name, now_ms):
+        """Apply an operator command; refuses it with a clear error in the wrong phase."""
+        allowed = ALLOWED[name]
+        if self.phase not in allowed:
+            raise CommandError(
+                BAD_STATE, "type",
+                "%s is not allowed in %s; allowed in: %s" % (
+                    name, PHASE_NAMES[self.phase], ", ".join(PHASE_NAMES[p] for p in allowed)))
+        if name == "start":
+            self.treatment_ms = 0
+            self.target_reached = False
+            self.in_band_ms = 0
+            self.enter(PRIMING, now_ms)
+        elif name == "pause":
+            self.paused_from = self.phase
+            self.enter(PAUSED, now_ms)
+        elif name == "resume":
+            self.enter(self.paused_from, now_ms)
+        elif name == "stop":
+            self.enter(COOLDOWN, now_ms)
+        elif name == "abort":
+            self.enter(ABORTED, now_ms)
+        elif name == "reset":
+            self.enter(IDLE, now_ms)
+
+    def advance(self, now_ms, dt_ms, in_band, filled, cooled, ticks_diff, cfg, duration_ms):
+        """The automatic transitions, evaluated once per control tick."""
+        phase = self.phase
+        if phase == PRIMING:
+            self.in_band_ms = self.in_band_ms + dt_ms if in_band else 0
+            if self.in_band_ms >= cfg.prime_stable_s * 1000:
+                self.enter(HEATING, now_ms)
+        elif phase == HEATING:
+            if in_band and filled:
+                self.target_reached = True
+                self.enter(TREATMENT, now_ms)
+        elif phase == TREATMENT:
+            if in_band:
+                self.treatment_ms += dt_ms
+            if self.treatment_ms >= duration_ms:
+                self.enter(COOLDOWN, now_ms)
+        elif phase == COOLDOWN:
+            if cooled or ticks_diff(now_ms, self.phase_since_ms) >= cfg.cooldown_max_s * 1000:
+                self.enter(DRAIN, now_ms)
+        elif phase == DRAIN:
+            if ticks_diff(now_ms, self.phase_since_ms) >= cfg.drain_s * 1000:
+                self.enter(COMPLETE, now_ms)

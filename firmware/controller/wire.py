@@ -1,0 +1,138 @@
+"""Framing of the serial link: COBS-encoded frames ending in 0x00, each holding one message and its CRC-32.
+
+A frame on the wire is COBS(payload + crc32(payload) as 4 bytes little-endian) followed by 0x00.
+The receiver never trusts a frame: oversize, badly stuffed, short or bad-CRC frames are counted and
+dropped, and reception resynchronises on the next 0x00.
+"""
+import binascii
+
+# Largest message (CBOR payload) either side may send; sized for a telemetry backfill reply.
+MAX_PAYLOAD = 1024
+CRC_BYTES = 4
+# COBS adds one byte per 254 plus one; the receive buffer holds a whole encoded frame.
+MAX_ENCODED = MAX_PAYLOAD + CRC_BYTES + (MAX_PAYLOAD + CRC_BYTES) // 254 + 2
+
+
+def crc32(data):
+    return binascii.crc32(data) & 0xFFFFFFFF
+
+
+def cobs_encode(data, out):
+    """Append COBS(data) and the 0x00 delimiter to the bytearray out."""
+    code_pos = len(out)
+    out.append(0)
+    code = 1
+    for byte in data:
+        if byte == 0:
+            out[code_pos] = code
+            code_pos = len(out)
+            out.append(0)
+            code = 1
+        else:
+            out.append(byte)
+            code += 1
+            if code == 0xFF:
+                out[code_pos] = code
+                code_pos = len(out)
+                out.append(0)
+                code = 1
+    out[code_pos] = code
+    out.append(0)
+
+
+def encode_frame(payload, out):
+    """Append a whole frame carrying payload to the bytearray out."""
+    if len(payload) > MAX_PAYLOAD:
+        raise ValueError("payload of %d bytes exceeds MAX_PAYLOAD %d" % (len(payload), MAX_PAYLOAD))
+    crc = crc32(payload)
+    body = bytearray(payload)
+    body.append(crc & 0xFF)
+    body.append((crc >> 8) & 0xFF)
+    body.append((crc >> 16) & 0xFF)
+    body.append((crc >> 24) & 0xFF)
+    cobs_encode(body, out)
+
+
+def cobs_decode_in_place(buf, n):
+    """Decode the n COBS bytes at the start of buf in place; return the decoded length or -1."""
+    read = 0
+    write = 0
+    while read < n:
+        code = buf[read]
+        end = read + code
+        if code == 0 or end > n:
+            return -1
+        read += 1
+        while read < end:
+            byte = buf[read]
+            if byte == 0:
+                return -1
+            buf[write] = byte
+            write += 1
+            read += 1
+        if code != 0xFF and read < n:
+            buf[write] = 0
+            write += 1
+    return write
+
+
+class FrameReader:
+    """Accumulates received bytes and yields verified payloads, one frame at a time."""
+
+    def __init__(self):
+        self.buf = bytearray(MAX_ENCODED)
+        self.view = memoryview(self.buf)
+        self.n = 0
+        self.overflow = False
+        self.frames_ok = 0
+        self.frames_oversize = 0
+        self.frames_bad_cobs = 0
+        self.frames_bad_crc = 0
+
+    def push(self, byte):
+        """Take one received byte.
+
+        Returns the payload length when the byte completes a good frame (the payload is then at
+        self.view[:length] until the next call), -1 when it completes a bad frame, else 0.
+        """
+        if byte != 0:
+            if self.n < MAX_ENCODED:
+                self.buf[self.n] = byte
+                self.n += 1
+            else:
+                self.overflow = True
+            return 0
+        n = self.n
+        self.n = 0
+        if self.overflow:
+            self.overflow = False
+            self.frames_oversize += 1
+            return -1
+        if n == 0:
+            return 0  # an empty frame is a harmless resynchronisation marker
+        length = cobs_decode_in_place(self.buf, n)
+        if length < 0:
+            self.frames_bad_cobs += 1
+            return -1
+        if length <= CRC_BYTES:
+            self.frames_bad_crc += 1
+            return -1
+        length -= CRC_BYTES
+        if length > MAX_PAYLOAD:
+            self.frames_oversize += 1
+            return -1
+        b = self.buf
+        got = b[length] | (b[length + 1] << 8) | (b[length + 2] << 16) | (b[length + 3] << 24)
+        if got != crc32(self.view[:length]):
+            self.frames_bad_crc += 1
+            return -1
+        self.frames_ok += 1
+        return length
+
+    def counters(self):
+        return {
+            "ok": self.frames_ok,
+            "oversize": self.frames_oversize,
+            "bad_cobs": self.frames_bad_cobs,
+            "bad_crc": self.frames_bad_crc,
+        }

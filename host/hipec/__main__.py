@@ -1,0 +1,3 @@
+from hipec.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,88 @@
+"""The bridge's connection to a board: requests with retries, replies matched by id, events queued.
+
+One request is outstanding at a time. A request that gets no reply in time is sent again with the
+same id, so the board answers it from its reply cache instead of applying it twice.
+"""
+from __future__ import annotations
+
+import random
+import time
+from collections import deque
+from typing import Any
+
+import serial
+
+from hipec.wire import FrameError, FrameSplitter, Message, decode_frame, decode_message, encode_message
+
+MAX_REQUEST_ID = 0xFFFFFFFF
+
+
+class BoardError(Exception):
+    """The board refused a request; code, field and message come from its error reply."""
+
+    def __init__(self, code: str, field: str, message: str):
+        super().__init__(f"{message} [{code}: {field}]")
+        self.code = code
+        self.field = field
+        self.message = message
+
+
+class LinkTimeout(Exception):
+    """No reply after every retry: the board is gone, hung or unplugged."""
+
+
+class BoardLink:
+    def __init__(self, port: str, reply_timeout_s: float = 1.0, retries: int = 3):
+        self.port = port
+        self.reply_timeout_s = reply_timeout_s
+        self.retries = retries
+        self.serial = serial.Serial(port, baudrate=115200, timeout=0.02)
+        self.serial.reset_input_buffer()
+        self.serial.write(b"\x00")  # ends any partial frame the board may hold
+        self._splitter = FrameSplitter()
+        # A random first id: a restarted bridge must not reuse ids the board still has cached replies for.
+        self._next_id = random.randint(1, MAX_REQUEST_ID // 2)
+        self.events: deque[Message] = deque(maxlen=10000)
+        self.bad_frames = 0
+        self.timeouts = 0
+
+    def close(self) -> None:
+        self.serial.close()
+
+    def __enter__(self) -> BoardLink:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def request(self, msg_type: str, fields: dict[str, Any] | None = None,
+                timeout_s: float | None = None) -> dict[str, Any]:
+        msg_id = self._next_id
+        self._next_id = self._next_id % MAX_REQUEST_ID + 1
+        frame = encode_message(msg_id, msg_type, fields or {})
+        wait = self.reply_timeout_s if timeout_s is None else timeout_s
+        for _attempt in range(self.retries + 1):
+            self.serial.write(frame)
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                for msg in self._receive():
+                    if msg.id == msg_id:
+                        if msg.type == "ok":
+                            return msg.fields
+                        if msg.type == "error":
+                            f = msg.fields
+                            raise BoardError(str(f.get("code")), str(f.get("field")), str(f.get("message")))
+                    elif msg.id == 0:
+                        self.events.append(msg)
+            self.timeouts += 1
+        raise LinkTimeout(f"no reply to {msg_type} from {self.port} after {self.retries + 1} tries")
+
+    def _receive(self) -> list[Message]:
+        data = self.serial.read(max(1, self.serial.in_waiting))
+        messages = []
+        for frame in self._splitter.feed(data):
+            try:
+                messages.append(decode_message(decode_frame(frame)))
+            except FrameError:
+                self.bad_frames += 1
+        return messages

@@ -1,0 +1,242 @@
+"""The `hipec` command: one entry point with a subcommand per task at the bedside or the bench."""
+from __future__ import annotations
+
+import argparse
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Sequence
+
+from hipec import REPO_ROOT
+
+# Demo speed: a 60-minute treatment plus priming, filling, cooling and draining in about a minute.
+DEMO_SPEED = 90.0
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_SESSION_NOT_COMPLETE = 3
+EXIT_LINK = 4
+
+
+def _speed(text: str) -> float | None:
+    if text == "max":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--speed must be a factor > 0 or 'max', not {text!r}") from None
+    if not 0 < value <= 100000:
+        raise argparse.ArgumentTypeError(f"--speed = {value} is outside 0..100000 (or 'max')")
+    return value
+
+
+def _heap(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--heap must be a whole number of KiB, not {text!r}") from None
+    if not 64 <= value <= 4096:
+        raise argparse.ArgumentTypeError(f"--heap = {value} KiB is outside 64..4096")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hipec", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("emulate", help="run the emulated controller board until interrupted",
+                       description="Start the emulated MCU: the real firmware under MicroPython, a plant "
+                                   "model of the perfusion circuit, and a pseudo-terminal as its USB "
+                                   "serial port. The first line printed is the device path.")
+    p.add_argument("--speed", type=_speed, default=1.0,
+                   help="virtual-time factor (1 = real time) or 'max' (as fast as the CPU allows); default 1")
+    p.add_argument("--plant", type=Path, help="TOML file overriding plant-model parameters (docs/plant-model.md)")
+    p.add_argument("--faults", type=Path, help="TOML file of [[fault]] entries scheduled in virtual time")
+    p.add_argument("--heap", type=_heap, default=190, help="MicroPython heap in KiB (default 190, like an RP2040)")
+    p.add_argument("--port-link", type=Path, help="keep a symlink at this path pointing to the device")
+
+    p = sub.add_parser("run", help="run the standard session on a board and record it",
+                       description="Push the default C-HIPEC plan (43.0 °C, 60 min, 5.0 L, 500 mL/min) "
+                                   "to the board, start it and record telemetry until it ends.")
+    p.add_argument("--port", required=True, help="serial device of the board (e.g. /dev/ttyACM0)")
+    p.add_argument("--db", type=Path, default=Path("hipec-record.sqlite"), help="SQLite record file")
+    p.add_argument("--headless", action="store_true",
+                   help="no live display; exit status 0 when COMPLETE, 3 otherwise, 4 on link loss")
+
+    p = sub.add_parser("status", help="print the board's current status")
+    p.add_argument("--port", required=True, help="serial device of the board")
+
+    p = sub.add_parser("demo", help="emulate a board and run one full default treatment on it",
+                       description="Starts `hipec emulate`, runs the default session in virtual time with "
+                                   "live progress, then prints a summary and the paths of the SQLite "
+                                   "record and the temperature plot.")
+    p.add_argument("--speed", type=_speed, default=DEMO_SPEED, help=f"virtual-time factor (default {DEMO_SPEED:g})")
+    p.add_argument("--out", type=Path, default=REPO_ROOT / "demo-output", help="folder for the record and plot")
+    p.add_argument("--plant", type=Path, help="TOML file overriding plant-model parameters")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "emulate":
+            return cmd_emulate(args)
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "status":
+            return cmd_status(args)
+        if args.command == "demo":
+            return cmd_demo(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # one clear line for the operator, not a traceback
+        from hipec.bridge import BoardError, LinkTimeout
+        from hipec.emulator.faults import FaultFileError
+        from hipec.emulator.params import PlantFileError
+        from hipec.runner import SessionError
+        known = (BoardError, LinkTimeout, FaultFileError, PlantFileError, SessionError, OSError)
+        if isinstance(exc, known):
+            print(f"hipec {args.command}: error: {exc}", file=sys.stderr)
+            return EXIT_LINK if isinstance(exc, (LinkTimeout, OSError)) else EXIT_USAGE
+        raise
+    return EXIT_USAGE
+
+
+def cmd_emulate(args: argparse.Namespace) -> int:
+    from hipec.emulator.faults import load_faults
+    from hipec.emulator.mcu import EmulatedMCU
+    from hipec.emulator.params import load_plant
+
+    mcu = EmulatedMCU(params=load_plant(args.plant), speed=args.speed, heap_kib=args.heap,
+                      faults=load_faults(args.faults), port_link=args.port_link)
+    device = mcu.start()
+    print(device, flush=True)
+    speed = "max" if args.speed is None else f"{args.speed:g}x"
+    print(f"emulated MCU running at {speed}, heap {args.heap} KiB; Ctrl-C to stop", flush=True)
+    stop = False
+
+    def _stop(_sig: int, _frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    seen_resets = 1
+    try:
+        while not stop and mcu.failed is None:
+            time.sleep(0.1)
+            while len(mcu.resets) > seen_resets:
+                at_ms, cause = mcu.resets[seen_resets]
+                print(f"board reset at {at_ms / 1000:.1f} s virtual: {cause}", flush=True)
+                seen_resets += 1
+    finally:
+        mcu.stop()
+    if mcu.failed:
+        print(f"hipec emulate: error: {mcu.failed}", file=sys.stderr)
+        return 1
+    return EXIT_OK
+
+
+def _progress_printer(total_s: float) -> object:
+    from hipec.runner import Progress
+
+    interactive = sys.stdout.isatty()
+    state = {"phase": "", "next_line_s": 0.0}
+
+    def show(p: Progress) -> None:
+        r = p.record
+        t_s = r["t_ms"] / 1000.0
+        line = (f"{t_s / 60:6.1f} min  {p.phase:<9}  inflow {r['inflow_mc'] / 1000:6.2f} °C  "
+                f"abdomen {r['abdominal_1_mc'] / 1000:6.2f} °C  heater {r['heater_pm'] / 10:5.1f} %  "
+                f"flow {r['flow_ml_min']:4d} mL/min  treatment {r['treatment_s'] // 60:2d}/{total_s / 60:.0f} min")
+        if p.phase != state["phase"]:
+            state["phase"] = p.phase
+            print(("\r" if interactive else "") + line + "\n", end="", flush=True)
+        elif interactive:
+            print("\r" + line, end="", flush=True)
+        elif t_s >= state["next_line_s"]:
+            print(line, flush=True)
+            state["next_line_s"] = t_s + 300.0
+
+    return show
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from hipec.bridge import BoardLink
+    from hipec.runner import Plan, SessionRunner
+    from hipec.store import Store
+
+    plan = Plan()
+    store = Store(args.db)
+    with BoardLink(args.port) as link:
+        progress = None if args.headless else _progress_printer(plan.duration_min * 60)
+        outcome = SessionRunner(link, store, plan, progress).run()  # type: ignore[arg-type]
+    print(f"session {outcome.session_id} ended {outcome.phase} (fault: {outcome.fault}); "
+          f"{outcome.records} records in {args.db}")
+    return EXIT_OK if outcome.phase == "COMPLETE" else EXIT_SESSION_NOT_COMPLETE
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from hipec.bridge import BoardLink
+
+    with BoardLink(args.port) as link:
+        status = link.request("status")
+    temps = ", ".join(f"{k} {v:.2f}" if v is not None else f"{k} --" for k, v in status["temps_c"].items())
+    print(f"phase {status['phase']} (fault: {status['fault']}); {temps} °C; flow {status['flow_ml_min']:.0f} mL/min; "
+          f"treatment {status['treatment_s']}/{status['duration_s']} s")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from hipec.bridge import BoardLink
+    from hipec.report import plot_temperatures, summarize
+    from hipec.runner import Plan, SessionRunner
+    from hipec.store import Store
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    db_path = args.out / f"demo-{stamp}.sqlite"
+    plot_path = args.out / f"demo-{stamp}-temperatures.png"
+    speed = "max" if args.speed is None else str(args.speed)
+    cmd = [sys.executable, "-m", "hipec", "emulate", "--speed", speed]
+    if args.plant:
+        cmd += ["--plant", str(args.plant)]
+    plan = Plan()
+    print(f"Starting the emulated MCU (MicroPython, 190 KiB heap) at {speed}x virtual time ...", flush=True)
+    with tempfile.TemporaryFile() as errors:
+        emulator = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, text=True)
+        try:
+            assert emulator.stdout is not None
+            device = emulator.stdout.readline().strip()
+            if not device.startswith("/dev/"):
+                errors.seek(0)
+                print(f"hipec demo: error: the emulator did not start: {errors.read().decode()}", file=sys.stderr)
+                return 1
+            print(f"Board on {device}. Plan: {plan.target_temp_c} °C for {plan.duration_min:g} min, "
+                  f"{plan.volume_l} L at {plan.flow_ml_min:g} mL/min, controlled at the {plan.controlled_point}.",
+                  flush=True)
+            store = Store(db_path)
+            with BoardLink(device) as link:
+                outcome = SessionRunner(link, store, plan, _progress_printer(plan.duration_min * 60)).run()  # type: ignore[arg-type]
+        finally:
+            emulator.terminate()
+            emulator.wait(timeout=10)
+    summary = summarize(store, outcome.session_id)
+    plot_temperatures(store, outcome.session_id, plot_path)
+    print()
+    print(f"Session {outcome.session_id} ended {outcome.phase} (fault: {outcome.fault})")
+    print(f"  phases:            {' -> '.join(summary.phases)}")
+    print(f"  treatment time:    {summary.treatment_min:.1f} min in band")
+    print(f"  inflow in ±0.1 °C: {summary.time_in_band_pct:.1f} % of treatment records; "
+          f"max deviation {summary.max_deviation_c:.3f} °C (measured)")
+    print(f"  delivered volume:  {summary.delivered_l:.1f} L pumped, mean flow {summary.mean_flow_ml_min:.0f} mL/min")
+    print(f"  records stored:    {summary.records}")
+    print(f"  record (SQLite):   {db_path}")
+    print(f"  temperature plot:  {plot_path}")
+    return EXIT_OK if outcome.phase == "COMPLETE" else EXIT_SESSION_NOT_COMPLETE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

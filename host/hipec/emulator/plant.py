@@ -1,0 +1,220 @@
+"""Lumped thermal and hydraulic model of the HIPEC circuit and the patient, with its sensors and faults.
+
+Circuit: reservoir -> pump -> heater/heat exchanger -> inflow line -> bypass valve -> (abdomen ->
+outflow line ->) reservoir. With the bypass open the heated fluid returns to the reservoir
+(pre-heating, draining); closed, it fills and perfuses the abdomen, which overflows into the outflow
+line once full. Lines are chains of well-mixed segments, so their transport delay follows the flow.
+The patient core is a large heat capacity warmed by the cavity and regulated toward its basal
+temperature. Every node mixes incoming fluid by mass (unconditionally stable at any time step) and
+loses heat to the room through its own conductance.
+"""
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+
+from hipec.emulator.params import PlantParams
+
+# Volumetric heat capacity of saline/glucose perfusate, J/(L*degC).
+RHO_C_J_PER_L_C = 4180.0
+# Longest internal integration step; the firmware ticks at 100 ms.
+MAX_STEP_S = 0.1
+CVD_A = 3.9083e-3
+CVD_B = -5.775e-7
+RTD_FULL_SCALE = 32768
+RTD_OPEN_CODE = 32767
+RTD_SHORT_CODE = 0
+PRESSURE_MAX_MMHG = 750.0
+# An abdomen holding less than this is "empty": the cavity probes then read tissue, not fluid.
+ABDOMEN_WET_L = 0.05
+
+PROBES = ("inflow", "outflow", "abdominal_1", "abdominal_2", "reservoir")
+
+
+@dataclass
+class ProbeFault:
+    open: bool = False
+    short: bool = False
+    stuck_code: int | None = None
+    offset_c: float = 0.0
+    drift_c_per_s: float = 0.0
+
+
+@dataclass
+class Faults:
+    probes: dict[str, ProbeFault] = field(default_factory=lambda: {p: ProbeFault() for p in PROBES})
+    heater_stuck_on: bool = False
+    heater_dead: bool = False
+    pump_stall: bool = False
+    air_in_line: bool = False
+    reservoir_low: bool = False
+
+
+class Plant:
+    def __init__(self, params: PlantParams):
+        p = params
+        self.p = p
+        self.rng = random.Random(p.seed)
+        self.faults = Faults()
+        start = p.perfusate_start_c
+        self.heater_w = 0.0  # heat the element delivers into the fluid (lagged)
+        self.t_hx = start
+        n = p.line_segments
+        self.line_in = [start] * n
+        self.line_out = [start] * n
+        self.v_abdomen_l = 0.0
+        self.t_abdomen = p.core_start_c
+        self.t_core = p.core_start_c
+        circuit_l = p.heater_volume_l + p.line_in_volume_l + p.line_out_volume_l
+        self.v_reservoir_l = p.perfusate_l - circuit_l
+        self.t_reservoir = start
+        self.flow_ml_min = 0.0
+        self.pressure_mmhg = p.line_base_mmhg
+        self.pump_steps = 0.0
+        self.delivered_ml = 0.0
+        self.probe_c = {name: self._true(name) for name in PROBES}
+
+    # ------------------------------------------------------------ model
+
+    def _true(self, name: str) -> float:
+        if name == "inflow":
+            return self.line_in[-1]
+        if name == "outflow":
+            return self.line_out[0]
+        if name == "reservoir":
+            return self.t_reservoir
+        wet = self.v_abdomen_l >= ABDOMEN_WET_L
+        t = self.t_abdomen if wet else self.t_core
+        if name == "abdominal_2" and wet:
+            t += self.p.abdominal_2_offset_c
+        return t
+
+    def true_temps(self) -> dict[str, float]:
+        return {name: self._true(name) for name in PROBES}
+
+    def step(self, dt_s: float, heater_pm: int, pump_msps: int, bypass_open: bool) -> None:
+        """Advance the model by dt_s seconds with the given outputs, in stable sub-steps."""
+        while dt_s > 1e-9:
+            h = MAX_STEP_S if dt_s > MAX_STEP_S else dt_s
+            self._step(h, heater_pm, pump_msps, bypass_open)
+            dt_s -= h
+
+    def _step(self, dt: float, heater_pm: int, pump_msps: int, bypass_open: bool) -> None:
+        p = self.p
+        f = self.faults
+        # Heater element: first-order lag toward the commanded power.
+        duty = 1.0 if f.heater_stuck_on else 0.0 if f.heater_dead else max(0, min(1000, heater_pm)) / 1000.0
+        self.heater_w += (duty * p.heater_max_w - self.heater_w) * (1.0 - math.exp(-dt / p.heater_tau_s))
+
+        # Pump: steps always turn the rotor; fluid moves only if the line is open and there is fluid.
+        steps_per_s = pump_msps / 1000.0
+        self.pump_steps += steps_per_s * dt
+        flow_ml_s = steps_per_s / p.pump_steps_per_rev * p.pump_ml_per_rev
+        if f.pump_stall and flow_ml_s > 0:
+            self.pressure_mmhg = min(PRESSURE_MAX_MMHG, self.pressure_mmhg + p.occlusion_rise_mmhg_s * dt)
+            flow_ml_s = 0.0
+        else:
+            self.pressure_mmhg = p.line_base_mmhg + p.line_resistance_mmhg_per_ml_min * flow_ml_s * 60.0
+        if self.v_reservoir_l <= 0.0:
+            flow_ml_s = 0.0  # pumping air
+        self.flow_ml_min = flow_ml_s * 60.0
+        q = flow_ml_s * dt / 1000.0  # litres moved this step
+        q = min(q, max(0.0, self.v_reservoir_l))
+        self.delivered_ml += q * 1000.0
+
+        # Heat exchanger: fluid from the reservoir in, heated, out into the inflow line.
+        t_hx_old = self.t_hx
+        self.t_hx = _mix(self.t_hx, p.heater_volume_l, self.t_reservoir, q)
+        self.t_hx += (self.heater_w - p.heater_loss_w_per_c * (t_hx_old - p.room_temp_c)) * dt / (
+            RHO_C_J_PER_L_C * p.heater_volume_l)
+        line_out_of_inflow = self._advect(self.line_in, p.line_in_volume_l, t_hx_old, q, dt)
+
+        # Bypass valve: back to the reservoir, or into the abdomen.
+        returned = [(q, line_out_of_inflow)] if bypass_open else []
+        if not bypass_open:
+            if self.v_abdomen_l < ABDOMEN_WET_L:
+                self.t_abdomen = line_out_of_inflow
+            self.t_abdomen = _mix(self.t_abdomen, self.v_abdomen_l, line_out_of_inflow, q)
+            self.v_abdomen_l += q
+        # Outflow: overflow of a full abdomen while perfusing; drainage while bypassed.
+        if bypass_open:
+            out_q = min(self.v_abdomen_l, p.drain_ml_min / 60000.0 * dt)
+        else:
+            out_q = max(0.0, self.v_abdomen_l - p.abdomen_capacity_l)
+        self.v_abdomen_l -= out_q
+        t_out_abdomen = self.t_abdomen
+        returned.append((out_q, self._advect(self.line_out, p.line_out_volume_l, t_out_abdomen, out_q, dt)))
+
+        # Abdomen and patient exchange heat; the body regulates the core toward basal.
+        contact = min(1.0, self.v_abdomen_l / p.abdomen_capacity_l)
+        uptake_w = p.patient_uptake_w_per_c * contact * (self.t_abdomen - self.t_core)
+        if self.v_abdomen_l >= ABDOMEN_WET_L:
+            loss_w = uptake_w + p.abdomen_room_loss_w_per_c * contact * (self.t_abdomen - p.room_temp_c)
+            self.t_abdomen -= loss_w * dt / (RHO_C_J_PER_L_C * self.v_abdomen_l)
+        regulation_w = p.core_regulation_w_per_c * (self.t_core - p.core_basal_c)
+        self.t_core += (uptake_w - regulation_w) * dt / (p.core_capacity_kj_per_c * 1000.0)
+
+        # Reservoir: loses what the pump took, gains what returned.
+        self.v_reservoir_l -= q
+        for vol, temp in returned:
+            self.t_reservoir = _mix(self.t_reservoir, self.v_reservoir_l, temp, vol)
+            self.v_reservoir_l += vol
+        if self.v_reservoir_l > 1e-6:
+            self.t_reservoir -= p.reservoir_loss_w_per_c * (self.t_reservoir - p.room_temp_c) * dt / (
+                RHO_C_J_PER_L_C * self.v_reservoir_l)
+
+        # Probes: first-order lag toward the fluid at their site; drift accumulates.
+        k = 1.0 - math.exp(-dt / p.probe_tau_s)
+        for name in PROBES:
+            self.probe_c[name] += (self._true(name) - self.probe_c[name]) * k
+            pf = f.probes[name]
+            pf.offset_c += pf.drift_c_per_s * dt
+
+    def _advect(self, seg: list[float], volume_l: float, t_in: float, q: float, dt: float) -> float:
+        """Push q litres at t_in into a line of mixed segments; return the temperature leaving it."""
+        p = self.p
+        n = len(seg)
+        v_seg = volume_l / n
+        leaving = seg[-1]
+        loss = p.line_loss_w_per_c / n * dt / (RHO_C_J_PER_L_C * v_seg)
+        upstream = t_in
+        for i in range(n):
+            old = seg[i]
+            t = _mix(old, v_seg, upstream, q) if q > 0.0 else old
+            seg[i] = t - (t - p.room_temp_c) * loss
+            upstream = old
+        return leaving if q > 0.0 else seg[-1]
+
+    def add_fluid(self, volume_l: float, temp_c: float) -> None:
+        """An addition into the reservoir (a drug in its carrier, a top-up)."""
+        self.t_reservoir = _mix(self.t_reservoir, self.v_reservoir_l, temp_c, volume_l)
+        self.v_reservoir_l += volume_l
+
+    # ------------------------------------------------------------ sensors
+
+    def rtd_code(self, name: str) -> int:
+        pf = self.faults.probes[name]
+        if pf.open:
+            return RTD_OPEN_CODE
+        if pf.short:
+            return RTD_SHORT_CODE
+        if pf.stuck_code is not None:
+            return pf.stuck_code
+        t = self.probe_c[name] + pf.offset_c + self.rng.gauss(0.0, self.p.probe_noise_c)
+        r = self.p.probe_r0_ohm * (1.0 + CVD_A * t + CVD_B * t * t)
+        code = int(round(r / self.p.rtd_ref_ohm * RTD_FULL_SCALE))
+        return max(1, min(RTD_OPEN_CODE - 1, code))
+
+    def reservoir_low(self) -> bool:
+        return self.faults.reservoir_low or self.v_reservoir_l < self.p.reservoir_low_l
+
+    def air_in_line(self) -> bool:
+        return self.faults.air_in_line or self.v_reservoir_l <= 0.0
+
+
+def _mix(t: float, v: float, t_in: float, v_in: float) -> float:
+    total = v + v_in
+    if total <= 0.0:
+        return t
+    return (t * v + t_in * v_in) / total

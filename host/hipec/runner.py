@@ -1,0 +1,127 @@
+"""Running one treatment session from the bedside: push the plan, confirm it, start, record to the end.
+
+Every telemetry record the board produces is pulled (from its ring, by sequence number) and stored;
+the loop ends when the board reports a final phase and nothing is left to pull.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+from hipec.bridge import BoardLink
+from hipec.store import TELEMETRY_FIELDS, Store
+from hipec.wire import PROTOCOL_VERSION
+
+FINAL_PHASES = ("COMPLETE", "ABORTED", "FAULT")
+PULL_MAX = 12
+# Pause between pulls once caught up with the board (wall time).
+IDLE_POLL_S = 0.02
+
+
+class SessionError(Exception):
+    """The board and the bridge disagree (versions, plan) or the session cannot start."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Session parameters the board runs; defaults are the C-HIPEC standard session."""
+    target_temp_c: float = 43.0
+    duration_min: float = 60.0
+    volume_l: float = 5.0
+    flow_ml_min: float = 500.0
+    controlled_point: str = "inflow"
+
+    def fields(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Progress:
+    record: dict[str, int]
+    phase: str
+    records_stored: int
+
+
+@dataclass
+class Outcome:
+    session_id: int
+    phase: str
+    records: int
+    treatment_s: int
+    fault: str = "none"
+    phases_seen: list[str] = field(default_factory=list)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        return math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-6)
+    return bool(a == b)
+
+
+class SessionRunner:
+    def __init__(self, link: BoardLink, store: Store, plan: Plan,
+                 on_progress: Callable[[Progress], None] | None = None):
+        self.link = link
+        self.store = store
+        self.plan = plan
+        self.on_progress = on_progress
+        self.phases: list[str] = []
+
+    def prepare(self) -> tuple[int, dict[str, Any]]:
+        hello = self.link.request("hello")
+        if hello.get("protocol") != PROTOCOL_VERSION:
+            raise SessionError(f"board speaks protocol {hello.get('protocol')}, this bridge {PROTOCOL_VERSION}")
+        if tuple(hello.get("telemetry_fields", ())) != TELEMETRY_FIELDS:
+            raise SessionError("board's telemetry fields differ from this bridge's record layout")
+        accepted = self.link.request("set_plan", self.plan.fields())
+        for key, value in self.plan.fields().items():
+            if not _same(accepted.get(key), value):
+                raise SessionError(f"board holds {key} = {accepted.get(key)!r}, plan says {value!r}")
+        session_id = self.store.new_session(str(hello.get("board")), str(hello.get("firmware")), accepted)
+        self.store.add_event(session_id, "hello", hello)
+        self.store.add_event(session_id, "plan_accepted", accepted)
+        return session_id, hello
+
+    def run(self) -> Outcome:
+        session_id, _hello = self.prepare()
+        first_seq = int(self.link.request("status")["telemetry_next"])
+        self.link.request("start")
+        self.store.add_event(session_id, "operator", {"action": "start"})
+        return self.follow(session_id, first_seq)
+
+    def follow(self, session_id: int, since: int) -> Outcome:
+        stored = 0
+        phase_names: list[str] = list(self.link.request("hello")["phases"])
+        last: dict[str, int] | None = None
+        while True:
+            reply = self.link.request("telemetry_pull", {"since": since, "max": PULL_MAX})
+            records = reply["records"]
+            if records and records[0][0] > since:
+                self.store.add_event(session_id, "gap", {"from": since, "to": records[0][0] - 1})
+            stored += self.store.add_telemetry(session_id, records)
+            for record in records:
+                since = record[0] + 1
+                last = dict(zip(TELEMETRY_FIELDS, record))
+                name = phase_names[last["phase"]]
+                if not self.phases or self.phases[-1] != name:
+                    self.phases.append(name)
+                if self.on_progress is not None:
+                    self.on_progress(Progress(last, name, stored))
+            self._drain_events(session_id)
+            if not records:
+                if last is not None and phase_names[last["phase"]] in FINAL_PHASES:
+                    break
+                time.sleep(IDLE_POLL_S)
+        status = self.link.request("status")
+        outcome = Outcome(session_id=session_id, phase=status["phase"], records=stored,
+                          treatment_s=int(status["treatment_s"]), fault=str(status["fault"]),
+                          phases_seen=list(self.phases))
+        self.store.end_session(session_id, outcome.phase)
+        return outcome
+
+    def _drain_events(self, session_id: int) -> None:
+        while self.link.events:
+            msg = self.link.events.popleft()
+            self.store.add_event(session_id, msg.type, msg.fields)

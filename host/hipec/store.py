@@ -1,0 +1,138 @@
+"""The treatment record: SQLite in WAL mode, schema versioned by migrations.
+
+Telemetry rows are keyed by (session, board sequence number) and inserted with INSERT OR IGNORE, so a
+record pulled twice (after a reconnect or a retried request) is stored exactly once.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+# Column names of telemetry rows, in the board's field order (the board announces it in hello).
+TELEMETRY_FIELDS = (
+    "seq", "t_ms", "phase", "inflow_mc", "outflow_mc", "abdominal_1_mc", "abdominal_2_mc",
+    "reservoir_mc", "setpoint_mc", "heater_pm", "flow_ml_min", "volume_ml", "pressure_mmhg",
+    "treatment_s", "flags",
+)
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: sessions, telemetry, events
+    """
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY,
+        started_at REAL NOT NULL,
+        ended_at REAL,
+        board TEXT NOT NULL,
+        firmware TEXT NOT NULL,
+        plan_json TEXT NOT NULL,
+        outcome TEXT
+    );
+    CREATE TABLE telemetry (
+        session_id INTEGER NOT NULL REFERENCES sessions(id),
+        seq INTEGER NOT NULL,
+        t_ms INTEGER NOT NULL,
+        phase INTEGER NOT NULL,
+        inflow_mc INTEGER, outflow_mc INTEGER, abdominal_1_mc INTEGER, abdominal_2_mc INTEGER,
+        reservoir_mc INTEGER, setpoint_mc INTEGER, heater_pm INTEGER, flow_ml_min INTEGER,
+        volume_ml INTEGER, pressure_mmhg INTEGER, treatment_s INTEGER, flags INTEGER,
+        PRIMARY KEY (session_id, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER REFERENCES sessions(id),
+        at REAL NOT NULL,
+        kind TEXT NOT NULL,
+        detail_json TEXT NOT NULL
+    );
+    """,
+)
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id: int
+    started_at: float
+    ended_at: float | None
+    board: str
+    firmware: str
+    plan: dict[str, Any]
+    outcome: str | None
+
+
+class Store:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.db = sqlite3.connect(self.path)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.db:
+                self.db.executescript(script)
+                self.db.execute(f"PRAGMA user_version = {number}")
+
+    def close(self) -> None:
+        self.db.close()
+
+    def new_session(self, board: str, firmware: str, plan: dict[str, Any]) -> int:
+        with self.db:
+            cur = self.db.execute(
+                "INSERT INTO sessions (started_at, board, firmware, plan_json) VALUES (?, ?, ?, ?)",
+                (time.time(), board, firmware, json.dumps(plan, sort_keys=True)))
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def end_session(self, session_id: int, outcome: str) -> None:
+        with self.db:
+            self.db.execute("UPDATE sessions SET ended_at = ?, outcome = ? WHERE id = ?",
+                            (time.time(), outcome, session_id))
+
+    def add_telemetry(self, session_id: int, records: Iterable[Sequence[int]]) -> int:
+        """Store records (board field order); returns how many were new."""
+        rows = [(session_id, *r) for r in records]
+        for r in rows:
+            if len(r) != len(TELEMETRY_FIELDS) + 1:
+                raise ValueError(f"telemetry record has {len(r) - 1} fields, expected {len(TELEMETRY_FIELDS)}")
+        placeholders = ", ".join("?" * (len(TELEMETRY_FIELDS) + 1))
+        with self.db:
+            before = self.db.total_changes
+            self.db.executemany(
+                f"INSERT OR IGNORE INTO telemetry (session_id, {', '.join(TELEMETRY_FIELDS)}) "
+                f"VALUES ({placeholders})", rows)
+            return self.db.total_changes - before
+
+    def add_event(self, session_id: int | None, kind: str, detail: dict[str, Any]) -> None:
+        with self.db:
+            self.db.execute("INSERT INTO events (session_id, at, kind, detail_json) VALUES (?, ?, ?, ?)",
+                            (session_id, time.time(), kind, json.dumps(detail, sort_keys=True)))
+
+    def telemetry(self, session_id: int) -> list[dict[str, int]]:
+        cur = self.db.execute(
+            f"SELECT {', '.join(TELEMETRY_FIELDS)} FROM telemetry WHERE session_id = ? ORDER BY seq",
+            (session_id,))
+        return [dict(zip(TELEMETRY_FIELDS, row)) for row in cur]
+
+    def events(self, session_id: int) -> list[tuple[float, str, dict[str, Any]]]:
+        cur = self.db.execute("SELECT at, kind, detail_json FROM events WHERE session_id = ? ORDER BY id",
+                              (session_id,))
+        return [(at, kind, json.loads(detail)) for at, kind, detail in cur]
+
+    def session(self, session_id: int) -> SessionRow:
+        row = self.db.execute(
+            "SELECT id, started_at, ended_at, board, firmware, plan_json, outcome FROM sessions WHERE id = ?",
+            (session_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no session {session_id} in {self.path}")
+        return SessionRow(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]), row[6])

@@ -24,6 +24,9 @@ TELEMETRY_RING_RECORDS = 600
 WATCHDOG_TIMEOUT_MS = 2000
 # Most records in one telemetry_pull reply, so the reply stays under the frame size limit.
 PULL_MAX_RECORDS = 12
+# Heap a control tick may allocate (floats are heap objects on MicroPython): it is collected at the
+# end of every tick, so this bounds the garbage, not the heap's high-water mark.
+TICK_ALLOC_BUDGET_BYTES = 8192
 # Probes whose failure stops heating: the inflow probe is controlled, the reservoir feeds forward.
 REQUIRED_PROBES = (probes.INFLOW, probes.RESERVOIR)
 

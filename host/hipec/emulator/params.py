@@ -96,3 +96,20 @@ def params_from_dict(data: dict[str, Any], source: str = "plant") -> PlantParams
                 f"{source}: {key} = {value} is outside the range {meta['min']}..{meta['max']} {meta['unit']}")
         values[key] = value if is_int else float(value)
     return PlantParams(**values)
+
+
+def fmt(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
+def markdown_table() -> str:
+    """The parameter table of docs/plant-model.md, generated from the declarations above."""
+    lines = ["| parameter | unit | default | range | meaning |", "|---|---|---|---|---|"]
+    for f in PlantParams.spec():
+        m = f.metadata
+        lines.append(f"| `{f.name}` | {m['unit']} | {fmt(f.default)} | {fmt(m['min'])}..{fmt(m['max'])} | {m['doc']} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -1,0 +1,96 @@
+"""Firmware tests run twice: under CPython and under the MicroPython interpreter with the RP2040 heap cap.
+
+Files named fw_*.py hold plain test functions that use only what MicroPython has. Each function
+becomes two pytest items, `name[cpython]` and `name[micropython]`. The MicroPython items run the whole
+file once in `micropython -X heapsize=190K` (tests/firmware/mp_runner.py) and report per function, so
+a firmware module that does not run on MicroPython fails the suite visibly.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from hipec.emulator.mcu import DEFAULT_HEAP_KIB, micropython_binary
+
+HERE = Path(__file__).resolve().parent
+FIRMWARE = HERE.parents[1] / "firmware"
+RESULT_MARK = "@@result "
+
+
+def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.File | None:
+    if file_path.suffix == ".py" and file_path.name.startswith("fw_"):
+        return FirmwareFile.from_parent(parent, path=file_path)
+    return None
+
+
+def _test_names(path: Path) -> list[str]:
+    import ast
+    tree = ast.parse(path.read_text())
+    return [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")]
+
+
+class FirmwareFile(pytest.File):
+    _mp_results: dict[str, Any] | None = None
+
+    def collect(self) -> Iterator[pytest.Item]:
+        for name in _test_names(self.path):
+            for interpreter in ("cpython", "micropython"):
+                yield FirmwareItem.from_parent(self, name=f"{name}[{interpreter}]", function=name,
+                                               interpreter=interpreter)
+
+    def cpython_module(self) -> Any:
+        for path in (str(FIRMWARE), str(HERE)):
+            if path not in sys.path:
+                sys.path.insert(0, path)
+        spec = importlib.util.spec_from_file_location(f"fwtest_{self.path.stem}", self.path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    def micropython_results(self) -> dict[str, Any]:
+        if self._mp_results is None:
+            proc = subprocess.run(
+                [micropython_binary(), "-X", f"heapsize={DEFAULT_HEAP_KIB}K", str(HERE / "mp_runner.py"),
+                 str(FIRMWARE), str(HERE), self.path.stem],
+                capture_output=True, text=True, timeout=300)
+            results: dict[str, Any] = {}
+            for line in proc.stdout.splitlines():
+                if line.startswith(RESULT_MARK):
+                    record = json.loads(line[len(RESULT_MARK):])
+                    results[record["name"]] = record
+            results["__exit__"] = {"code": proc.returncode, "stderr": proc.stderr, "stdout": proc.stdout}
+            self._mp_results = results
+        return self._mp_results
+
+
+class FirmwareItem(pytest.Item):
+    def __init__(self, *, function: str, interpreter: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.function = function
+        self.interpreter = interpreter
+
+    def runtest(self) -> None:
+        parent = self.parent
+        assert isinstance(parent, FirmwareFile)
+        if self.interpreter == "cpython":
+            getattr(parent.cpython_module(), self.function)()
+            return
+        results = parent.micropython_results()
+        record = results.get(self.function)
+        if record is None:
+            exit_info = results["__exit__"]
+            raise AssertionError(
+                f"{self.function} did not run under MicroPython (exit {exit_info['code']}):\n"
+                f"{exit_info['stdout'][-2000:]}\n{exit_info['stderr'][-2000:]}")
+        if not record["ok"]:
+            raise AssertionError(f"under MicroPython:\n{record['error']}")
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"{self.path.name}::{self.name}"

@@ -1,0 +1,106 @@
+# A board HAL for firmware unit tests: in-memory link, a clock the test moves, outputs recorded.
+# Runs under CPython and MicroPython alike.
+from controller import cbor, wire
+
+# PT100 converter codes (430 ohm reference) for a few temperatures, from R = R0(1 + A t + B t^2).
+A = 3.9083e-3
+B = -5.775e-7
+
+
+def code_for_c(temp_c, r0=100.0, rref=430.0):
+    r = r0 * (1.0 + A * temp_c + B * temp_c * temp_c)
+    return int(r / rref * 32768 + 0.5)
+
+
+class FakeBoard:
+    name = "fake"
+
+    def __init__(self, temp_c=22.0):
+        self.now = 0
+        self.rx = bytearray()
+        self.tx = bytearray()
+        self.heater_pm = 0
+        self.pump_msps = 0
+        self.bypass_open = True
+        self.steps = 0
+        self.codes = [code_for_c(temp_c)] * 5
+        self.wdt_timeout = 0
+        self.wdt_feeds = 0
+        self.crashes = []
+
+    def ticks_ms(self):
+        return self.now
+
+    def ticks_add(self, t, d):
+        return t + d
+
+    def ticks_diff(self, a, b):
+        return a - b
+
+    def idle(self, until):
+        if until > self.now:
+            self.now = until
+
+    def reset_cause(self):
+        return "power_on"
+
+    def report_crash(self, exc):
+        self.crashes.append(exc)
+
+    def heater_set(self, pm):
+        self.heater_pm = pm
+
+    def pump_set(self, msps):
+        self.pump_msps = msps
+
+    def pump_steps(self):
+        return self.steps
+
+    def bypass_set(self, is_open):
+        self.bypass_open = is_open
+
+    def read_rtd(self, codes):
+        for i in range(5):
+            codes[i] = self.codes[i]
+
+    def pressure_mmhg(self):
+        return 110
+
+    def reservoir_low(self):
+        return False
+
+    def air_in_line(self):
+        return False
+
+    def wdt_start(self, timeout_ms):
+        self.wdt_timeout = timeout_ms
+
+    def wdt_feed(self):
+        self.wdt_feeds += 1
+
+    def link_read(self, buf):
+        n = min(len(buf), len(self.rx))
+        for i in range(n):
+            buf[i] = self.rx[i]
+        self.rx = self.rx[n:]
+        return n
+
+    def link_write(self, data):
+        self.tx.extend(data)
+
+    # helpers for tests
+    def send(self, msg):
+        out = bytearray()
+        wire.encode_frame(cbor.dumps(msg), out)
+        self.rx.extend(out)
+
+    def replies(self):
+        """Decode every frame the board wrote since the last call."""
+        reader = wire.FrameReader()
+        found = []
+        for byte in self.tx:
+            n = reader.push(byte)
+            if n > 0:
+                found.append(cbor.loads(bytes(reader.view[:n])))
+        self.tx = bytearray()
+        return found

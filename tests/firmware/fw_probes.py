@@ -1,0 +1,78 @@
+# RTD conversion against IEC 60751 table values, and the probe bank's fault handling.
+from controller import probes
+from controller.config import Config
+from fakeboard import code_for_c
+
+
+def close(a, b, tol):
+    return abs(a - b) <= tol
+
+
+def test_callendar_van_dusen_matches_iec_60751_table():
+    # (degC, ohm) for PT100 from the IEC 60751 table.
+    table = ((-50.0, 80.306), (0.0, 100.0), (37.0, 114.382), (43.0, 116.699), (45.0, 117.470),
+             (100.0, 138.505))
+    for temp_c, r_ohm in table:
+        assert close(probes.resistance_to_c(r_ohm, 100.0), temp_c, 0.002), (temp_c, r_ohm)
+    assert close(probes.resistance_to_c(1166.99, 1000.0), 43.0, 0.002)
+
+
+def test_converter_code_resolution_at_43c():
+    low = probes.code_to_c(code_for_c(43.0), 100.0, 430.0)
+    high = probes.code_to_c(code_for_c(43.0) + 1, 100.0, 430.0)
+    assert close(low, 43.0, 0.02)
+    assert 0.02 < high - low < 0.04  # one LSB of a 15-bit converter on PT100 with 430 ohm
+
+
+def test_open_short_and_implausible_readings_fail_after_consecutive_samples():
+    bank = probes.Probes(Config())
+    good = code_for_c(43.0)
+    bank.codes[0] = probes.CODE_OPEN
+    bank.codes[1] = probes.CODE_SHORT
+    bank.codes[2] = code_for_c(95.0)  # out of the fluid's plausible range
+    for i in range(3, probes.N_PROBES):
+        bank.codes[i] = good
+    for _ in range(probes.BAD_SAMPLES_TO_FAIL - 1):
+        bank.update(0.1)
+    assert not bank.failed[0] and not bank.valid[0]
+    bank.update(0.1)
+    assert bank.failed[0] and bank.failed[1] and bank.failed[2]
+    assert not bank.failed[3] and bank.valid[3]
+
+
+def test_one_bad_sample_does_not_fail_a_probe():
+    bank = probes.Probes(Config())
+    for i in range(probes.N_PROBES):
+        bank.codes[i] = code_for_c(43.0)
+    bank.update(0.1)
+    bank.codes[0] = probes.CODE_OPEN
+    bank.update(0.1)
+    bank.codes[0] = code_for_c(43.0)
+    for _ in range(10):
+        bank.update(0.1)
+    assert not bank.failed[0] and bank.valid[0]
+
+
+def test_filter_settles_with_its_documented_lag():
+    bank = probes.Probes(Config())
+    for i in range(probes.N_PROBES):
+        bank.codes[i] = code_for_c(40.0)
+    bank.update(0.1)
+    for i in range(probes.N_PROBES):
+        bank.codes[i] = code_for_c(42.0)
+    steps = int(probes.FILTER_TAU_S / 0.1)
+    for _ in range(steps):
+        bank.update(0.1)
+    # After one time constant a first-order filter has covered about 63 % of the step.
+    assert 41.1 < bank.temp_c[0] < 41.4, bank.temp_c[0]
+
+
+def test_calibration_offset_and_gain_apply():
+    cfg = Config()
+    cfg.probe_offset_c[4] = 0.25
+    cfg.probe_gain[4] = 1.01
+    bank = probes.Probes(cfg)
+    for i in range(probes.N_PROBES):
+        bank.codes[i] = code_for_c(40.0)
+    bank.update(0.1)
+    assert close(bank.temp_c[4], 40.0 * 1.01 + 0.25, 0.03)

@@ -1,0 +1,73 @@
+# Session phases: every command in every phase is accepted or refused as ALLOWED says.
+from controller import session
+from controller.config import Config
+from controller.errors import CommandError, BAD_STATE
+
+
+def diff(a, b):
+    return a - b
+
+
+def test_each_command_is_accepted_only_in_its_phases():
+    for name in session.ALLOWED:
+        for phase in range(len(session.PHASE_NAMES)):
+            s = session.Session()
+            s.phase = phase
+            s.paused_from = session.TREATMENT
+            try:
+                s.command(name, 0)
+                accepted = True
+            except CommandError as exc:
+                accepted = False
+                assert exc.code == BAD_STATE
+                assert session.PHASE_NAMES[phase] in exc.message
+            assert accepted == (phase in session.ALLOWED[name]), (name, session.PHASE_NAMES[phase])
+
+
+def test_automatic_path_to_complete():
+    cfg = Config()
+    s = session.Session()
+    s.command("start", 0)
+    assert s.phase == session.PRIMING
+    now = 0
+    while s.phase == session.PRIMING:
+        now += 100
+        s.advance(now, 100, True, False, False, diff, cfg, 60000)
+    assert s.phase == session.HEATING and now == cfg.prime_stable_s * 1000
+    s.advance(now, 100, True, False, False, diff, cfg, 60000)
+    assert s.phase == session.HEATING  # in band but not filled yet
+    s.advance(now, 100, True, True, False, diff, cfg, 60000)
+    assert s.phase == session.TREATMENT and s.target_reached
+
+
+def test_treatment_timer_counts_only_in_band():
+    cfg = Config()
+    s = session.Session()
+    s.phase = session.TREATMENT
+    for i in range(100):
+        s.advance(i * 100, 100, i % 2 == 0, True, False, diff, cfg, 60000)
+    assert s.treatment_ms == 5000
+    while s.phase == session.TREATMENT:
+        s.advance(0, 100, True, True, False, diff, cfg, 60000)
+    assert s.treatment_ms == 60000 and s.phase == session.COOLDOWN
+
+
+def test_cooldown_and_drain_end_on_their_conditions():
+    cfg = Config()
+    s = session.Session()
+    s.enter(session.COOLDOWN, 0)
+    s.advance(100, 100, False, True, True, diff, cfg, 60000)
+    assert s.phase == session.DRAIN
+    s.advance(cfg.drain_s * 1000 - 1 + 100, 100, False, True, True, diff, cfg, 60000)
+    assert s.phase == session.DRAIN
+    s.advance(cfg.drain_s * 1000 + 100, 100, False, True, True, diff, cfg, 60000)
+    assert s.phase == session.COMPLETE
+
+
+def test_pause_and_resume_return_to_the_same_phase():
+    s = session.Session()
+    s.phase = session.TREATMENT
+    s.command("pause", 0)
+    assert s.phase == session.PAUSED
+    s.command("resume", 1)
+    assert s.phase == session.TREATMENT

@@ -1,0 +1,23 @@
+# Runs every test_* function of one firmware test module under MicroPython and prints one result line
+# per function for tests/firmware/conftest.py. Usage: micropython mp_runner.py FIRMWARE_DIR TEST_DIR MODULE
+import gc
+import io
+import json
+import sys
+
+firmware_dir, test_dir, module_name = sys.argv[1], sys.argv[2], sys.argv[3]
+sys.path.insert(0, test_dir)
+sys.path.insert(0, firmware_dir)
+module = __import__(module_name)
+for name in sorted(dir(module)):
+    if not name.startswith("test_"):
+        continue
+    gc.collect()
+    try:
+        getattr(module, name)()
+        record = {"name": name, "ok": True}
+    except Exception as exc:
+        buf = io.StringIO()
+        sys.print_exception(exc, buf)
+        record = {"name": name, "ok": False, "error": buf.getvalue()}
+    print("@@result " + json.dumps(record))

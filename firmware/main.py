@@ -1,6 +1,18 @@
-"""Boot entry of the controller: hand the board HAL to the controller and run it forever."""
+"""Boot entry of the controller: hand the board HAL to the controller and run it forever.
+
+Whatever escapes, even a failed import on a board short of memory, turns the heater off and is
+reported through the board; the watchdog then resets the board into a safe state.
+"""
 import board
 
-from controller import app
+hal = board.Board()
+try:
+    from controller import app
 
-app.run(board.Board())
+    app.run(hal)
+except BaseException as exc:
+    hal.heater_set(0)
+    hal.report_crash(exc)
+    raise
+finally:
+    hal.heater_set(0)

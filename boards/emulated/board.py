@@ -81,6 +81,9 @@ class Board:
     def report_crash(self, exc):
         # stdout is the link; the launcher keeps stderr as the board's debug log.
         sys.print_exception(exc, sys.stderr)
+        # Real pins change the moment they are written; here outputs reach the plant at the next
+        # exchange, so push the safe state out before the interpreter exits.
+        self._exchange(self._in[ch.IN_NOW_MS])
 
     # ---------------------------------------------------------------- outputs
 

@@ -281,11 +281,4 @@ class Controller:
 
 
 def run(board):
-    try:
-        Controller(board).run()
-    except BaseException as exc:
-        board.heater_set(0)
-        board.report_crash(exc)  # the watchdog then resets the board into a safe state
-        raise
-    finally:
-        board.heater_set(0)
+    Controller(board).run()

@@ -38,6 +38,8 @@ TRUTH_PERIOD_MS = 1000
 HOST_WRITE_TIMEOUT_S = 1.0
 # Falling this far behind the paced schedule re-anchors it instead of racing to catch up.
 PACE_SLIP_S = 0.5
+# Reset cause meaning: the board crashed with no watchdog armed and stays halted, as a real one would.
+HALTED = "halted"
 
 
 def _load_channel() -> ModuleType:
@@ -102,6 +104,7 @@ class EmulatedMCU:
         self.stderr_lines: deque[str] = deque(maxlen=200)
         self.bytes_dropped = 0
         self._schedule: list[tuple[int, Fault, bool]] = []  # (at_ms, fault, clear?)
+        self._applied_count = 0
         for fault in faults:
             self._add_to_schedule(fault, int(fault.at_s * 1000))
         self._lock = threading.RLock()
@@ -116,11 +119,14 @@ class EmulatedMCU:
         self._pending_reset: str | None = None
         self._off_ms = 0
         self._outputs = array("i", [0] * ch.OUT_WORDS)
+        self._outputs[ch.OUT_BYPASS] = 1
         self._next_truth_ms = 0
         self._anchor: tuple[float, int] | None = None  # (wall seconds, virtual ms) pacing origin
         self._threads: list[threading.Thread] = []
+        self._stderr_thread: threading.Thread | None = None
         self.ready = threading.Event()
         self.failed: str | None = None
+        self.halted = False
 
     # ------------------------------------------------------------ public
 
@@ -158,7 +164,12 @@ class EmulatedMCU:
         fault = make_fault(entry, "inject")
         with self._lock:
             self._add_to_schedule(fault, self.now_ms)
+            applied = self._applied_count + len([1 for at, _f, _c in self._schedule if at <= self.now_ms])
         self._link_event.set()
+        # Return once the plant has taken it, so the caller's next step sees its effect.
+        deadline = time.monotonic() + 10.0
+        while self._applied_count < applied and time.monotonic() < deadline and self.failed is None:
+            time.sleep(0.001)
         return fault
 
     def clear(self, kind: str, probe: str | None = None) -> None:
@@ -256,10 +267,11 @@ class EmulatedMCU:
 
     # ------------------------------------------------------------ the board process
 
-    def _spawn_thread(self, target, name: str, *args: object) -> None:  # type: ignore[no-untyped-def]
+    def _spawn_thread(self, target, name: str, *args: object) -> threading.Thread:  # type: ignore[no-untyped-def]
         thread = threading.Thread(target=target, name=f"mcu-{name}", args=args, daemon=True)
         self._threads.append(thread)
         thread.start()
+        return thread
 
     def _spawn(self, reset_cause: str) -> tuple[int, int]:
         to_plant_r, to_plant_w = os.pipe()
@@ -282,7 +294,7 @@ class EmulatedMCU:
             self._proc = proc
             self._stdin_fd = proc.stdin.fileno()
         self._spawn_thread(self._relay_mcu_to_host, "mcu-to-host", os.dup(proc.stdout.fileno()))
-        self._spawn_thread(self._collect_stderr, "stderr", proc)
+        self._stderr_thread = self._spawn_thread(self._collect_stderr, "stderr", proc)
         self.resets.append((self.now_ms, reset_cause))
         return to_plant_r, from_plant_w
 
@@ -299,6 +311,8 @@ class EmulatedMCU:
         if proc is not None:
             proc.kill()
             proc.wait()
+            if self._stderr_thread is not None:
+                self._stderr_thread.join(timeout=2.0)  # keep the board's last words
             for stream in (proc.stdin, proc.stdout):
                 if stream is not None:
                     stream.close()
@@ -315,6 +329,11 @@ class EmulatedMCU:
                     os.close(to_board)
                     self._kill()
                 if cause is None:
+                    return
+                if cause == HALTED:
+                    self.halted = True
+                    self.stderr_lines.append("board halted: it crashed before arming its watchdog")
+                    self.ready.set()
                     return
                 self._power_off_interval()
         except Exception as exc:  # reported to whoever waits on the emulator
@@ -344,7 +363,14 @@ class EmulatedMCU:
             if self._stopping.is_set():
                 return None
             if data is None:
-                return "watchdog"  # the interpreter died; a real board's watchdog would reset it
+                # The interpreter died (an uncaught exception). A real board sits in its REPL with the
+                # outputs as last driven until the watchdog, if armed, resets it.
+                timeout = self._outputs[ch.OUT_WDT_TIMEOUT_MS]
+                if timeout <= 0:
+                    return HALTED
+                with self._lock:
+                    self._advance_to(max(self.now_ms, last_feed_ms + timeout))
+                return "watchdog"
             self._outputs = array("i", data)
             until = self._outputs[ch.OUT_UNTIL_MS]
             with self._lock:
@@ -408,6 +434,7 @@ class EmulatedMCU:
             if self._schedule and self._schedule[0][0] <= self.now_ms:
                 _at, fault, clear = self._schedule.pop(0)
                 self._apply(fault, clear)
+                self._applied_count += 1
                 continue
             step_to = min(target_ms, self._next_truth_ms)
             if self._schedule:

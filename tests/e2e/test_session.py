@@ -1,0 +1,50 @@
+"""A whole default treatment through pyserial, the pseudo-terminal and the firmware under MicroPython."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from hipec.bridge import BoardLink
+from hipec.emulator.mcu import EmulatedMCU
+from hipec.report import summarize
+from hipec.runner import Plan, SessionRunner
+from hipec.store import Store
+
+
+def test_default_session_runs_to_complete_and_every_record_is_stored(
+        mcu: EmulatedMCU, link: BoardLink, tmp_path: Path) -> None:
+    hello = link.request("hello")
+    assert hello["board"] == "emulated" and hello["reset_cause"] == "power_on"
+    store = Store(tmp_path / "record.sqlite")
+    outcome = SessionRunner(link, store, Plan()).run()
+
+    assert outcome.phase == "COMPLETE" and outcome.fault == "none"
+    assert outcome.phases_seen == ["PRIMING", "HEATING", "TREATMENT", "COOLDOWN", "DRAIN", "COMPLETE"]
+    assert outcome.treatment_s == 3600
+    rows = store.telemetry(outcome.session_id)
+    seqs = [r["seq"] for r in rows]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # no gap, no duplicate
+    assert len(rows) == outcome.records
+    assert rows[-1]["phase"] == hello["phases"].index("COMPLETE")  # followed to the very end
+    assert not [e for e in store.events(outcome.session_id) if e[1] == "gap"]
+
+    # The firmware only saw noisy probes; the plant knows what the fluid really did.
+    treatment = [s for s in mcu.truth if s.bypass_open is False and s.heater_pm > 0]
+    assert treatment
+    assert max(s.temps_c["inflow"] for s in mcu.truth) < 44.0
+    summary = summarize(store, outcome.session_id)
+    assert summary.treatment_min == 60.0
+    assert summary.time_in_band_pct > 80.0
+    assert mcu.resets == [(0, "power_on")]
+
+
+def test_plan_outside_the_absolute_limits_is_refused_and_nothing_changes(link: BoardLink) -> None:
+    from hipec.bridge import BoardError
+    before = link.request("get_plan")
+    try:
+        link.request("set_plan", {"target_temp_c": 46.0, "flow_ml_min": 400})
+    except BoardError as exc:
+        assert exc.code == "bad_field" and exc.field == "target_temp_c"
+        assert "37.0..44.0 degC" in exc.message
+    else:
+        raise AssertionError("a 46 degC plan was accepted")
+    assert link.request("get_plan") == before

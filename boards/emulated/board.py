@@ -20,12 +20,19 @@ TICKS_MAX = TICKS_PERIOD - 1
 TICKS_HALF = TICKS_PERIOD // 2
 
 
+def _env(name):
+    value = os.getenv(name)
+    if value is None:
+        raise RuntimeError("%s is not set: start the emulated board with `hipec emulate`" % name)
+    return value
+
+
 class Board:
     name = "emulated"
 
     def __init__(self):
-        self._to_plant = open("/dev/fd/" + os.getenv("HIPEC_PLANT_WFD"), "wb")
-        self._from_plant = open("/dev/fd/" + os.getenv("HIPEC_PLANT_RFD"), "rb")
+        self._to_plant = open("/dev/fd/" + _env("HIPEC_PLANT_WFD"), "wb")
+        self._from_plant = open("/dev/fd/" + _env("HIPEC_PLANT_RFD"), "rb")
         self._out = array("i", [0] * ch.OUT_WORDS)
         self._in = array("i", [0] * ch.IN_WORDS)
         self._reset_cause = os.getenv("HIPEC_RESET_CAUSE") or "power_on"
@@ -80,7 +87,7 @@ class Board:
 
     def report_crash(self, exc):
         # stdout is the link; the launcher keeps stderr as the board's debug log.
-        sys.print_exception(exc, sys.stderr)
+        sys.print_exception(exc, sys.stderr)  # type: ignore[arg-type]  # stubs type stderr as TextIO
         # Real pins change the moment they are written; here outputs reach the plant at the next
         # exchange, so push the safe state out before the interpreter exits.
         self._exchange(self._in[ch.IN_NOW_MS])

@@ -178,7 +178,7 @@ class _Decoder:
         return bytes(self.data[i:i + n])
 
     def _items(self, info, depth):
-        items = []
+        items = []  # type: list
         if info == 31:
             while True:
                 item = self.value(depth + 1, True)
@@ -213,7 +213,7 @@ class _Decoder:
         return self._simple(info, break_ok)
 
     def _map(self, info, depth):
-        result = {}
+        result = {}  # type: dict
         if info == 31:
             while True:
                 key = self.value(depth + 1, True)

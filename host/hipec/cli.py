@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Sequence
 
 from hipec import REPO_ROOT
+from hipec.runner import Progress
 
 # Demo speed: a 60-minute treatment plus priming, filling, cooling and draining in about a minute.
 DEMO_SPEED = 90.0
@@ -139,28 +140,32 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _progress_printer(total_s: float) -> object:
-    from hipec.runner import Progress
+class ProgressPrinter:
+    """Live progress: one line per phase change, and the current line redrawn in place on a terminal
+    (every 5 virtual minutes when the output is a log)."""
 
-    interactive = sys.stdout.isatty()
-    state = {"phase": "", "next_line_s": 0.0}
+    LOG_EVERY_S = 300.0
 
-    def show(p: Progress) -> None:
+    def __init__(self, total_s: float):
+        self.total_s = total_s
+        self.interactive = sys.stdout.isatty()
+        self.phase = ""
+        self.next_line_s = 0.0
+
+    def __call__(self, p: Progress) -> None:
         r = p.record
         t_s = r["t_ms"] / 1000.0
         line = (f"{t_s / 60:6.1f} min  {p.phase:<9}  inflow {r['inflow_mc'] / 1000:6.2f} °C  "
                 f"abdomen {r['abdominal_1_mc'] / 1000:6.2f} °C  heater {r['heater_pm'] / 10:5.1f} %  "
-                f"flow {r['flow_ml_min']:4d} mL/min  treatment {r['treatment_s'] // 60:2d}/{total_s / 60:.0f} min")
-        if p.phase != state["phase"]:
-            state["phase"] = p.phase
-            print(("\r" if interactive else "") + line + "\n", end="", flush=True)
-        elif interactive:
+                f"flow {r['flow_ml_min']:4d} mL/min  treatment {r['treatment_s'] // 60:2d}/{self.total_s / 60:.0f} min")
+        if p.phase != self.phase:
+            self.phase = p.phase
+            print(("\r" if self.interactive else "") + line, flush=True)
+        elif self.interactive:
             print("\r" + line, end="", flush=True)
-        elif t_s >= state["next_line_s"]:
+        elif t_s >= self.next_line_s:
             print(line, flush=True)
-            state["next_line_s"] = t_s + 300.0
-
-    return show
+            self.next_line_s = t_s + self.LOG_EVERY_S
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -171,8 +176,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     plan = Plan()
     store = Store(args.db)
     with BoardLink(args.port) as link:
-        progress = None if args.headless else _progress_printer(plan.duration_min * 60)
-        outcome = SessionRunner(link, store, plan, progress).run()  # type: ignore[arg-type]
+        progress = None if args.headless else ProgressPrinter(plan.duration_min * 60)
+        outcome = SessionRunner(link, store, plan, progress).run()
     print(f"session {outcome.session_id} ended {outcome.phase} (fault: {outcome.fault}); "
           f"{outcome.records} records in {args.db}")
     return EXIT_OK if outcome.phase == "COMPLETE" else EXIT_SESSION_NOT_COMPLETE
@@ -219,7 +224,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                   flush=True)
             store = Store(db_path)
             with BoardLink(device) as link:
-                outcome = SessionRunner(link, store, plan, _progress_printer(plan.duration_min * 60)).run()  # type: ignore[arg-type]
+                outcome = SessionRunner(link, store, plan, ProgressPrinter(plan.duration_min * 60)).run()
         finally:
             emulator.terminate()
             emulator.wait(timeout=10)

@@ -81,9 +81,9 @@ def plot_temperatures(store: Store, session_id: int, path: Path) -> Path:
         ax.plot(xs, ys, label=label, color=colour, lw=1.2)
     heated = [(m, r["setpoint_mc"] / 1000.0) for m, r in zip(minutes, rows) if r["setpoint_mc"] > 0]
     if heated:
-        xs, sp = zip(*heated)
-        ax.fill_between(xs, [s - BAND_C for s in sp], [s + BAND_C for s in sp], color="black", alpha=0.25,
-                        lw=0, label="setpoint ±0.1 °C")
+        band_x = [m for m, _ in heated]
+        ax.fill_between(band_x, [sp - BAND_C for _, sp in heated], [sp + BAND_C for _, sp in heated],
+                        color="black", alpha=0.25, lw=0, label="setpoint ±0.1 °C")
     ax.set_ylabel("temperature (°C)")
     ax.legend(loc="lower right", fontsize=8, ncol=3)
     ax.grid(alpha=0.3)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import cbor2
-from cobs import cobs
+from cobs import cobs  # type: ignore[import-untyped]
 
 PROTOCOL_VERSION = 1
 MAX_PAYLOAD = 1024
@@ -32,13 +32,14 @@ def encode_frame(payload: bytes) -> bytes:
     if len(payload) > MAX_PAYLOAD:
         raise FrameError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
     crc = binascii.crc32(payload) & 0xFFFFFFFF
-    return cobs.encode(payload + crc.to_bytes(4, "little")) + b"\x00"
+    encoded: bytes = cobs.encode(payload + crc.to_bytes(4, "little"))
+    return encoded + b"\x00"
 
 
 def decode_frame(frame: bytes) -> bytes:
     """Payload of one frame given without its 0x00 delimiter; FrameError if it is damaged."""
     try:
-        body = cobs.decode(frame)
+        body: bytes = cobs.decode(frame)
     except cobs.DecodeError as exc:
         raise FrameError(f"bad COBS stuffing: {exc}") from None
     if len(body) <= CRC_BYTES:
@@ -74,7 +75,7 @@ class FrameSplitter:
 
     def feed(self, data: bytes) -> list[bytes]:
         self._buf += data
-        frames = []
+        frames: list[bytes] = []
         while True:
             end = self._buf.find(0)
             if end < 0:

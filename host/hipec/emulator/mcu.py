@@ -318,10 +318,10 @@ class EmulatedMCU:
                     stream.close()
 
     def _run_board(self) -> None:
-        cause = "power_on"
+        cause: str | None = "power_on"
         try:
             while not self._stopping.is_set():
-                from_board, to_board = self._spawn(cause)
+                from_board, to_board = self._spawn(cause or "power_on")
                 try:
                     cause = self._serve(from_board, to_board)
                 finally:

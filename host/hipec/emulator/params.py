@@ -98,7 +98,7 @@ def params_from_dict(data: dict[str, Any], source: str = "plant") -> PlantParams
     return PlantParams(**values)
 
 
-def fmt(value: float) -> str:
+def fmt(value: Any) -> str:
     return str(value) if isinstance(value, int) else f"{value:g}"
 
 

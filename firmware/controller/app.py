@@ -56,6 +56,10 @@ class Controller:
         self.ticks = 0
         self.overruns = 0
         self.started_ms = board.ticks_ms()
+        # Heap figures (MicroPython only): the peak before each collection and what survives it.
+        self.mem_alloc = getattr(gc, "mem_alloc", None)
+        self.heap_peak_bytes = 0
+        self.heap_live_bytes = 0
         self.commands = {
             "hello": self.cmd_hello,
             "status": self.cmd_status,
@@ -78,10 +82,13 @@ class Controller:
         board = self.board
         self.make_safe()
         board.wdt_start(WATCHDOG_TIMEOUT_MS)
+        gc.collect()  # the compiler's garbage from boot; the peak is tracked from the first tick on
         next_tick = board.ticks_ms()
         while True:
             board.idle(next_tick)
-            self.link.service()
+            if self.link.service():
+                # Replies allocate; collect now rather than let a full heap collect during control.
+                self.collect_garbage()
             now = board.ticks_ms()
             if board.ticks_diff(now, next_tick) < 0:
                 continue
@@ -91,8 +98,19 @@ class Controller:
                 self.overruns += 1
                 next_tick = board.ticks_add(now, TICK_MS)
             self.after_tick()
-            gc.collect()
+            self.collect_garbage()
             board.wdt_feed()
+
+    def collect_garbage(self):
+        """Collect at the same point of every tick, so collection never interrupts the control step."""
+        mem_alloc = self.mem_alloc
+        if mem_alloc is not None:
+            used = mem_alloc()
+            if used > self.heap_peak_bytes:
+                self.heap_peak_bytes = used
+        gc.collect()
+        if mem_alloc is not None:
+            self.heap_live_bytes = mem_alloc()
 
     def make_safe(self):
         self.board.heater_set(0)
@@ -234,6 +252,8 @@ class Controller:
             "telemetry_next": self.telemetry.next_seq,
             "uptime_ms": self.board.ticks_diff(self.board.ticks_ms(), self.started_ms),
             "overruns": self.overruns,
+            "heap_peak_bytes": self.heap_peak_bytes,
+            "heap_live_bytes": self.heap_live_bytes,
             "link": self.link.counters(),
         }
 

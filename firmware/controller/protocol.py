@@ -31,21 +31,26 @@ class Link:
         self.internal_errors = 0
 
     def service(self):
-        """Read what the link has and answer every complete message. Never raises."""
+        """Read what the link has and answer every complete frame; return how many. Never raises."""
+        handled = 0
         while True:
             n = self.board.link_read(self.rx)
             if n <= 0:
-                return
+                return handled
             reader = self.reader
             for i in range(n):
                 length = reader.push(self.rx[i])
-                if length > 0:
-                    try:
+                if length == 0:
+                    continue
+                handled += 1
+                try:
+                    if length > 0:
                         self._message(reader.view[:length])
-                    except Exception:
-                        self.internal_errors += 1
-                elif length < 0:
-                    self._send_error(0, errors.BAD_FRAME, "frame", "frame dropped (bad CRC, stuffing or size)")
+                    else:
+                        self._send_error(0, errors.BAD_FRAME, "frame",
+                                         "frame dropped (bad CRC, stuffing or size)")
+                except Exception:
+                    self.internal_errors += 1
 
     def send(self, msg_id, msg_type, fields):
         out = bytearray()

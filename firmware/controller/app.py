@@ -283,7 +283,8 @@ class Controller:
         if msg_type == "abort":
             self.board.heater_set(0)
             self.heater_w = 0.0
-        return {"phase": session.PHASE_NAMES[self.session.phase]}
+        # The first record of the new phase is the next one: the host follows from there.
+        return {"phase": session.PHASE_NAMES[self.session.phase], "telemetry_next": self.telemetry.next_seq}
 
     def cmd_telemetry_pull(self, _type, fields):
         since = fields.get("since", 0)

@@ -86,10 +86,9 @@ class SessionRunner:
 
     def run(self) -> Outcome:
         session_id, _hello = self.prepare()
-        first_seq = int(self.link.request("status")["telemetry_next"])
-        self.link.request("start")
+        started = self.link.request("start")
         self.store.add_event(session_id, "operator", {"action": "start"})
-        return self.follow(session_id, first_seq)
+        return self.follow(session_id, int(started["telemetry_next"]))
 
     def follow(self, session_id: int, since: int) -> Outcome:
         stored = 0

@@ -94,3 +94,16 @@ class FirmwareItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, f"{self.path.name}::{self.name}"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line that says how the firmware fared on the MicroPython interpreter itself."""
+    counts = {"passed": 0, "failed": 0}
+    for outcome in counts:
+        for report in terminalreporter.stats.get(outcome, []):
+            if report.when == "call" and report.nodeid.endswith("[micropython]"):
+                counts[outcome] += 1
+    if counts["passed"] or counts["failed"]:
+        terminalreporter.write_line(
+            f"firmware under MicroPython (heap {DEFAULT_HEAP_KIB} KiB): "
+            f"{counts['passed']} tests passed, {counts['failed']} failed")

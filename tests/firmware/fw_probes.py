@@ -8,6 +8,19 @@ def close(a, b, tol):
     return abs(a - b) <= tol
 
 
+def bank_at(temp_c, cfg=None):
+    """A probe bank whose five probes all read temp_c, after one update."""
+    bank = probes.Probes(cfg or Config())
+    set_all(bank, temp_c)
+    bank.update(0.1)
+    return bank
+
+
+def set_all(bank, temp_c):
+    for i in range(probes.N_PROBES):
+        bank.codes[i] = code_for_c(temp_c)
+
+
 def test_callendar_van_dusen_matches_iec_60751_table():
     # (degC, ohm) for PT100 from the IEC 60751 table.
     table = ((-50.0, 80.306), (0.0, 100.0), (37.0, 114.382), (43.0, 116.699), (45.0, 117.470),
@@ -41,10 +54,7 @@ def test_open_short_and_implausible_readings_fail_after_consecutive_samples():
 
 
 def test_one_bad_sample_does_not_fail_a_probe():
-    bank = probes.Probes(Config())
-    for i in range(probes.N_PROBES):
-        bank.codes[i] = code_for_c(43.0)
-    bank.update(0.1)
+    bank = bank_at(43.0)
     bank.codes[0] = probes.CODE_OPEN
     bank.update(0.1)
     bank.codes[0] = code_for_c(43.0)
@@ -54,12 +64,8 @@ def test_one_bad_sample_does_not_fail_a_probe():
 
 
 def test_filter_settles_with_its_documented_lag():
-    bank = probes.Probes(Config())
-    for i in range(probes.N_PROBES):
-        bank.codes[i] = code_for_c(40.0)
-    bank.update(0.1)
-    for i in range(probes.N_PROBES):
-        bank.codes[i] = code_for_c(42.0)
+    bank = bank_at(40.0)
+    set_all(bank, 42.0)
     steps = int(probes.FILTER_TAU_S / 0.1)
     for _ in range(steps):
         bank.update(0.1)
@@ -71,8 +77,5 @@ def test_calibration_offset_and_gain_apply():
     cfg = Config()
     cfg.probe_offset_c[4] = 0.25
     cfg.probe_gain[4] = 1.01
-    bank = probes.Probes(cfg)
-    for i in range(probes.N_PROBES):
-        bank.codes[i] = code_for_c(40.0)
-    bank.update(0.1)
+    bank = bank_at(40.0, cfg)
     assert close(bank.temp_c[4], 40.0 * 1.01 + 0.25, 0.03)

@@ -1,4 +1,5 @@
-"""Boot entry of the controller: hand the board HAL to the controller and run it forever.
+"""Boot entry of the controller: hand the board HAL to the controller and run it until the host asks
+for the REPL (enter_repl), which then gets the link back.
 
 Whatever escapes, even a failed import on a board short of memory, turns the heater off and is
 reported through the board; the watchdog then resets the board into a safe state.
@@ -9,7 +10,8 @@ hal = board.Board()
 try:
     from controller import app
 
-    app.run(hal)
+    app.run(hal)  # returns only when the host asked for the REPL, outputs already safe
+    hal.enter_repl()
 except BaseException as exc:
     hal.heater_set(0)
     hal.report_crash(exc)

@@ -85,6 +85,11 @@ class Board:
     def reset_cause(self):
         return self._reset_cause
 
+    def enter_repl(self):
+        """The firmware has made its outputs safe and hands the link to the REPL: tell the launcher."""
+        self._out[ch.OUT_MODE] = ch.MODE_REPL
+        self._exchange(self._in[ch.IN_NOW_MS])
+
     def report_crash(self, exc):
         # stdout is the link; the launcher keeps stderr as the board's debug log.
         sys.print_exception(exc, sys.stderr)  # type: ignore[arg-type]  # stubs type stderr as TextIO

@@ -11,7 +11,10 @@ OUT_PUMP_MSPS = 2       # pump step rate, milli-steps per second
 OUT_BYPASS = 3          # 1 = bypass valve open (fluid returns to the reservoir)
 OUT_WDT_TIMEOUT_MS = 4  # 0 = watchdog not started
 OUT_WDT_FEEDS = 5       # count of watchdog feeds so far
+OUT_MODE = 6            # MODE_RUNNING, or MODE_REPL when the firmware hands the link back to the REPL
 OUT_WORDS = 8
+MODE_RUNNING = 0
+MODE_REPL = 1
 
 # plant -> board
 IN_NOW_MS = 0           # virtual time reached

@@ -1,29 +1,29 @@
-"""The controller application: the fixed-rate control loop and the commands the host may send.
+"""The controller application: the fixed-rate control loop.
 
 Each tick: read the probes, check the absolute limits, advance the session, compute the heater and pump
 outputs, drive them, record telemetry, collect garbage, and only then feed the watchdog. Between ticks
-the link is serviced. Nothing received from the link can raise out of run().
+the link is serviced (commands.py answers the requests). Nothing received from the link can raise out
+of run().
 """
 import gc
 
 from controller import heater, probes, safety, session, telemetry
+from controller.commands import Commands
 from controller.config import Config
-from controller.errors import CommandError, BAD_FIELD, UNKNOWN_TYPE
 from controller.plan import Plan
-from controller.protocol import Link, PROTOCOL_VERSION
+from controller.protocol import Link
 from controller.pump import Pump
 
-FIRMWARE_VERSION = "0.1.0"
 # Control period: 10 Hz is fast against the circuit's ~20 s line delay and slow for a microcontroller.
 TICK_MS = 100
-# One telemetry record per second: 60 min of treatment is 3600 records.
-TELEMETRY_PERIOD_MS = 1000
-# Ring of records kept for a host that reconnects: 600 records = 10 min at 1 Hz, 36 KiB of heap.
+# Ring of records kept for a host that reconnects: 600 records = 10 min at the default 1 Hz, 36 KiB.
 TELEMETRY_RING_RECORDS = 600
 # Watchdog timeout: several ticks, so one slow tick is tolerated but a hung loop is not.
 WATCHDOG_TIMEOUT_MS = 2000
-# Most records in one telemetry_pull reply, so the reply stays under the frame size limit.
-PULL_MAX_RECORDS = 12
+# The host is considered gone after this long without a valid request (it heartbeats every 1 s).
+LINK_TIMEOUT_MS = 5000
+# The board pushes a heartbeat event this often, so the host can tell a silent board from a quiet one.
+HEARTBEAT_EVENT_MS = 1000
 # Heap a control tick may allocate (floats are heap objects on MicroPython): it is collected at the
 # end of every tick, so this bounds the garbage, not the heap's high-water mark.
 TICK_ALLOC_BUDGET_BYTES = 8192
@@ -36,7 +36,7 @@ FLAG_FAULT = 4
 
 
 class Controller:
-    def __init__(self, board):
+    def __init__(self, board, ring_records=TELEMETRY_RING_RECORDS):
         self.board = board
         self.config = Config()
         self.plan = Plan()
@@ -45,14 +45,22 @@ class Controller:
         self.pump = Pump(board, self.config)
         self.session = session.Session()
         self.safety = safety.Safety()
-        self.telemetry = telemetry.TelemetryRing(TELEMETRY_RING_RECORDS)
-        self.link = Link(board, self)
+        self.telemetry = telemetry.TelemetryRing(ring_records)
+        self.commands = Commands(self)
+        self.link = Link(board, self.commands)
         self.fault = safety.OK
         self.heater_w = 0.0
         self.setpoint_c = 0.0
         self.bypass_open = True
         self.patient_start_ml = 0.0
         self.since_telemetry_ms = 0
+        self.since_heartbeat_ms = 0
+        self.stream_pending = False
+        self.link_ok = False
+        self.link_was_ok = False
+        self.link_losses = 0
+        self.repl_requested = False
+        self.tick_ms = TICK_MS
         self.ticks = 0
         self.overruns = 0
         self.started_ms = board.ticks_ms()
@@ -60,21 +68,6 @@ class Controller:
         self.mem_alloc = getattr(gc, "mem_alloc", None)
         self.heap_peak_bytes = 0
         self.heap_live_bytes = 0
-        self.commands = {
-            "hello": self.cmd_hello,
-            "status": self.cmd_status,
-            "heartbeat": self.cmd_heartbeat,
-            "echo": self.cmd_echo,
-            "set_plan": self.cmd_set_plan,
-            "get_plan": self.cmd_get_plan,
-            "start": self.cmd_phase,
-            "pause": self.cmd_phase,
-            "resume": self.cmd_phase,
-            "stop": self.cmd_phase,
-            "abort": self.cmd_phase,
-            "reset": self.cmd_phase,
-            "telemetry_pull": self.cmd_telemetry_pull,
-        }
 
     # ------------------------------------------------------------ loop
 
@@ -84,7 +77,7 @@ class Controller:
         board.wdt_start(WATCHDOG_TIMEOUT_MS)
         gc.collect()  # the compiler's garbage from boot; the peak is tracked from the first tick on
         next_tick = board.ticks_ms()
-        while True:
+        while not self.repl_requested:
             board.idle(next_tick)
             if self.link.service():
                 # Replies allocate; collect now rather than let a full heap collect during control.
@@ -97,9 +90,10 @@ class Controller:
             if board.ticks_diff(now, next_tick) >= 0:
                 self.overruns += 1
                 next_tick = board.ticks_add(now, TICK_MS)
-            self.after_tick()
+            self.after_tick(now)
             self.collect_garbage()
             board.wdt_feed()
+        self.make_safe()  # enter_repl: the link goes back to the REPL with every output off
 
     def collect_garbage(self):
         """Collect at the same point of every tick, so collection never interrupts the control step."""
@@ -137,6 +131,8 @@ class Controller:
 
         # Session transitions.
         plan = self.plan
+        self.link_ok = self.link.last_request_ms is not None and board.ticks_diff(
+            now, self.link.last_request_ms) < LINK_TIMEOUT_MS
         target = plan.target_temp_c
         if target > safety.ABS_MAX_SETPOINT_C:
             target = safety.ABS_MAX_SETPOINT_C
@@ -158,6 +154,8 @@ class Controller:
         self.bypass_open = phase not in session.PERFUSING and not (
             phase == session.PAUSED and sess.paused_from in session.PERFUSING)
         flow = plan.flow_ml_min if circulating else 0.0
+        if self.pump.calibrating:
+            flow = self.pump.calibration_tick(phase == session.IDLE)
         self.pump.set_flow(flow)
         if heated:
             self.setpoint_c = target
@@ -175,14 +173,15 @@ class Controller:
 
         # Telemetry.
         self.since_telemetry_ms += dt_ms
-        if self.since_telemetry_ms >= TELEMETRY_PERIOD_MS:
-            self.since_telemetry_ms -= TELEMETRY_PERIOD_MS
+        if self.since_telemetry_ms >= self.config.telemetry_period_ms:
+            self.since_telemetry_ms = 0
             self.record(now)
+            self.stream_pending = self.config.telemetry_stream != 0
 
     def record(self, now):
         row = self.telemetry.row
         p = self.probes
-        row[telemetry.T_MS] = self.board.ticks_diff(now, self.started_ms)
+        row[telemetry.T_MS] = self.uptime_ms(now)
         row[telemetry.PHASE] = self.session.phase
         for i in range(probes.N_PROBES):
             row[telemetry.TEMPS + i] = int(p.temp_c[i] * 1000.0) if p.valid[i] else telemetry.NO_READING
@@ -202,103 +201,28 @@ class Controller:
         row[telemetry.FLAGS] = flags
         self.telemetry.commit()
 
-    def after_tick(self):
-        """Work that may allocate, kept out of the control computation: phase-change events."""
+    def after_tick(self, now):
+        """Work that may allocate, kept out of the control computation: events for the host."""
         sess = self.session
         if sess.changed:
             sess.changed = False
             self.link.event("state", {"phase": session.PHASE_NAMES[sess.phase],
                                       "fault": safety.FAULT_NAMES[self.fault]})
+        if self.stream_pending:
+            self.stream_pending = False
+            self.link.event("telemetry", {"record": self.telemetry.latest()})
+        self.since_heartbeat_ms += TICK_MS
+        if self.since_heartbeat_ms >= HEARTBEAT_EVENT_MS:
+            self.since_heartbeat_ms = 0
+            self.link.event("heartbeat", {"uptime_ms": self.uptime_ms(now),
+                                          "phase": session.PHASE_NAMES[sess.phase],
+                                          "link_ok": self.link_ok})
+        if self.link_was_ok and not self.link_ok:
+            self.link_losses += 1
+        self.link_was_ok = self.link_ok
 
-    # ------------------------------------------------------------ commands
-
-    def handle(self, msg_type, fields):
-        command = self.commands.get(msg_type)
-        if command is None:
-            raise CommandError(UNKNOWN_TYPE, "type", "unknown message type '%s'" % msg_type)
-        return command(msg_type, fields)
-
-    def cmd_hello(self, _type, _fields):
-        return {
-            "firmware": FIRMWARE_VERSION,
-            "protocol": PROTOCOL_VERSION,
-            "board": self.board.name,
-            "reset_cause": self.board.reset_cause(),
-            "uptime_ms": self.board.ticks_diff(self.board.ticks_ms(), self.started_ms),
-            "tick_ms": TICK_MS,
-            "telemetry_period_ms": TELEMETRY_PERIOD_MS,
-            "telemetry_fields": list(telemetry.FIELDS),
-            "phases": list(session.PHASE_NAMES),
-            "capabilities": sorted(self.commands),
-        }
-
-    def cmd_status(self, _type, _fields):
-        p = self.probes
-        temps = {}
-        for i in range(probes.N_PROBES):
-            temps[probes.PROBE_NAMES[i]] = p.temp_c[i] if p.valid[i] else None
-        sess = self.session
-        return {
-            "phase": session.PHASE_NAMES[sess.phase],
-            "fault": safety.FAULT_NAMES[self.fault],
-            "temps_c": temps,
-            "setpoint_c": self.setpoint_c,
-            "heater_w": self.heater_w,
-            "flow_ml_min": self.pump.flow_ml_min,
-            "delivered_ml": self.pump.delivered_ml(),
-            "treatment_s": sess.treatment_ms // 1000,
-            "duration_s": int(self.plan.duration_min * 60.0),
-            "bypass_open": self.bypass_open,
-            "telemetry_next": self.telemetry.next_seq,
-            "uptime_ms": self.board.ticks_diff(self.board.ticks_ms(), self.started_ms),
-            "overruns": self.overruns,
-            "heap_peak_bytes": self.heap_peak_bytes,
-            "heap_live_bytes": self.heap_live_bytes,
-            "link": self.link.counters(),
-        }
-
-    def cmd_heartbeat(self, _type, _fields):
-        return {"uptime_ms": self.board.ticks_diff(self.board.ticks_ms(), self.started_ms)}
-
-    def cmd_echo(self, _type, fields):
-        return fields
-
-    def cmd_set_plan(self, _type, fields):
-        if self.session.phase in session.RUNNING or self.session.phase == session.PAUSED:
-            raise CommandError("bad_state", "type", "set_plan is not allowed while a session runs")
-        self.plan.apply(fields)
-        return self.plan.as_dict()
-
-    def cmd_get_plan(self, _type, _fields):
-        return self.plan.as_dict()
-
-    def cmd_phase(self, msg_type, _fields):
-        now = self.board.ticks_ms()
-        self.session.command(msg_type, now)
-        if msg_type == "start" or msg_type == "reset":
-            self.fault = safety.OK
-            self.heater.reset()
-            self.pump.steps_at_start = self.board.pump_steps()
-            self.patient_start_ml = 0.0
-        if msg_type == "abort":
-            self.board.heater_set(0)
-            self.heater_w = 0.0
-        # The first record of the new phase is the next one: the host follows from there.
-        return {"phase": session.PHASE_NAMES[self.session.phase], "telemetry_next": self.telemetry.next_seq}
-
-    def cmd_telemetry_pull(self, _type, fields):
-        since = fields.get("since", 0)
-        count = fields.get("max", PULL_MAX_RECORDS)
-        if not isinstance(since, int) or isinstance(since, bool) or since < 0:
-            raise CommandError(BAD_FIELD, "since", "since must be an integer >= 0")
-        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= PULL_MAX_RECORDS:
-            raise CommandError(BAD_FIELD, "max", "max must be an integer 1..%d" % PULL_MAX_RECORDS)
-        ring = self.telemetry
-        return {
-            "records": ring.since(since, count),
-            "oldest": ring.oldest_seq(),
-            "next": ring.next_seq,
-        }
+    def uptime_ms(self, now):
+        return self.board.ticks_diff(now, self.started_ms)
 
 
 def run(board):

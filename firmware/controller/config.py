@@ -1,11 +1,39 @@
-"""Board configuration: calibrations, gains and limits the host may change within the absolute limits.
+"""Board configuration: calibrations, gains and limits the host may read and change (get_config,
+set_config) within ranges that keep them inside the absolute limits.
 
 Defaults describe the reference build: PT100 probes on MAX31865 converters with a 430 ohm reference,
 a 1500 W heater, a stepper peristaltic pump with 3200 microsteps per revolution and ~10 mL/rev tubing.
 """
 from array import array
 
-from controller import probes
+from controller import fields, probes
+
+FLOAT = 0
+INT = 1
+PER_PROBE = 2
+
+# name: (kind, minimum, maximum, unit). Every setting the host may change, and nothing else.
+SPEC = {
+    "rtd_r0_ohm": (FLOAT, 100.0, 1000.0, "ohm"),
+    "rtd_ref_ohm": (FLOAT, 300.0, 4500.0, "ohm"),
+    "probe_offset_c": (PER_PROBE, -2.0, 2.0, "degC"),
+    "probe_gain": (PER_PROBE, 0.95, 1.05, ""),
+    "heater_rated_w": (FLOAT, 100.0, 3000.0, "W"),
+    "kp_w_per_c": (FLOAT, 0.0, 500.0, "W/degC"),
+    "ti_s": (FLOAT, 1.0, 3600.0, "s"),
+    "integral_band_c": (FLOAT, 0.1, 5.0, "degC"),
+    "pump_ml_per_rev": (FLOAT, 1.0, 50.0, "mL/rev"),
+    "pump_steps_per_rev": (INT, 200, 51200, "steps/rev"),
+    "pump_accel_ml_min_per_s": (FLOAT, 10.0, 2000.0, "mL/min/s"),
+    "circuit_prime_l": (FLOAT, 0.2, 3.0, "L"),
+    "drain_s": (INT, 0, 3600, "s"),
+    "cooldown_end_c": (FLOAT, 30.0, 43.0, "degC"),
+    "cooldown_max_s": (INT, 0, 3600, "s"),
+    "prime_stable_s": (INT, 0, 600, "s"),
+    "band_c": (FLOAT, 0.05, 0.5, "degC"),
+    "telemetry_period_ms": (INT, 100, 60000, "ms"),
+    "telemetry_stream": (INT, 0, 1, ""),
+}
 
 
 class Config:
@@ -29,10 +57,42 @@ class Config:
         self.pump_accel_ml_min_per_s = 200.0
         # Extracorporeal volume (reservoir floor, heater, lines) not sent into the abdomen.
         self.circuit_prime_l = 1.5
-        # Flow while priming and cooling in the extracorporeal loop and while draining.
         self.drain_s = 420
         self.cooldown_end_c = 40.0
         self.cooldown_max_s = 300
         # Inflow must stay in band this long before the abdomen is filled.
         self.prime_stable_s = 30
         self.band_c = 0.1
+        # One record a second: the ring then holds 10 minutes (rounded up to whole control ticks).
+        self.telemetry_period_ms = 1000
+        # 1 = also push every new record as a telemetry event; 0 = the host pulls only.
+        self.telemetry_stream = 0
+
+    def as_dict(self):
+        result = {}
+        for name in SPEC:
+            value = getattr(self, name)
+            result[name] = [v for v in value] if SPEC[name][0] == PER_PROBE else value
+        return result
+
+    def apply(self, changes):
+        """Check every field first, then apply them all: a refused change alters nothing."""
+        checked = {}
+        for name in changes:
+            if name not in SPEC:
+                fields.unknown(name, SPEC)
+            kind, low, high, unit = SPEC[name]
+            value = changes[name]
+            if kind == FLOAT:
+                checked[name] = fields.number(name, value, low, high, unit)
+            elif kind == INT:
+                checked[name] = fields.integer(name, value, low, high, unit)
+            else:
+                checked[name] = fields.numbers(name, value, probes.N_PROBES, low, high, unit)
+        for name in checked:
+            if SPEC[name][0] == PER_PROBE:
+                target = getattr(self, name)
+                for i in range(probes.N_PROBES):
+                    target[i] = checked[name][i]
+            else:
+                setattr(self, name, checked[name])

@@ -3,8 +3,7 @@
 The host checks a plan against the clinical standard; the board only refuses what is physically unsafe
 or meaningless, so a plan the host overrode for a reason can still run inside the absolute limits.
 """
-from controller import safety
-from controller.errors import CommandError, BAD_FIELD
+from controller import fields, safety
 
 # field: (minimum, maximum, unit) for numeric fields of set_plan.
 NUMERIC_FIELDS = {
@@ -14,6 +13,7 @@ NUMERIC_FIELDS = {
     "flow_ml_min": (50.0, safety.ABS_MAX_FLOW_ML_MIN, "mL/min"),
 }
 CONTROLLED_POINTS = ("inflow",)
+FIELD_NAMES = ("target_temp_c", "duration_min", "volume_l", "flow_ml_min", "controlled_point")
 
 
 class Plan:
@@ -33,27 +33,17 @@ class Plan:
             "controlled_point": self.controlled_point,
         }
 
-    def apply(self, fields):
+    def apply(self, changes):
         """Check every field first, then apply all of them: a refused plan changes nothing."""
         checked = {}
-        for name in fields:
-            value = fields[name]
+        for name in changes:
+            value = changes[name]
             if name in NUMERIC_FIELDS:
                 low, high, unit = NUMERIC_FIELDS[name]
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    raise CommandError(BAD_FIELD, name, "%s must be a number (%s)" % (name, unit))
-                if not (low <= value <= high):
-                    raise CommandError(
-                        BAD_FIELD, name,
-                        "%s = %s is outside %s..%s %s" % (name, value, low, high, unit))
-                checked[name] = float(value)
+                checked[name] = fields.number(name, value, low, high, unit)
             elif name == "controlled_point":
-                if value not in CONTROLLED_POINTS:
-                    raise CommandError(
-                        BAD_FIELD, name,
-                        "controlled_point must be one of: %s" % ", ".join(CONTROLLED_POINTS))
-                checked[name] = value
+                checked[name] = fields.choice(name, value, CONTROLLED_POINTS)
             else:
-                raise CommandError(BAD_FIELD, name, "unknown plan field '%s'" % name)
+                fields.unknown(name, FIELD_NAMES)
         for name in checked:
             setattr(self, name, checked[name])

@@ -29,6 +29,7 @@ class Link:
         self.retries = 0
         self.bad_messages = 0
         self.internal_errors = 0
+        self.last_request_ms = None  # board ticks of the last well-formed request
 
     def service(self):
         """Read what the link has and answer every complete frame; return how many. Never raises."""
@@ -90,6 +91,7 @@ class Link:
                 raise CommandError(errors.BAD_MESSAGE, "type", "type must be a text string")
             if not isinstance(fields, dict):
                 raise CommandError(errors.BAD_MESSAGE, "fields", "fields must be a map")
+            self.last_request_ms = self.board.ticks_ms()
             for i in range(REPLY_CACHE):
                 if self.cache_ids[i] == msg_id:
                     self.retries += 1

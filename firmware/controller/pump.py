@@ -1,4 +1,17 @@
-"""Peristaltic pump: flow in mL/min to a step rate through the tubing calibration, ramps, volume accounting."""
+"""Peristaltic pump: flow in mL/min to a step rate through the tubing calibration, ramps, volume
+accounting, and the calibration run that measures the tubing's mL per revolution.
+
+Calibration: the pump turns a given number of revolutions into a graduated vessel at CALIBRATION_FLOW;
+the operator measures the volume and sends it; the new mL/rev is that volume over the revolutions the
+stepper really made (counted steps, so overshoot at the stop does not bias it).
+"""
+from controller import fields
+
+# Slow enough to collect into a graduated cylinder without splashing, fast enough not to bore.
+CALIBRATION_FLOW_ML_MIN = 300.0
+# A tubing calibration outside this is a mistake in the measurement, not a tubing.
+MIN_ML_PER_REV = 1.0
+MAX_ML_PER_REV = 50.0
 
 
 class Pump:
@@ -8,6 +21,10 @@ class Pump:
         self.target_ml_min = 0.0
         self.flow_ml_min = 0.0
         self.steps_at_start = board.pump_steps()
+        self.calibrating = False
+        self.calibration_start_steps = 0
+        self.calibration_target_steps = 0
+        self.calibration_revolutions = 0.0
 
     def set_flow(self, flow_ml_min):
         self.target_ml_min = flow_ml_min
@@ -32,3 +49,37 @@ class Pump:
         else:
             self.flow_ml_min = self.target_ml_min
         self.board.pump_set(int(self.steps_per_s(self.flow_ml_min) * 1000.0))
+
+    # ------------------------------------------------------------ calibration
+
+    def start_calibration(self, revolutions):
+        steps = self.board.pump_steps()
+        self.calibration_start_steps = steps
+        self.calibration_target_steps = steps + revolutions * self.config.pump_steps_per_rev
+        self.calibration_revolutions = 0.0
+        self.calibrating = True
+
+    def calibration_tick(self, allowed):
+        """Flow for this tick of a calibration run; stops at the target or when no longer allowed."""
+        steps = self.board.pump_steps()
+        if not allowed or steps >= self.calibration_target_steps:
+            self.calibrating = False
+            self.flow_ml_min = 0.0  # stop at once: every step past the target is measured anyway
+            self.calibration_revolutions = (steps - self.calibration_start_steps) / self.config.pump_steps_per_rev
+            return 0.0
+        return CALIBRATION_FLOW_ML_MIN
+
+    def finish_calibration(self, measured_ml):
+        ml_per_rev = measured_ml / self.calibration_revolutions
+        fields.number("measured_ml / revolutions", ml_per_rev, MIN_ML_PER_REV, MAX_ML_PER_REV, "mL/rev")
+        self.config.pump_ml_per_rev = ml_per_rev
+        self.calibration_revolutions = 0.0
+
+    def calibration_status(self):
+        done = self.board.pump_steps() - self.calibration_start_steps
+        return {
+            "running": self.calibrating,
+            "revolutions_done": done / self.config.pump_steps_per_rev if self.calibrating
+            else self.calibration_revolutions,
+            "ml_per_rev": self.config.pump_ml_per_rev,
+        }

@@ -23,9 +23,10 @@ FIRMWARE = HERE.parents[1] / "firmware"
 RESULT_MARK = "@@result "
 
 
-def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.File | None:
-    if file_path.suffix == ".py" and file_path.name.startswith("fw_"):
-        return FirmwareFile.from_parent(parent, path=file_path)
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> pytest.File | None:
+    # fw_*.py match python_files (pyproject.toml); they are collected here instead of as modules.
+    if module_path.name.startswith("fw_"):
+        return FirmwareFile.from_parent(parent, path=module_path)
     return None
 
 

@@ -5,7 +5,7 @@ from fakeboard import FakeBoard, code_for_c
 
 def make(temp_c=22.0):
     board = FakeBoard(temp_c)
-    return board, app.Controller(board)
+    return board, app.Controller(board, ring_records=60)  # a small ring: many controllers, one heap
 
 
 def ask(board, ctl, msg):
@@ -76,7 +76,7 @@ def test_over_temperature_cuts_the_heater_in_the_same_tick():
     board.replies()
     ctl.tick(200, 100)
     assert board.heater_pm == 0 and ctl.session.phase == session.FAULT
-    ctl.after_tick()
+    ctl.after_tick(200)
     (event,) = board.replies()
     assert event[1] == 0 and event[2] == "state"
     assert event[3] == {"phase": "FAULT", "fault": "over_temperature"}

@@ -40,6 +40,8 @@ HOST_WRITE_TIMEOUT_S = 1.0
 PACE_SLIP_S = 0.5
 # Reset cause meaning: the board crashed with no watchdog armed and stays halted, as a real one would.
 HALTED = "halted"
+# The firmware handed the link to the REPL on request (enter_repl); the board waits there.
+IN_REPL = "repl"
 
 
 def _load_channel() -> ModuleType:
@@ -127,6 +129,7 @@ class EmulatedMCU:
         self.ready = threading.Event()
         self.failed: str | None = None
         self.halted = False
+        self.in_repl = False
 
     # ------------------------------------------------------------ public
 
@@ -335,6 +338,9 @@ class EmulatedMCU:
                     self.stderr_lines.append("board halted: it crashed before arming its watchdog")
                     self.ready.set()
                     return
+                if cause == IN_REPL:
+                    self.in_repl = True
+                    return
                 self._power_off_interval()
         except Exception as exc:  # reported to whoever waits on the emulator
             self.failed = f"{type(exc).__name__}: {exc}"
@@ -362,6 +368,8 @@ class EmulatedMCU:
             data = _read_exact(from_board, size)
             if self._stopping.is_set():
                 return None
+            if data is None and self._outputs[ch.OUT_MODE] == ch.MODE_REPL:
+                return IN_REPL
             if data is None:
                 # The interpreter died (an uncaught exception). A real board sits in its REPL with the
                 # outputs as last driven until the watchdog, if armed, resets it.

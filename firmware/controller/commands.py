@@ -1,0 +1,167 @@
+"""The requests the host may send, one handler each, and what every reply carries.
+
+A handler either returns the reply's fields or raises CommandError; the protocol layer turns either
+into exactly one reply. Handlers that change state check everything before changing anything.
+"""
+from controller import fields, probes, safety, session, telemetry
+from controller.errors import CommandError, BAD_STATE, UNKNOWN_TYPE
+from controller.protocol import PROTOCOL_VERSION
+
+FIRMWARE_VERSION = "0.2.0"
+# Most records in one telemetry_pull reply, so the reply stays under the frame size limit.
+PULL_MAX_RECORDS = 12
+# Phases in which the board's settings may change: no session is running.
+AT_REST = (session.IDLE, session.COMPLETE, session.ABORTED, session.FAULT)
+PHASE_COMMANDS = ("start", "pause", "resume", "stop", "abort", "reset")
+
+
+class Commands:
+    def __init__(self, controller):
+        self.ctl = controller
+        self.table = {
+            "hello": self.hello,
+            "status": self.status,
+            "heartbeat": self.heartbeat,
+            "echo": self.echo,
+            "set_plan": self.set_plan,
+            "get_plan": self.get_plan,
+            "telemetry_pull": self.telemetry_pull,
+            "get_config": self.get_config,
+            "set_config": self.set_config,
+            "pump_calibrate": self.pump_calibrate,
+            "enter_repl": self.enter_repl,
+        }
+        for name in PHASE_COMMANDS:
+            self.table[name] = self.phase_command
+
+    def handle(self, msg_type, args):
+        handler = self.table.get(msg_type)
+        if handler is None:
+            raise CommandError(UNKNOWN_TYPE, "type", "unknown message type '%s'" % msg_type)
+        return handler(msg_type, args)
+
+    def _at_rest(self, what):
+        phase = self.ctl.session.phase
+        if phase not in AT_REST:
+            raise CommandError(BAD_STATE, "type", "%s is not allowed in %s; allowed in: %s" % (
+                what, session.PHASE_NAMES[phase], ", ".join(session.PHASE_NAMES[p] for p in AT_REST)))
+
+    def _now(self):
+        return self.ctl.board.ticks_ms()
+
+    def hello(self, _type, _args):
+        ctl = self.ctl
+        return {
+            "firmware": FIRMWARE_VERSION,
+            "protocol": PROTOCOL_VERSION,
+            "board": ctl.board.name,
+            "reset_cause": ctl.board.reset_cause(),
+            "uptime_ms": ctl.uptime_ms(self._now()),
+            "tick_ms": ctl.tick_ms,
+            "telemetry_period_ms": ctl.config.telemetry_period_ms,
+            "telemetry_fields": list(telemetry.FIELDS),
+            "telemetry_ring_records": ctl.telemetry.capacity,
+            "probes": list(probes.PROBE_NAMES),
+            "phases": list(session.PHASE_NAMES),
+            "capabilities": sorted(self.table),
+            "limits": {"max_setpoint_c": safety.ABS_MAX_SETPOINT_C, "cutoff_c": safety.ABS_CUTOFF_C,
+                       "max_flow_ml_min": safety.ABS_MAX_FLOW_ML_MIN},
+        }
+
+    def status(self, _type, _args):
+        ctl = self.ctl
+        p = ctl.probes
+        temps = {}
+        for i in range(probes.N_PROBES):
+            temps[probes.PROBE_NAMES[i]] = p.temp_c[i] if p.valid[i] else None
+        sess = ctl.session
+        pump = ctl.pump
+        return {
+            "phase": session.PHASE_NAMES[sess.phase],
+            "fault": safety.FAULT_NAMES[ctl.fault],
+            "temps_c": temps,
+            "setpoint_c": ctl.setpoint_c,
+            "heater_w": ctl.heater_w,
+            "flow_ml_min": pump.flow_ml_min,
+            "delivered_ml": pump.delivered_ml(),
+            "pressure_mmhg": ctl.board.pressure_mmhg(),
+            "reservoir_low": ctl.board.reservoir_low(),
+            "air_in_line": ctl.board.air_in_line(),
+            "bypass_open": ctl.bypass_open,
+            "treatment_s": sess.treatment_ms // 1000,
+            "duration_s": int(ctl.plan.duration_min * 60.0),
+            "telemetry_next": ctl.telemetry.next_seq,
+            "telemetry_oldest": ctl.telemetry.oldest_seq(),
+            "uptime_ms": ctl.uptime_ms(self._now()),
+            "overruns": ctl.overruns,
+            "heap_peak_bytes": ctl.heap_peak_bytes,
+            "heap_live_bytes": ctl.heap_live_bytes,
+            "link_losses": ctl.link_losses,
+            "calibration": pump.calibration_status(),
+            "link": ctl.link.counters(),
+        }
+
+    def heartbeat(self, _type, _args):
+        return {"uptime_ms": self.ctl.uptime_ms(self._now())}
+
+    def echo(self, _type, args):
+        return args
+
+    def set_plan(self, _type, args):
+        self._at_rest("set_plan")
+        self.ctl.plan.apply(args)
+        return self.ctl.plan.as_dict()
+
+    def get_plan(self, _type, _args):
+        return self.ctl.plan.as_dict()
+
+    def get_config(self, _type, _args):
+        return self.ctl.config.as_dict()
+
+    def set_config(self, _type, args):
+        self._at_rest("set_config")
+        self.ctl.config.apply(args)
+        return self.ctl.config.as_dict()
+
+    def phase_command(self, msg_type, _args):
+        ctl = self.ctl
+        if msg_type == "start" and ctl.pump.calibrating:
+            raise CommandError(BAD_STATE, "type", "start is not allowed while the pump calibration runs")
+        ctl.session.command(msg_type, self._now())
+        if msg_type == "start" or msg_type == "reset":
+            ctl.fault = safety.OK
+            ctl.heater.reset()
+            ctl.pump.steps_at_start = ctl.board.pump_steps()
+            ctl.patient_start_ml = 0.0
+        if msg_type == "abort":
+            ctl.board.heater_set(0)
+            ctl.heater_w = 0.0
+        # The first record of the new phase is the next one: the host follows from there.
+        return {"phase": session.PHASE_NAMES[ctl.session.phase], "telemetry_next": ctl.telemetry.next_seq}
+
+    def telemetry_pull(self, _type, args):
+        since = fields.integer("since", args.get("since", 0), 0, 0x7FFFFFFF, "")
+        count = fields.integer("max", args.get("max", PULL_MAX_RECORDS), 1, PULL_MAX_RECORDS, "records")
+        ring = self.ctl.telemetry
+        return {"records": ring.since(since, count), "oldest": ring.oldest_seq(), "next": ring.next_seq}
+
+    def pump_calibrate(self, _type, args):
+        pump = self.ctl.pump
+        if "revolutions" in args:
+            self._at_rest("pump_calibrate")
+            if "measured_ml" in args:
+                fields.unknown("measured_ml", ("revolutions",))
+            pump.start_calibration(fields.integer("revolutions", args["revolutions"], 1, 200, "rev"))
+        elif "measured_ml" in args:
+            if pump.calibrating or pump.calibration_revolutions == 0.0:
+                raise CommandError(BAD_STATE, "measured_ml",
+                                   "measured_ml needs a finished calibration run (send revolutions first)")
+            pump.finish_calibration(fields.number("measured_ml", args["measured_ml"], 1.0, 10000.0, "mL"))
+        else:
+            fields.unknown("(none)", ("revolutions", "measured_ml"))
+        return pump.calibration_status()
+
+    def enter_repl(self, _type, _args):
+        self._at_rest("enter_repl")
+        self.ctl.repl_requested = True
+        return {"phase": session.PHASE_NAMES[self.ctl.session.phase]}

@@ -8,7 +8,7 @@ RP2_STUBS := micropython-rp2-rpi-pico-stubs==1.29.0.post1
 ESP32_STUBS := micropython-esp32-stubs==1.29.0.post1
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 
-.PHONY: test demo emulate clean
+.PHONY: test demo emulate fuzz typecheck clean
 
 $(STAMP): requirements.txt pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/hipec demo
+
+fuzz: $(STAMP)
+	$(BIN)/micropython -X heapsize=190K bench/fuzz_link.py 100000
+
+typecheck: $(STAMP)
+	$(BIN)/python tools/typecheck.py
 
 emulate: $(STAMP)
 	$(BIN)/hipec emulate --speed 1

@@ -37,6 +37,7 @@ FLAG_FAULT = 4
 
 class Controller:
     def __init__(self, board, ring_records=TELEMETRY_RING_RECORDS):
+        gc.collect()  # the compiler's garbage from importing us, before the long-lived buffers
         self.board = board
         self.config = Config()
         self.plan = Plan()

@@ -32,7 +32,7 @@ def numbers(name, value, count, low, high, unit):
 
 
 def choice(name, value, allowed):
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         _refuse(name, "%s must be one of: %s" % (name, ", ".join(allowed)))
     return value
 

@@ -91,6 +91,9 @@ class Link:
                 raise CommandError(errors.BAD_MESSAGE, "type", "type must be a text string")
             if not isinstance(fields, dict):
                 raise CommandError(errors.BAD_MESSAGE, "fields", "fields must be a map")
+            for key in fields:
+                if not isinstance(key, str):
+                    raise CommandError(errors.BAD_MESSAGE, "fields", "field names must be text strings")
             self.last_request_ms = self.board.ticks_ms()
             for i in range(REPLY_CACHE):
                 if self.cache_ids[i] == msg_id:
@@ -110,6 +113,10 @@ class Link:
             self.cache_ids[self.cache_next] = msg_id
             self.cache_frames[self.cache_next] = frame
             self.cache_next = (self.cache_next + 1) % REPLY_CACHE
+
+    def cache_bound_bytes(self):
+        """Most heap the reply cache can hold: every cached reply a maximum-size frame."""
+        return REPLY_CACHE * wire.MAX_ENCODED
 
     def counters(self):
         c = self.reader.counters()

@@ -1,9 +1,13 @@
 """Telemetry ring: fixed-size storage of the most recent records, each with a sequence number.
 
-Records are rows of 32-bit integers in a preallocated array, so recording allocates nothing and the
-ring's memory is fixed at boot. Temperatures are in milli-degC, so no float crosses the wire.
+Records are rows of 32-bit integers in preallocated arrays, so recording allocates nothing and the
+ring's memory is fixed at boot. The ring is cut into chunks of CHUNK_RECORDS rows so that no single
+large block is needed on a fragmented heap. Temperatures are in milli-degC, so no float crosses the wire.
 """
 from array import array
+
+# Rows per chunk: 50 rows of 15 int32 = 3000 bytes, easy to find even on a fragmented heap.
+CHUNK_RECORDS = 50
 
 FIELDS = (
     "seq",
@@ -40,9 +44,10 @@ NO_READING = -1000000
 
 class TelemetryRing:
     def __init__(self, capacity):
-        self.capacity = capacity
-        # Built from zero bytes: a list initialiser would briefly need twice the memory.
-        self.rows = array("i", bytes(4 * capacity * N_FIELDS))
+        chunks = (capacity + CHUNK_RECORDS - 1) // CHUNK_RECORDS
+        self.capacity = chunks * CHUNK_RECORDS
+        # Built from zero bytes: a list initialiser would briefly need several times the memory.
+        self.chunks = [array("i", bytes(4 * CHUNK_RECORDS * N_FIELDS)) for _ in range(chunks)]
         self.row = array("i", [0] * N_FIELDS)  # the record being filled this tick
         self.next_seq = 1
 
@@ -50,8 +55,9 @@ class TelemetryRing:
         """Store self.row as the next record; return its sequence number."""
         seq = self.next_seq
         self.row[SEQ] = seq
-        base = (seq % self.capacity) * N_FIELDS
-        rows = self.rows
+        slot = seq % self.capacity
+        rows = self.chunks[slot // CHUNK_RECORDS]
+        base = (slot % CHUNK_RECORDS) * N_FIELDS
         row = self.row
         for i in range(N_FIELDS):
             rows[base + i] = row[i]
@@ -69,8 +75,9 @@ class TelemetryRing:
         return self.record(self.next_seq - 1)
 
     def record(self, seq):
-        base = (seq % self.capacity) * N_FIELDS
-        return list(self.rows[base:base + N_FIELDS])
+        slot = seq % self.capacity
+        base = (slot % CHUNK_RECORDS) * N_FIELDS
+        return list(self.chunks[slot // CHUNK_RECORDS][base:base + N_FIELDS])
 
     def since(self, seq, max_count):
         """Records with sequence number >= seq (clamped to what the ring still holds), oldest first."""

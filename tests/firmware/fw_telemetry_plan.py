@@ -5,17 +5,23 @@ from controller.plan import Plan
 
 
 def test_ring_keeps_the_latest_records_with_sequence_numbers():
-    ring = telemetry.TelemetryRing(10)
-    for i in range(25):
+    ring = telemetry.TelemetryRing(2 * telemetry.CHUNK_RECORDS)
+    assert ring.capacity == 100
+    for i in range(250):
         ring.row[telemetry.T_MS] = i * 1000
         assert ring.commit() == i + 1
-    assert ring.oldest_seq() == 16 and ring.next_seq == 26
-    got = ring.since(0, 100)
-    assert [r[0] for r in got] == list(range(16, 26))
-    assert [r[telemetry.T_MS] for r in got] == [s * 1000 - 1000 for s in range(16, 26)]
-    assert [r[0] for r in ring.since(20, 3)] == [20, 21, 22]
-    assert ring.since(26, 5) == []
-    assert ring.latest()[0] == 25
+    assert ring.oldest_seq() == 151 and ring.next_seq == 251
+    got = ring.since(0, 1000)
+    assert [r[0] for r in got] == list(range(151, 251))
+    assert [r[telemetry.T_MS] for r in got] == [s * 1000 - 1000 for s in range(151, 251)]
+    assert [r[0] for r in ring.since(200, 3)] == [200, 201, 202]
+    assert ring.since(251, 5) == []
+    assert ring.latest()[0] == 250
+
+
+def test_ring_capacity_rounds_up_to_whole_chunks():
+    assert telemetry.TelemetryRing(1).capacity == telemetry.CHUNK_RECORDS
+    assert telemetry.TelemetryRing(telemetry.CHUNK_RECORDS + 1).capacity == 2 * telemetry.CHUNK_RECORDS
 
 
 def test_plan_refuses_out_of_range_values_and_changes_nothing():

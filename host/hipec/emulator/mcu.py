@@ -381,8 +381,9 @@ class EmulatedMCU:
                 return "watchdog"
             self._outputs = array("i", data)
             until = self._outputs[ch.OUT_UNTIL_MS]
+            target = self._pace(until)  # outside the lock: the relay must be free to wake it
             with self._lock:
-                self._advance_to(self._pace(until))
+                self._advance_to(target)
             timeout = self._outputs[ch.OUT_WDT_TIMEOUT_MS]
             feeds = self._outputs[ch.OUT_WDT_FEEDS]
             if feeds != wdt_feeds:

@@ -15,6 +15,8 @@ import serial
 from hipec.wire import FrameError, FrameSplitter, Message, decode_frame, decode_message, encode_message
 
 MAX_REQUEST_ID = 0xFFFFFFFF
+# The board counts the host as gone after 5 s without a request; a heartbeat every 1 s keeps it sure.
+HEARTBEAT_PERIOD_S = 1.0
 
 
 class BoardError(Exception):
@@ -45,6 +47,8 @@ class BoardLink:
         self.events: deque[Message] = deque(maxlen=10000)
         self.bad_frames = 0
         self.timeouts = 0
+        self.last_request_at = time.monotonic()
+        self.last_frame_at = time.monotonic()
 
     def close(self) -> None:
         self.serial.close()
@@ -61,6 +65,7 @@ class BoardLink:
         self._next_id = self._next_id % MAX_REQUEST_ID + 1
         frame = encode_message(msg_id, msg_type, fields or {})
         wait = self.reply_timeout_s if timeout_s is None else timeout_s
+        self.last_request_at = time.monotonic()
         for _attempt in range(self.retries + 1):
             self.serial.write(frame)
             deadline = time.monotonic() + wait
@@ -77,8 +82,19 @@ class BoardLink:
             self.timeouts += 1
         raise LinkTimeout(f"no reply to {msg_type} from {self.port} after {self.retries + 1} tries")
 
+    def keepalive(self) -> None:
+        """Send a heartbeat if nothing else was asked for a while, so the board knows the host is there."""
+        if time.monotonic() - self.last_request_at >= HEARTBEAT_PERIOD_S:
+            self.request("heartbeat")
+
+    def silent_s(self) -> float:
+        """Seconds since the board last sent anything (it pushes a heartbeat every second)."""
+        return time.monotonic() - self.last_frame_at
+
     def _receive(self) -> list[Message]:
         data = self.serial.read(max(1, self.serial.in_waiting))
+        if data:
+            self.last_frame_at = time.monotonic()
         messages = []
         for frame in self._splitter.feed(data):
             try:

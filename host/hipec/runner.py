@@ -68,6 +68,7 @@ class SessionRunner:
         self.plan = plan
         self.on_progress = on_progress
         self.phases: list[str] = []
+        self.first_seq = 1
 
     def prepare(self) -> tuple[int, dict[str, Any]]:
         hello = self.link.request("hello")
@@ -91,6 +92,7 @@ class SessionRunner:
         return self.follow(session_id, int(started["telemetry_next"]))
 
     def follow(self, session_id: int, since: int) -> Outcome:
+        self.first_seq = since
         stored = 0
         phase_names: list[str] = list(self.link.request("hello")["phases"])
         last: dict[str, int] | None = None
@@ -112,6 +114,7 @@ class SessionRunner:
             if not records:
                 if last is not None and phase_names[last["phase"]] in FINAL_PHASES:
                     break
+                self.link.keepalive()
                 time.sleep(IDLE_POLL_S)
         status = self.link.request("status")
         outcome = Outcome(session_id=session_id, phase=status["phase"], records=stored,
@@ -123,4 +126,9 @@ class SessionRunner:
     def _drain_events(self, session_id: int) -> None:
         while self.link.events:
             msg = self.link.events.popleft()
-            self.store.add_event(session_id, msg.type, msg.fields)
+            if msg.type == "telemetry":
+                record = msg.fields["record"]
+                if record[0] >= self.first_seq:
+                    self.store.add_telemetry(session_id, [record])  # idempotent on seq
+            elif msg.type != "heartbeat":
+                self.store.add_event(session_id, msg.type, msg.fields)

@@ -395,7 +395,12 @@ class EmulatedMCU:
                 cause, self._pending_reset = self._pending_reset, None
                 return cause
             self._fill_reply(reply)
-            os.write(to_board, reply.tobytes())
+            try:
+                os.write(to_board, reply.tobytes())
+            except OSError:
+                if self._stopping.is_set():
+                    return None
+                continue  # the interpreter died mid-exchange; the next read sees it gone
             self.ready.set()
 
     def _fill_reply(self, reply: array) -> None:  # type: ignore[type-arg]

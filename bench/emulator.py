@@ -29,7 +29,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--heap", type=int, default=DEFAULT_HEAP_KIB)
     args = parser.parse_args()
-    mcu = EmulatedMCU(speed=None, heap_kib=args.heap)
+    mcu = EmulatedMCU(speed=None, heap_kib=args.heap, host_sync=True)
     figures: dict[str, Any] = {"heap_kib": args.heap}
     with tempfile.TemporaryDirectory() as tmp:
         mcu.start()

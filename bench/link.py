@@ -51,7 +51,7 @@ def round_trips(requests: int) -> dict[str, dict[str, float]]:
 
 
 def sustained_telemetry(virtual_s: float) -> dict[str, float]:
-    mcu = EmulatedMCU(speed=None)
+    mcu = EmulatedMCU(speed=None, host_sync=True)
     mcu.start()
     try:
         with tempfile.TemporaryDirectory() as tmp, BoardLink(mcu.device) as link:

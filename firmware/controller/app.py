@@ -1,13 +1,13 @@
 """The controller application: the fixed-rate control loop.
 
-Each tick: read the probes, check the absolute limits, advance the session, compute the heater and pump
-outputs, drive them, record telemetry, collect garbage, and only then feed the watchdog. Between ticks
-the link is serviced (commands.py answers the requests). Nothing received from the link can raise out
-of run().
+Each tick: read the probes, let the supervisor judge every alarm condition, apply the reactions of
+active alarms (heater off first), advance the session, compute the heater and pump outputs, drive them,
+record telemetry, send events, collect garbage, and only then feed the watchdog. Between ticks the link
+is serviced (commands.py answers the requests). Nothing received from the link can raise out of run().
 """
 import gc
 
-from controller import heater, probes, safety, session, telemetry
+from controller import alarms, heater, probes, safety, session, telemetry
 from controller.commands import Commands
 from controller.config import Config
 from controller.plan import Plan
@@ -27,12 +27,11 @@ HEARTBEAT_EVENT_MS = 1000
 # Heap a control tick may allocate (floats are heap objects on MicroPython): it is collected at the
 # end of every tick, so this bounds the garbage, not the heap's high-water mark.
 TICK_ALLOC_BUDGET_BYTES = 8192
-# Probes whose failure stops heating: the inflow probe is controlled, the reservoir feeds forward.
-REQUIRED_PROBES = (probes.INFLOW, probes.RESERVOIR)
 
 FLAG_BYPASS_OPEN = 1
-FLAG_HEATER_ALLOWED = 2
+FLAG_HEATER_ON = 2
 FLAG_FAULT = 4
+FLAG_HIGH_ALARM = 8
 
 
 class Controller:
@@ -45,11 +44,15 @@ class Controller:
         self.heater = heater.HeaterController(self.config)
         self.pump = Pump(board, self.config)
         self.session = session.Session()
-        self.safety = safety.Safety()
+        self.alarms = alarms.Alarms()
+        self.supervisor = safety.Supervisor(self.config, self.alarms)
+        self.supervisor.last_steps = board.pump_steps()
+        self.supervisor.reset_by_watchdog = board.reset_cause() == "watchdog"
         self.telemetry = telemetry.TelemetryRing(ring_records)
         self.commands = Commands(self)
         self.link = Link(board, self.commands)
-        self.fault = safety.OK
+        self.reactions = 0
+        self.fault_alarm = -1  # the alarm that put the session into FAULT
         self.heater_w = 0.0
         self.setpoint_c = 0.0
         self.bypass_open = True
@@ -64,7 +67,8 @@ class Controller:
         self.tick_ms = TICK_MS
         self.ticks = 0
         self.overruns = 0
-        self.started_ms = board.ticks_ms()
+        self.now_ms = board.ticks_ms()
+        self.started_ms = self.now_ms
         # Heap figures (MicroPython only): the peak before each collection and what survives it.
         self.mem_alloc = getattr(gc, "mem_alloc", None)
         self.heap_peak_bytes = 0
@@ -112,51 +116,84 @@ class Controller:
         self.board.pump_set(0)
         self.board.bypass_set(True)
 
+    # ------------------------------------------------------------ what the supervisor asks
+
+    def uptime_ms(self, now):
+        return self.board.ticks_diff(now, self.started_ms)
+
+    def session_running(self):
+        phase = self.session.phase
+        return phase in session.RUNNING or phase == session.PAUSED
+
+    def session_in_treatment(self):
+        return self.session.phase == session.TREATMENT
+
+    def treatment_phase_ms(self):
+        if self.session.phase != session.TREATMENT:
+            return 0
+        return self.board.ticks_diff(self.now_ms, self.session.phase_since_ms)
+
+    def perfusing(self):
+        return not self.bypass_open and self.pump.flow_ml_min > 0.0
+
+    def link_silent_ms(self):
+        last = self.link.last_request_ms
+        if last is None:
+            return self.uptime_ms(self.now_ms)
+        return self.board.ticks_diff(self.now_ms, last)
+
+    # ------------------------------------------------------------ one control step
+
     def tick(self, now, dt_ms):
         board = self.board
         dt_s = dt_ms / 1000.0
         sess = self.session
+        cfg = self.config
+        self.now_ms = now
         self.ticks += 1
+        self.link_ok = self.link_silent_ms() < LINK_TIMEOUT_MS
         board.read_rtd(self.probes.codes)
         self.probes.update(dt_s)
         temps = self.probes.temp_c
 
-        fault = self.safety.check(self.probes, REQUIRED_PROBES)
-        if fault != safety.OK:
-            board.heater_set(0)  # first, before anything else is decided
-            if self.fault == safety.OK:
-                self.fault = fault
-            if sess.phase in session.RUNNING or sess.phase == session.PAUSED:
-                sess.enter(session.FAULT, now)
-        phase = sess.phase
+        # Supervision first: an alarm's reactions override everything below, in this same tick.
+        self.supervisor.check(self, dt_ms)
+        reactions = self.alarms.update(self.uptime_ms(now))
+        self.reactions = reactions
+        if reactions & alarms.HEATER_OFF:
+            board.heater_set(0)
+        if reactions & alarms.FAULT and self.session_running() and sess.phase != session.FAULT:
+            self.fault_alarm = self._first_active(alarms.FAULT)
+            sess.hold(session.FAULT, now)
+        elif reactions & alarms.HOLD and sess.phase in session.RUNNING:
+            sess.hold(session.PAUSED, now)
 
         # Session transitions.
         plan = self.plan
-        self.link_ok = self.link.last_request_ms is not None and board.ticks_diff(
-            now, self.link.last_request_ms) < LINK_TIMEOUT_MS
         target = plan.target_temp_c
         if target > safety.ABS_MAX_SETPOINT_C:
             target = safety.ABS_MAX_SETPOINT_C
         controlled = temps[probes.INFLOW]
-        in_band = self.probes.valid[probes.INFLOW] and -self.config.band_c <= controlled - target <= self.config.band_c
+        in_band = self.probes.valid[probes.INFLOW] and -cfg.band_c <= controlled - target <= cfg.band_c
         delivered = self.pump.delivered_ml()
-        if phase == session.PRIMING:
+        if sess.phase == session.PRIMING:
             self.patient_start_ml = delivered  # the abdomen fills from the moment HEATING begins
-        fill_ml = plan.volume_l * 1000.0 - self.config.circuit_prime_l * 1000.0
-        filled = delivered - self.patient_start_ml >= fill_ml
-        cooled = temps[probes.INFLOW] <= self.config.cooldown_end_c
-        sess.advance(now, dt_ms, in_band, filled, cooled, board.ticks_diff, self.config,
+        filled = delivered - self.patient_start_ml >= plan.volume_l * 1000.0 - cfg.circuit_prime_l * 1000.0
+        cooled = controlled <= cfg.cooldown_end_c
+        sess.advance(now, dt_ms, in_band, filled, cooled, board.ticks_diff, cfg,
                      int(plan.duration_min * 60000.0))
         phase = sess.phase
 
         # Outputs.
-        heated = phase in session.HEATED and self.fault == safety.OK
-        circulating = phase in session.RUNNING or phase == session.PAUSED or phase == session.FAULT
-        self.bypass_open = phase not in session.PERFUSING and not (
-            phase == session.PAUSED and sess.paused_from in session.PERFUSING)
+        heated = phase in session.HEATED and not reactions & alarms.HEATER_OFF
+        circulating = (phase in session.RUNNING or phase == session.PAUSED or phase == session.FAULT) \
+            and not reactions & alarms.PUMP_STOP
+        perfusing_phase = phase in session.PERFUSING or (
+            (phase == session.PAUSED or phase == session.FAULT) and sess.resume_to in session.PERFUSING)
+        self.bypass_open = not perfusing_phase or (reactions & alarms.BYPASS) != 0
         flow = plan.flow_ml_min if circulating else 0.0
         if self.pump.calibrating:
-            flow = self.pump.calibration_tick(phase == session.IDLE)
+            flow = self.pump.calibration_tick(phase == session.IDLE and not reactions & alarms.PUMP_STOP)
         self.pump.set_flow(flow)
         if heated:
             self.setpoint_c = target
@@ -166,18 +203,30 @@ class Controller:
             self.setpoint_c = 0.0
             self.heater.reset()
             self.heater_w = 0.0
-        if fault == safety.OVER_TEMPERATURE:
-            self.heater_w = 0.0
-        board.heater_set(int(self.heater_w * 1000.0 / self.config.heater_rated_w))
+        board.heater_set(int(self.heater_w * 1000.0 / cfg.heater_rated_w))
         board.bypass_set(self.bypass_open)
-        self.pump.tick(dt_s)
+        if reactions & alarms.PUMP_STOP:
+            self.pump.stop()
+        else:
+            self.pump.tick(dt_s)
 
         # Telemetry.
         self.since_telemetry_ms += dt_ms
-        if self.since_telemetry_ms >= self.config.telemetry_period_ms:
+        if self.since_telemetry_ms >= cfg.telemetry_period_ms:
             self.since_telemetry_ms = 0
             self.record(now)
-            self.stream_pending = self.config.telemetry_stream != 0
+            self.stream_pending = cfg.telemetry_stream != 0
+
+    def _first_active(self, reaction):
+        for i in range(alarms.N_ALARMS):
+            if self.alarms.active[i] and alarms.RULES[i][2] & reaction:
+                return i
+        return -1
+
+    def fault_name(self):
+        if self.session.phase != session.FAULT or self.fault_alarm < 0:
+            return "none"
+        return alarms.RULES[self.fault_alarm][0]
 
     def record(self, now):
         row = self.telemetry.row
@@ -196,19 +245,22 @@ class Controller:
         if self.bypass_open:
             flags |= FLAG_BYPASS_OPEN
         if self.heater_w > 0.0:
-            flags |= FLAG_HEATER_ALLOWED
-        if self.fault:
+            flags |= FLAG_HEATER_ON
+        if self.session.phase == session.FAULT:
             flags |= FLAG_FAULT
+        if self.alarms.highest() == alarms.HIGH:
+            flags |= FLAG_HIGH_ALARM
         row[telemetry.FLAGS] = flags
+        row[telemetry.ALARMS] = self.alarms.bits()
         self.telemetry.commit()
 
     def after_tick(self, now):
         """Work that may allocate, kept out of the control computation: events for the host."""
         sess = self.session
+        self.send_alarm_events()
         if sess.changed:
             sess.changed = False
-            self.link.event("state", {"phase": session.PHASE_NAMES[sess.phase],
-                                      "fault": safety.FAULT_NAMES[self.fault]})
+            self.link.event("state", {"phase": session.PHASE_NAMES[sess.phase], "fault": self.fault_name()})
         if self.stream_pending:
             self.stream_pending = False
             self.link.event("telemetry", {"record": self.telemetry.latest()})
@@ -222,8 +274,18 @@ class Controller:
             self.link_losses += 1
         self.link_was_ok = self.link_ok
 
-    def uptime_ms(self, now):
-        return self.board.ticks_diff(now, self.started_ms)
+    def send_alarm_events(self):
+        a = self.alarms
+        for n in range(a.queued):
+            i = a.queue_alarm[n]
+            self.link.event("alarm", {
+                "alarm": alarms.RULES[i][0],
+                "priority": alarms.PRIORITY_NAMES[alarms.RULES[i][1]],
+                "state": alarms.EVENT_NAMES[a.queue_kind[n]],
+                "t_ms": a.queue_ms[n],
+                "value": a.queue_value[n],
+            })
+        a.queued = 0
 
 
 def run(board):

@@ -3,7 +3,7 @@
 A handler either returns the reply's fields or raises CommandError; the protocol layer turns either
 into exactly one reply. Handlers that change state check everything before changing anything.
 """
-from controller import fields, probes, safety, session, telemetry
+from controller import alarms, fields, probes, safety, session, telemetry
 from controller.errors import CommandError, BAD_STATE, UNKNOWN_TYPE
 from controller.protocol import PROTOCOL_VERSION
 
@@ -13,6 +13,8 @@ PULL_MAX_RECORDS = 12
 # Phases in which the board's settings may change: no session is running.
 AT_REST = (session.IDLE, session.COMPLETE, session.ABORTED, session.FAULT)
 PHASE_COMMANDS = ("start", "pause", "resume", "stop", "abort", "reset")
+# Alarms that stopped heating keep the session held until they are gone and acknowledged.
+RESUME_BLOCKERS = alarms.HEATER_OFF | alarms.FAULT | alarms.HOLD
 
 
 class Commands:
@@ -30,6 +32,9 @@ class Commands:
             "set_config": self.set_config,
             "pump_calibrate": self.pump_calibrate,
             "enter_repl": self.enter_repl,
+            "ack_alarm": self.ack_alarm,
+            "get_alarms": self.get_alarms,
+            "set_vitals": self.set_vitals,
         }
         for name in PHASE_COMMANDS:
             self.table[name] = self.phase_command
@@ -65,7 +70,9 @@ class Commands:
             "phases": list(session.PHASE_NAMES),
             "capabilities": sorted(self.table),
             "limits": {"max_setpoint_c": safety.ABS_MAX_SETPOINT_C, "cutoff_c": safety.ABS_CUTOFF_C,
-                       "max_flow_ml_min": safety.ABS_MAX_FLOW_ML_MIN},
+                       "max_flow_ml_min": safety.ABS_MAX_FLOW_ML_MIN,
+                       "core_critical_c": safety.ABS_CORE_CRITICAL_C},
+            "alarms": [r[0] for r in alarms.RULES],
         }
 
     def status(self, _type, _args):
@@ -78,7 +85,8 @@ class Commands:
         pump = ctl.pump
         return {
             "phase": session.PHASE_NAMES[sess.phase],
-            "fault": safety.FAULT_NAMES[ctl.fault],
+            "fault": ctl.fault_name(),
+            "alarms": ctl.alarms.active_names(),
             "temps_c": temps,
             "setpoint_c": ctl.setpoint_c,
             "heater_w": ctl.heater_w,
@@ -97,6 +105,10 @@ class Commands:
             "heap_peak_bytes": ctl.heap_peak_bytes,
             "heap_live_bytes": ctl.heap_live_bytes,
             "link_losses": ctl.link_losses,
+            "heat_balance_residual_c": ctl.supervisor.residual_c,
+            "heat_balance_used_max": ctl.supervisor.residual_max_c,
+            "core_temp_c": ctl.supervisor.core_temp_c or None,
+            "heart_rate_bpm": ctl.supervisor.heart_rate_bpm or None,
             "calibration": pump.calibration_status(),
             "link": ctl.link.counters(),
         }
@@ -127,9 +139,16 @@ class Commands:
         ctl = self.ctl
         if msg_type == "start" and ctl.pump.calibrating:
             raise CommandError(BAD_STATE, "type", "start is not allowed while the pump calibration runs")
+        if msg_type == "resume":
+            blocking = [alarms.RULES[i][0] for i in range(alarms.N_ALARMS)
+                        if ctl.alarms.active[i] and alarms.RULES[i][2] & RESUME_BLOCKERS]
+            if blocking:
+                raise CommandError(BAD_STATE, "type",
+                                   "resume is not allowed while these alarms are active: %s (acknowledge "
+                                   "each once its cause is gone)" % ", ".join(blocking))
         ctl.session.command(msg_type, self._now())
         if msg_type == "start" or msg_type == "reset":
-            ctl.fault = safety.OK
+            ctl.fault_alarm = -1
             ctl.heater.reset()
             ctl.pump.steps_at_start = ctl.board.pump_steps()
             ctl.patient_start_ml = 0.0
@@ -138,6 +157,48 @@ class Commands:
             ctl.heater_w = 0.0
         # The first record of the new phase is the next one: the host follows from there.
         return {"phase": session.PHASE_NAMES[ctl.session.phase], "telemetry_next": ctl.telemetry.next_seq}
+
+    def ack_alarm(self, _type, args):
+        """Acknowledge one alarm by name, or every active one with "all"."""
+        ctl = self.ctl
+        name = args.get("alarm")
+        if not isinstance(name, str):
+            fields.unknown("alarm", [r[0] for r in alarms.RULES] + ["all"])
+        now = ctl.uptime_ms(self._now())
+        if name == "all":
+            targets = [i for i in range(alarms.N_ALARMS) if ctl.alarms.active[i]]
+        else:
+            i = ctl.alarms.find(name)
+            if i < 0:
+                fields.choice("alarm", name, [r[0] for r in alarms.RULES] + ["all"])
+            if not ctl.alarms.active[i]:
+                raise CommandError(BAD_STATE, "alarm", "alarm %s is not active" % name)
+            targets = [i]
+        for i in targets:
+            if i == alarms.WATCHDOG_RESET:
+                ctl.supervisor.reset_by_watchdog = False  # acknowledging it is its only clearing cause
+                ctl.alarms.condition[i] = 0
+            ctl.alarms.acknowledge(i, now)
+        return {"alarms": ctl.alarms.active_names()}
+
+    def get_alarms(self, _type, _args):
+        return {"alarms": self.ctl.alarms.active_list()}
+
+    def set_vitals(self, _type, args):
+        """Patient values the host has (operator entry or a monitor): the board alarms on them."""
+        sup = self.ctl.supervisor
+        core = sup.core_temp_c
+        rate = sup.heart_rate_bpm
+        for name in args:
+            if name == "core_temp_c":
+                core = fields.number(name, args[name], 30.0, 45.0, "degC")
+            elif name == "heart_rate_bpm":
+                rate = fields.integer(name, args[name], 20, 250, "/min")
+            else:
+                fields.unknown(name, ("core_temp_c", "heart_rate_bpm"))
+        sup.core_temp_c = core
+        sup.heart_rate_bpm = rate
+        return {"core_temp_c": core, "heart_rate_bpm": rate}
 
     def telemetry_pull(self, _type, args):
         since = fields.integer("since", args.get("since", 0), 0, 0x7FFFFFFF, "")

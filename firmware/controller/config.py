@@ -22,6 +22,8 @@ SPEC = {
     "kp_w_per_c": (FLOAT, 0.0, 500.0, "W/degC"),
     "ti_s": (FLOAT, 1.0, 3600.0, "s"),
     "integral_band_c": (FLOAT, 0.1, 5.0, "degC"),
+    "ff_lead_s": (FLOAT, 0.0, 60.0, "s"),
+    "ff_slope_tau_s": (FLOAT, 1.0, 120.0, "s"),
     "pump_ml_per_rev": (FLOAT, 1.0, 50.0, "mL/rev"),
     "pump_steps_per_rev": (INT, 200, 51200, "steps/rev"),
     "pump_accel_ml_min_per_s": (FLOAT, 10.0, 2000.0, "mL/min/s"),
@@ -32,6 +34,15 @@ SPEC = {
     "prime_stable_s": (INT, 0, 600, "s"),
     "band_c": (FLOAT, 0.05, 0.5, "degC"),
     "telemetry_period_ms": (INT, 100, 60000, "ms"),
+    "alarm_band_c": (FLOAT, 0.1, 1.0, "degC"),
+    "circuit_loss_w_per_c": (FLOAT, 0.0, 20.0, "W/degC"),
+    "room_temp_c": (FLOAT, 10.0, 35.0, "degC"),
+    "heater_lag_s": (FLOAT, 5.0, 300.0, "s"),
+    "inflow_line_ml": (FLOAT, 10.0, 1000.0, "mL"),
+    "temp_low_delay_s": (INT, 10, 600, "s"),
+    "pressure_high_mmhg": (INT, 100, 600, "mmHg"),
+    "core_alarm_c": (FLOAT, 37.5, 39.5, "degC"),
+    "link_grace_s": (INT, 10, 600, "s"),
     "telemetry_stream": (INT, 0, 1, ""),
 }
 
@@ -51,6 +62,10 @@ class Config:
         self.gain_ref_flow_ml_min = 500.0
         # The integrator only acts this close to the setpoint: far from it the feed-forward leads.
         self.integral_band_c = 1.0
+        # Feed-forward lead: heater element lag (~8 s) + reservoir probe lag and filter (~3 s).
+        self.ff_lead_s = 11.0
+        # Smoothing of the inlet slope behind the lead (keeps converter noise out of the heater).
+        self.ff_slope_tau_s = 10.0
         self.pump_ml_per_rev = 10.0
         self.pump_steps_per_rev = 3200
         # Pump acceleration limit: avoids pressure spikes in the lines when flow changes.
@@ -67,6 +82,24 @@ class Config:
         self.telemetry_period_ms = 1000
         # 1 = also push every new record as a telemetry event; 0 = the host pulls only.
         self.telemetry_stream = 0
+        # Alarm limits, inside the absolute limits of safety.py.
+        # Controlled temperature this far from the setpoint is an alarm (above: heater off).
+        self.alarm_band_c = 0.5
+        # Below the band this long during treatment: the treatment is not working.
+        self.temp_low_delay_s = 60
+        # Line pressure at which the line is taken as occluded (normal is ~110 mmHg at 500 mL/min).
+        self.pressure_high_mmhg = 300
+        # Patient core temperature alarm: the consensus watches for > 38.5 degC.
+        self.core_alarm_c = 38.5
+        # Heat the heater and inflow line lose to the room, per degC above it (heat-balance check).
+        self.circuit_loss_w_per_c = 1.5
+        self.room_temp_c = 22.0
+        # The circuit as the heat balance models it: heater response (element ~8 s + heat exchanger
+        # ~30 s at 500 mL/min) and the inflow line volume that delays it to the inflow probe.
+        self.heater_lag_s = 38.0
+        self.inflow_line_ml = 150.0
+        # Therapy continues this long without a host (a replugged cable, a restarted bridge).
+        self.link_grace_s = 60
 
     def as_dict(self):
         result = {}

@@ -1,7 +1,10 @@
 """Heater control: feed-forward of the heat the circulating fluid carries, plus a flow-scheduled PI.
 
 The feed-forward term is the power that lifts the fluid entering the heater (measured at the
-reservoir) to the setpoint at the current flow. The PI term corrects what it misses (line and patient
+reservoir) to the setpoint at the current flow. The inlet temperature is projected ff_lead_s ahead
+along its filtered slope, because the power reaches the fluid only after the element's lag and the
+probe reports the inlet only after its own: without the lead, a quickly warming reservoir (the first
+return from the abdomen) makes the feed-forward late and the inflow overshoot. The PI term corrects what it misses (line and patient
 losses, calibration); its gains follow the flow, because the circuit's gain and delays are both
 inversely proportional to it. The integrator acts only near the setpoint and never while the output
 is saturated in the direction of the error, so it cannot wind up during heat-up or the line delay.
@@ -27,16 +30,30 @@ class HeaterController:
         self.integral_w = 0.0
         self.output_w = 0.0
         self.feed_forward_w = 0.0
+        self.inlet_prev_c = 0.0
+        self.inlet_slope_c_per_s = 0.0
+        self.inlet_primed = False
 
     def reset(self):
         self.integral_w = 0.0
         self.output_w = 0.0
+        self.inlet_primed = False
+        self.inlet_slope_c_per_s = 0.0
+
+    def _projected_inlet(self, inlet_c, dt_s):
+        cfg = self.config
+        if self.inlet_primed:
+            raw = (inlet_c - self.inlet_prev_c) / dt_s
+            self.inlet_slope_c_per_s += (raw - self.inlet_slope_c_per_s) * dt_s / (cfg.ff_slope_tau_s + dt_s)
+        self.inlet_prev_c = inlet_c
+        self.inlet_primed = True
+        return inlet_c + cfg.ff_lead_s * self.inlet_slope_c_per_s
 
     def update(self, setpoint_c, measured_c, inlet_c, flow_ml_min, dt_s):
         """Return the heater power in W, between 0 and the rated power."""
         cfg = self.config
         w_per_c = carried_w_per_c(flow_ml_min)
-        ff = w_per_c * (setpoint_c - inlet_c)
+        ff = w_per_c * (setpoint_c - self._projected_inlet(inlet_c, dt_s))
         if ff < 0.0:
             ff = 0.0
         self.feed_forward_w = ff

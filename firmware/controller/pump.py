@@ -50,6 +50,12 @@ class Pump:
             self.flow_ml_min = self.target_ml_min
         self.board.pump_set(int(self.steps_per_s(self.flow_ml_min) * 1000.0))
 
+    def stop(self):
+        """Stop at once, without the ramp: the fault is in the pump or the line."""
+        self.target_ml_min = 0.0
+        self.flow_ml_min = 0.0
+        self.board.pump_set(0)
+
     # ------------------------------------------------------------ calibration
 
     def start_calibration(self, revolutions):

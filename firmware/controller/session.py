@@ -31,7 +31,7 @@ PERFUSING = (HEATING, TREATMENT, COOLDOWN)
 ALLOWED = {
     "start": (IDLE, COMPLETE, ABORTED),
     "pause": (PRIMING, HEATING, TREATMENT),
-    "resume": (PAUSED,),
+    "resume": (PAUSED, FAULT),
     "stop": (PRIMING, HEATING, TREATMENT, PAUSED),
     "abort": (PRIMING, HEATING, TREATMENT, COOLDOWN, DRAIN, PAUSED, FAULT),
     "reset": (FAULT, ABORTED, COMPLETE),
@@ -42,7 +42,7 @@ class Session:
     def __init__(self):
         self.phase = IDLE
         self.phase_since_ms = 0
-        self.paused_from = IDLE
+        self.resume_to = IDLE  # where resume returns from PAUSED or FAULT
         self.treatment_ms = 0
         self.target_reached = False
         self.in_band_ms = 0
@@ -53,6 +53,12 @@ class Session:
             self.phase = phase
             self.phase_since_ms = now_ms
             self.changed = True
+
+    def hold(self, phase, now_ms):
+        """Enter PAUSED or FAULT, remembering the phase a later resume returns to."""
+        if self.phase != PAUSED and self.phase != FAULT:
+            self.resume_to = self.phase
+        self.enter(phase, now_ms)
 
     def command(self, name, now_ms):
         """Apply an operator command; refuses it with a clear error in the wrong phase."""
@@ -68,10 +74,9 @@ class Session:
             self.in_band_ms = 0
             self.enter(PRIMING, now_ms)
         elif name == "pause":
-            self.paused_from = self.phase
-            self.enter(PAUSED, now_ms)
+            self.hold(PAUSED, now_ms)
         elif name == "resume":
-            self.enter(self.paused_from, now_ms)
+            self.enter(self.resume_to, now_ms)
         elif name == "stop":
             self.enter(COOLDOWN, now_ms)
         elif name == "abort":

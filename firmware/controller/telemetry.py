@@ -6,7 +6,7 @@ large block is needed on a fragmented heap. Temperatures are in milli-degC, so n
 """
 from array import array
 
-# Rows per chunk: 50 rows of 15 int32 = 3000 bytes, easy to find even on a fragmented heap.
+# Rows per chunk: 50 rows of 16 int32 = 3200 bytes, easy to find even on a fragmented heap.
 CHUNK_RECORDS = 50
 
 FIELDS = (
@@ -25,6 +25,7 @@ FIELDS = (
     "pressure_mmhg",
     "treatment_s",
     "flags",
+    "alarms",
 )
 N_FIELDS = len(FIELDS)
 SEQ = 0
@@ -38,6 +39,7 @@ VOLUME = 11
 PRESSURE = 12
 TREATMENT = 13
 FLAGS = 14
+ALARMS = 15  # bit i set while alarm i of alarms.RULES is active
 # A probe that cannot be read is recorded as this value instead of a temperature.
 NO_READING = -1000000
 

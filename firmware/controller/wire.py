@@ -6,7 +6,8 @@ dropped, and reception resynchronises on the next 0x00.
 """
 import binascii
 
-# Largest message (CBOR payload) either side may send; sized for a telemetry backfill reply.
+# Largest message (CBOR payload) either side may send; the largest replies (a 12-record backfill,
+# get_alarms with every alarm active) fit, and the board's receive buffer and reply cache stay small.
 MAX_PAYLOAD = 1024
 CRC_BYTES = 4
 # COBS adds one byte per 254 plus one; the receive buffer holds a whole encoded frame.

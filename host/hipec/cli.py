@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "model of the perfusion circuit, and a pseudo-terminal as its USB "
                                    "serial port. The first line printed is the device path.")
     p.add_argument("--speed", type=_speed, default=1.0,
-                   help="virtual-time factor (1 = real time) or 'max' (as fast as the CPU allows); default 1")
+                   help="virtual-time factor (1 = real time) or 'max' (as fast as the CPU allows while "
+                        "a host keeps talking; real time while it is silent); default 1")
     p.add_argument("--plant", type=Path, help="TOML file overriding plant-model parameters (docs/plant-model.md)")
     p.add_argument("--faults", type=Path, help="TOML file of [[fault]] entries scheduled in virtual time")
     p.add_argument("--heap", type=_heap, default=190, help="MicroPython heap in KiB (default 190, like an RP2040)")
@@ -110,8 +111,10 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     from hipec.emulator.mcu import EmulatedMCU
     from hipec.emulator.params import load_plant
 
+    # At full speed the board must not outrun the bridge that supervises it (see EmulatedMCU).
     mcu = EmulatedMCU(params=load_plant(args.plant), speed=args.speed, heap_kib=args.heap,
-                      faults=load_faults(args.faults), port_link=args.port_link)
+                      faults=load_faults(args.faults), port_link=args.port_link,
+                      host_sync=args.speed is None)
     device = mcu.start()
     print(device, flush=True)
     speed = "max" if args.speed is None else f"{args.speed:g}x"

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Sequence
 TELEMETRY_FIELDS = (
     "seq", "t_ms", "phase", "inflow_mc", "outflow_mc", "abdominal_1_mc", "abdominal_2_mc",
     "reservoir_mc", "setpoint_mc", "heater_pm", "flow_ml_min", "volume_ml", "pressure_mmhg",
-    "treatment_s", "flags",
+    "treatment_s", "flags", "alarms",
 )
 
 MIGRATIONS: tuple[str, ...] = (
@@ -48,6 +48,10 @@ MIGRATIONS: tuple[str, ...] = (
         kind TEXT NOT NULL,
         detail_json TEXT NOT NULL
     );
+    """,
+    # 2: the board's active-alarm bit mask in every telemetry record
+    """
+    ALTER TABLE telemetry ADD COLUMN alarms INTEGER NOT NULL DEFAULT 0;
     """,
 )
 

@@ -19,6 +19,15 @@ def mcu(tmp_path: Path) -> Iterator[EmulatedMCU]:
 
 
 @pytest.fixture
+def synced_mcu(tmp_path: Path) -> Iterator[EmulatedMCU]:
+    """Full speed while the bridge keeps up: for whole sessions, where the board supervises the link."""
+    board = EmulatedMCU(speed=None, host_sync=True, port_link=tmp_path / "board")
+    board.start()
+    yield board
+    board.stop()
+
+
+@pytest.fixture
 def link(mcu: EmulatedMCU) -> Iterator[BoardLink]:
     with BoardLink(mcu.device) as connection:
         yield connection

@@ -11,7 +11,9 @@ from hipec.store import Store
 
 
 def test_default_session_runs_to_complete_and_every_record_is_stored(
-        mcu: EmulatedMCU, link: BoardLink, tmp_path: Path) -> None:
+        synced_mcu: EmulatedMCU, tmp_path: Path) -> None:
+    mcu = synced_mcu
+    link = BoardLink(mcu.device)
     hello = link.request("hello")
     assert hello["board"] == "emulated" and hello["reset_cause"] == "power_on"
     store = Store(tmp_path / "record.sqlite")
@@ -35,6 +37,9 @@ def test_default_session_runs_to_complete_and_every_record_is_stored(
     assert summary.treatment_min == 60.0
     assert summary.time_in_band_pct > 80.0
     assert mcu.resets == [(0, "power_on")]
+    alarms = [e for e in store.events(outcome.session_id) if e[1] == "alarm"]
+    assert alarms == []  # a normal session raises no alarm at all
+    link.close()
 
 
 def test_plan_outside_the_absolute_limits_is_refused_and_nothing_changes(link: BoardLink) -> None:

@@ -11,6 +11,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -21,6 +22,10 @@ from hipec.emulator.mcu import DEFAULT_HEAP_KIB, micropython_binary
 HERE = Path(__file__).resolve().parent
 FIRMWARE = HERE.parents[1] / "firmware"
 RESULT_MARK = "@@result "
+
+
+class FirmwareTestFailure(Exception):
+    """A firmware test failed; the message is the interpreter's own traceback."""
 
 
 def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> pytest.File | None:
@@ -81,17 +86,25 @@ class FirmwareItem(pytest.Item):
         parent = self.parent
         assert isinstance(parent, FirmwareFile)
         if self.interpreter == "cpython":
-            getattr(parent.cpython_module(), self.function)()
+            try:
+                getattr(parent.cpython_module(), self.function)()
+            except Exception:
+                raise FirmwareTestFailure("under CPython:\n" + traceback.format_exc()) from None
             return
         results = parent.micropython_results()
         record = results.get(self.function)
         if record is None:
             exit_info = results["__exit__"]
-            raise AssertionError(
+            raise FirmwareTestFailure(
                 f"{self.function} did not run under MicroPython (exit {exit_info['code']}):\n"
                 f"{exit_info['stdout'][-2000:]}\n{exit_info['stderr'][-2000:]}")
         if not record["ok"]:
-            raise AssertionError(f"under MicroPython:\n{record['error']}")
+            raise FirmwareTestFailure(f"under MicroPython:\n{record['error']}")
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, FirmwareTestFailure):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, f"{self.path.name}::{self.name}"

@@ -89,6 +89,15 @@ class FakeBoard:
         self.tx.extend(data)
 
     # helpers for tests
+    def run(self, ctl, ticks, after=False):
+        """Let ticks control periods of 100 ms pass: the stepper turns, then the controller ticks."""
+        for _ in range(ticks):
+            self.steps += self.pump_msps // 10000  # milli-steps/s over 0.1 s
+            self.now += 100
+            ctl.tick(self.now, 100)
+            if after:
+                ctl.after_tick(self.now)
+
     def send(self, msg):
         out = bytearray()
         wire.encode_frame(cbor.dumps(msg), out)

@@ -55,37 +55,66 @@ def test_untrusted_input_gets_error_replies_and_never_raises():
 
 def test_outputs_follow_the_phase_and_heater_stays_off_when_idle():
     board, ctl = make(30.0)
-    for i in range(20):
-        ctl.tick(i * 100, 100)
+    board.run(ctl, 20)
     assert board.heater_pm == 0 and board.pump_msps == 0 and board.bypass_open
     ask(board, ctl, [1, 1, "start", {}])
-    for i in range(20, 40):
-        ctl.tick(i * 100, 100)
+    board.run(ctl, 20)
     assert board.heater_pm > 0 and board.pump_msps > 0 and board.bypass_open
     ask(board, ctl, [1, 2, "abort", {}])
-    ctl.tick(4000, 100)
+    board.run(ctl, 1)
     assert board.heater_pm == 0 and ctl.session.phase == session.ABORTED
 
 
 def test_over_temperature_cuts_the_heater_in_the_same_tick():
     board, ctl = make(43.0)
     ask(board, ctl, [1, 1, "start", {}])
-    ctl.tick(0, 100)
-    ctl.tick(100, 100)
-    board.codes[1] = code_for_c(45.2)  # outflow probe over the absolute limit
+    board.run(ctl, 2)
     board.replies()
-    ctl.tick(200, 100)
+    board.codes[1] = code_for_c(45.2)  # outflow probe over the absolute limit
+    board.run(ctl, 1)
     assert board.heater_pm == 0 and ctl.session.phase == session.FAULT
-    ctl.after_tick(200)
-    (event,) = board.replies()
-    assert event[1] == 0 and event[2] == "state"
-    assert event[3] == {"phase": "FAULT", "fault": "over_temperature"}
+    assert board.bypass_open  # hot fluid is kept away from the patient
+    ctl.after_tick(board.now)
+    alarm, state = board.replies()
+    assert alarm[1] == 0 and alarm[2] == "alarm"
+    assert alarm[3]["alarm"] == "over_temperature" and alarm[3]["priority"] == "high"
+    assert alarm[3]["state"] == "raised" and 45.1 < alarm[3]["value"] < 45.3
+    assert state[2] == "state" and state[3] == {"phase": "FAULT", "fault": "over_temperature"}
+
+
+def test_high_alarm_latches_until_acknowledged_and_resume_waits_for_it():
+    board, ctl = make(43.0)
+    ask(board, ctl, [1, 1, "start", {}])
+    board.run(ctl, 1)
+    board.codes[0] = code_for_c(45.5)
+    board.run(ctl, 1)
+    board.codes[0] = code_for_c(43.0)
+    board.run(ctl, 38)  # the cause is gone, but a high-priority alarm latches
+    assert ctl.alarms.active_names() == ["over_temperature"] and board.heater_pm == 0
+    (refused,) = ask(board, ctl, [1, 2, "resume", {}])
+    assert refused[2] == "error" and "over_temperature" in refused[3]["message"]
+    (acked,) = ask(board, ctl, [1, 3, "ack_alarm", {"alarm": "over_temperature"}])
+    assert acked[3]["alarms"] == []
+    (resumed,) = ask(board, ctl, [1, 4, "resume", {}])
+    assert resumed[2] == "ok" and resumed[3]["phase"] == "PRIMING"
+    board.codes = [code_for_c(40.0)] * 5  # fluid below the setpoint: heating is wanted again
+    board.run(ctl, 5)
+    assert board.heater_pm > 0
+
+
+def test_core_temperature_from_the_host_raises_alarms():
+    board, ctl = make(43.0)
+    (reply,) = ask(board, ctl, [1, 1, "set_vitals", {"core_temp_c": 38.7, "heart_rate_bpm": 130}])
+    assert reply[2] == "ok"
+    board.run(ctl, 1)
+    assert set(ctl.alarms.active_names()) == {"core_temp_high", "heart_rate_high"}
+    (bad,) = ask(board, ctl, [1, 2, "set_vitals", {"core_temp_c": 55.0}])
+    assert bad[2] == "error" and bad[3]["field"] == "core_temp_c"
 
 
 def test_telemetry_pull_returns_records_in_order():
     board, ctl = make()
-    for i in range(35):
-        ctl.tick(i * 100, 100)
+    board.run(ctl, 35)
     (reply,) = ask(board, ctl, [1, 9, "telemetry_pull", {"since": 0, "max": 12}])
     seqs = [r[0] for r in reply[3]["records"]]
     assert seqs == [1, 2, 3] and reply[3]["next"] == 4
@@ -97,12 +126,10 @@ def test_tick_allocation_is_bounded():
     import gc
     board, ctl = make(43.0)
     ask(board, ctl, [1, 1, "start", {}])
-    for i in range(50):
-        ctl.tick(i * 100, 100)
+    board.run(ctl, 50)
     gc.collect()
     before = gc.mem_alloc() if hasattr(gc, "mem_alloc") else 0
-    for i in range(50, 60):
-        ctl.tick(i * 100, 100)
+    board.run(ctl, 10)
     if hasattr(gc, "mem_alloc"):
         per_tick = (gc.mem_alloc() - before) / 10
         assert per_tick < app.TICK_ALLOC_BUDGET_BYTES, per_tick

@@ -13,7 +13,7 @@ def test_each_command_is_accepted_only_in_its_phases():
         for phase in range(len(session.PHASE_NAMES)):
             s = session.Session()
             s.phase = phase
-            s.paused_from = session.TREATMENT
+            s.resume_to = session.TREATMENT
             try:
                 s.command(name, 0)
                 accepted = True

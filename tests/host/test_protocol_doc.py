@@ -13,7 +13,7 @@ from hipec.wire import decode_frame
 
 DOC = (REPO_ROOT / "docs" / "protocol.md").read_text()
 sys.path.insert(0, str(REPO_ROOT / "firmware"))
-from controller import commands, config, telemetry  # noqa: E402
+from controller import alarms, commands, config, telemetry  # noqa: E402
 
 
 def test_every_frame_example_decodes_to_its_message() -> None:
@@ -46,3 +46,10 @@ def test_telemetry_columns_match_the_firmware() -> None:
     section = DOC.split("## 8. Telemetry records")[1]
     for name in telemetry.FIELDS:
         assert f"`{name}`" in section
+
+
+def test_alarm_table_lists_every_alarm_in_bit_order() -> None:
+    section = DOC.split("### Alarms")[1].split("## 7.")[0]
+    rows = re.findall(r"^\| (\d+) \| `([a-z_]+)`.* \| (high|medium|low) \|", section, re.M)
+    assert [(int(bit), name, prio) for bit, name, prio in rows] == [
+        (i, rule[0], alarms.PRIORITY_NAMES[rule[1]]) for i, rule in enumerate(alarms.RULES)]

@@ -36,6 +36,9 @@ TRUTH_PERIOD_MS = 1000
 # Wall seconds a write to the host may wait for a reader before the bytes are dropped, as a
 # USB device drops data nobody collects.
 HOST_WRITE_TIMEOUT_S = 1.0
+# With host_sync, full speed lasts only while the host spoke within this much virtual time: half the
+# board's link timeout, so a host that keeps up is never seen as gone.
+HOST_SYNC_MS = 2500
 # Falling this far behind the paced schedule re-anchors it instead of racing to catch up.
 PACE_SLIP_S = 0.5
 # Reset cause meaning: the board crashed with no watchdog armed and stays halted, as a real one would.
@@ -81,6 +84,10 @@ class TruthSample:
 
 
 class EmulatedMCU:
+    """The emulated board. speed: virtual-time factor, or None for as fast as the CPU allows;
+    host_sync: at full speed, fall back to real time whenever the host has been silent for
+    HOST_SYNC_MS of virtual time (a fast board must not outrun the bridge that supervises it)."""
+
     def __init__(
         self,
         params: PlantParams | None = None,
@@ -88,6 +95,7 @@ class EmulatedMCU:
         heap_kib: int = DEFAULT_HEAP_KIB,
         faults: list[Fault] | tuple[Fault, ...] = (),
         port_link: Path | None = None,
+        host_sync: bool = False,
         firmware_dir: Path = REPO_ROOT / "firmware",
         board_dir: Path = REPO_ROOT / "boards" / "emulated",
     ):
@@ -98,6 +106,8 @@ class EmulatedMCU:
         self.speed = speed
         self.heap_kib = heap_kib
         self.port_link = port_link
+        self.host_sync = host_sync
+        self._host_seen_ms = 0  # virtual time of the last bytes from the host
         self.firmware_dir = firmware_dir
         self.board_dir = board_dir
         self.now_ms = 0
@@ -232,6 +242,7 @@ class EmulatedMCU:
                     os.write(fd, data)
                 except OSError:
                     pass  # the board is resetting; bytes in flight are lost as on a real cable
+            self._host_seen_ms = self.now_ms
             self._link_event.set()
 
     def _relay_mcu_to_host(self, stdout_fd: int) -> None:
@@ -425,6 +436,12 @@ class EmulatedMCU:
             if self._link_event.is_set():
                 self._link_event.clear()
                 return now_ms
+            if self.host_sync and now_ms - self._host_seen_ms > HOST_SYNC_MS:
+                # The host has fallen behind: run at real time until it speaks again, so that the
+                # board's link supervision sees the host as it would at real speed.
+                if self._link_event.wait((until_ms - now_ms) / 1000.0):
+                    self._link_event.clear()
+                    return now_ms
             return until_ms
         wall = time.monotonic()
         if self._anchor is None or wall - self._wall_due(now_ms) > PACE_SLIP_S:

@@ -82,9 +82,9 @@ class BoardLink:
             self.timeouts += 1
         raise LinkTimeout(f"no reply to {msg_type} from {self.port} after {self.retries + 1} tries")
 
-    def keepalive(self) -> None:
-        """Send a heartbeat if nothing else was asked for a while, so the board knows the host is there."""
-        if time.monotonic() - self.last_request_at >= HEARTBEAT_PERIOD_S:
+    def keepalive(self, period_s: float = HEARTBEAT_PERIOD_S) -> None:
+        """Send a heartbeat if nothing else was asked for period_s, so the board knows the host is there."""
+        if time.monotonic() - self.last_request_at >= period_s:
             self.request("heartbeat")
 
     def silent_s(self) -> float:

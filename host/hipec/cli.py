@@ -240,6 +240,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"  inflow in ±0.1 °C: {summary.time_in_band_pct:.1f} % of treatment records; "
           f"max deviation {summary.max_deviation_c:.3f} °C (measured)")
     print(f"  delivered volume:  {summary.delivered_l:.1f} L pumped, mean flow {summary.mean_flow_ml_min:.0f} mL/min")
+    print(f"  alarms raised:     {', '.join(summary.alarms_raised) or 'none'}")
     print(f"  records stored:    {summary.records}")
     print(f"  record (SQLite):   {db_path}")
     print(f"  temperature plot:  {plot_path}")

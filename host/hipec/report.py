@@ -32,6 +32,7 @@ class Summary:
     delivered_l: float
     mean_flow_ml_min: float
     phases: list[str]
+    alarms_raised: list[str]
 
 
 def summarize(store: Store, session_id: int) -> Summary:
@@ -53,6 +54,8 @@ def summarize(store: Store, session_id: int) -> Summary:
         delivered_l=(rows[-1]["volume_ml"] / 1000.0) if rows else 0.0,
         mean_flow_ml_min=sum(flows) / len(flows) if flows else 0.0,
         phases=phases,
+        alarms_raised=[f"{d['alarm']} ({d['priority']})" for _at, kind, d in store.events(session_id)
+                       if kind == "alarm" and d.get("state") == "raised"],
     )
 
 

@@ -16,8 +16,13 @@ from hipec.wire import PROTOCOL_VERSION
 
 FINAL_PHASES = ("COMPLETE", "ABORTED", "FAULT")
 PULL_MAX = 12
-# Pause between pulls once caught up with the board (wall time).
-IDLE_POLL_S = 0.02
+# Once caught up with the board, pauses between pulls grow from the first to the last value; the
+# longest pause is also capped at one second of the board's own time, because an emulated board may
+# run its clock faster than the wall's and supervises the host on its own clock.
+IDLE_POLL_FIRST_S = 0.001
+IDLE_POLL_MAX_S = 0.25
+# The host speaks at least this often in board time (the board's link timeout is 5 s).
+HEARTBEAT_BOARD_S = 1.0
 
 
 class SessionError(Exception):
@@ -60,6 +65,26 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+class BoardClock:
+    """How fast the board's clock runs against the wall's (1.0 for real hardware)."""
+
+    def __init__(self) -> None:
+        self.first: tuple[float, int] | None = None
+        self.rate = 1.0
+
+    def observe(self, board_ms: int) -> None:
+        now = time.monotonic()
+        if self.first is None:
+            self.first = (now, board_ms)
+            return
+        wall_s = now - self.first[0]
+        if wall_s > 0.5:
+            self.rate = max(1.0, (board_ms - self.first[1]) / 1000.0 / wall_s)
+
+    def wall_s(self, board_s: float) -> float:
+        return board_s / self.rate
+
+
 class SessionRunner:
     def __init__(self, link: BoardLink, store: Store, plan: Plan,
                  on_progress: Callable[[Progress], None] | None = None):
@@ -69,6 +94,7 @@ class SessionRunner:
         self.on_progress = on_progress
         self.phases: list[str] = []
         self.first_seq = 1
+        self.clock = BoardClock()
 
     def prepare(self) -> tuple[int, dict[str, Any]]:
         hello = self.link.request("hello")
@@ -94,6 +120,7 @@ class SessionRunner:
     def follow(self, session_id: int, since: int) -> Outcome:
         self.first_seq = since
         stored = 0
+        pause = IDLE_POLL_FIRST_S
         phase_names: list[str] = list(self.link.request("hello")["phases"])
         last: dict[str, int] | None = None
         while True:
@@ -111,11 +138,15 @@ class SessionRunner:
                 if self.on_progress is not None:
                     self.on_progress(Progress(last, name, stored))
             self._drain_events(session_id)
-            if not records:
-                if last is not None and phase_names[last["phase"]] in FINAL_PHASES:
-                    break
-                self.link.keepalive()
-                time.sleep(IDLE_POLL_S)
+            if records:
+                self.clock.observe(records[-1][1])
+                pause = IDLE_POLL_FIRST_S
+                continue
+            if last is not None and phase_names[last["phase"]] in FINAL_PHASES:
+                break
+            self.link.keepalive(self.clock.wall_s(HEARTBEAT_BOARD_S))
+            time.sleep(pause)
+            pause = min(pause * 2, IDLE_POLL_MAX_S, self.clock.wall_s(HEARTBEAT_BOARD_S))
         status = self.link.request("status")
         outcome = Outcome(session_id=session_id, phase=status["phase"], records=stored,
                           treatment_s=int(status["treatment_s"]), fault=str(status["fault"]),

@@ -14,7 +14,9 @@ try:
     hal.enter_repl()
 except BaseException as exc:
     hal.heater_set(0)
+    hal.heater_enable(False)
     hal.report_crash(exc)
     raise
 finally:
     hal.heater_set(0)
+    hal.heater_enable(False)

@@ -18,6 +18,9 @@ import channel as ch
 TICKS_PERIOD = 1 << 30
 TICKS_MAX = TICKS_PERIOD - 1
 TICKS_HALF = TICKS_PERIOD // 2
+# The heater switch's dead-man: a duty not rewritten within this time drops to 0, as a retriggerable
+# one-shot in hardware would, so a loop that stops refreshing the heater turns it off.
+HEATER_DEADMAN_MS = 500
 
 
 def _env(name):
@@ -41,6 +44,7 @@ class Board:
         self._poll = select.poll()
         self._poll.register(self._stdin, select.POLLIN)
         self._one = memoryview(bytearray(1))
+        self._heater_written_ms = 0
         self._link_open = True
         # Ctrl-C bytes may appear inside binary frames: they must not interrupt the firmware.
         micropython.kbd_intr(-1)
@@ -49,6 +53,8 @@ class Board:
     # ---------------------------------------------------------------- plant exchange
 
     def _exchange(self, until_ms):
+        if until_ms - self._heater_written_ms > HEATER_DEADMAN_MS:
+            self._out[ch.OUT_HEATER_PM] = 0
         self._out[ch.OUT_UNTIL_MS] = until_ms
         self._to_plant.write(self._out)
         if self._from_plant.readinto(self._in) != ch.IN_WORDS * 4:
@@ -57,8 +63,11 @@ class Board:
             self._hang()
 
     def _hang(self):
-        # A loop stuck in a driver: time passes, the watchdog is never fed again.
+        # A loop stuck in a driver: time passes, the watchdog is never fed again, and the heater's
+        # dead-man drops it once its duty is no longer refreshed.
         while True:
+            if self._in[ch.IN_NOW_MS] - self._heater_written_ms > HEATER_DEADMAN_MS:
+                self._out[ch.OUT_HEATER_PM] = 0
             self._out[ch.OUT_UNTIL_MS] = self._in[ch.IN_NOW_MS] + 100
             self._to_plant.write(self._out)
             self._from_plant.readinto(self._in)
@@ -85,6 +94,10 @@ class Board:
     def reset_cause(self):
         return self._reset_cause
 
+    def boot_id(self):
+        """A number that differs from one boot to the next (the launcher counts its boots)."""
+        return int(os.getenv("HIPEC_BOOT_ID") or "1")
+
     def enter_repl(self):
         """The firmware has made its outputs safe and hands the link to the REPL: tell the launcher."""
         self._out[ch.OUT_MODE] = ch.MODE_REPL
@@ -105,6 +118,11 @@ class Board:
         elif permille > 1000:
             permille = 1000
         self._out[ch.OUT_HEATER_PM] = permille
+        self._heater_written_ms = self._in[ch.IN_NOW_MS]
+
+    def heater_enable(self, closed):
+        """The safety relay in series with the heater switch: open, no duty can heat."""
+        self._out[ch.OUT_HEATER_RELAY] = 1 if closed else 0
 
     def pump_set(self, milli_steps_per_s):
         self._out[ch.OUT_PUMP_MSPS] = milli_steps_per_s if milli_steps_per_s > 0 else 0

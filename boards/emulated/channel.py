@@ -12,6 +12,7 @@ OUT_BYPASS = 3          # 1 = bypass valve open (fluid returns to the reservoir)
 OUT_WDT_TIMEOUT_MS = 4  # 0 = watchdog not started
 OUT_WDT_FEEDS = 5       # count of watchdog feeds so far
 OUT_MODE = 6            # MODE_RUNNING, or MODE_REPL when the firmware hands the link back to the REPL
+OUT_HEATER_RELAY = 7    # 1 = the safety relay in series with the heater switch is closed
 OUT_WORDS = 8
 MODE_RUNNING = 0
 MODE_REPL = 1

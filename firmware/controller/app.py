@@ -48,6 +48,8 @@ class Controller:
         self.supervisor = safety.Supervisor(self.config, self.alarms)
         self.supervisor.last_steps = board.pump_steps()
         self.supervisor.reset_by_watchdog = board.reset_cause() == "watchdog"
+        # Sequence numbers restart at every boot; (boot_id, seq) names a record for good.
+        self.boot_id = board.boot_id()
         self.telemetry = telemetry.TelemetryRing(ring_records)
         self.commands = Commands(self)
         self.link = Link(board, self.commands)
@@ -113,6 +115,7 @@ class Controller:
 
     def make_safe(self):
         self.board.heater_set(0)
+        self.board.heater_enable(False)
         self.board.pump_set(0)
         self.board.bypass_set(True)
 
@@ -162,6 +165,7 @@ class Controller:
         self.reactions = reactions
         if reactions & alarms.HEATER_OFF:
             board.heater_set(0)
+            board.heater_enable(False)  # the relay in series: cuts even a switch that failed closed
         if reactions & alarms.FAULT and self.session_running() and sess.phase != session.FAULT:
             self.fault_alarm = self._first_active(alarms.FAULT)
             sess.hold(session.FAULT, now)
@@ -203,6 +207,7 @@ class Controller:
             self.setpoint_c = 0.0
             self.heater.reset()
             self.heater_w = 0.0
+        board.heater_enable(heated)
         board.heater_set(int(self.heater_w * 1000.0 / cfg.heater_rated_w))
         board.bypass_set(self.bypass_open)
         if reactions & alarms.PUMP_STOP:

@@ -45,6 +45,7 @@ class BoardLink:
         # A random first id: a restarted bridge must not reuse ids the board still has cached replies for.
         self._next_id = random.randint(1, MAX_REQUEST_ID // 2)
         self.events: deque[Message] = deque(maxlen=10000)
+        self._inbox: deque[Message] = deque()  # received, not yet looked at
         self.bad_frames = 0
         self.timeouts = 0
         self.last_request_at = time.monotonic()
@@ -70,15 +71,17 @@ class BoardLink:
             self.serial.write(frame)
             deadline = time.monotonic() + wait
             while time.monotonic() < deadline:
-                for msg in self._receive():
-                    if msg.id == msg_id:
+                if not self._inbox:
+                    self._inbox.extend(self._receive())
+                while self._inbox:
+                    msg = self._inbox.popleft()  # messages after the reply stay for the next call
+                    if msg.id == 0:
+                        self.events.append(msg)
+                    elif msg.id == msg_id:
                         if msg.type == "ok":
                             return msg.fields
-                        if msg.type == "error":
-                            f = msg.fields
-                            raise BoardError(str(f.get("code")), str(f.get("field")), str(f.get("message")))
-                    elif msg.id == 0:
-                        self.events.append(msg)
+                        f = msg.fields
+                        raise BoardError(str(f.get("code")), str(f.get("field")), str(f.get("message")))
             self.timeouts += 1
         raise LinkTimeout(f"no reply to {msg_type} from {self.port} after {self.retries + 1} tries")
 

@@ -95,6 +95,7 @@ class SessionRunner:
         self.phases: list[str] = []
         self.first_seq = 1
         self.clock = BoardClock()
+        self.boot_id = 1
 
     def prepare(self) -> tuple[int, dict[str, Any]]:
         hello = self.link.request("hello")
@@ -121,14 +122,16 @@ class SessionRunner:
         self.first_seq = since
         stored = 0
         pause = IDLE_POLL_FIRST_S
-        phase_names: list[str] = list(self.link.request("hello")["phases"])
+        hello = self.link.request("hello")
+        phase_names: list[str] = list(hello["phases"])
+        self.boot_id = int(hello["boot_id"])
         last: dict[str, int] | None = None
         while True:
             reply = self.link.request("telemetry_pull", {"since": since, "max": PULL_MAX})
             records = reply["records"]
             if records and records[0][0] > since:
                 self.store.add_event(session_id, "gap", {"from": since, "to": records[0][0] - 1})
-            stored += self.store.add_telemetry(session_id, records)
+            stored += self.store.add_telemetry(session_id, records, self.boot_id)
             for record in records:
                 since = record[0] + 1
                 last = dict(zip(TELEMETRY_FIELDS, record))
@@ -160,6 +163,6 @@ class SessionRunner:
             if msg.type == "telemetry":
                 record = msg.fields["record"]
                 if record[0] >= self.first_seq:
-                    self.store.add_telemetry(session_id, [record])  # idempotent on seq
+                    self.store.add_telemetry(session_id, [record], self.boot_id)  # idempotent on seq
             elif msg.type != "heartbeat":
                 self.store.add_event(session_id, msg.type, msg.fields)

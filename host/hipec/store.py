@@ -53,6 +53,26 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE telemetry ADD COLUMN alarms INTEGER NOT NULL DEFAULT 0;
     """,
+    # 3: sequence numbers restart when the board reboots: records are keyed by (boot, seq)
+    """
+    CREATE TABLE telemetry_v3 (
+        session_id INTEGER NOT NULL REFERENCES sessions(id),
+        boot INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        t_ms INTEGER NOT NULL,
+        phase INTEGER NOT NULL,
+        inflow_mc INTEGER, outflow_mc INTEGER, abdominal_1_mc INTEGER, abdominal_2_mc INTEGER,
+        reservoir_mc INTEGER, setpoint_mc INTEGER, heater_pm INTEGER, flow_ml_min INTEGER,
+        volume_ml INTEGER, pressure_mmhg INTEGER, treatment_s INTEGER, flags INTEGER,
+        alarms INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (session_id, boot, seq)
+    ) WITHOUT ROWID;
+    INSERT INTO telemetry_v3 SELECT session_id, 1, seq, t_ms, phase, inflow_mc, outflow_mc,
+        abdominal_1_mc, abdominal_2_mc, reservoir_mc, setpoint_mc, heater_pm, flow_ml_min, volume_ml,
+        pressure_mmhg, treatment_s, flags, alarms FROM telemetry;
+    DROP TABLE telemetry;
+    ALTER TABLE telemetry_v3 RENAME TO telemetry;
+    """,
 )
 
 
@@ -103,17 +123,17 @@ class Store:
             self.db.execute("UPDATE sessions SET ended_at = ?, outcome = ? WHERE id = ?",
                             (time.time(), outcome, session_id))
 
-    def add_telemetry(self, session_id: int, records: Iterable[Sequence[int]]) -> int:
-        """Store records (board field order); returns how many were new."""
-        rows = [(session_id, *r) for r in records]
+    def add_telemetry(self, session_id: int, records: Iterable[Sequence[int]], boot: int = 1) -> int:
+        """Store records (board field order) of one board boot; returns how many were new."""
+        rows = [(session_id, boot, *r) for r in records]
         for r in rows:
-            if len(r) != len(TELEMETRY_FIELDS) + 1:
-                raise ValueError(f"telemetry record has {len(r) - 1} fields, expected {len(TELEMETRY_FIELDS)}")
-        placeholders = ", ".join("?" * (len(TELEMETRY_FIELDS) + 1))
+            if len(r) != len(TELEMETRY_FIELDS) + 2:
+                raise ValueError(f"telemetry record has {len(r) - 2} fields, expected {len(TELEMETRY_FIELDS)}")
+        placeholders = ", ".join("?" * (len(TELEMETRY_FIELDS) + 2))
         with self.db:
             before = self.db.total_changes
             self.db.executemany(
-                f"INSERT OR IGNORE INTO telemetry (session_id, {', '.join(TELEMETRY_FIELDS)}) "
+                f"INSERT OR IGNORE INTO telemetry (session_id, boot, {', '.join(TELEMETRY_FIELDS)}) "
                 f"VALUES ({placeholders})", rows)
             return self.db.total_changes - before
 
@@ -123,10 +143,12 @@ class Store:
                             (session_id, time.time(), kind, json.dumps(detail, sort_keys=True)))
 
     def telemetry(self, session_id: int) -> list[dict[str, int]]:
+        """Every record of a session, in the order the board produced them (boot, then seq)."""
+        columns = ("boot", *TELEMETRY_FIELDS)
         cur = self.db.execute(
-            f"SELECT {', '.join(TELEMETRY_FIELDS)} FROM telemetry WHERE session_id = ? ORDER BY seq",
+            f"SELECT {', '.join(columns)} FROM telemetry WHERE session_id = ? ORDER BY boot, seq",
             (session_id,))
-        return [dict(zip(TELEMETRY_FIELDS, row)) for row in cur]
+        return [dict(zip(columns, row)) for row in cur]
 
     def events(self, session_id: int) -> list[tuple[float, str, dict[str, Any]]]:
         cur = self.db.execute("SELECT at, kind, detail_json FROM events WHERE session_id = ? ORDER BY id",

@@ -61,7 +61,7 @@ def test_streamed_telemetry_and_heartbeat_events_arrive(mcu: EmulatedMCU, link: 
     records = [m.fields["record"] for m in link.events if m.type == "telemetry"]
     assert len(records) >= 5 and all(len(r) == 16 for r in records)
     seqs = [r[0] for r in records]
-    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # every record, in order
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), (seqs, link.bad_frames, mcu.bytes_dropped)  # every record, in order
 
 
 def test_a_retried_request_is_answered_from_the_cache_not_applied_twice(link: BoardLink) -> None:

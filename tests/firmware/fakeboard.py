@@ -20,6 +20,7 @@ class FakeBoard:
         self.rx = bytearray()
         self.tx = bytearray()
         self.heater_pm = 0
+        self.heater_relay = False
         self.pump_msps = 0
         self.bypass_open = True
         self.steps = 0
@@ -44,11 +45,17 @@ class FakeBoard:
     def reset_cause(self):
         return "power_on"
 
+    def boot_id(self):
+        return 1
+
     def report_crash(self, exc):
         self.crashes.append(exc)
 
     def heater_set(self, pm):
         self.heater_pm = pm
+
+    def heater_enable(self, closed):
+        self.heater_relay = closed
 
     def pump_set(self, msps):
         self.pump_msps = msps

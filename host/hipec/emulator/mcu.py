@@ -80,6 +80,7 @@ class TruthSample:
     flow_ml_min: float
     delivered_ml: float
     heater_pm: int
+    heater_relay: bool
     bypass_open: bool
 
 
@@ -296,6 +297,7 @@ class EmulatedMCU:
             "HIPEC_PLANT_WFD": str(to_plant_w),
             "HIPEC_PLANT_RFD": str(from_plant_r),
             "HIPEC_RESET_CAUSE": reset_cause,
+            "HIPEC_BOOT_ID": str(len(self.resets) + 1),
         })
         proc = subprocess.Popen(
             [micropython_binary(), "-X", f"heapsize={self.heap_kib}K", str(self.firmware_dir / "main.py")],
@@ -362,6 +364,7 @@ class EmulatedMCU:
     def _power_off_interval(self) -> None:
         off_ms, self._off_ms = self._off_ms, 0
         self._outputs[ch.OUT_HEATER_PM] = 0
+        self._outputs[ch.OUT_HEATER_RELAY] = 0
         self._outputs[ch.OUT_PUMP_MSPS] = 0
         self._outputs[ch.OUT_BYPASS] = 1
         if off_ms:
@@ -472,7 +475,8 @@ class EmulatedMCU:
                 step_to = min(step_to, self._schedule[0][0])
             if step_to > self.now_ms:
                 self.plant.step((step_to - self.now_ms) / 1000.0, out[ch.OUT_HEATER_PM],
-                                out[ch.OUT_PUMP_MSPS], bool(out[ch.OUT_BYPASS]))
+                                out[ch.OUT_PUMP_MSPS], bool(out[ch.OUT_BYPASS]),
+                                bool(out[ch.OUT_HEATER_RELAY]))
                 self.now_ms = step_to
             if self.now_ms >= self._next_truth_ms:
                 self._record_truth()
@@ -485,6 +489,7 @@ class EmulatedMCU:
             t_ms=self.now_ms, temps_c=plant.true_temps(), core_c=plant.t_core,
             abdomen_l=plant.v_abdomen_l, heater_w=plant.heater_w, flow_ml_min=plant.flow_ml_min,
             delivered_ml=plant.delivered_ml, heater_pm=out[ch.OUT_HEATER_PM],
+            heater_relay=bool(out[ch.OUT_HEATER_RELAY]),
             bypass_open=bool(out[ch.OUT_BYPASS])))
 
     # ------------------------------------------------------------ faults

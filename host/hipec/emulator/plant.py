@@ -93,18 +93,22 @@ class Plant:
     def true_temps(self) -> dict[str, float]:
         return {name: self._true(name) for name in PROBES}
 
-    def step(self, dt_s: float, heater_pm: int, pump_msps: int, bypass_open: bool) -> None:
+    def step(self, dt_s: float, heater_pm: int, pump_msps: int, bypass_open: bool,
+             heater_relay: bool = True) -> None:
         """Advance the model by dt_s seconds with the given outputs, in stable sub-steps."""
         while dt_s > 1e-9:
             h = MAX_STEP_S if dt_s > MAX_STEP_S else dt_s
-            self._step(h, heater_pm, pump_msps, bypass_open)
+            self._step(h, heater_pm, pump_msps, bypass_open, heater_relay)
             dt_s -= h
 
-    def _step(self, dt: float, heater_pm: int, pump_msps: int, bypass_open: bool) -> None:
+    def _step(self, dt: float, heater_pm: int, pump_msps: int, bypass_open: bool, heater_relay: bool) -> None:
         p = self.p
         f = self.faults
-        # Heater element: first-order lag toward the commanded power.
-        duty = 1.0 if f.heater_stuck_on else 0.0 if f.heater_dead else max(0, min(1000, heater_pm)) / 1000.0
+        # Heater element: first-order lag toward the power the switch and the relay in series let
+        # through. A switch stuck on conducts whatever its duty; the relay still cuts it.
+        duty = 1.0 if f.heater_stuck_on else max(0, min(1000, heater_pm)) / 1000.0
+        if f.heater_dead or not heater_relay:
+            duty = 0.0
         self.heater_w += (duty * p.heater_max_w - self.heater_w) * (1.0 - math.exp(-dt / p.heater_tau_s))
 
         # Pump: steps always turn the rotor; fluid moves only if the line is open and there is fluid.

@@ -7,7 +7,7 @@ is serviced (commands.py answers the requests). Nothing received from the link c
 """
 import gc
 
-from controller import alarms, heater, probes, safety, session, telemetry
+from controller import alarms, eventlog, heater, probes, safety, session, telemetry
 from controller.commands import Commands
 from controller.config import Config
 from controller.plan import Plan
@@ -51,6 +51,7 @@ class Controller:
         # Sequence numbers restart at every boot; (boot_id, seq) names a record for good.
         self.boot_id = board.boot_id()
         self.telemetry = telemetry.TelemetryRing(ring_records)
+        self.events = eventlog.EventLog()
         self.commands = Commands(self)
         self.link = Link(board, self.commands)
         self.reactions = 0
@@ -262,10 +263,12 @@ class Controller:
     def after_tick(self, now):
         """Work that may allocate, kept out of the control computation: events for the host."""
         sess = self.session
-        self.send_alarm_events()
+        self.log_alarm_events()
         if sess.changed:
             sess.changed = False
-            self.link.event("state", {"phase": session.PHASE_NAMES[sess.phase], "fault": self.fault_name()})
+            fault = self.fault_alarm + 1 if sess.phase == session.FAULT else 0
+            seq = self.events.add(self.uptime_ms(now), eventlog.STATE, sess.phase, fault, 0.0)
+            self.push_event(seq)
         if self.stream_pending:
             self.stream_pending = False
             self.link.event("telemetry", {"record": self.telemetry.latest()})
@@ -274,23 +277,34 @@ class Controller:
             self.since_heartbeat_ms = 0
             self.link.event("heartbeat", {"uptime_ms": self.uptime_ms(now),
                                           "phase": session.PHASE_NAMES[sess.phase],
-                                          "link_ok": self.link_ok})
+                                          "link_ok": self.link_ok,
+                                          "event_next": self.events.next_seq})
         if self.link_was_ok and not self.link_ok:
             self.link_losses += 1
         self.link_was_ok = self.link_ok
 
-    def send_alarm_events(self):
+    def log_alarm_events(self):
+        """Move the alarms' queued changes into the event log and push each to the host."""
         a = self.alarms
         for n in range(a.queued):
-            i = a.queue_alarm[n]
-            self.link.event("alarm", {
-                "alarm": alarms.RULES[i][0],
-                "priority": alarms.PRIORITY_NAMES[alarms.RULES[i][1]],
-                "state": alarms.EVENT_NAMES[a.queue_kind[n]],
-                "t_ms": a.queue_ms[n],
-                "value": a.queue_value[n],
-            })
+            seq = self.events.add(a.queue_ms[n], eventlog.ALARM, a.queue_alarm[n], a.queue_kind[n],
+                                  a.queue_value[n])
+            self.push_event(seq)
         a.queued = 0
+
+    def event_fields(self, seq):
+        """An event log entry as the host sees it: pushed, and again in events_pull replies."""
+        t_ms, kind, code, detail, value = self.events.entry(seq)
+        if kind == eventlog.STATE:
+            fault = alarms.RULES[detail - 1][0] if detail else "none"
+            return "state", {"seq": seq, "t_ms": t_ms, "phase": session.PHASE_NAMES[code], "fault": fault}
+        return "alarm", {"seq": seq, "t_ms": t_ms, "alarm": alarms.RULES[code][0],
+                         "priority": alarms.PRIORITY_NAMES[alarms.RULES[code][1]],
+                         "state": alarms.EVENT_NAMES[detail], "value": value}
+
+    def push_event(self, seq):
+        kind, fields = self.event_fields(seq)
+        self.link.event(kind, fields)
 
 
 def run(board):

@@ -10,6 +10,8 @@ from controller.protocol import PROTOCOL_VERSION
 FIRMWARE_VERSION = "0.2.0"
 # Most records in one telemetry_pull reply, so the reply stays under the frame size limit.
 PULL_MAX_RECORDS = 12
+# Most events in one events_pull reply (an alarm event is under 110 bytes).
+PULL_MAX_EVENTS = 8
 # Phases in which the board's settings may change: no session is running.
 AT_REST = (session.IDLE, session.COMPLETE, session.ABORTED, session.FAULT)
 PHASE_COMMANDS = ("start", "pause", "resume", "stop", "abort", "reset")
@@ -22,12 +24,14 @@ class Commands:
         self.ctl = controller
         self.table = {
             "hello": self.hello,
+            "describe": self.describe,
             "status": self.status,
             "heartbeat": self.heartbeat,
             "echo": self.echo,
             "set_plan": self.set_plan,
             "get_plan": self.get_plan,
             "telemetry_pull": self.telemetry_pull,
+            "events_pull": self.events_pull,
             "get_config": self.get_config,
             "set_config": self.set_config,
             "pump_calibrate": self.pump_calibrate,
@@ -65,15 +69,20 @@ class Commands:
             "uptime_ms": ctl.uptime_ms(self._now()),
             "tick_ms": ctl.tick_ms,
             "telemetry_period_ms": ctl.config.telemetry_period_ms,
-            "telemetry_fields": list(telemetry.FIELDS),
             "telemetry_ring_records": ctl.telemetry.capacity,
-            "probes": list(probes.PROBE_NAMES),
-            "phases": list(session.PHASE_NAMES),
-            "capabilities": sorted(self.table),
             "limits": {"max_setpoint_c": safety.ABS_MAX_SETPOINT_C, "cutoff_c": safety.ABS_CUTOFF_C,
                        "max_flow_ml_min": safety.ABS_MAX_FLOW_ML_MIN,
                        "core_critical_c": safety.ABS_CORE_CRITICAL_C},
+        }
+
+    def describe(self, _type, _args):
+        """The board's tables, by name and in the order the wire's numbers refer to."""
+        return {
+            "telemetry_fields": list(telemetry.FIELDS),
+            "phases": list(session.PHASE_NAMES),
             "alarms": [r[0] for r in alarms.RULES],
+            "probes": list(probes.PROBE_NAMES),
+            "capabilities": sorted(self.table),
         }
 
     def status(self, _type, _args):
@@ -100,6 +109,7 @@ class Commands:
             "treatment_s": sess.treatment_ms // 1000,
             "duration_s": int(ctl.plan.duration_min * 60.0),
             "boot_id": ctl.boot_id,
+            "event_next": ctl.events.next_seq,
             "telemetry_next": ctl.telemetry.next_seq,
             "telemetry_oldest": ctl.telemetry.oldest_seq(),
             "uptime_ms": ctl.uptime_ms(self._now()),
@@ -206,7 +216,21 @@ class Commands:
         since = fields.integer("since", args.get("since", 0), 0, 0x7FFFFFFF, "")
         count = fields.integer("max", args.get("max", PULL_MAX_RECORDS), 1, PULL_MAX_RECORDS, "records")
         ring = self.ctl.telemetry
-        return {"records": ring.since(since, count), "oldest": ring.oldest_seq(), "next": ring.next_seq}
+        return {"records": ring.since(since, count), "oldest": ring.oldest_seq(), "next": ring.next_seq,
+                "event_next": self.ctl.events.next_seq}
+
+    def events_pull(self, _type, args):
+        since = fields.integer("since", args.get("since", 0), 0, 0x7FFFFFFF, "")
+        count = fields.integer("max", args.get("max", PULL_MAX_EVENTS), 1, PULL_MAX_EVENTS, "events")
+        log = self.ctl.events
+        events = []  # type: list
+        for seq in log.since(since):
+            if len(events) == count:
+                break
+            kind, entry = self.ctl.event_fields(seq)
+            entry["type"] = kind
+            events.append(entry)
+        return {"events": events, "oldest": log.oldest_seq(), "next": log.next_seq}
 
     def pump_calibrate(self, _type, args):
         pump = self.ctl.pump

@@ -96,12 +96,14 @@ class SessionRunner:
         self.first_seq = 1
         self.clock = BoardClock()
         self.boot_id = 1
+        self.event_next = 1  # the board's next event sequence number not yet stored
 
     def prepare(self) -> tuple[int, dict[str, Any]]:
         hello = self.link.request("hello")
         if hello.get("protocol") != PROTOCOL_VERSION:
             raise SessionError(f"board speaks protocol {hello.get('protocol')}, this bridge {PROTOCOL_VERSION}")
-        if tuple(hello.get("telemetry_fields", ())) != TELEMETRY_FIELDS:
+        tables = self.link.request("describe")
+        if tuple(tables.get("telemetry_fields", ())) != TELEMETRY_FIELDS:
             raise SessionError("board's telemetry fields differ from this bridge's record layout")
         accepted = self.link.request("set_plan", self.plan.fields())
         for key, value in self.plan.fields().items():
@@ -123,8 +125,9 @@ class SessionRunner:
         stored = 0
         pause = IDLE_POLL_FIRST_S
         hello = self.link.request("hello")
-        phase_names: list[str] = list(hello["phases"])
+        phase_names: list[str] = list(self.link.request("describe")["phases"])
         self.boot_id = int(hello["boot_id"])
+        self.event_next = int(self.link.request("status")["event_next"])
         last: dict[str, int] | None = None
         while True:
             reply = self.link.request("telemetry_pull", {"since": since, "max": PULL_MAX})
@@ -132,6 +135,9 @@ class SessionRunner:
             if records and records[0][0] > since:
                 self.store.add_event(session_id, "gap", {"from": since, "to": records[0][0] - 1})
             stored += self.store.add_telemetry(session_id, records, self.boot_id)
+            self._drain_events(session_id)
+            if reply["event_next"] > self.event_next:
+                self._pull_events(session_id, reply["event_next"])
             for record in records:
                 since = record[0] + 1
                 last = dict(zip(TELEMETRY_FIELDS, record))
@@ -140,7 +146,6 @@ class SessionRunner:
                     self.phases.append(name)
                 if self.on_progress is not None:
                     self.on_progress(Progress(last, name, stored))
-            self._drain_events(session_id)
             if records:
                 self.clock.observe(records[-1][1])
                 pause = IDLE_POLL_FIRST_S
@@ -164,5 +169,27 @@ class SessionRunner:
                 record = msg.fields["record"]
                 if record[0] >= self.first_seq:
                     self.store.add_telemetry(session_id, [record], self.boot_id)  # idempotent on seq
-            elif msg.type != "heartbeat":
-                self.store.add_event(session_id, msg.type, msg.fields)
+            elif msg.type in ("state", "alarm"):
+                self._store_board_event(session_id, msg.type, msg.fields)
+
+    def _store_board_event(self, session_id: int, kind: str, fields: dict[str, Any]) -> None:
+        seq = int(fields["seq"])
+        if seq == self.event_next:
+            self.event_next = seq + 1
+        if seq < self.event_next:
+            self.store.add_event(session_id, kind, fields, self.boot_id, seq)
+        # A push that arrives ahead of a missing one waits: _pull_events fetches everything in order.
+
+    def _pull_events(self, session_id: int, board_next: int) -> None:
+        """Fetch the events the board logged that no push delivered (the link was down)."""
+        while self.event_next < board_next:
+            reply = self.link.request("events_pull", {"since": self.event_next})
+            if not reply["events"]:
+                break
+            for event in reply["events"]:
+                kind = event.pop("type")
+                if event["seq"] > self.event_next:
+                    self.store.add_event(session_id, "gap", {"events_from": self.event_next,
+                                                             "to": event["seq"] - 1})
+                self.event_next = event["seq"] + 1
+                self.store.add_event(session_id, kind, event, self.boot_id, event["seq"])

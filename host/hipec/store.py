@@ -73,6 +73,12 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TABLE telemetry;
     ALTER TABLE telemetry_v3 RENAME TO telemetry;
     """,
+    # 4: the board's events (state and alarm changes) carry (boot, seq) too, and are stored once
+    """
+    ALTER TABLE events ADD COLUMN boot INTEGER;
+    ALTER TABLE events ADD COLUMN seq INTEGER;
+    CREATE UNIQUE INDEX events_board_seq ON events(session_id, boot, seq) WHERE seq IS NOT NULL;
+    """,
 )
 
 
@@ -137,10 +143,19 @@ class Store:
                 f"VALUES ({placeholders})", rows)
             return self.db.total_changes - before
 
-    def add_event(self, session_id: int | None, kind: str, detail: dict[str, Any]) -> None:
+    def add_event(self, session_id: int | None, kind: str, detail: dict[str, Any],
+                  boot: int | None = None, seq: int | None = None) -> bool:
+        """Store an event; board events (with boot and seq) are stored once. True if it was new."""
         with self.db:
-            self.db.execute("INSERT INTO events (session_id, at, kind, detail_json) VALUES (?, ?, ?, ?)",
-                            (session_id, time.time(), kind, json.dumps(detail, sort_keys=True)))
+            cur = self.db.execute(
+                "INSERT OR IGNORE INTO events (session_id, at, kind, detail_json, boot, seq) VALUES (?, ?, ?, ?, ?, ?)",
+                (session_id, time.time(), kind, json.dumps(detail, sort_keys=True), boot, seq))
+        return cur.rowcount == 1
+
+    def board_event_seqs(self, session_id: int) -> list[tuple[int, int]]:
+        cur = self.db.execute("SELECT boot, seq FROM events WHERE session_id = ? AND seq IS NOT NULL "
+                              "ORDER BY boot, seq", (session_id,))
+        return [(int(b), int(q)) for b, q in cur]
 
     def telemetry(self, session_id: int) -> list[dict[str, int]]:
         """Every record of a session, in the order the board produced them (boot, then seq)."""

@@ -152,7 +152,8 @@ def test_a_client_written_from_the_document_drives_the_board() -> None:
         mcu.wait_until(mcu.now_ms + 3000)
         kind, pulled = client.request("telemetry_pull", {"since": first, "max": 2})
         assert kind == "ok" and [r[0] for r in pulled["records"]] == [first, first + 1]
-        assert hello["phases"][pulled["records"][0][hello["telemetry_fields"].index("phase")]] == "PRIMING"
+        kind, tables = client.request("describe")
+        assert tables["phases"][pulled["records"][0][tables["telemetry_fields"].index("phase")]] == "PRIMING"
         kind, status = client.request("status")
         assert kind == "ok" and status["setpoint_c"] == 42.5
     finally:

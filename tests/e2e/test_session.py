@@ -26,8 +26,11 @@ def test_default_session_runs_to_complete_and_every_record_is_stored(
     seqs = [r["seq"] for r in rows]
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # no gap, no duplicate
     assert len(rows) == outcome.records
-    assert rows[-1]["phase"] == hello["phases"].index("COMPLETE")  # followed to the very end
+    phases = link.request("describe")["phases"]
+    assert rows[-1]["phase"] == phases.index("COMPLETE")  # followed to the very end
     assert not [e for e in store.events(outcome.session_id) if e[1] == "gap"]
+    states = [d["phase"] for _at, kind, d in store.events(outcome.session_id) if kind == "state"]
+    assert states == ["PRIMING", "HEATING", "TREATMENT", "COOLDOWN", "DRAIN", "COMPLETE"]
 
     # The firmware only saw noisy probes; the plant knows what the fluid really did.
     treatment = [s for s in mcu.truth if s.bypass_open is False and s.heater_pm > 0]

@@ -19,7 +19,9 @@ def test_hello_reports_versions_fields_and_reset_cause():
     (reply,) = ask(board, ctl, [1, 7, "hello", {}])
     assert reply[0] == 1 and reply[1] == 7 and reply[2] == "ok"
     assert reply[3]["protocol"] == 1 and reply[3]["reset_cause"] == "power_on"
-    assert reply[3]["telemetry_fields"][0] == "seq"
+    assert reply[3]["boot_id"] == 1
+    (tables,) = ask(board, ctl, [1, 8, "describe", {}])
+    assert tables[3]["telemetry_fields"][0] == "seq" and tables[3]["alarms"][0] == "over_temperature"
 
 
 def test_repeated_request_id_is_answered_again_but_applied_once():
@@ -79,7 +81,11 @@ def test_over_temperature_cuts_the_heater_in_the_same_tick():
     assert alarm[1] == 0 and alarm[2] == "alarm"
     assert alarm[3]["alarm"] == "over_temperature" and alarm[3]["priority"] == "high"
     assert alarm[3]["state"] == "raised" and 45.1 < alarm[3]["value"] < 45.3
-    assert state[2] == "state" and state[3] == {"phase": "FAULT", "fault": "over_temperature"}
+    assert state[2] == "state" and state[3]["phase"] == "FAULT" and state[3]["fault"] == "over_temperature"
+    assert state[3]["seq"] == alarm[3]["seq"] + 1  # both are in the event log, in order
+    (pulled,) = ask(board, ctl, [1, 9, "events_pull", {"since": alarm[3]["seq"]}])
+    assert [e["type"] for e in pulled[3]["events"]] == ["alarm", "state"]
+    assert pulled[3]["events"][1]["fault"] == "over_temperature"
 
 
 def test_high_alarm_latches_until_acknowledged_and_resume_waits_for_it():

@@ -56,3 +56,13 @@ def test_plan_accepts_a_full_valid_plan():
     plan = Plan()
     plan.apply({"target_temp_c": 42.5, "duration_min": 90, "volume_l": 6, "flow_ml_min": 400})
     assert plan.as_dict()["target_temp_c"] == 42.5 and plan.duration_min == 90.0
+
+
+def test_event_log_keeps_the_latest_events_in_order():
+    from controller import eventlog
+    log = eventlog.EventLog(8)
+    for i in range(20):
+        assert log.add(i * 100, eventlog.ALARM, i % 18, 1, 0.5) == i + 1
+    assert list(log.since(0)) == list(range(13, 21))
+    assert list(log.since(18)) == [18, 19, 20]
+    assert log.entry(20) == (1900, eventlog.ALARM, 19 % 18, 1, 0.5)

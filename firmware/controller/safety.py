@@ -21,7 +21,7 @@ ABS_CORE_CRITICAL_C = 39.5
 HEART_RATE_ALARM_BPM = 120
 
 # Persistence before a condition counts (ms): long enough to ignore a noisy sample, short against harm.
-TEMP_HIGH_MS = 2000
+TEMP_HIGH_MS = 500
 PRESSURE_HIGH_MS = 1000
 AIR_MS = 200
 RESERVOIR_LOW_MS = 2000
@@ -41,7 +41,7 @@ HEAT_BALANCE_MS = 60000
 DELAY_SLOTS = 120
 # While the reservoir temperature moves, the lagged prediction trails it by about this many seconds
 # of its slope; the tolerance widens by as much (the first return from the abdomen, a drug addition).
-HEAT_BALANCE_SLOPE_S = 60.0
+HEAT_BALANCE_SLOPE_S = 30.0
 # Smoothing of that slope.
 HEAT_BALANCE_SLOPE_TAU_S = 10.0
 # The heat balance is only judged once flow has been steady this long (the prediction has settled).
@@ -121,8 +121,11 @@ class Supervisor:
 
         inflow = p.temp_c[probes.INFLOW]
         inflow_ok = p.valid[probes.INFLOW]
-        high = setpoint > 0.0 and inflow_ok and inflow > setpoint + cfg.alarm_band_c
-        self._set(alarms.TEMP_HIGH, self._persist(T_TEMP_HIGH, high, dt_ms, TEMP_HIGH_MS), inflow)
+        # Too hot is judged on the raw reading (no filter lag): a heater switch failed closed
+        # shows first here, and every tenth of a second counts.
+        raw_inflow = p.raw_c[probes.INFLOW]
+        high = setpoint > 0.0 and inflow_ok and raw_inflow > setpoint + cfg.alarm_band_c
+        self._set(alarms.TEMP_HIGH, self._persist(T_TEMP_HIGH, high, dt_ms, TEMP_HIGH_MS), raw_inflow)
         low = ctl.session_in_treatment() and inflow_ok and inflow < setpoint - cfg.alarm_band_c
         self._set(alarms.TEMP_LOW, self._persist(T_TEMP_LOW, low, dt_ms, cfg.temp_low_delay_s * 1000),
                   inflow)

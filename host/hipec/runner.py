@@ -10,11 +10,15 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
-from hipec.bridge import BoardLink
+import serial
+
+from hipec.bridge import BoardLink, LinkTimeout
 from hipec.store import TELEMETRY_FIELDS, Store
 from hipec.wire import PROTOCOL_VERSION
 
 FINAL_PHASES = ("COMPLETE", "ABORTED", "FAULT")
+# What a pulled cable or a rebooting board looks like from the host's side.
+LINK_ERRORS = (LinkTimeout, serial.SerialException, OSError)
 PULL_MAX = 12
 # Once caught up with the board, pauses between pulls grow from the first to the last value; the
 # longest pause is also capped at one second of the board's own time, because an emulated board may
@@ -87,8 +91,17 @@ class BoardClock:
 
 class SessionRunner:
     def __init__(self, link: BoardLink, store: Store, plan: Plan,
-                 on_progress: Callable[[Progress], None] | None = None):
+                 on_progress: Callable[[Progress], None] | None = None,
+                 reconnect: Callable[[], BoardLink] | None = None, reconnect_s: float = 30.0):
         self.link = link
+        self.reconnect = reconnect
+        self.reconnect_s = reconnect_s
+        self.final_phases: tuple[str, ...] = FINAL_PHASES
+        self.stop_requested = False
+        self.since = 1
+        self.stored = 0
+        self.last: dict[str, int] | None = None
+        self.phase_names: list[str] = []
         self.store = store
         self.plan = plan
         self.on_progress = on_progress
@@ -121,46 +134,104 @@ class SessionRunner:
         return self.follow(session_id, int(started["telemetry_next"]))
 
     def follow(self, session_id: int, since: int) -> Outcome:
+        """Store every record and event until the session ends (or stop() is called), reconnecting
+        through link losses and following the board across a reset."""
         self.first_seq = since
-        stored = 0
+        self.since = since
+        self.stored = 0
+        self._attach(session_id, first=True)
         pause = IDLE_POLL_FIRST_S
-        hello = self.link.request("hello")
-        phase_names: list[str] = list(self.link.request("describe")["phases"])
-        self.boot_id = int(hello["boot_id"])
-        self.event_next = int(self.link.request("status")["event_next"])
-        last: dict[str, int] | None = None
-        while True:
-            reply = self.link.request("telemetry_pull", {"since": since, "max": PULL_MAX})
-            records = reply["records"]
-            if records and records[0][0] > since:
-                self.store.add_event(session_id, "gap", {"from": since, "to": records[0][0] - 1})
-            stored += self.store.add_telemetry(session_id, records, self.boot_id)
-            self._drain_events(session_id)
-            if reply["event_next"] > self.event_next:
-                self._pull_events(session_id, reply["event_next"])
-            for record in records:
-                since = record[0] + 1
-                last = dict(zip(TELEMETRY_FIELDS, record))
-                name = phase_names[last["phase"]]
-                if not self.phases or self.phases[-1] != name:
-                    self.phases.append(name)
-                if self.on_progress is not None:
-                    self.on_progress(Progress(last, name, stored))
-            if records:
-                self.clock.observe(records[-1][1])
+        while not self.stop_requested:
+            try:
+                got = self._pull_once(session_id)
+            except LINK_ERRORS as exc:
+                self.store.add_event(session_id, "link_lost", {"error": str(exc)})
+                if not self._reconnect(session_id):
+                    break
+                continue
+            if got:
                 pause = IDLE_POLL_FIRST_S
                 continue
-            if last is not None and phase_names[last["phase"]] in FINAL_PHASES:
+            if self.last is not None and self.phase_names[self.last["phase"]] in self.final_phases:
                 break
-            self.link.keepalive(self.clock.wall_s(HEARTBEAT_BOARD_S))
+            try:
+                self.link.keepalive(self.clock.wall_s(HEARTBEAT_BOARD_S))
+            except LINK_ERRORS:
+                continue  # the next pull notices and reconnects
             time.sleep(pause)
             pause = min(pause * 2, IDLE_POLL_MAX_S, self.clock.wall_s(HEARTBEAT_BOARD_S))
-        status = self.link.request("status")
-        outcome = Outcome(session_id=session_id, phase=status["phase"], records=stored,
-                          treatment_s=int(status["treatment_s"]), fault=str(status["fault"]),
-                          phases_seen=list(self.phases))
+        try:
+            status = self.link.request("status")
+            outcome = Outcome(session_id=session_id, phase=status["phase"], records=self.stored,
+                              treatment_s=int(status["treatment_s"]), fault=str(status["fault"]),
+                              phases_seen=list(self.phases))
+        except LINK_ERRORS:
+            last = self.last or {}
+            outcome = Outcome(session_id=session_id, phase="LINK_LOST", records=self.stored,
+                              treatment_s=int(last.get("treatment_s", 0)), phases_seen=list(self.phases))
         self.store.end_session(session_id, outcome.phase)
         return outcome
+
+    def stop(self) -> None:
+        """Ask follow() to return after the current pull (from on_progress, for instance)."""
+        self.stop_requested = True
+
+    def _attach(self, session_id: int, first: bool) -> None:
+        """Learn the board's boot and event position; after a reset, follow the new boot from 1."""
+        hello = self.link.request("hello")
+        self.phase_names = list(self.link.request("describe")["phases"])
+        boot = int(hello["boot_id"])
+        if first:
+            self.boot_id = boot
+            self.event_next = int(self.link.request("status")["event_next"])
+        elif boot != self.boot_id:
+            self.store.add_event(session_id, "board_reset", {"boot_id": boot, "reset_cause": hello["reset_cause"],
+                                                             "previous_boot_id": self.boot_id})
+            self.boot_id = boot
+            self.since = 1
+            self.event_next = 1
+            self.final_phases = self.final_phases + ("IDLE",)  # a reset board does not resume a session
+
+    def _reconnect(self, session_id: int) -> bool:
+        """Open the port again until it answers, within reconnect_s of wall time."""
+        if self.reconnect is None:
+            raise SessionError("link to the board lost and no way to reconnect was given")
+        deadline = time.monotonic() + self.reconnect_s
+        while time.monotonic() < deadline and not self.stop_requested:
+            try:
+                self.link.close()
+            except LINK_ERRORS:
+                pass
+            try:
+                self.link = self.reconnect()
+                self._attach(session_id, first=False)
+                self.store.add_event(session_id, "link_restored", {"boot_id": self.boot_id})
+                return True
+            except LINK_ERRORS:
+                time.sleep(0.02)
+        return False
+
+    def _pull_once(self, session_id: int) -> bool:
+        reply = self.link.request("telemetry_pull", {"since": self.since, "max": PULL_MAX})
+        records = reply["records"]
+        if records and records[0][0] > self.since:
+            self.store.add_event(session_id, "gap", {"boot_id": self.boot_id, "from": self.since,
+                                                     "to": records[0][0] - 1})
+        self.stored += self.store.add_telemetry(session_id, records, self.boot_id)
+        self._drain_events(session_id)
+        if reply["event_next"] > self.event_next:
+            self._pull_events(session_id, reply["event_next"])
+        for record in records:
+            self.since = record[0] + 1
+            self.last = dict(zip(TELEMETRY_FIELDS, record))
+            name = self.phase_names[self.last["phase"]]
+            if not self.phases or self.phases[-1] != name:
+                self.phases.append(name)
+            if self.on_progress is not None:
+                self.on_progress(Progress(self.last, name, self.stored))
+        if records:
+            self.clock.observe(records[-1][1])
+        return bool(records)
 
     def _drain_events(self, session_id: int) -> None:
         while self.link.events:

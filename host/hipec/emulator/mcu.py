@@ -113,6 +113,8 @@ class EmulatedMCU:
         self.board_dir = board_dir
         self.now_ms = 0
         self.truth: list[TruthSample] = []
+        # Every change of the board's outputs, at tick resolution: (t_ms, heater_pm, relay, pump, bypass).
+        self.output_log: list[tuple[int, int, bool, int, bool]] = []
         self.resets: list[tuple[int, str]] = []
         self.stderr_lines: deque[str] = deque(maxlen=200)
         self.bytes_dropped = 0
@@ -185,6 +187,12 @@ class EmulatedMCU:
         while self._applied_count < applied and time.monotonic() < deadline and self.failed is None:
             time.sleep(0.001)
         return fault
+
+    def schedule(self, at_ms: int, kind: str, **values: float) -> None:
+        """Schedule a fault or event at a virtual time (for instance a replug after an unplug)."""
+        fault = make_fault({"kind": kind, **values}, "schedule")
+        with self._lock:
+            self._add_to_schedule(fault, at_ms)
 
     def clear(self, kind: str, probe: str | None = None) -> None:
         with self._lock:
@@ -367,6 +375,8 @@ class EmulatedMCU:
         self._outputs[ch.OUT_HEATER_RELAY] = 0
         self._outputs[ch.OUT_PUMP_MSPS] = 0
         self._outputs[ch.OUT_BYPASS] = 1
+        with self._lock:
+            self._log_outputs()  # a board without power drives nothing
         if off_ms:
             with self._lock:
                 self._advance_to(self.now_ms + off_ms)
@@ -394,6 +404,7 @@ class EmulatedMCU:
                     self._advance_to(max(self.now_ms, last_feed_ms + timeout))
                 return "watchdog"
             self._outputs = array("i", data)
+            self._log_outputs()
             until = self._outputs[ch.OUT_UNTIL_MS]
             target = self._pace(until)  # outside the lock: the relay must be free to wake it
             with self._lock:
@@ -417,6 +428,22 @@ class EmulatedMCU:
                 continue  # the interpreter died mid-exchange; the next read sees it gone
             self.ready.set()
 
+    def _log_outputs(self) -> None:
+        out = self._outputs
+        entry = (self.now_ms, out[ch.OUT_HEATER_PM], bool(out[ch.OUT_HEATER_RELAY]), out[ch.OUT_PUMP_MSPS],
+                 bool(out[ch.OUT_BYPASS]))
+        if not self.output_log or self.output_log[-1][1:] != entry[1:]:
+            self.output_log.append(entry)
+
+    def heating_at(self, t_ms: int) -> bool:
+        """Whether the board was driving the heater (relay closed and a duty) at virtual time t_ms."""
+        state = False
+        for at, pm, relay, _pump, _bypass in self.output_log:
+            if at > t_ms:
+                break
+            state = relay and pm > 0
+        return state
+
     def _fill_reply(self, reply: array) -> None:  # type: ignore[type-arg]
         plant = self.plant
         reply[ch.IN_NOW_MS] = self.now_ms
@@ -439,7 +466,7 @@ class EmulatedMCU:
             if self._link_event.is_set():
                 self._link_event.clear()
                 return now_ms
-            if self.host_sync and now_ms - self._host_seen_ms > HOST_SYNC_MS:
+            if self.host_sync and self._master >= 0 and now_ms - self._host_seen_ms > HOST_SYNC_MS:
                 # The host has fallen behind: run at real time until it speaks again, so that the
                 # board's link supervision sees the host as it would at real speed.
                 if self._link_event.wait((until_ms - now_ms) / 1000.0):

@@ -8,7 +8,7 @@ RP2_STUBS := micropython-rp2-rpi-pico-stubs==1.29.0.post1
 ESP32_STUBS := micropython-esp32-stubs==1.29.0.post1
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 
-.PHONY: test demo emulate fuzz typecheck clean
+.PHONY: test demo emulate fuzz typecheck fault-matrix clean
 
 $(STAMP): requirements.txt pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ demo: $(STAMP)
 
 fuzz: $(STAMP)
 	$(BIN)/micropython -X heapsize=190K bench/fuzz_link.py 100000
+
+fault-matrix: $(STAMP)
+	$(BIN)/python bench/fault_matrix.py --markdown docs/fault-matrix.md
 
 typecheck: $(STAMP)
 	$(BIN)/python tools/typecheck.py

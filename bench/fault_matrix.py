@@ -60,6 +60,9 @@ class Case:
 
 
 CASES = (
+    # A probe reading jumps past the absolute limit: detection within 0.5 s of the crossing is required.
+    Case("probe_reads_over_limit", "probe_drift", "over_temperature", "high", 0.5, heater_off=True,
+         bypass_open=True, probe="inflow", values={"offset_c": 30.0}),
     Case("probe_open_inflow", "probe_open", "control_probe_failed", "high", 1.0, heater_off=True,
          probe="inflow", harmless_in=("COOLDOWN",)),
     Case("probe_short_reservoir", "probe_short", "control_probe_failed", "high", 1.0, heater_off=True,
@@ -69,6 +72,9 @@ CASES = (
          bypass_open=True, probe="inflow", values={"rate_c_per_min": -0.5}, window_s=420.0),
     Case("probe_drift_inflow_high", "probe_drift", "heat_balance", "high", 360.0, heater_off=True,
          probe="inflow", values={"rate_c_per_min": 0.5}, window_s=420.0),
+    # A probe slipped out of the fluid reads the room: the heat balance sees heat going nowhere.
+    Case("probe_dislodged_inflow", "probe_drift", "heat_balance", "high", 75.0, heater_off=True,
+         bypass_open=True, probe="inflow", values={"offset_c": -20.0}, window_s=120.0),
     Case("probe_stuck_inflow", "probe_stuck", "control_probe_failed", "high", 125.0, heater_off=True,
          probe="inflow", window_s=180.0),
     Case("heater_stuck_on", "heater_stuck_on", "temp_high", "high", 60.0, heater_off=True, bypass_open=True,
@@ -96,6 +102,7 @@ class Result:
     detected: str = "-"
     detect_s: float | None = None
     heater_off_s: float | None = None
+    heater_off_delay_ms: int | None = None
     max_fluid_c: float = 0.0
     max_circuit_c: float = 0.0
     records: int = 0
@@ -204,6 +211,7 @@ class CaseRun:
                 result.fail("heater never off after detection")
             else:
                 result.heater_off_s = max(0.0, (off_ms - self.inject_ms) / 1000.0)
+                result.heater_off_delay_ms = max(0, off_ms - max(detected_ms, since_ms))
                 if off_ms - max(detected_ms, since_ms) > TICK_MS and case.reset != "power_on":
                     result.fail(f"heater off {off_ms - detected_ms} ms after detection")
         end_ms = self.inject_ms + int(case.window_s * 1000)
@@ -274,6 +282,25 @@ def markdown(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def document(results: list[Result], seconds: float) -> str:
+    passed = sum(r.ok for r in results)
+    return f"""# Fault matrix
+
+Every fault the emulated board can inject, in every phase where it can occur, on the emulated MCU with
+the bridge connected and recording. Written by `make fault-matrix` (`bench/fault_matrix.py`) on
+{time.strftime("%Y-%m-%d")}: {passed} of {len(results)} cases passed, in {seconds:.0f} s of wall time.
+The TREATMENT column runs in `make test` (tests/e2e/test_fault_matrix.py). What each case must show is
+in the module's docstring; the hazards behind them are in docs/hazards.md.
+
+Times are board (virtual) seconds from injection. "max to patient" is the hottest fluid that reached
+the patient (the inflow while the bypass was closed, and the cavity); "max in circuit" is the hottest
+fluid anywhere, the heat exchanger's outlet included. "none needed" marks a fault that can do no harm
+in that phase (for instance a heater switch stuck on while the heater's safety relay is open).
+
+{markdown(results)}
+"""
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--phases", default=",".join(PHASES))
@@ -294,7 +321,7 @@ def main() -> int:
     passed = sum(r.ok for r in results)
     print(f"{passed} passed, {len(results) - passed} failed ({time.monotonic() - started:.0f} s)")
     if args.markdown:
-        args.markdown.write_text(markdown(results) + "\n")
+        args.markdown.write_text(document(results, time.monotonic() - started))
     return 0 if passed == len(results) else 1
 
 

@@ -16,7 +16,7 @@ from hipec.emulator.plant import PROBES
 KINDS: dict[str, dict[str, tuple[type, float, float, str]]] = {
     "probe_open": {},
     "probe_short": {},
-    "probe_drift": {"offset_c": (float, -20.0, 20.0, "degC"), "rate_c_per_min": (float, -10.0, 10.0, "degC/min")},
+    "probe_drift": {"offset_c": (float, -40.0, 40.0, "degC"), "rate_c_per_min": (float, -10.0, 10.0, "degC/min")},
     "probe_stuck": {},
     "heater_stuck_on": {},
     "heater_dead": {},

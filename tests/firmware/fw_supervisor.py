@@ -1,0 +1,78 @@
+# Supervisor rules that no emulator fault reaches: probe disagreement, a stalling stepper, a treatment
+# that overruns its plan, and the patient values the host enters.
+from controller import session
+from fakeboard import FakeBoard, code_for_c
+from controller import app
+
+
+def make(temp_c=43.0):
+    board = FakeBoard(temp_c)
+    ctl = app.Controller(board, ring_records=50)
+    board.send([1, 1, "start", {}])
+    ctl.link.service()
+    board.replies()
+    return board, ctl
+
+
+def test_abdominal_probes_disagreeing_raise_a_medium_alarm():
+    board, ctl = make()
+    ctl.session.enter(session.TREATMENT, board.now)  # perfusing: the bypass is closed
+    board.codes[2] = code_for_c(41.0)
+    board.codes[3] = code_for_c(39.5)
+    board.run(ctl, 299)
+    assert "probe_disagreement" not in ctl.alarms.active_names()  # 29.9 s: not yet
+    board.run(ctl, 2)
+    assert "probe_disagreement" in ctl.alarms.active_names()
+    assert ctl.session.phase == session.TREATMENT  # medium priority: no reaction
+
+
+def test_a_stepper_losing_steps_stops_pump_and_heater():
+    board, ctl = make(40.0)
+    board.run(ctl, 30)
+    assert board.pump_msps > 0
+    lost = 0
+    for _ in range(60):  # the driver executes only 80 % of the commanded steps
+        before = board.steps
+        board.run(ctl, 1)
+        lost += (board.steps - before) // 5
+        board.steps -= (board.steps - before) // 5
+        if "flow_deviation" in ctl.alarms.active_names():
+            break
+    assert "flow_deviation" in ctl.alarms.active_names() and lost > 0
+    assert board.pump_msps == 0 and board.heater_pm == 0 and not board.heater_relay
+    assert ctl.session.phase == session.FAULT
+
+
+def test_treatment_far_past_its_plan_is_reported():
+    board, ctl = make()
+    ctl.config.link_grace_s = 600  # the test's host stays silent; keep host_absent out of it
+    ctl.plan.duration_min = 1.0
+    ctl.session.enter(session.TREATMENT, board.now)
+    ctl.session.treatment_ms = -10 ** 9  # the timer never completes (temperature never in band)
+    board.run(ctl, 899)
+    assert "treatment_overrun" not in ctl.alarms.active_names()
+    board.run(ctl, 2)
+    assert "treatment_overrun" in ctl.alarms.active_names()
+
+
+def test_critical_core_temperature_stops_heating():
+    board, ctl = make(40.0)
+    board.run(ctl, 5)
+    assert board.heater_pm > 0
+    board.send([1, 2, "set_vitals", {"core_temp_c": 39.6}])
+    ctl.link.service()
+    board.run(ctl, 1)
+    assert {"core_temp_high", "core_temp_critical"} <= set(ctl.alarms.active_names())
+    assert board.heater_pm == 0 and not board.heater_relay and ctl.session.phase == session.FAULT
+
+
+def test_watchdog_reset_is_reported_until_acknowledged():
+    board = FakeBoard()
+    board.reset_cause = lambda: "watchdog"
+    ctl = app.Controller(board, ring_records=50)
+    board.run(ctl, 3)
+    assert ctl.alarms.active_names() == ["watchdog_reset"]
+    board.send([1, 1, "ack_alarm", {"alarm": "watchdog_reset"}])
+    ctl.link.service()
+    board.run(ctl, 1)
+    assert ctl.alarms.active_names() == []

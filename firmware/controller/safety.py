@@ -48,6 +48,12 @@ HEAT_BALANCE_SLOPE_TAU_S = 10.0
 HEAT_BALANCE_SETTLE_MS = 180000
 # Flows below this carry too little heat for the balance to mean anything.
 HEAT_BALANCE_MIN_FLOW_ML_MIN = 100.0
+# Heating watch (after Klipper's verify_heater, sized for a 5 L water circuit): while the heater
+# works on a fluid still well below the setpoint, the inflow must gain this much in every window.
+HEATING_GAIN_C = 1.0
+HEATING_GAIN_WINDOW_MS = 90000
+HEATING_BELOW_SETPOINT_C = 2.0
+HEATING_MIN_W = 100.0
 # The treatment phase may last this much longer than the plan before the operator is told.
 TREATMENT_OVERRUN_FACTOR = 1.5
 PERFUSATE_J_PER_ML_C = 4.18
@@ -79,6 +85,8 @@ class Supervisor:
         self.predicted_valid = False
         self.reservoir_prev_c = 0.0
         self.reservoir_slope_c_per_s = 0.0
+        self.gain_from_c = 0.0
+        self.gain_window_ms = -1  # -1: not heating up, no window running
         self.delay_line = array("f", [0.0] * DELAY_SLOTS)
         self.delay_index = 0
         self.delay_ms = 0
@@ -198,7 +206,9 @@ class Supervisor:
                                HEAT_BALANCE_SETTLE_MS)
         if not usable:
             self.predicted_valid = False
-            self._set(alarms.HEAT_BALANCE, self._persist(T_BALANCE, False, dt_ms, HEAT_BALANCE_MS), 0.0)
+            self._persist(T_BALANCE, False, dt_ms, HEAT_BALANCE_MS)
+            stalled = p.valid[probes.INFLOW] and self._heating_stalled(ctl, dt_ms)
+            self._set(alarms.HEAT_BALANCE, stalled, p.temp_c[probes.INFLOW])
             return
         reservoir = p.temp_c[probes.RESERVOIR]
         cfg = self.config
@@ -238,4 +248,20 @@ class Supervisor:
             if used > self.residual_max_c:
                 self.residual_max_c = used
         off = steady and (residual > tolerance or residual < -tolerance)
-        self._set(alarms.HEAT_BALANCE, self._persist(T_BALANCE, off, dt_ms, HEAT_BALANCE_MS), residual)
+        balance_off = self._persist(T_BALANCE, off, dt_ms, HEAT_BALANCE_MS)
+        self._set(alarms.HEAT_BALANCE, balance_off or self._heating_stalled(ctl, dt_ms), residual)
+
+    def _heating_stalled(self, ctl, dt_ms):
+        """Heater working, fluid far below the setpoint, inflow not rising: a probe out of the fluid or
+        a heater that heats nothing. Catches it long before the heat balance has a steady flow."""
+        inflow = ctl.probes.temp_c[probes.INFLOW]
+        heating_up = ctl.heater_w >= HEATING_MIN_W and inflow < ctl.setpoint_c - HEATING_BELOW_SETPOINT_C
+        if not heating_up:
+            self.gain_window_ms = -1
+            return False
+        if self.gain_window_ms < 0 or inflow >= self.gain_from_c + HEATING_GAIN_C:
+            self.gain_from_c = inflow
+            self.gain_window_ms = 0
+            return False
+        self.gain_window_ms += dt_ms
+        return self.gain_window_ms >= HEATING_GAIN_WINDOW_MS

@@ -15,7 +15,7 @@ sys.path.insert(0, ROOT + "/firmware")
 from controller import cbor, telemetry, wire  # noqa: E402
 
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-RECORD = [4711, 4711000, 3, 43012, 39588, 39601, 39452, 37890, 43000, 146, 500, 39250, 110, 2856, 2]
+RECORD = [4711, 4711000, 3, 43012, 39588, 39601, 39452, 37890, 43000, 146, 500, 39250, 110, 2856, 2, 0]
 STATUS = {
     "phase": "TREATMENT", "fault": "none",
     "temps_c": {"inflow": 43.012, "outflow": 39.588, "abdominal_1": 39.601, "abdominal_2": 39.452,

@@ -205,15 +205,14 @@ class CaseRun:
                 result.fail(f"detected after {result.detect_s:.1f} s, allowed {case.detect_s:.1f} s")
         # 2. Reactions: heater off within one tick of detection; pump and bypass as the reaction asks.
         if detected_ms is not None and case.heater_off:
-            since_ms = self.inject_ms if case.reset == "power_on" else detected_ms - TICK_MS
-            off_ms = self._first(lambda e: not (e[2] and e[1] > 0), since_ms)
-            if off_ms is None:
-                result.fail("heater never off after detection")
+            # When the heater stopped after the fault (a dead-man or a power cut can beat detection),
+            # and whether it was off one control tick after detection at the latest.
+            off_ms = self._first(lambda e: not (e[2] and e[1] > 0), self.inject_ms)
+            if off_ms is None or mcu.heating_at(detected_ms + TICK_MS):
+                result.fail("heater not off within one control tick of detection")
             else:
                 result.heater_off_s = max(0.0, (off_ms - self.inject_ms) / 1000.0)
-                result.heater_off_delay_ms = max(0, off_ms - max(detected_ms, since_ms))
-                if off_ms - max(detected_ms, since_ms) > TICK_MS and case.reset != "power_on":
-                    result.fail(f"heater off {off_ms - detected_ms} ms after detection")
+                result.heater_off_delay_ms = max(0, off_ms - detected_ms)
         end_ms = self.inject_ms + int(case.window_s * 1000)
         if detected_ms is not None and not harmless and case.reset is None:
             check_at = detected_ms + 2 * TICK_MS

@@ -6,6 +6,7 @@ record telemetry, send events, collect garbage, and only then feed the watchdog.
 is serviced (commands.py answers the requests). Nothing received from the link can raise out of run().
 """
 import gc
+from array import array
 
 from controller import alarms, eventlog, heater, probes, safety, session, telemetry
 from controller.commands import Commands
@@ -76,6 +77,7 @@ class Controller:
         self.mem_alloc = getattr(gc, "mem_alloc", None)
         self.heap_peak_bytes = 0
         self.heap_live_bytes = 0
+        self.perf = Perf()
 
     # ------------------------------------------------------------ loop
 
@@ -93,13 +95,20 @@ class Controller:
             now = board.ticks_ms()
             if board.ticks_diff(now, next_tick) < 0:
                 continue
+            perf = self.perf
+            started_us = board.cpu_us()
+            alloc_before = self.mem_alloc() if self.mem_alloc is not None else 0
             self.tick(now, TICK_MS)
+            tick_us = board.cpu_us_diff(board.cpu_us(), started_us)
+            alloc = self.mem_alloc() - alloc_before if self.mem_alloc is not None else 0
             next_tick = board.ticks_add(next_tick, TICK_MS)
             if board.ticks_diff(now, next_tick) >= 0:
                 self.overruns += 1
                 next_tick = board.ticks_add(now, TICK_MS)
             self.after_tick(now)
+            gc_started_us = board.cpu_us()
             self.collect_garbage()
+            perf.add(tick_us, board.cpu_us_diff(board.cpu_us(), gc_started_us), alloc)
             board.wdt_feed()
         self.make_safe()  # enter_repl: the link goes back to the REPL with every output off
 
@@ -305,6 +314,47 @@ class Controller:
     def push_event(self, seq):
         kind, fields = self.event_fields(seq)
         self.link.event(kind, fields)
+
+
+class Perf:
+    """What the control tick costs on this processor: a histogram of tick times (50 us buckets), the
+    longest tick, the longest collection, and the most bytes one tick allocated. No allocation."""
+
+    BUCKET_US = 50
+    BUCKETS = 200  # the last bucket holds everything from 9.95 ms up
+
+    def __init__(self):
+        self.histogram = array("i", [0] * self.BUCKETS)
+        self.ticks = 0
+        self.tick_us_max = 0
+        self.gc_us_max = 0
+        self.alloc_bytes_max = 0
+
+    def add(self, tick_us, gc_us, alloc_bytes):
+        bucket = tick_us // self.BUCKET_US
+        if bucket >= self.BUCKETS:
+            bucket = self.BUCKETS - 1
+        self.histogram[bucket] += 1
+        self.ticks += 1
+        if tick_us > self.tick_us_max:
+            self.tick_us_max = tick_us
+        if gc_us > self.gc_us_max:
+            self.gc_us_max = gc_us
+        if alloc_bytes > self.alloc_bytes_max:
+            self.alloc_bytes_max = alloc_bytes
+
+    def tick_us_median(self):
+        half = (self.ticks + 1) // 2
+        seen = 0
+        for i in range(self.BUCKETS):
+            seen += self.histogram[i]
+            if seen >= half and self.ticks:
+                return i * self.BUCKET_US + self.BUCKET_US // 2
+        return 0
+
+    def as_dict(self):
+        return {"ticks": self.ticks, "tick_us_median": self.tick_us_median(), "tick_us_max": self.tick_us_max,
+                "gc_us_max": self.gc_us_max, "alloc_bytes_per_tick_max": self.alloc_bytes_max}
 
 
 def run(board):

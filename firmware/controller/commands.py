@@ -116,6 +116,7 @@ class Commands:
             "overruns": ctl.overruns,
             "heap_peak_bytes": ctl.heap_peak_bytes,
             "heap_live_bytes": ctl.heap_live_bytes,
+            "perf": ctl.perf.as_dict(),
             "link_losses": ctl.link_losses,
             "heat_balance_residual_c": ctl.supervisor.residual_c,
             "heat_balance_used_max": ctl.supervisor.residual_max_c,

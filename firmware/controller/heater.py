@@ -9,7 +9,8 @@ losses, calibration); its gains follow the flow, because the circuit's gain and 
 inversely proportional to it. The integrator acts only near the setpoint and never while the output
 is saturated in the direction of the error, so it cannot wind up during heat-up or the line delay.
 Finally the power is capped so that, at the measured inlet temperature and flow, the fluid leaving
-the heater cannot be heated past the absolute setpoint limit.
+the heater cannot be heated much past the absolute setpoint limit (44.0 degC; the 45.0 degC cut-off is
+the supervisor's).
 """
 from controller import safety
 
@@ -63,7 +64,10 @@ class HeaterController:
         ti = cfg.ti_s / scale
         error = setpoint_c - measured_c
         max_w = cfg.heater_rated_w
-        cap_w = w_per_c * (safety.ABS_MAX_SETPOINT_C - inlet_c)
+        # The heat exchanger's own loss to the room (part of circuit_loss_w_per_c) leaves before the
+        # outlet, so the cap allows for it: the outlet stays within a few tenths of the limit.
+        cap_w = w_per_c * (safety.ABS_MAX_SETPOINT_C - inlet_c) + cfg.circuit_loss_w_per_c * (
+            safety.ABS_MAX_SETPOINT_C - cfg.room_temp_c)
         if cap_w < max_w:
             max_w = cap_w if cap_w > 0.0 else 0.0
         unclamped = ff + kp * error + self.integral_w

@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="print the board's current status")
     p.add_argument("--port", required=True, help="serial device of the board")
 
+    p = sub.add_parser("bench", help="run a benchmark from bench/ (control)",
+                       description="Benchmarks on the emulated MCU. `hipec bench control --plant FILE --json` "
+                                   "runs a whole session and prints the control figures (bench/control.py).")
+    p.add_argument("name", choices=["control"], help="which benchmark")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="the benchmark's own options (see --help)")
+
     p = sub.add_parser("demo", help="emulate a board and run one full default treatment on it",
                        description="Starts `hipec emulate`, runs the default session in virtual time with "
                                    "live progress, then prints a summary and the paths of the SQLite "
@@ -91,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_status(args)
         if args.command == "demo":
             return cmd_demo(args)
+        if args.command == "bench":
+            return cmd_bench(args)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # one clear line for the operator, not a traceback
@@ -195,6 +203,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"phase {status['phase']} (fault: {status['fault']}); {temps} °C; flow {status['flow_ml_min']:.0f} mL/min; "
           f"treatment {status['treatment_s']}/{status['duration_s']} s")
     return EXIT_OK
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"bench_{args.name}", REPO_ROOT / "bench" / f"{args.name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return int(module.main(args.args))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

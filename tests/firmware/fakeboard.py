@@ -45,6 +45,12 @@ class FakeBoard:
     def reset_cause(self):
         return "power_on"
 
+    def cpu_us(self):
+        return 0
+
+    def cpu_us_diff(self, end, start):
+        return end - start
+
     def boot_id(self):
         return 1
 

@@ -16,9 +16,10 @@ def test_power_is_capped_so_the_outlet_cannot_exceed_the_absolute_setpoint():
     ctl = heater.HeaterController(cfg)
     inlet_c = 30.0
     w = ctl.update(43.0, 20.0, inlet_c, 500.0, 0.1)
-    cap = heater.carried_w_per_c(500.0) * (safety.ABS_MAX_SETPOINT_C - inlet_c)
+    hx_loss_w = cfg.circuit_loss_w_per_c * (safety.ABS_MAX_SETPOINT_C - cfg.room_temp_c)
+    cap = heater.carried_w_per_c(500.0) * (safety.ABS_MAX_SETPOINT_C - inlet_c) + hx_loss_w
     assert abs(w - min(cap, cfg.heater_rated_w)) < 1e-3
-    assert ctl.update(43.0, 20.0, 44.5, 500.0, 0.1) == 0.0  # inlet already above the limit
+    assert ctl.update(43.0, 20.0, 46.0, 500.0, 0.1) == 0.0  # inlet already well above the limit
 
 
 def test_feed_forward_carries_the_steady_load():

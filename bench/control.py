@@ -1,0 +1,171 @@
+"""Control benchmark: a whole session on the emulated MCU in virtual time, judged on the plant's truth.
+
+Usage: python bench/control.py [--plant FILE] [--json] [--drug-at-min M]
+       hipec bench control [--plant FILE] [--json]
+A plant file has a [plant] table (docs/plant-model.md) and optionally a [plan] table (target_temp_c,
+duration_min, volume_l, flow_ml_min). Prints one JSON object (--json) or a readable summary:
+
+  max_abs_error_c, p99_abs_error_c   true inflow vs setpoint, from the start of TREATMENT (target first
+                                     reached with the abdomen filled) to its end; the firmware only sees
+                                     noisy probes, the emulator knows the true value
+  max_abs_error_measured_c           the same on what the firmware measured (its telemetry)
+  time_in_band_pct                   share of that time the true inflow was within +-0.1 degC
+  overshoot_c                        highest true inflow above the setpoint while heating
+  heatup_s, heatup_min_s             start to the true inflow first within 0.1 degC of the target; and
+                                     the physical minimum: full heater power (within the 44 degC outlet
+                                     limit) from the same start, on the same plant
+  flow_error_pct                     volume the plant received vs the volume the firmware commanded
+  alloc_bytes_per_tick, gc_pause_us_max, tick_us (median, max)   the firmware's own cost, measured by
+                                     itself under MicroPython on this machine
+  heap_high_water_bytes              peak heap before a collection, at 10 min and at the end
+  drug_addition                      with --drug-at-min: peak deviation and recovery into +-0.1 degC after
+                                     0.25 L at 22 degC goes into the reservoir
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from hipec.bridge import BoardLink
+from hipec.emulator.mcu import EmulatedMCU
+from hipec.emulator.params import PlantParams, params_from_dict
+from hipec.emulator.plant import RHO_C_J_PER_L_C, Plant
+from hipec.runner import Plan, Progress, SessionRunner
+from hipec.store import Store
+
+BAND_C = 0.1
+OUTLET_LIMIT_C = 44.0
+PHASES = ("IDLE", "PRIMING", "HEATING", "TREATMENT", "COOLDOWN", "DRAIN", "COMPLETE", "PAUSED", "ABORTED",
+          "FAULT")
+
+
+def load(path: Path | None) -> tuple[PlantParams, Plan]:
+    if path is None:
+        return PlantParams(), Plan()
+    data = tomllib.loads(path.read_text())
+    unknown = set(data) - {"plant", "plan"}
+    if unknown:
+        raise SystemExit(f"{path}: unknown table(s) {', '.join(sorted(unknown))}; use [plant] and [plan]")
+    return params_from_dict(data.get("plant", {}), str(path)), Plan(**data.get("plan", {}))
+
+
+def heatup_minimum_s(params: PlantParams, plan: Plan) -> float:
+    """Full heater power, capped only so the heater outlet stays at the 44 degC limit, bypass open."""
+    plant = Plant(params)
+    msps = int(plan.flow_ml_min / 60.0 / params.pump_ml_per_rev * params.pump_steps_per_rev * 1000)
+    flow_l_s = plan.flow_ml_min / 60000.0
+    target = plan.target_temp_c - BAND_C
+    for tick in range(int(3 * 3600 / 0.1)):
+        cap_w = flow_l_s * RHO_C_J_PER_L_C * (OUTLET_LIMIT_C - plant.t_reservoir)
+        duty = max(0, min(1000, int(1000 * cap_w / params.heater_max_w)))
+        plant.step(0.1, duty, msps, True)
+        if plant.true_temps()["inflow"] >= target:
+            return (tick + 1) * 0.1
+    return math.inf
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def run(params: PlantParams, plan: Plan, drug_at_min: float | None = None) -> dict[str, Any]:
+    mcu = EmulatedMCU(params=params, speed=None, host_sync=True)
+    statuses: dict[str, dict[str, Any]] = {}
+    treatment_start_ms: list[int] = []
+    mcu.start()
+    started = time.perf_counter()
+    try:
+        with tempfile.TemporaryDirectory() as folder, BoardLink(mcu.device) as link:
+            store = Store(Path(folder) / "bench.sqlite")
+
+            runner: SessionRunner | None = None
+            # A target the controller cannot reach never ends the session: give up at twice the plan.
+            give_up_ms = int((2 * plan.duration_min + 60) * 60000)
+
+            def watch(p: Progress) -> None:
+                t_ms = p.record["t_ms"]
+                if t_ms > give_up_ms and runner is not None:
+                    runner.stop()
+                if "10min" not in statuses and t_ms >= 600_000:
+                    statuses["10min"] = link.request("status")
+                if p.phase == "TREATMENT" and not treatment_start_ms:
+                    treatment_start_ms.append(t_ms)
+                    if drug_at_min is not None:
+                        mcu.schedule(mcu.now_ms + int(drug_at_min * 60000), "drug_added",
+                                     volume_l=0.25, temp_c=22.0)
+
+            runner = SessionRunner(link, store, plan, watch)
+            outcome = runner.run()
+            statuses["end"] = link.request("status")
+            records = store.telemetry(outcome.session_id)
+            alarms = [d["alarm"] for _at, kind, d in store.events(outcome.session_id)
+                      if kind == "alarm" and d["state"] == "raised"]
+    finally:
+        mcu.stop()
+    wall_s = time.perf_counter() - started
+    setpoint = plan.target_temp_c
+    phase_of = {r["t_ms"] // 1000: PHASES[r["phase"]] for r in records}
+    truth = [(s.t_ms // 1000, s.temps_c["inflow"]) for s in mcu.truth]
+    in_treatment = [(t, temp) for t, temp in truth if phase_of.get(t) == "TREATMENT"]
+    errors = [abs(temp - setpoint) for _t, temp in in_treatment]
+    measured = [abs(r["inflow_mc"] / 1000.0 - setpoint) for r in records if PHASES[r["phase"]] == "TREATMENT"]
+    heated = [temp for t, temp in truth if phase_of.get(t) in ("PRIMING", "HEATING", "TREATMENT")]
+    reached = next((t for t, temp in truth if temp >= setpoint - BAND_C), None)
+    commanded_ml = sum(r["flow_ml_min"] / 60.0 for r in records)  # one record per second
+    delivered_ml = mcu.plant.delivered_ml
+    perf = statuses["end"]["perf"]
+    figures: dict[str, Any] = {
+        "outcome": outcome.phase,
+        "alarms_raised": alarms,
+        "max_abs_error_c": round(max(errors), 4) if errors else None,
+        "p99_abs_error_c": round(percentile(errors, 0.99), 4) if errors else None,
+        "max_abs_error_measured_c": round(max(measured), 4) if measured else None,
+        "time_in_band_pct": round(100.0 * sum(e <= BAND_C for e in errors) / len(errors), 2) if errors else None,
+        "overshoot_c": round(max(0.0, max(heated) - setpoint), 4) if heated else None,
+        "heatup_s": reached,
+        "heatup_min_s": round(heatup_minimum_s(params, plan), 1),
+        "flow_error_pct": round(100.0 * (delivered_ml - commanded_ml) / commanded_ml, 3) if commanded_ml else None,
+        "alloc_bytes_per_tick": perf["alloc_bytes_per_tick_max"],
+        "gc_pause_us_max": perf["gc_us_max"],
+        "tick_us": {"median": perf["tick_us_median"], "max": perf["tick_us_max"]},
+        "heap_high_water_bytes": {"10min": statuses.get("10min", {}).get("heap_peak_bytes"),
+                                  "end": statuses["end"]["heap_peak_bytes"]},
+        "treatment_s": outcome.treatment_s,
+        "wall_s": round(wall_s, 1),
+    }
+    if drug_at_min is not None and treatment_start_ms:
+        at_s = treatment_start_ms[0] // 1000 + int(drug_at_min * 60)
+        after = [(t, temp) for t, temp in truth if t >= at_s]
+        peak = max((abs(temp - setpoint), t) for t, temp in after[:600])
+        back = next((t for t, temp in after if t > peak[1] and abs(temp - setpoint) <= BAND_C), None)
+        figures["drug_addition"] = {"at_s": at_s, "peak_deviation_c": round(peak[0], 3),
+                                    "recovery_s": None if back is None else back - at_s}
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hipec bench control", description=__doc__.splitlines()[0])
+    parser.add_argument("--plant", type=Path, help="TOML with [plant] and optional [plan] tables")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--drug-at-min", type=float, help="add 0.25 L at 22 degC this many minutes into treatment")
+    args = parser.parse_args(argv)
+    params, plan = load(args.plant)
+    figures = run(params, plan, args.drug_at_min)
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        for key, value in figures.items():
+            print(f"{key:<28} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

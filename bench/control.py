@@ -42,18 +42,26 @@ from hipec.store import Store
 
 BAND_C = 0.1
 OUTLET_LIMIT_C = 44.0
+# firmware config circuit_loss_w_per_c (1.5) x (44.0 - room_temp_c 22.0): what the heater cap allows for
+HX_LOSS_ALLOWANCE_W = 1.5 * (44.0 - 22.0)
 PHASES = ("IDLE", "PRIMING", "HEATING", "TREATMENT", "COOLDOWN", "DRAIN", "COMPLETE", "PAUSED", "ABORTED",
           "FAULT")
 
 
 def load(path: Path | None) -> tuple[PlantParams, Plan]:
+    params, plan, _config = load_all(path)
+    return params, plan
+
+
+def load_all(path: Path | None) -> tuple[PlantParams, Plan, dict[str, Any]]:
+    """[plant] parameters, [plan] fields and [config]: board settings for this site (set_config)."""
     if path is None:
-        return PlantParams(), Plan()
+        return PlantParams(), Plan(), {}
     data = tomllib.loads(path.read_text())
-    unknown = set(data) - {"plant", "plan"}
+    unknown = set(data) - {"plant", "plan", "config"}
     if unknown:
-        raise SystemExit(f"{path}: unknown table(s) {', '.join(sorted(unknown))}; use [plant] and [plan]")
-    return params_from_dict(data.get("plant", {}), str(path)), Plan(**data.get("plan", {}))
+        raise SystemExit(f"{path}: unknown table(s) {', '.join(sorted(unknown))}; use [plant], [plan], [config]")
+    return params_from_dict(data.get("plant", {}), str(path)), Plan(**data.get("plan", {})), data.get("config", {})
 
 
 def heatup_minimum_s(params: PlantParams, plan: Plan) -> float:
@@ -63,7 +71,8 @@ def heatup_minimum_s(params: PlantParams, plan: Plan) -> float:
     flow_l_s = plan.flow_ml_min / 60000.0
     target = plan.target_temp_c - BAND_C
     for tick in range(int(3 * 3600 / 0.1)):
-        cap_w = flow_l_s * RHO_C_J_PER_L_C * (OUTLET_LIMIT_C - plant.t_reservoir)
+        # The firmware's own limit: outlet at 44 degC, allowing for the heat exchanger's loss.
+        cap_w = flow_l_s * RHO_C_J_PER_L_C * (OUTLET_LIMIT_C - plant.t_reservoir) + HX_LOSS_ALLOWANCE_W
         duty = max(0, min(1000, int(1000 * cap_w / params.heater_max_w)))
         plant.step(0.1, duty, msps, True)
         if plant.true_temps()["inflow"] >= target:
@@ -76,7 +85,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def run(params: PlantParams, plan: Plan, drug_at_min: float | None = None) -> dict[str, Any]:
+def run(params: PlantParams, plan: Plan, drug_at_min: float | None = None,
+        config: dict[str, Any] | None = None) -> dict[str, Any]:
     mcu = EmulatedMCU(params=params, speed=None, host_sync=True)
     statuses: dict[str, dict[str, Any]] = {}
     treatment_start_ms: list[int] = []
@@ -85,6 +95,8 @@ def run(params: PlantParams, plan: Plan, drug_at_min: float | None = None) -> di
     try:
         with tempfile.TemporaryDirectory() as folder, BoardLink(mcu.device) as link:
             store = Store(Path(folder) / "bench.sqlite")
+            if config:
+                link.request("set_config", config)
 
             runner: SessionRunner | None = None
             # A target the controller cannot reach never ends the session: give up at twice the plan.
@@ -157,8 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--drug-at-min", type=float, help="add 0.25 L at 22 degC this many minutes into treatment")
     args = parser.parse_args(argv)
-    params, plan = load(args.plant)
-    figures = run(params, plan, args.drug_at_min)
+    params, plan, config = load_all(args.plant)
+    figures = run(params, plan, args.drug_at_min, config)
     if args.json:
         print(json.dumps(figures))
     else:

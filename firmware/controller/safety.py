@@ -21,7 +21,8 @@ ABS_CORE_CRITICAL_C = 39.5
 HEART_RATE_ALARM_BPM = 120
 
 # Persistence before a condition counts (ms): long enough to ignore a noisy sample, short against harm.
-TEMP_HIGH_MS = 500
+# Ten consecutive raw samples over the limit: converter noise cannot fake that, a real excursion can.
+TEMP_HIGH_MS = 1000
 PRESSURE_HIGH_MS = 1000
 AIR_MS = 200
 RESERVOIR_LOW_MS = 2000

@@ -1,0 +1,29 @@
+# Heap the firmware takes on a board that compiles it from source: its bytecode, and the controller's
+# long-lived buffers. Usage: micropython -X heapsize=190K bench/heap.py   (prints one JSON line)
+import gc
+import json
+import sys
+
+ROOT = "/".join(__file__.split("/")[:-2]) or "."
+sys.path.insert(0, ROOT + "/tests/firmware")
+sys.path.insert(0, ROOT + "/firmware")
+
+gc.collect()
+start = gc.mem_alloc()
+from controller import app  # noqa: E402
+
+gc.collect()
+after_import = gc.mem_alloc()
+from fakeboard import FakeBoard  # noqa: E402
+
+gc.collect()
+before_controller = gc.mem_alloc()
+controller = app.Controller(FakeBoard())
+gc.collect()
+after_controller = gc.mem_alloc()
+print(json.dumps({
+    "bytecode_and_module_bytes": after_import - start,
+    "controller_buffers_bytes": after_controller - before_controller,
+    "live_bytes": after_controller,
+    "free_bytes": gc.mem_free(),
+}))

@@ -64,8 +64,10 @@ class Config:
         self.integral_band_c = 1.0
         # Feed-forward lead: heater element lag (~8 s) + reservoir probe lag and filter (~3 s).
         self.ff_lead_s = 11.0
-        # Smoothing of the inlet slope behind the lead (keeps converter noise out of the heater).
-        self.ff_slope_tau_s = 10.0
+        # Smoothing of the inlet slope behind the lead. Short on purpose: the first return from the
+        # abdomen (a cold slug, then warm fluid) lasts seconds; 1 s beat 2, 3, 5 and 10 s on every
+        # benchmark plant, noisy probes included (docs/benchmarks.md).
+        self.ff_slope_tau_s = 1.0
         self.pump_ml_per_rev = 10.0
         self.pump_steps_per_rev = 3200
         # Pump acceleration limit: avoids pressure spikes in the lines when flow changes.

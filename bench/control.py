@@ -20,6 +20,8 @@ duration_min, volume_l, flow_ml_min). Prints one JSON object (--json) or a reada
   heap_high_water_bytes              peak heap before a collection, at 10 min and at the end
   drug_addition                      with --drug-at-min: peak deviation and recovery into +-0.1 degC after
                                      0.25 L at 22 degC goes into the reservoir
+With --flow-steps the operator changes the flow 500 -> 400 mL/min 10 min into treatment and
+400 -> 600 mL/min 10 min later; the error figures then include both steps.
 """
 from __future__ import annotations
 
@@ -85,11 +87,16 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+# (minutes into treatment, new flow): the disturbance of --flow-steps.
+FLOW_STEPS = ((10.0, 400.0), (20.0, 600.0))
+
+
 def run(params: PlantParams, plan: Plan, drug_at_min: float | None = None,
-        config: dict[str, Any] | None = None) -> dict[str, Any]:
+        config: dict[str, Any] | None = None, flow_steps: bool = False) -> dict[str, Any]:
     mcu = EmulatedMCU(params=params, speed=None, host_sync=True)
     statuses: dict[str, dict[str, Any]] = {}
     treatment_start_ms: list[int] = []
+    steps_done = [0]
     mcu.start()
     started = time.perf_counter()
     try:
@@ -108,6 +115,11 @@ def run(params: PlantParams, plan: Plan, drug_at_min: float | None = None,
                     runner.stop()
                 if "10min" not in statuses and t_ms >= 600_000:
                     statuses["10min"] = link.request("status")
+                if flow_steps and treatment_start_ms and steps_done[0] < len(FLOW_STEPS):
+                    at_min, flow = FLOW_STEPS[steps_done[0]]
+                    if t_ms >= treatment_start_ms[0] + at_min * 60000:
+                        link.request("set_flow", {"flow_ml_min": flow})
+                        steps_done[0] += 1
                 if p.phase == "TREATMENT" and not treatment_start_ms:
                     treatment_start_ms.append(t_ms)
                     if drug_at_min is not None:
@@ -168,9 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plant", type=Path, help="TOML with [plant] and optional [plan] tables")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--drug-at-min", type=float, help="add 0.25 L at 22 degC this many minutes into treatment")
+    parser.add_argument("--flow-steps", action="store_true", help="flow 500 -> 400 -> 600 mL/min during treatment")
     args = parser.parse_args(argv)
     params, plan, config = load_all(args.plant)
-    figures = run(params, plan, args.drug_at_min, config)
+    figures = run(params, plan, args.drug_at_min, config, args.flow_steps)
     if args.json:
         print(json.dumps(figures))
     else:

@@ -39,6 +39,7 @@ class Commands:
             "ack_alarm": self.ack_alarm,
             "get_alarms": self.get_alarms,
             "set_vitals": self.set_vitals,
+            "set_flow": self.set_flow,
         }
         for name in PHASE_COMMANDS:
             self.table[name] = self.phase_command
@@ -196,6 +197,17 @@ class Commands:
 
     def get_alarms(self, _type, _args):
         return {"alarms": self.ctl.alarms.active_list()}
+
+    def set_flow(self, _type, args):
+        """The operator changes the flow during a session (within the absolute limits)."""
+        plan = self.ctl.plan
+        for name in args:
+            if name != "flow_ml_min":
+                fields.unknown(name, ("flow_ml_min",))
+        if "flow_ml_min" not in args:
+            fields.unknown("(none)", ("flow_ml_min",))
+        plan.apply({"flow_ml_min": args["flow_ml_min"]})
+        return {"flow_ml_min": plan.flow_ml_min}
 
     def set_vitals(self, _type, args):
         """Patient values the host has (operator entry or a monitor): the board alarms on them."""

@@ -139,3 +139,15 @@ def test_tick_allocation_is_bounded():
     if hasattr(gc, "mem_alloc"):
         per_tick = (gc.mem_alloc() - before) / 10
         assert per_tick < app.TICK_ALLOC_BUDGET_BYTES, per_tick
+
+
+def test_flow_can_be_changed_during_a_session_within_the_limits():
+    board, ctl = make(40.0)
+    ask(board, ctl, [1, 1, "start", {}])
+    board.run(ctl, 50)
+    (reply,) = ask(board, ctl, [1, 2, "set_flow", {"flow_ml_min": 400}])
+    assert reply[2] == "ok" and ctl.plan.flow_ml_min == 400.0
+    board.run(ctl, 20)
+    assert abs(ctl.pump.flow_ml_min - 400.0) < 1e-6
+    (refused,) = ask(board, ctl, [1, 3, "set_flow", {"flow_ml_min": 1500}])
+    assert refused[2] == "error" and refused[3]["field"] == "flow_ml_min" and ctl.plan.flow_ml_min == 400.0

@@ -17,8 +17,10 @@ from controller.pump import Pump
 
 # Control period: 10 Hz is fast against the circuit's ~20 s line delay and slow for a microcontroller.
 TICK_MS = 100
-# Ring of records kept for a host that reconnects: 600 records = 10 min at the default 1 Hz, 36 KiB.
-TELEMETRY_RING_RECORDS = 600
+# Ring of records kept for a host that reconnects: 300 records = 5 min at the default 1 Hz (five times
+# the link-loss grace period), 19 KiB; a larger ring left too little heap for a board that compiles
+# the firmware from source.
+TELEMETRY_RING_RECORDS = 300
 # Watchdog timeout: several ticks, so one slow tick is tolerated but a hung loop is not.
 WATCHDOG_TIMEOUT_MS = 2000
 # The host is considered gone after this long without a valid request (it heartbeats every 1 s).

@@ -6,6 +6,7 @@ definite or indefinite length, true, false and null. Everything else (tags, unde
 bignums, trailing bytes, nesting deeper than MAX_DEPTH) is refused with CBORError; no other exception
 leaves loads().
 """
+import math
 import struct
 
 # Deep nesting is how a hostile frame would exhaust the small C stack of a microcontroller.
@@ -47,19 +48,49 @@ def _head(out, major, n):
         raise CBORError("integer out of 64-bit range")
 
 
+def _half_bits(x):
+    """IEEE 754 half-precision bits of x when x is exactly representable there, else -1.
+
+    Computed here rather than with struct's "e" format, which some ports round or flush for
+    subnormal halves."""
+    negative = x < 0.0 or (x == 0.0 and math.copysign(1.0, x) < 0.0)
+    sign = 0x8000 if negative else 0
+    a = -x if x < 0.0 else x
+    if a == 0.0:
+        return sign
+    if a == float("inf"):
+        return sign | 0x7C00
+    if a < 6.103515625e-05:  # below the smallest normal half: subnormal, a multiple of 2**-24
+        f = a * 16777216.0
+        return sign | int(f) if f == int(f) else -1
+    m, e = math.frexp(a)  # a = m * 2**e, 0.5 <= m < 1
+    exponent = e + 14
+    if exponent > 30:
+        return -1
+    f = (m * 2.0 - 1.0) * 1024.0
+    if f != int(f):
+        return -1
+    return sign | (exponent << 10) | int(f)
+
+
 def _encode_float(out, x):
     if x != x:
         out.extend(b"\xf9\x7e\x00")  # the preferred NaN
         return
-    for fmt, head in ((">e", 0xF9), (">f", 0xFA)):
-        try:
-            packed = struct.pack(fmt, x)
-        except (OverflowError, ValueError):
-            continue
-        if struct.unpack(fmt, packed)[0] == x:
-            out.append(head)
+    half = _half_bits(x)
+    if half >= 0:
+        out.append(0xF9)
+        out.append(half >> 8)
+        out.append(half & 0xFF)
+        return
+    try:
+        packed = struct.pack(">f", x)
+        if struct.unpack(">f", packed)[0] == x:
+            out.append(0xFA)
             out.extend(packed)
             return
+    except (OverflowError, ValueError):
+        pass
     out.append(0xFB)
     out.extend(struct.pack(">d", x))
 

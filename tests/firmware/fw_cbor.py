@@ -78,3 +78,11 @@ def test_unencodable_value_raises_cbor_error():
     except cbor.CBORError:
         return
     assert False, "object() was encoded"
+
+
+def test_subnormal_and_edge_halves_encode_in_two_bytes():
+    # 4.3272972106933594e-05 is the subnormal half 0x02d6: found by the interop property test.
+    for value, encoded in ((4.3272972106933594e-05, "f902d6"), (5.960464477539063e-08, "f90001"),
+                           (6.103515625e-05, "f90400"), (65504.0, "f97bff"), (-0.0, "f98000"),
+                           (float("inf"), "f97c00"), (float("-inf"), "f9fc00"), (65520.0, "fa477ff000")):
+        assert cbor.dumps(value) == h(encoded), (value, cbor.dumps(value))

@@ -39,6 +39,7 @@ from hipec.bridge import BoardLink
 from hipec.emulator.mcu import EmulatedMCU
 from hipec.emulator.params import PlantParams, params_from_dict
 from hipec.emulator.plant import RHO_C_J_PER_L_C, Plant
+from hipec.report import PHASES
 from hipec.runner import Plan, Progress, SessionRunner
 from hipec.store import Store
 
@@ -46,8 +47,6 @@ BAND_C = 0.1
 OUTLET_LIMIT_C = 44.0
 # firmware config circuit_loss_w_per_c (1.5) x (44.0 - room_temp_c 22.0): what the heater cap allows for
 HX_LOSS_ALLOWANCE_W = 1.5 * (44.0 - 22.0)
-PHASES = ("IDLE", "PRIMING", "HEATING", "TREATMENT", "COOLDOWN", "DRAIN", "COMPLETE", "PAUSED", "ABORTED",
-          "FAULT")
 
 
 def load(path: Path | None) -> tuple[PlantParams, Plan]:

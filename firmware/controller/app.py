@@ -71,7 +71,6 @@ class Controller:
         self.link_losses = 0
         self.repl_requested = False
         self.tick_ms = TICK_MS
-        self.ticks = 0
         self.overruns = 0
         self.now_ms = board.ticks_ms()
         self.started_ms = self.now_ms
@@ -165,7 +164,6 @@ class Controller:
         sess = self.session
         cfg = self.config
         self.now_ms = now
-        self.ticks += 1
         self.link_ok = self.link_silent_ms() < LINK_TIMEOUT_MS
         board.read_rtd(self.probes.codes)
         self.probes.update(dt_s)

@@ -30,7 +30,6 @@ class HeaterController:
         self.config = config
         self.integral_w = 0.0
         self.output_w = 0.0
-        self.feed_forward_w = 0.0
         self.inlet_prev_c = 0.0
         self.inlet_slope_c_per_s = 0.0
         self.inlet_primed = False
@@ -57,7 +56,6 @@ class HeaterController:
         ff = w_per_c * (setpoint_c - self._projected_inlet(inlet_c, dt_s))
         if ff < 0.0:
             ff = 0.0
-        self.feed_forward_w = ff
         scale = flow_ml_min if flow_ml_min > MIN_SCHEDULE_FLOW_ML_MIN else MIN_SCHEDULE_FLOW_ML_MIN
         scale = scale / cfg.gain_ref_flow_ml_min
         kp = cfg.kp_w_per_c * scale

@@ -94,8 +94,6 @@ class Supervisor:
         self.residual_c = 0.0
         self.residual_max_c = 0.0
         self.last_steps = 0
-        self.last_flow_ml_min = 0.0
-        self.hottest_c = 0.0
         self.core_temp_c = 0.0  # 0 = not entered
         self.heart_rate_bpm = 0
         self.reset_by_watchdog = False
@@ -125,7 +123,6 @@ class Supervisor:
 
         # Absolute limit: the raw (unfiltered) reading of any probe, so detection adds no filter lag.
         hottest = p.hottest_c()
-        self.hottest_c = hottest
         self._set(alarms.OVER_TEMPERATURE, hottest >= ABS_CUTOFF_C, hottest)
 
         inflow = p.temp_c[probes.INFLOW]
@@ -177,8 +174,8 @@ class Supervisor:
         steps = board.pump_steps()
         executed = (steps - self.last_steps) * 1000.0 / dt_ms
         self.last_steps = steps
-        commanded = ctl.pump.steps_per_s(self.last_flow_ml_min)
-        self.last_flow_ml_min = ctl.pump.flow_ml_min
+        # The steps since the last tick were made at the rate the pump was given in the last tick.
+        commanded = ctl.pump.steps_per_s(ctl.pump.flow_ml_min)
         off = commanded > 0.0 and (executed - commanded > commanded * FLOW_DEVIATION_FRACTION
                                    or commanded - executed > commanded * FLOW_DEVIATION_FRACTION)
         self._set(alarms.FLOW_DEVIATION, self._persist(T_FLOW, off, dt_ms, FLOW_DEVIATION_MS), executed)

@@ -194,10 +194,6 @@ class EmulatedMCU:
         with self._lock:
             self._add_to_schedule(fault, at_ms)
 
-    def clear(self, kind: str, probe: str | None = None) -> None:
-        with self._lock:
-            self._apply(Fault(kind=kind, probe=probe), clear=True)
-
     def stderr_tail(self) -> str:
         return "\n".join(self.stderr_lines)
 

@@ -26,6 +26,7 @@ With --flow-steps the operator changes the flow 500 -> 400 mL/min 10 min into tr
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -66,8 +67,9 @@ def load_all(path: Path | None) -> tuple[PlantParams, Plan, dict[str, Any]]:
 
 
 def heatup_minimum_s(params: PlantParams, plan: Plan) -> float:
-    """Full heater power, capped only so the heater outlet stays at the 44 degC limit, bypass open."""
-    plant = Plant(params)
+    """Full heater power, capped only so the heater outlet stays at the 44 degC limit, bypass open, from
+    an element with the model's shortest lag (0.5 s): a lower bound no controller can beat."""
+    plant = Plant(dataclasses.replace(params, heater_tau_s=0.5))
     msps = int(plan.flow_ml_min / 60.0 / params.pump_ml_per_rev * params.pump_steps_per_rev * 1000)
     flow_l_s = plan.flow_ml_min / 60000.0
     target = plan.target_temp_c - BAND_C
@@ -91,7 +93,8 @@ FLOW_STEPS = ((10.0, 400.0), (20.0, 600.0))
 
 
 def run(params: PlantParams, plan: Plan, drug_at_min: float | None = None,
-        config: dict[str, Any] | None = None, flow_steps: bool = False) -> dict[str, Any]:
+        config: dict[str, Any] | None = None, flow_steps: bool = False,
+        trace: Path | None = None) -> dict[str, Any]:
     mcu = EmulatedMCU(params=params, speed=None, host_sync=True)
     statuses: dict[str, dict[str, Any]] = {}
     treatment_start_ms: list[int] = []
@@ -164,6 +167,8 @@ def run(params: PlantParams, plan: Plan, drug_at_min: float | None = None,
         "treatment_s": outcome.treatment_s,
         "wall_s": round(wall_s, 1),
     }
+    if trace is not None:
+        write_trace(trace, mcu, records)
     if drug_at_min is not None and treatment_start_ms:
         at_s = treatment_start_ms[0] // 1000 + int(drug_at_min * 60)
         after = [(t, temp) for t, temp in truth if t >= at_s]
@@ -174,15 +179,31 @@ def run(params: PlantParams, plan: Plan, drug_at_min: float | None = None,
     return figures
 
 
+def write_trace(path: Path, mcu: EmulatedMCU, records: list[dict[str, Any]]) -> None:
+    """One CSV row per second: the plant's truth beside what the firmware measured and commanded."""
+    by_s = {r["t_ms"] // 1000: r for r in records}
+    with path.open("w") as out:
+        out.write("t_s,phase,true_inflow_c,measured_inflow_c,true_reservoir_c,true_abdomen_c,"
+                  "heater_w,heater_pm,flow_ml_min\n")
+        for s in mcu.truth:
+            r = by_s.get(s.t_ms // 1000)
+            if r is None:
+                continue
+            out.write(f"{s.t_ms / 1000:.0f},{PHASES[r['phase']]},{s.temps_c['inflow']:.4f},"
+                      f"{r['inflow_mc'] / 1000:.3f},{s.temps_c['reservoir']:.4f},"
+                      f"{s.temps_c['abdominal_1']:.4f},{s.heater_w:.1f},{s.heater_pm},{s.flow_ml_min:.1f}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hipec bench control", description=__doc__.splitlines()[0])
     parser.add_argument("--plant", type=Path, help="TOML with [plant] and optional [plan] tables")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--drug-at-min", type=float, help="add 0.25 L at 22 degC this many minutes into treatment")
     parser.add_argument("--flow-steps", action="store_true", help="flow 500 -> 400 -> 600 mL/min during treatment")
+    parser.add_argument("--trace", type=Path, help="write a CSV, one row per second of the session")
     args = parser.parse_args(argv)
     params, plan, config = load_all(args.plant)
-    figures = run(params, plan, args.drug_at_min, config, args.flow_steps)
+    figures = run(params, plan, args.drug_at_min, config, args.flow_steps, args.trace)
     if args.json:
         print(json.dumps(figures))
     else:

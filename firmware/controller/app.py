@@ -8,7 +8,7 @@ is serviced (commands.py answers the requests). Nothing received from the link c
 import gc
 from array import array
 
-from controller import alarms, eventlog, heater, probes, safety, session, telemetry
+from controller import alarms, eventlog, heater, heater_output, probes, safety, session, telemetry
 from controller.commands import Commands
 from controller.config import Config
 from controller.plan import Plan
@@ -45,6 +45,7 @@ class Controller:
         self.plan = Plan()
         self.probes = probes.Probes(self.config)
         self.heater = heater.HeaterController(self.config)
+        self.heater_output = heater_output.HeaterOutput(self.config)
         self.pump = Pump(board, self.config)
         self.session = session.Session()
         self.alarms = alarms.Alarms()
@@ -216,9 +217,10 @@ class Controller:
         else:
             self.setpoint_c = 0.0
             self.heater.reset()
+            self.heater_output.reset()
             self.heater_w = 0.0
         board.heater_enable(heated)
-        board.heater_set(int(self.heater_w * 1000.0 / cfg.heater_rated_w))
+        board.heater_set(self.heater_output.duty_pm(self.heater_w, dt_ms))
         board.bypass_set(self.bypass_open)
         if reactions & alarms.PUMP_STOP:
             self.pump.stop()

@@ -21,12 +21,23 @@ SPEC = {
     "heater_rated_w": (FLOAT, 100.0, 3000.0, "W"),
     "kp_w_per_c": (FLOAT, 0.0, 500.0, "W/degC"),
     "ti_s": (FLOAT, 1.0, 3600.0, "s"),
+    "kp_far_w_per_c": (FLOAT, 0.0, 1000.0, "W/degC"),
+    "td_s": (FLOAT, 0.0, 120.0, "s"),
+    "d_filter_s": (FLOAT, 0.1, 60.0, "s"),
     "integral_band_c": (FLOAT, 0.1, 5.0, "degC"),
-    "ff_lead_s": (FLOAT, 0.0, 60.0, "s"),
+    "heater_tau_s": (FLOAT, 0.5, 120.0, "s"),
+    "heater_response_s": (FLOAT, 0.5, 120.0, "s"),
+    "heater_output": (INT, 0, 1, ""),
+    "heater_volume_ml": (FLOAT, 20.0, 2000.0, "mL"),
+    "smith_predictor": (INT, 0, 1, ""),
+    "smith_filter_s": (FLOAT, 0.1, 300.0, "s"),
+    "ssr_period_ms": (INT, 200, 10000, "ms"),
+    "probe_tau_s": (FLOAT, 0.1, 20.0, "s"),
     "ff_slope_tau_s": (FLOAT, 1.0, 120.0, "s"),
     "pump_ml_per_rev": (FLOAT, 1.0, 50.0, "mL/rev"),
     "pump_steps_per_rev": (INT, 200, 51200, "steps/rev"),
     "pump_accel_ml_min_per_s": (FLOAT, 10.0, 2000.0, "mL/min/s"),
+    "flow_change_ml_min_per_s": (FLOAT, 0.5, 2000.0, "mL/min/s"),
     "circuit_prime_l": (FLOAT, 0.2, 3.0, "L"),
     "drain_s": (INT, 0, 3600, "s"),
     "cooldown_end_c": (FLOAT, 30.0, 43.0, "degC"),
@@ -55,15 +66,35 @@ class Config:
         self.probe_gain = array("f", [1.0] * probes.N_PROBES)
         # Heater rated power: the feed-forward and the gains are in watts, the output is a duty.
         self.heater_rated_w = 1500.0
-        # PI gains at the reference flow (SIMC rules on the heater-to-inflow response: gain
-        # 1/(flow*c_p), lag ~30 s, dead time ~26 s at 500 mL/min); both are rescaled with flow.
-        self.kp_w_per_c = 20.0
+        # PID gains at the reference flow, on the Smith predictor's estimate (heater-to-outlet gain
+        # 1/(flow*c_p), heat exchanger lag ~30 s at 500 mL/min); all are rescaled with flow. The in-band
+        # gain is gentle (noise, model mismatch in transients); outside the band kp_far drives heat-up.
+        self.kp_w_per_c = 10.0
         self.ti_s = 30.0
+        self.kp_far_w_per_c = 60.0
+        # Derivative time on the measurement, and the low-pass that keeps probe noise out of it.
+        self.td_s = 0.0
+        self.d_filter_s = 2.0
         self.gain_ref_flow_ml_min = 500.0
         # The integrator only acts this close to the setpoint: far from it the feed-forward leads.
-        self.integral_band_c = 1.0
-        # Feed-forward lead: heater element lag (~8 s) + reservoir probe lag and filter (~3 s).
-        self.ff_lead_s = 11.0
+        self.integral_band_c = 0.3
+        # Heater element: its own first-order lag (datasheet or step test), and the faster response
+        # the command compensation gives it (equal values switch the compensation off).
+        self.heater_tau_s = 8.0
+        self.heater_response_s = 2.0
+        # Fluid volume of the heat exchanger, and whether the controller acts on the Smith predictor's
+        # estimate (the heater outlet carried through the line and probe lag) instead of the probe alone.
+        self.heater_volume_ml = 250.0
+        self.smith_predictor = 1
+        # Low-pass on the predictor's correction (measurement minus delayed model).
+        self.smith_filter_s = 10.0
+        # 0 = DC heater on hardware PWM (duty every tick); 1 = SSR switched whole periods by
+        # time-proportioning over ssr_period_ms (zero-cross SSRs switch at mains half-cycles).
+        self.heater_output = 0
+        self.ssr_period_ms = 2000
+        # Thermal lag of the probes in the fluid (datasheet, or a step test): the feed-forward leads the
+        # reservoir reading by it, by the probe filter and by the compensated element response.
+        self.probe_tau_s = 2.0
         # Smoothing of the inlet slope behind the lead. Short on purpose: the first return from the
         # abdomen (a cold slug, then warm fluid) lasts seconds; 1 s beat 2, 3, 5 and 10 s on every
         # benchmark plant, noisy probes included (docs/benchmarks.md).
@@ -72,6 +103,9 @@ class Config:
         self.pump_steps_per_rev = 3200
         # Pump acceleration limit: avoids pressure spikes in the lines when flow changes.
         self.pump_accel_ml_min_per_s = 200.0
+        # A running flow changes this gently: the inflow line's heat loss per mL depends on the flow,
+        # so a fast change brings fluid heated for the old flow to the patient (0.1 degC at 400 -> 600).
+        self.flow_change_ml_min_per_s = 3.0
         # Extracorporeal volume (reservoir floor, heater, lines) not sent into the abdomen.
         self.circuit_prime_l = 1.5
         self.drain_s = 420

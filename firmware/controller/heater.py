@@ -1,23 +1,37 @@
-"""Heater control: feed-forward of the heat the circulating fluid carries, plus a flow-scheduled PI.
+"""Heater control: what power the circulating fluid needs, and how to make a lagging element deliver it.
 
-The feed-forward term is the power that lifts the fluid entering the heater (measured at the
-reservoir) to the setpoint at the current flow. The inlet temperature is projected ff_lead_s ahead
-along its filtered slope, because the power reaches the fluid only after the element's lag and the
-probe reports the inlet only after its own: without the lead, a quickly warming reservoir (the first
-return from the abdomen) makes the feed-forward late and the inflow overshoot. The PI term corrects what it misses (line and patient
-losses, calibration); its gains follow the flow, because the circuit's gain and delays are both
-inversely proportional to it. The integrator acts only near the setpoint and never while the output
-is saturated in the direction of the error, so it cannot wind up during heat-up or the line delay.
-Finally the power is capped so that, at the measured inlet temperature and flow, the fluid leaving
-the heater cannot be heated much past the absolute setpoint limit (44.0 degC; the 45.0 degC cut-off is
-the supervisor's).
+demand = feed-forward + PID, capped:
+- Feed-forward: the power that lifts the fluid entering the heater (measured at the reservoir) to the
+  setpoint at the current flow, plus the heat the heater and inflow line lose to the room. The inlet
+  temperature is projected ahead along its filtered slope by the lags it has to beat: the power reaches the fluid only
+  after the element's (compensated) response and the inlet probe reports late by its own lag and filter.
+- PID on the controlled temperature: proportional and integral on the error, derivative on the
+  measurement through a first-order filter (no kick on setpoint changes, noise kept out). The gains
+  follow the flow, because the circuit's gain and delays are both inversely proportional to it: this is
+  the controller's answer to the transport delay of the lines. The integrator acts only near the
+  setpoint and never while the output is saturated in the direction of the error (no windup during
+  heat-up or the line delay).
+- Cap: at the measured inlet temperature and flow, the fluid leaving the heater cannot be heated much
+  past the absolute setpoint limit (44.0 degC; the 45.0 degC cut-off is the supervisor's).
+
+command = element-lag compensation: a model of the element (first-order, heater_tau_s) tracks what it
+delivers; the command drives the model to the demand with the faster time constant heater_response_s.
+The model is fed the command actually applied (after clamping), so saturation never leaves it behind.
+Without this, the ~8 s element lag turns every change of demand (a flow step, the first return of fluid
+from the abdomen) into an energy error in the heat exchanger that the feedback then has to undo.
 """
-from controller import safety
+from array import array
+
+from controller import probes, safety
 
 # Volumetric heat capacity of saline/glucose perfusate, J/(mL*degC).
 PERFUSATE_J_PER_ML_C = 4.18
 # Flows below this do not schedule the gains further down (a stopped pump must not zero the loop).
 MIN_SCHEDULE_FLOW_ML_MIN = 50.0
+# The predictor's record of the modelled heater outlet: one sample every 0.5 s for 128 s, longer than
+# the line delay at any treatment flow (300 mL at 400 mL/min is 45 s); longer delays are clamped.
+HISTORY_PERIOD_S = 0.5
+HISTORY_SAMPLES = 256
 
 
 def carried_w_per_c(flow_ml_min):
@@ -29,53 +43,148 @@ class HeaterController:
     def __init__(self, config):
         self.config = config
         self.integral_w = 0.0
-        self.output_w = 0.0
+        self.demand_w = 0.0   # the power the fluid needs (feed-forward + PID, capped)
+        self.output_w = 0.0   # the power commanded to the element this tick
+        self.element_w = 0.0  # what the element model says it is delivering
         self.inlet_prev_c = 0.0
         self.inlet_slope_c_per_s = 0.0
-        self.inlet_primed = False
+        self.measured_prev_c = 0.0
+        self.derivative_c_per_s = 0.0
+        self.primed = False
+        # Smith predictor: the modelled heater outlet now, its history, and the same model seen
+        # through the line delay and the probe's lag.
+        self.outlet_model_c = 0.0
+        self.history_c = array("f", [0.0] * HISTORY_SAMPLES)
+        self.history_next = 0
+        self.history_s = 0.0
+        self.probe_model_c = 0.0
+        self.correction_c = 0.0
+        self.predicted_c = 0.0
 
     def reset(self):
         self.integral_w = 0.0
+        self.demand_w = 0.0
         self.output_w = 0.0
-        self.inlet_primed = False
+        self.element_w = 0.0
         self.inlet_slope_c_per_s = 0.0
+        self.derivative_c_per_s = 0.0
+        self.primed = False
 
-    def _projected_inlet(self, inlet_c, dt_s):
+    def _start_model(self, measured_c, inlet_c):
+        """Heating starts: take the circuit as uniform at what the probes read."""
+        self.outlet_model_c = inlet_c
+        for i in range(HISTORY_SAMPLES):
+            self.history_c[i] = measured_c
+        self.history_next = 0
+        self.history_s = 0.0
+        self.probe_model_c = measured_c
+        self.correction_c = 0.0
+
+    def _predict(self, measured_c, inlet_c, flow_ml_min, dt_s):
+        """The controlled temperature as it will be once the line delay and probe lag have passed.
+
+        The heat exchanger is modelled as a mixed volume fed at the inlet temperature and heated by the
+        element model, losing circuit_loss_w_per_c to the room. What the model says the probe reads now
+        (outlet history delayed by the line, lagged like the probe) is subtracted from the measurement:
+        the difference is the model's error, low-passed (the model's dispersion-free line and lumped
+        probe lag differ from the real ones in transients, not on average) and added to the undelayed
+        model output.
+        """
         cfg = self.config
-        if self.inlet_primed:
+        volume_ml = cfg.heater_volume_ml
+        moved_ml = flow_ml_min * dt_s / 60.0
+        t = (self.outlet_model_c * volume_ml + inlet_c * moved_ml) / (volume_ml + moved_ml)
+        t += (self.element_w - cfg.circuit_loss_w_per_c * (t - cfg.room_temp_c)) * dt_s / (
+            PERFUSATE_J_PER_ML_C * volume_ml)
+        self.outlet_model_c = t
+        self.history_s += dt_s
+        if self.history_s >= HISTORY_PERIOD_S:
+            self.history_s -= HISTORY_PERIOD_S
+            self.history_c[self.history_next] = t
+            self.history_next = (self.history_next + 1) % HISTORY_SAMPLES
+        if flow_ml_min > MIN_SCHEDULE_FLOW_ML_MIN:
+            delay = int(cfg.inflow_line_ml * 60.0 / flow_ml_min / HISTORY_PERIOD_S + 0.5)
+            if delay >= HISTORY_SAMPLES:
+                delay = HISTORY_SAMPLES - 1
+            at_line_end = self.history_c[(self.history_next - 1 - delay) % HISTORY_SAMPLES]
+            self.probe_model_c += (at_line_end - self.probe_model_c) * dt_s / (
+                cfg.probe_tau_s + probes.FILTER_TAU_S + dt_s)
+        self.correction_c += (measured_c - self.probe_model_c - self.correction_c) * dt_s / (
+            cfg.smith_filter_s + dt_s)
+        return t + self.correction_c
+
+    def _slopes(self, inlet_c, measured_c, dt_s):
+        """Filter the inlet slope (feed-forward lead) and the controlled slope (derivative term)."""
+        cfg = self.config
+        if self.primed:
             raw = (inlet_c - self.inlet_prev_c) / dt_s
             self.inlet_slope_c_per_s += (raw - self.inlet_slope_c_per_s) * dt_s / (cfg.ff_slope_tau_s + dt_s)
+            raw = (measured_c - self.measured_prev_c) / dt_s
+            self.derivative_c_per_s += (raw - self.derivative_c_per_s) * dt_s / (cfg.d_filter_s + dt_s)
         self.inlet_prev_c = inlet_c
-        self.inlet_primed = True
-        return inlet_c + cfg.ff_lead_s * self.inlet_slope_c_per_s
+        self.measured_prev_c = measured_c
+        self.primed = True
+
+    def cap_w(self, inlet_c, flow_ml_min):
+        """Most power the fluid may take: the outlet at the absolute limit, plus the heat exchanger's
+        own loss to the room (it leaves before the outlet)."""
+        cfg = self.config
+        cap = carried_w_per_c(flow_ml_min) * (safety.ABS_MAX_SETPOINT_C - inlet_c) + cfg.circuit_loss_w_per_c * (
+            safety.ABS_MAX_SETPOINT_C - cfg.room_temp_c)
+        if cap > cfg.heater_rated_w:
+            return cfg.heater_rated_w
+        return cap if cap > 0.0 else 0.0
 
     def update(self, setpoint_c, measured_c, inlet_c, flow_ml_min, dt_s):
-        """Return the heater power in W, between 0 and the rated power."""
+        """Return the power in W to command this tick, between 0 and the rated power."""
         cfg = self.config
+        if not self.primed:
+            self._start_model(measured_c, inlet_c)
+        if cfg.smith_predictor:
+            measured_c = self._predict(measured_c, inlet_c, flow_ml_min, dt_s)
+        self.predicted_c = measured_c
+        self._slopes(inlet_c, measured_c, dt_s)
         w_per_c = carried_w_per_c(flow_ml_min)
-        ff = w_per_c * (setpoint_c - self._projected_inlet(inlet_c, dt_s))
+        lead_s = cfg.heater_response_s + cfg.probe_tau_s + probes.FILTER_TAU_S
+        projected_inlet_c = inlet_c + lead_s * self.inlet_slope_c_per_s
+        ff = w_per_c * (setpoint_c - projected_inlet_c) + cfg.circuit_loss_w_per_c * (setpoint_c - cfg.room_temp_c)
         if ff < 0.0:
             ff = 0.0
         scale = flow_ml_min if flow_ml_min > MIN_SCHEDULE_FLOW_ML_MIN else MIN_SCHEDULE_FLOW_ML_MIN
         scale = scale / cfg.gain_ref_flow_ml_min
         kp = cfg.kp_w_per_c * scale
         ti = cfg.ti_s / scale
+        td = cfg.td_s / scale
         error = setpoint_c - measured_c
-        max_w = cfg.heater_rated_w
-        # The heat exchanger's own loss to the room (part of circuit_loss_w_per_c) leaves before the
-        # outlet, so the cap allows for it: the outlet stays within a few tenths of the limit.
-        cap_w = w_per_c * (safety.ABS_MAX_SETPOINT_C - inlet_c) + cfg.circuit_loss_w_per_c * (
-            safety.ABS_MAX_SETPOINT_C - cfg.room_temp_c)
-        if cap_w < max_w:
-            max_w = cap_w if cap_w > 0.0 else 0.0
-        unclamped = ff + kp * error + self.integral_w
-        near = -cfg.integral_band_c < error < cfg.integral_band_c
+        max_w = self.cap_w(inlet_c, flow_ml_min)
+        pd = kp * (error - td * self.derivative_c_per_s)
+        # Outside the integral band (heat-up, a large upset) the error beyond the band gets a stiffer
+        # gain: on the predicted temperature it drives the heater outlet to the setpoint quickly
+        # without the line delay's overshoot, and the gentle in-band gain keeps noise out of treatment.
+        band = cfg.integral_band_c
+        if error > band:
+            pd += cfg.kp_far_w_per_c * scale * (error - band)
+        elif error < -band:
+            pd += cfg.kp_far_w_per_c * scale * (error + band)
+        unclamped = ff + pd + self.integral_w
+        near = -band < error < band
         if near and (unclamped < max_w or error < 0.0) and (unclamped > 0.0 or error > 0.0):
             self.integral_w += kp * error * dt_s / ti
-        out = ff + kp * error + self.integral_w
-        if out > max_w:
-            out = max_w
+        demand = ff + pd + self.integral_w
+        if demand > max_w:
+            demand = max_w
+        elif demand < 0.0:
+            demand = 0.0
+        self.demand_w = demand
+        return self._drive_element(demand, dt_s)
+
+    def _drive_element(self, demand_w, dt_s):
+        cfg = self.config
+        out = self.element_w + (demand_w - self.element_w) * (cfg.heater_tau_s / cfg.heater_response_s)
+        if out > cfg.heater_rated_w:
+            out = cfg.heater_rated_w
         elif out < 0.0:
             out = 0.0
+        self.element_w += (out - self.element_w) * dt_s / (cfg.heater_tau_s + dt_s)
         self.output_w = out
         return out

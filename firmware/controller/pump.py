@@ -20,6 +20,7 @@ class Pump:
         self.config = config
         self.target_ml_min = 0.0
         self.flow_ml_min = 0.0
+        self.slew_ml_min_per_s = config.pump_accel_ml_min_per_s
         self.steps_at_start = board.pump_steps()
         self.calibrating = False
         self.calibration_start_steps = 0
@@ -27,7 +28,15 @@ class Pump:
         self.calibration_revolutions = 0.0
 
     def set_flow(self, flow_ml_min):
-        self.target_ml_min = flow_ml_min
+        """Starting and stopping ramp at the acceleration limit; a change of a running flow ramps at the
+        gentler flow_change rate, which the heater and the lines can follow without leaving the band."""
+        if flow_ml_min != self.target_ml_min:
+            cfg = self.config
+            if flow_ml_min > 0.0 and self.target_ml_min > 0.0:
+                self.slew_ml_min_per_s = cfg.flow_change_ml_min_per_s
+            else:
+                self.slew_ml_min_per_s = cfg.pump_accel_ml_min_per_s
+            self.target_ml_min = flow_ml_min
 
     def steps_per_s(self, flow_ml_min):
         cfg = self.config
@@ -40,7 +49,7 @@ class Pump:
 
     def tick(self, dt_s):
         """Move the commanded flow toward the target at the acceleration limit and drive the stepper."""
-        step = self.config.pump_accel_ml_min_per_s * dt_s
+        step = self.slew_ml_min_per_s * dt_s
         diff = self.target_ml_min - self.flow_ml_min
         if diff > step:
             self.flow_ml_min += step

@@ -147,7 +147,10 @@ def test_flow_can_be_changed_during_a_session_within_the_limits():
     board.run(ctl, 50)
     (reply,) = ask(board, ctl, [1, 2, "set_flow", {"flow_ml_min": 400}])
     assert reply[2] == "ok" and ctl.plan.flow_ml_min == 400.0
-    board.run(ctl, 20)
+    board.run(ctl, 10)  # one second: the running flow changes at the gentle rate, not at once
+    rate = ctl.config.flow_change_ml_min_per_s
+    assert abs(ctl.pump.flow_ml_min - (500.0 - rate * 1.0)) < 1e-3, ctl.pump.flow_ml_min
+    board.run(ctl, int(100.0 / rate * 10) + 10)
     assert abs(ctl.pump.flow_ml_min - 400.0) < 1e-6
     (refused,) = ask(board, ctl, [1, 3, "set_flow", {"flow_ml_min": 1500}])
     assert refused[2] == "error" and refused[3]["field"] == "flow_ml_min" and ctl.plan.flow_ml_min == 400.0

@@ -1,47 +1,170 @@
-# Heater controller: limits, the outlet cap, feed-forward, anti-windup.
+# Heater controller: limits, the outlet cap, feed-forward, derivative, anti-windup, element compensation.
 from controller import heater, safety
 from controller.config import Config
 
+DT_S = 0.1
+
+
+def pid_config():
+    """The controller acting on the probe directly, so the arithmetic below can be checked by hand."""
+    cfg = Config()
+    cfg.smith_predictor = 0
+    return cfg
+
+
+def settle(ctl, ticks, setpoint_c, measured_c, inlet_c, flow_ml_min=500.0):
+    w = 0.0
+    for _ in range(ticks):
+        w = ctl.update(setpoint_c, measured_c, inlet_c, flow_ml_min, DT_S)
+    return w
+
 
 def test_output_stays_within_zero_and_rated_power():
-    cfg = Config()
+    cfg = pid_config()
     ctl = heater.HeaterController(cfg)
-    for measured in (-10.0, 20.0, 42.9, 43.0, 43.5, 60.0):
-        w = ctl.update(43.0, measured, 42.0, 500.0, 0.1)
+    for measured in (-10.0, 20.0, 42.9, 43.0, 43.5, 60.0, 20.0):
+        w = ctl.update(43.0, measured, 42.0, 500.0, DT_S)
         assert 0.0 <= w <= cfg.heater_rated_w
 
 
-def test_power_is_capped_so_the_outlet_cannot_exceed_the_absolute_setpoint():
-    cfg = Config()
+def test_demand_is_capped_so_the_outlet_cannot_exceed_the_absolute_setpoint():
+    cfg = pid_config()
     ctl = heater.HeaterController(cfg)
     inlet_c = 30.0
-    w = ctl.update(43.0, 20.0, inlet_c, 500.0, 0.1)
     hx_loss_w = cfg.circuit_loss_w_per_c * (safety.ABS_MAX_SETPOINT_C - cfg.room_temp_c)
     cap = heater.carried_w_per_c(500.0) * (safety.ABS_MAX_SETPOINT_C - inlet_c) + hx_loss_w
-    assert abs(w - min(cap, cfg.heater_rated_w)) < 1e-3
-    assert ctl.update(43.0, 20.0, 46.0, 500.0, 0.1) == 0.0  # inlet already well above the limit
+    settle(ctl, 600, 43.0, 20.0, inlet_c)
+    assert abs(ctl.demand_w - cap) < 1e-3
+    # In steady state the command equals what the element delivers: the cap, not more.
+    assert abs(ctl.output_w - cap) < 0.5 and abs(ctl.element_w - cap) < 0.5
+    assert settle(ctl, 600, 43.0, 20.0, 46.0) == 0.0  # inlet already well above the limit
 
 
-def test_feed_forward_carries_the_steady_load():
-    ctl = heater.HeaterController(Config())
-    w = ctl.update(43.0, 43.0, 41.0, 500.0, 0.1)
-    expected = 500.0 * 4.18 / 60.0 * 2.0
+def test_feed_forward_carries_the_fluid_and_the_circuit_loss():
+    cfg = pid_config()
+    ctl = heater.HeaterController(cfg)
+    w = settle(ctl, 600, 43.0, 43.0, 41.0)
+    expected = 500.0 * 4.18 / 60.0 * 2.0 + cfg.circuit_loss_w_per_c * (43.0 - cfg.room_temp_c)
+    assert abs(w - expected) < 0.5, w
+    # The same load at a lower flow needs proportionally less for the fluid, the same for the loss.
+    w = settle(ctl, 600, 43.0, 43.0, 41.0, 400.0)
+    expected = 400.0 * 4.18 / 60.0 * 2.0 + cfg.circuit_loss_w_per_c * (43.0 - cfg.room_temp_c)
     assert abs(w - expected) < 0.5, w
 
 
+def test_feed_forward_leads_a_warming_inlet():
+    cfg = pid_config()
+    ctl = heater.HeaterController(cfg)
+    settle(ctl, 100, 43.0, 43.0, 35.0)
+    inlet = 35.0
+    for _ in range(300):  # inlet warming at 0.05 degC/s
+        inlet += 0.05 * DT_S
+        ctl.update(43.0, 43.0, inlet, 500.0, DT_S)
+    lead_s = cfg.heater_response_s + cfg.probe_tau_s + 1.0
+    expected = heater.carried_w_per_c(500.0) * (43.0 - (inlet + 0.05 * lead_s)) + \
+        cfg.circuit_loss_w_per_c * (43.0 - cfg.room_temp_c)
+    assert abs(ctl.demand_w - expected) < 1.0, (ctl.demand_w, expected)
+
+
+def test_element_compensation_speeds_up_the_element():
+    """Drive a first-order element (the configured lag) with the commands: it must follow a demand step
+    with the response time asked for, not its own lag, and never be driven past the demand."""
+    cfg = pid_config()
+
+    def time_to_63pct(response_s):
+        cfg.heater_response_s = response_s
+        ctl = heater.HeaterController(cfg)
+        settle(ctl, 600, 43.0, 43.0, 40.0)
+        element = ctl.output_w
+        start = element
+        for tick in range(600):
+            w = ctl.update(43.0, 43.0, 40.0, 650.0, DT_S)  # the flow steps up, and the demand with it
+            element += (w - element) * DT_S / (cfg.heater_tau_s + DT_S)
+            assert element <= ctl.demand_w + 0.5
+            if element - start >= 0.632 * (ctl.demand_w - start):
+                return (tick + 1) * DT_S
+        return 1e9
+
+    compensated = time_to_63pct(2.0)
+    uncompensated = time_to_63pct(cfg.heater_tau_s)
+    assert compensated < 3.0, compensated
+    assert uncompensated > 7.0, uncompensated
+
+
+def test_derivative_acts_on_the_measurement_not_on_setpoint_changes():
+    cfg = pid_config()
+    cfg.td_s = 10.0
+    ctl = heater.HeaterController(cfg)
+    settle(ctl, 300, 42.8, 42.8, 40.0)
+    before = ctl.demand_w
+    ctl.update(43.0, 42.8, 40.0, 500.0, DT_S)
+    kick = ctl.demand_w - before
+    ff_step = (cfg.circuit_loss_w_per_c + heater.carried_w_per_c(500.0)) * 0.2
+    assert abs(kick - (ff_step + cfg.kp_w_per_c * 0.2)) < 0.1, kick  # no derivative of the setpoint
+    ctl = heater.HeaterController(cfg)
+    measured = 42.9
+    settle(ctl, 300, 43.0, measured, 40.0)
+    for _ in range(300):  # the measurement rises at 0.01 degC/s: the derivative holds power back
+        measured += 0.01 * DT_S
+        ctl.update(43.0, measured, 40.0, 500.0, DT_S)
+    assert abs(ctl.derivative_c_per_s - 0.01) < 0.001
+    ff = heater.carried_w_per_c(500.0) * 3.0 + cfg.circuit_loss_w_per_c * (43.0 - cfg.room_temp_c)
+    pd = cfg.kp_w_per_c * ((43.0 - measured) - cfg.td_s * 0.01)
+    assert abs(ctl.demand_w - (ff + pd + ctl.integral_w)) < 0.5
+
+
 def test_integrator_does_not_wind_up_far_from_setpoint():
-    ctl = heater.HeaterController(Config())
-    for _ in range(3000):
-        ctl.update(43.0, 25.0, 25.0, 500.0, 0.1)
+    ctl = heater.HeaterController(pid_config())
+    settle(ctl, 3000, 43.0, 25.0, 25.0)
     assert ctl.integral_w == 0.0
 
 
 def test_integrator_removes_a_steady_offset_near_setpoint():
-    ctl = heater.HeaterController(Config())
+    ctl = heater.HeaterController(pid_config())
     cfg = ctl.config
-    for _ in range(600):
-        ctl.update(43.0, 42.9, 42.0, 500.0, 0.1)
+    settle(ctl, 600, 43.0, 42.9, 42.0)
     expected = cfg.kp_w_per_c * 0.1 * 60.0 / cfg.ti_s  # kp * error * time / ti at the reference flow
     assert abs(ctl.integral_w - expected) < 0.01 * expected, ctl.integral_w
     ctl.reset()
-    assert ctl.integral_w == 0.0 and ctl.output_w == 0.0
+    assert ctl.integral_w == 0.0 and ctl.output_w == 0.0 and ctl.element_w == 0.0
+
+
+def test_integrator_band_and_stiffer_gain_outside_it():
+    cfg = pid_config()
+    ctl = heater.HeaterController(cfg)
+    ctl.update(43.0, 42.5, 38.0, 500.0, DT_S)  # 0.5 degC low: 0.3 in band, 0.2 beyond it
+    ff = heater.carried_w_per_c(500.0) * 5.0 + cfg.circuit_loss_w_per_c * (43.0 - cfg.room_temp_c)
+    expected = ff + cfg.kp_w_per_c * 0.5 + cfg.kp_far_w_per_c * 0.2
+    assert expected < ctl.cap_w(38.0, 500.0)
+    assert abs(ctl.demand_w - expected) < 1e-3 and ctl.integral_w == 0.0
+
+
+def test_smith_predictor_sees_through_the_line_delay():
+    """A circuit built exactly as the predictor models it: heat exchanger, line delay, probe lag. The
+    prediction must track the heater outlet now, while the probe shows it only after the delay."""
+    cfg = Config()
+    ctl = heater.HeaterController(cfg)
+    flow = 500.0
+    delay_ticks = int(cfg.inflow_line_ml * 60.0 / flow / DT_S)
+    outlet = 40.0
+    line = [outlet] * delay_ticks
+    probe = outlet
+    element = 0.0
+    inlet = 40.0
+    worst_prediction = 0.0
+    worst_probe = 0.0
+    for tick in range(3000):
+        w = ctl.update(43.0, probe, inlet, flow, DT_S)
+        element += (w - element) * DT_S / (cfg.heater_tau_s + DT_S)
+        moved = flow * DT_S / 60.0
+        outlet = (outlet * cfg.heater_volume_ml + inlet * moved) / (cfg.heater_volume_ml + moved)
+        outlet += (element - cfg.circuit_loss_w_per_c * (outlet - cfg.room_temp_c)) * DT_S / (
+            4.18 * cfg.heater_volume_ml)
+        line.append(outlet)
+        probe += (line.pop(0) - probe) * DT_S / (cfg.probe_tau_s + 1.0 + DT_S)
+        if tick > 100:
+            worst_prediction = max(worst_prediction, abs(ctl.predicted_c - outlet))
+            worst_probe = max(worst_probe, abs(probe - outlet))
+    assert worst_probe > 1.0  # the heat-up really was hidden behind the delay
+    assert worst_prediction < 0.1, worst_prediction
+    assert abs(probe - 43.0) < 0.02 and abs(outlet - 43.0) < 0.02

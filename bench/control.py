@@ -5,13 +5,15 @@ Usage: python bench/control.py [--plant FILE] [--json] [--drug-at-min M]
 A plant file has a [plant] table (docs/plant-model.md) and optionally a [plan] table (target_temp_c,
 duration_min, volume_l, flow_ml_min). Prints one JSON object (--json) or a readable summary:
 
-  max_abs_error_c, p99_abs_error_c   true inflow vs setpoint, from the start of TREATMENT (target first
+  max_abs_error_c, p99_abs_error_c   true temperature at the controlled point (the inflow; for a
+                                     cascade plan the cavity at its probes) vs the target, from the start of TREATMENT (target first
                                      reached with the abdomen filled) to its end; the firmware only sees
                                      noisy probes, the emulator knows the true value
   max_abs_error_measured_c           the same on what the firmware measured (its telemetry)
-  time_in_band_pct                   share of that time the true inflow was within +-0.1 degC
-  overshoot_c                        highest true inflow above the setpoint while heating
-  heatup_s, heatup_min_s             start to the true inflow first within 0.1 degC of the target; and
+  time_in_band_pct                   share of that time the true value was within +-0.1 degC
+  overshoot_c                        highest true value above the target while heating
+  inflow_max_c                       highest true inflow while perfusing (the cascade's inflow cap)
+  heatup_s, heatup_min_s             start to the true value first within 0.1 degC of the target; and
                                      the physical minimum: full heater power (within the 44 degC outlet
                                      limit) from the same start, on the same plant
   flow_error_pct                     volume the plant received vs the volume the firmware commanded
@@ -45,6 +47,9 @@ from hipec.runner import Plan, Progress, SessionRunner
 from hipec.store import Store
 
 BAND_C = 0.1
+# A cascade has heated up once the cavity is at the target with the abdomen this full (before that its
+# probes read the first fluid to reach them, not the cavity).
+FILLED_SHARE = 0.99
 OUTLET_LIMIT_C = 44.0
 # firmware config circuit_loss_w_per_c (1.5) x (44.0 - room_temp_c 22.0): what the heater cap allows for
 HX_LOSS_ALLOWANCE_W = 1.5 * (44.0 - 22.0)
@@ -67,20 +72,41 @@ def load_all(path: Path | None) -> tuple[PlantParams, Plan, dict[str, Any]]:
 
 
 def heatup_minimum_s(params: PlantParams, plan: Plan) -> float:
-    """Full heater power, capped only so the heater outlet stays at the 44 degC limit, bypass open, from
-    an element with the model's shortest lag (0.5 s): a lower bound no controller can beat."""
+    """Full heater power, capped only so the heater outlet stays at the 44 degC limit, from an element
+    with the model's shortest lag (0.5 s): a lower bound no controller can beat. Bypass open until the
+    inflow reaches the target; for the cascade, then perfusing until the cavity does."""
     plant = Plant(dataclasses.replace(params, heater_tau_s=0.5))
     msps = int(plan.flow_ml_min / 60.0 / params.pump_ml_per_rev * params.pump_steps_per_rev * 1000)
     flow_l_s = plan.flow_ml_min / 60000.0
     target = plan.target_temp_c - BAND_C
+    bypass = True
+    filled_l = params.abdomen_capacity_l * FILLED_SHARE
     for tick in range(int(3 * 3600 / 0.1)):
         # The firmware's own limit: outlet at 44 degC, allowing for the heat exchanger's loss.
         cap_w = flow_l_s * RHO_C_J_PER_L_C * (OUTLET_LIMIT_C - plant.t_reservoir) + HX_LOSS_ALLOWANCE_W
         duty = max(0, min(1000, int(1000 * cap_w / params.heater_max_w)))
-        plant.step(0.1, duty, msps, True)
-        if plant.true_temps()["inflow"] >= target:
+        plant.step(0.1, duty, msps, bypass)
+        temps = plant.true_temps()
+        if bypass and temps["inflow"] >= target:
+            if plan.controlled_point == "inflow":
+                return (tick + 1) * 0.1
+            bypass = False
+        elif not bypass and plant.v_abdomen_l >= filled_l and controlled_truth(temps, plan) >= target:
             return (tick + 1) * 0.1
     return math.inf
+
+
+def controlled_truth(temps_c: dict[str, float], plan: Plan) -> float:
+    """The true temperature at the plan's controlled point: the inflow, or the cavity where its probes sit."""
+    if plan.controlled_point == "abdominal":
+        return (temps_c["abdominal_1"] + temps_c["abdominal_2"]) / 2.0
+    return temps_c["inflow"]
+
+
+def controlled_measured(record: dict[str, Any], plan: Plan) -> float:
+    if plan.controlled_point == "abdominal":
+        return (record["abdominal_1_mc"] + record["abdominal_2_mc"]) / 2000.0
+    return float(record["inflow_mc"]) / 1000.0
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -139,12 +165,15 @@ def run(params: PlantParams, plan: Plan, drug_at_min: float | None = None,
     wall_s = time.perf_counter() - started
     setpoint = plan.target_temp_c
     phase_of = {r["t_ms"] // 1000: PHASES[r["phase"]] for r in records}
-    truth = [(s.t_ms // 1000, s.temps_c["inflow"]) for s in mcu.truth]
+    truth = [(s.t_ms // 1000, controlled_truth(s.temps_c, plan)) for s in mcu.truth]
     in_treatment = [(t, temp) for t, temp in truth if phase_of.get(t) == "TREATMENT"]
     errors = [abs(temp - setpoint) for _t, temp in in_treatment]
-    measured = [abs(r["inflow_mc"] / 1000.0 - setpoint) for r in records if PHASES[r["phase"]] == "TREATMENT"]
+    measured = [abs(controlled_measured(r, plan) - setpoint) for r in records if PHASES[r["phase"]] == "TREATMENT"]
     heated = [temp for t, temp in truth if phase_of.get(t) in ("PRIMING", "HEATING", "TREATMENT")]
-    reached = next((t for t, temp in truth if temp >= setpoint - BAND_C), None)
+    inflow_truth = [s.temps_c["inflow"] for s in mcu.truth if phase_of.get(s.t_ms // 1000) in ("HEATING", "TREATMENT")]
+    filled_l = params.abdomen_capacity_l * FILLED_SHARE if plan.controlled_point == "abdominal" else 0.0
+    reached = next((s.t_ms // 1000 for s in mcu.truth
+                    if s.abdomen_l >= filled_l and controlled_truth(s.temps_c, plan) >= setpoint - BAND_C), None)
     commanded_ml = sum(r["flow_ml_min"] / 60.0 for r in records)  # one record per second
     delivered_ml = mcu.plant.delivered_ml
     perf = statuses["end"]["perf"]
@@ -165,6 +194,8 @@ def run(params: PlantParams, plan: Plan, drug_at_min: float | None = None,
         "heap_high_water_bytes": {"10min": statuses.get("10min", {}).get("heap_peak_bytes"),
                                   "end": statuses["end"]["heap_peak_bytes"]},
         "treatment_s": outcome.treatment_s,
+        "controlled_point": plan.controlled_point,
+        "inflow_max_c": round(max(inflow_truth), 3) if inflow_truth else None,
         "wall_s": round(wall_s, 1),
     }
     if trace is not None:

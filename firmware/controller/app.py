@@ -8,7 +8,7 @@ is serviced (commands.py answers the requests). Nothing received from the link c
 import gc
 from array import array
 
-from controller import alarms, eventlog, heater, heater_output, probes, safety, session, telemetry
+from controller import alarms, cascade, eventlog, heater, heater_output, probes, safety, session, telemetry
 from controller.commands import Commands
 from controller.config import Config
 from controller.plan import Plan
@@ -46,6 +46,7 @@ class Controller:
         self.probes = probes.Probes(self.config)
         self.heater = heater.HeaterController(self.config)
         self.heater_output = heater_output.HeaterOutput(self.config)
+        self.cascade = cascade.CavityController(self.config)
         self.pump = Pump(board, self.config)
         self.session = session.Session()
         self.alarms = alarms.Alarms()
@@ -61,7 +62,11 @@ class Controller:
         self.reactions = 0
         self.fault_alarm = -1  # the alarm that put the session into FAULT
         self.heater_w = 0.0
-        self.setpoint_c = 0.0
+        self.setpoint_c = 0.0   # the inflow setpoint (the target, or the cascade's demand)
+        self.target_c = 0.0     # the plan's target while heating, else 0
+        self.controlled_c = 0.0  # the temperature judged against the target: inflow, or cavity mean
+        self.cascade_active = False
+        self.abdomen_filled = False
         self.bypass_open = True
         self.patient_start_ml = 0.0
         self.since_telemetry_ms = 0
@@ -183,18 +188,30 @@ class Controller:
         elif reactions & alarms.HOLD and sess.phase in session.RUNNING:
             sess.hold(session.PAUSED, now)
 
-        # Session transitions.
+        # Session transitions, judged on the controlled point.
         plan = self.plan
         target = plan.target_temp_c
         if target > safety.ABS_MAX_SETPOINT_C:
             target = safety.ABS_MAX_SETPOINT_C
-        controlled = temps[probes.INFLOW]
-        in_band = self.probes.valid[probes.INFLOW] and -cfg.band_c <= controlled - target <= cfg.band_c
+        cavity_c = self.cavity_c()
+        # A cascade plan is judged on the cavity whenever fluid goes into the abdomen. The outer loop
+        # takes over once the abdomen is filled: while it fills, the cavity probes read the first fluid to
+        # reach them and a small, fast-changing volume, so the inflow is held at the target.
+        judge_cavity = plan.controlled_point == "abdominal" and cavity_c > 0.0 and self._perfusing_phase(sess.phase)
+        self.cascade_active = judge_cavity and self.abdomen_filled
+        if judge_cavity:
+            controlled = cavity_c
+            controlled_ok = True
+        else:
+            controlled = temps[probes.INFLOW]
+            controlled_ok = self.probes.valid[probes.INFLOW] != 0
+        in_band = controlled_ok and -cfg.band_c <= controlled - target <= cfg.band_c
         delivered = self.pump.delivered_ml()
         if sess.phase == session.PRIMING:
             self.patient_start_ml = delivered  # the abdomen fills from the moment HEATING begins
         filled = delivered - self.patient_start_ml >= plan.volume_l * 1000.0 - cfg.circuit_prime_l * 1000.0
-        cooled = controlled <= cfg.cooldown_end_c
+        self.abdomen_filled = filled and sess.phase != session.PRIMING
+        cooled = temps[probes.INFLOW] <= cfg.cooldown_end_c
         sess.advance(now, dt_ms, in_band, filled, cooled, board.ticks_diff, cfg,
                      int(plan.duration_min * 60000.0))
         phase = sess.phase
@@ -203,19 +220,27 @@ class Controller:
         heated = phase in session.HEATED and not reactions & alarms.HEATER_OFF
         circulating = (phase in session.RUNNING or phase == session.PAUSED or phase == session.FAULT) \
             and not reactions & alarms.PUMP_STOP
-        perfusing_phase = phase in session.PERFUSING or (
-            (phase == session.PAUSED or phase == session.FAULT) and sess.resume_to in session.PERFUSING)
-        self.bypass_open = not perfusing_phase or (reactions & alarms.BYPASS) != 0
+        self.bypass_open = not self._perfusing_phase(phase) or (reactions & alarms.BYPASS) != 0
         flow = plan.flow_ml_min if circulating else 0.0
         if self.pump.calibrating:
             flow = self.pump.calibration_tick(phase == session.IDLE and not reactions & alarms.PUMP_STOP)
         self.pump.set_flow(flow)
         if heated:
-            self.setpoint_c = target
-            self.heater_w = self.heater.update(target, controlled, temps[probes.RESERVOIR],
+            self.target_c = target
+            self.controlled_c = controlled
+            if self.cascade_active:
+                self.setpoint_c = self.cascade.update(target, cavity_c, dt_s)
+            else:
+                self.cascade.reset()
+                self.setpoint_c = target
+            self.heater_w = self.heater.update(self.setpoint_c, temps[probes.INFLOW], temps[probes.RESERVOIR],
                                                self.pump.flow_ml_min, dt_s)
         else:
             self.setpoint_c = 0.0
+            self.target_c = 0.0
+            self.controlled_c = controlled
+            self.cascade_active = False
+            self.cascade.reset()
             self.heater.reset()
             self.heater_output.reset()
             self.heater_w = 0.0
@@ -233,6 +258,22 @@ class Controller:
             self.since_telemetry_ms = 0
             self.record(now)
             self.stream_pending = cfg.telemetry_stream != 0
+
+    def _perfusing_phase(self, phase):
+        """Fluid goes into the abdomen in this phase (or would, once a pause or fault is resumed)."""
+        return phase in session.PERFUSING or (
+            (phase == session.PAUSED or phase == session.FAULT) and self.session.resume_to in session.PERFUSING)
+
+    def cavity_c(self):
+        """Mean of the abdominal probes that read, or 0.0 if none does."""
+        p = self.probes
+        total = 0.0
+        n = 0
+        for i in probes.ABDOMINAL:
+            if p.valid[i] and not p.failed[i]:
+                total += p.temp_c[i]
+                n += 1
+        return total / n if n else 0.0
 
     def _first_active(self, reaction):
         for i in range(alarms.N_ALARMS):

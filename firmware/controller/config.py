@@ -33,6 +33,10 @@ SPEC = {
     "smith_filter_s": (FLOAT, 0.1, 300.0, "s"),
     "ssr_period_ms": (INT, 200, 10000, "ms"),
     "probe_tau_s": (FLOAT, 0.1, 20.0, "s"),
+    "cascade_kp": (FLOAT, 0.0, 50.0, "degC/degC"),
+    "cascade_ti_s": (FLOAT, 10.0, 7200.0, "s"),
+    "cascade_band_c": (FLOAT, 0.1, 5.0, "degC"),
+    "cascade_slew_c_per_s": (FLOAT, 0.001, 1.0, "degC/s"),
     "ff_slope_tau_s": (FLOAT, 1.0, 120.0, "s"),
     "pump_ml_per_rev": (FLOAT, 1.0, 50.0, "mL/rev"),
     "pump_steps_per_rev": (INT, 200, 51200, "steps/rev"),
@@ -82,6 +86,14 @@ class Config:
         # the command compensation gives it (equal values switch the compensation off).
         self.heater_tau_s = 8.0
         self.heater_response_s = 2.0
+        # Cascade (plan controlled_point "abdominal"): degC of inflow setpoint per degC of cavity error,
+        # the integral time (the filled cavity's time constant: ~3.5 L x c_p over flow x c_p plus the
+        # patient's uptake, 200-250 s) and the integrator's band.
+        self.cascade_kp = 10.0
+        self.cascade_ti_s = 200.0
+        self.cascade_band_c = 2.0
+        # How fast the cascade may move the inflow setpoint (the heat exchanger cools ~0.3 degC/s at most).
+        self.cascade_slew_c_per_s = 0.05
         # Fluid volume of the heat exchanger, and whether the controller acts on the Smith predictor's
         # estimate (the heater outlet carried through the line and probe lag) instead of the probe alone.
         self.heater_volume_ml = 250.0

@@ -12,7 +12,7 @@ NUMERIC_FIELDS = {
     "volume_l": (1.0, 10.0, "L"),
     "flow_ml_min": (50.0, safety.ABS_MAX_FLOW_ML_MIN, "mL/min"),
 }
-CONTROLLED_POINTS = ("inflow",)
+CONTROLLED_POINTS = ("inflow", "abdominal")
 FIELD_NAMES = ("target_temp_c", "duration_min", "volume_l", "flow_ml_min", "controlled_point")
 
 

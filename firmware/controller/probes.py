@@ -31,6 +31,7 @@ ABDOMINAL_1 = 2
 ABDOMINAL_2 = 3
 RESERVOIR = 4
 N_PROBES = 5
+ABDOMINAL = (ABDOMINAL_1, ABDOMINAL_2)
 
 
 def resistance_to_c(r_ohm, r0_ohm):

@@ -130,11 +130,18 @@ class Supervisor:
         # Too hot is judged on the raw reading (no filter lag): a heater switch failed closed
         # shows first here, and every tenth of a second counts.
         raw_inflow = p.raw_c[probes.INFLOW]
-        high = setpoint > 0.0 and inflow_ok and raw_inflow > setpoint + cfg.alarm_band_c
+        # In a cascade the inflow setpoint moves and the line delays the inflow behind it: the inflow is
+        # judged against the absolute setpoint limit instead, and the cavity against the target.
+        inflow_limit = ABS_MAX_SETPOINT_C if ctl.cascade_active else setpoint
+        high = setpoint > 0.0 and inflow_ok and raw_inflow > inflow_limit + cfg.alarm_band_c
+        if ctl.cascade_active and setpoint > 0.0 and ctl.controlled_c > ctl.target_c + cfg.alarm_band_c:
+            high = True
         self._set(alarms.TEMP_HIGH, self._persist(T_TEMP_HIGH, high, dt_ms, TEMP_HIGH_MS), raw_inflow)
-        low = ctl.session_in_treatment() and inflow_ok and inflow < setpoint - cfg.alarm_band_c
+        # Too cold is judged on the controlled point (the cavity in a cascade): the treatment is not working.
+        controlled = ctl.controlled_c
+        low = ctl.session_in_treatment() and inflow_ok and controlled < ctl.target_c - cfg.alarm_band_c
         self._set(alarms.TEMP_LOW, self._persist(T_TEMP_LOW, low, dt_ms, cfg.temp_low_delay_s * 1000),
-                  inflow)
+                  controlled)
 
         # Probes: failed (open, short, implausible) or stuck (code frozen while the fluid moves).
         for i in range(probes.N_PROBES):

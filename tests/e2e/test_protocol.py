@@ -95,4 +95,5 @@ def test_enter_repl_makes_outputs_safe_and_hands_the_link_back(mcu: EmulatedMCU,
     while not mcu.in_repl:
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    assert mcu.plant.heater_w < 1.0 or all(s.heater_pm == 0 for s in mcu.truth[-3:])
+    _at, heater_pm, heater_relay, pump_msps, bypass_open = mcu.output_log[-1]
+    assert (heater_pm, heater_relay, pump_msps, bypass_open) == (0, False, 0, True)

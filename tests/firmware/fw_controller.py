@@ -154,3 +154,28 @@ def test_flow_can_be_changed_during_a_session_within_the_limits():
     assert abs(ctl.pump.flow_ml_min - 400.0) < 1e-6
     (refused,) = ask(board, ctl, [1, 3, "set_flow", {"flow_ml_min": 1500}])
     assert refused[2] == "error" and refused[3]["field"] == "flow_ml_min" and ctl.plan.flow_ml_min == 400.0
+
+
+def test_cascade_plan_fills_at_the_target_then_moves_the_inflow_setpoint_for_the_cavity():
+    board, ctl = make(40.0)
+    ctl.config.prime_stable_s = 0
+    (reply,) = ask(board, ctl, [1, 1, "set_plan", {"controlled_point": "abdominal", "target_temp_c": 41.0,
+                                                    "volume_l": 1.6}])
+    assert reply[2] == "ok"
+    board.codes = [code_for_c(41.0)] * 5
+    board.codes[2] = board.codes[3] = code_for_c(39.0)  # cavity probes still cooler than the target
+    ask(board, ctl, [1, 2, "start", {}])
+    board.run(ctl, 20)
+    assert ctl.session.phase == session.HEATING
+    assert ctl.setpoint_c == 41.0 and not ctl.cascade_active  # filling: inflow at the target
+    assert ctl.controlled_c < 39.5  # but the phase is judged on the cavity
+    board.run(ctl, 150)  # 0.1 L beyond the 1.5 L circuit at 500 mL/min: the abdomen is filled
+    assert ctl.cascade_active and ctl.session.phase == session.HEATING  # cavity not in band: no treatment
+    for n in range(3, 7):  # a minute more, the host heartbeating
+        ask(board, ctl, [1, n, "heartbeat", {}])
+        board.run(ctl, 150)
+    assert ctl.setpoint_c == 44.0  # the cavity 2 degC low asks for the capped inflow, no more
+    assert ctl.session.phase == session.HEATING, ctl.alarms.active_names()
+    board.codes[2] = board.codes[3] = code_for_c(41.0)
+    board.run(ctl, 60)
+    assert ctl.session.phase == session.TREATMENT, (ctl.controlled_c, ctl.alarms.active_names())

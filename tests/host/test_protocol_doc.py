@@ -7,6 +7,7 @@ import re
 import sys
 
 import cbor2
+import pytest
 
 from hipec import REPO_ROOT
 from hipec.wire import decode_frame
@@ -40,6 +41,16 @@ def test_configuration_table_matches_the_firmware() -> None:
     section = DOC.split("### Configuration fields")[1].split("###")[0]
     documented = set(re.findall(r"^\| `([a-z0-9_]+)` \|", section, re.M))
     assert documented == set(config.SPEC)
+    defaults = config.Config()
+    rows = re.findall(r"^\| `([a-z0-9_]+)` \| [^|]+ \| (?:each )?([-0-9.]+)\.\.([-0-9.]+) \| [^|]* \| ([-0-9.]+) \|$",
+                      section, re.M)
+    assert len(rows) == len(config.SPEC)
+    for name, low, high, default in rows:
+        _kind, spec_low, spec_high, _unit = config.SPEC[name]
+        assert (float(low), float(high)) == (spec_low, spec_high), name
+        value = getattr(defaults, name)
+        value = value[0] if config.SPEC[name][0] == config.PER_PROBE else value
+        assert float(default) == pytest.approx(value), name
 
 
 def test_telemetry_columns_match_the_firmware() -> None:

@@ -164,6 +164,30 @@ class Board:
     def wdt_feed(self):
         self._out[ch.OUT_WDT_FEEDS] += 1
 
+    # ---------------------------------------------------------------- non-volatile settings
+
+    def settings_read(self):
+        """The stored settings record, or None. The launcher keeps the file across emulated resets, as
+        flash keeps it across a real board's."""
+        path = os.getenv("HIPEC_SETTINGS_FILE")
+        if not path:
+            return None
+        try:
+            with open(path, "rb") as f:
+                return f.read()
+        except OSError:
+            return None
+
+    def settings_write(self, data):
+        """Replace the record whole: written beside it, then renamed over it (a reset mid-write leaves
+        the old record, never half of the new one)."""
+        path = os.getenv("HIPEC_SETTINGS_FILE")
+        if not path:
+            return
+        with open(path + ".new", "wb") as f:
+            f.write(data)
+        os.rename(path + ".new", path)
+
     # ---------------------------------------------------------------- serial link
 
     def link_read(self, buf):

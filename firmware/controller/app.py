@@ -8,9 +8,10 @@ is serviced (commands.py answers the requests). Nothing received from the link c
 import gc
 from array import array
 
-from controller import alarms, cascade, eventlog, heater, heater_output, probes, safety, session, telemetry
+from controller import alarms, autotune, cascade, eventlog, heater, heater_output, probes, safety, session, settings, telemetry
 from controller.commands import Commands
 from controller.config import Config
+from controller.errors import CommandError
 from controller.plan import Plan
 from controller.protocol import Link
 from controller.pump import Pump
@@ -42,11 +43,13 @@ class Controller:
         gc.collect()  # the compiler's garbage from importing us, before the long-lived buffers
         self.board = board
         self.config = Config()
+        self.settings_status = settings.load(board, self.config)
         self.plan = Plan()
         self.probes = probes.Probes(self.config)
         self.heater = heater.HeaterController(self.config)
         self.heater_output = heater_output.HeaterOutput(self.config)
         self.cascade = cascade.CavityController(self.config)
+        self.tuner = autotune.RelayTune(self.config)
         self.pump = Pump(board, self.config)
         self.session = session.Session()
         self.alarms = alarms.Alarms()
@@ -205,7 +208,9 @@ class Controller:
         else:
             controlled = temps[probes.INFLOW]
             controlled_ok = self.probes.valid[probes.INFLOW] != 0
-        in_band = controlled_ok and -cfg.band_c <= controlled - target <= cfg.band_c
+        tuning = self.tuner.state == autotune.RUNNING
+        # While the autotune runs, priming holds: the relay keeps the inflow off the band on purpose.
+        in_band = controlled_ok and -cfg.band_c <= controlled - target <= cfg.band_c and not tuning
         delivered = self.pump.delivered_ml()
         if sess.phase == session.PRIMING:
             self.patient_start_ml = delivered  # the abdomen fills from the moment HEATING begins
@@ -233,9 +238,18 @@ class Controller:
             else:
                 self.cascade.reset()
                 self.setpoint_c = target
-            self.heater_w = self.heater.update(self.setpoint_c, temps[probes.INFLOW], temps[probes.RESERVOIR],
-                                               self.pump.flow_ml_min, dt_s)
+            if tuning and phase == session.PRIMING:
+                base_w = self.heater.feed_forward_w(target, temps[probes.RESERVOIR], self.pump.flow_ml_min)
+                relay_w = self.tuner.update(temps[probes.INFLOW], base_w, self.pump.flow_ml_min, dt_ms)
+                self.heater_w = self.heater.drive(relay_w, dt_s)
+            else:
+                if tuning:
+                    self.tuner.cancel("the session left PRIMING")
+                self.heater_w = self.heater.update(self.setpoint_c, temps[probes.INFLOW],
+                                                   temps[probes.RESERVOIR], self.pump.flow_ml_min, dt_s)
         else:
+            if tuning:
+                self.tuner.cancel("the heater was switched off (phase or alarm)")
             self.setpoint_c = 0.0
             self.target_c = 0.0
             self.controlled_c = controlled
@@ -313,8 +327,11 @@ class Controller:
         self.telemetry.commit()
 
     def after_tick(self, now):
-        """Work that may allocate, kept out of the control computation: events for the host."""
+        """Work that may allocate, kept out of the control computation: events for the host, the
+        autotune's arithmetic."""
         sess = self.session
+        if self.tuner.state == autotune.DONE and self.tuner.result is None:
+            self.finish_tune()
         self.log_alarm_events()
         if sess.changed:
             sess.changed = False
@@ -334,6 +351,22 @@ class Controller:
         if self.link_was_ok and not self.link_ok:
             self.link_losses += 1
         self.link_was_ok = self.link_ok
+
+    def finish_tune(self):
+        """Store the settings a finished relay experiment derived; the loop restarts on them."""
+        tuner = self.tuner
+        result = tuner.finish(self.config.gain_ref_flow_ml_min)
+        if result is None:
+            return
+        try:
+            self.config.apply(result["proposed"])
+        except CommandError as exc:
+            tuner.state = autotune.FAILED
+            tuner.message = "derived settings refused: " + exc.message
+            return
+        settings.save(self.board, self.config)
+        self.settings_status = "saved"
+        self.heater.reset()
 
     def log_alarm_events(self):
         """Move the alarms' queued changes into the event log and push each to the host."""

@@ -3,7 +3,7 @@
 A handler either returns the reply's fields or raises CommandError; the protocol layer turns either
 into exactly one reply. Handlers that change state check everything before changing anything.
 """
-from controller import alarms, fields, probes, safety, session, telemetry
+from controller import alarms, autotune, fields, probes, safety, session, settings, telemetry
 from controller.errors import CommandError, BAD_STATE, UNKNOWN_TYPE
 from controller.protocol import PROTOCOL_VERSION
 
@@ -17,6 +17,9 @@ AT_REST = (session.IDLE, session.COMPLETE, session.ABORTED, session.FAULT)
 PHASE_COMMANDS = ("start", "pause", "resume", "stop", "abort", "reset")
 # Alarms that stopped heating keep the session held until they are gone and acknowledged.
 RESUME_BLOCKERS = alarms.HEATER_OFF | alarms.FAULT | alarms.HOLD
+
+
+TUNE_FIELDS = ("amplitude_w", "cycles", "hysteresis_c")
 
 
 class Commands:
@@ -40,6 +43,9 @@ class Commands:
             "get_alarms": self.get_alarms,
             "set_vitals": self.set_vitals,
             "set_flow": self.set_flow,
+            "tune_start": self.tune_start,
+            "tune_status": self.tune_status,
+            "tune_cancel": self.tune_cancel,
         }
         for name in PHASE_COMMANDS:
             self.table[name] = self.phase_command
@@ -101,6 +107,7 @@ class Commands:
             "temps_c": temps,
             "setpoint_c": ctl.setpoint_c,
             "target_c": ctl.target_c,
+            "settings": ctl.settings_status,
             "controlled_c": ctl.controlled_c,
             "cascade": ctl.cascade_active,
             "heater_w": ctl.heater_w,
@@ -150,7 +157,13 @@ class Commands:
     def set_config(self, _type, args):
         self._at_rest("set_config")
         self.ctl.config.apply(args)
+        self._save_settings()
         return self.ctl.config.as_dict()
+
+    def _save_settings(self):
+        ctl = self.ctl
+        settings.save(ctl.board, ctl.config)
+        ctl.settings_status = "saved"
 
     def phase_command(self, msg_type, _args):
         ctl = self.ctl
@@ -212,6 +225,36 @@ class Commands:
         plan.apply({"flow_ml_min": args["flow_ml_min"]})
         return {"flow_ml_min": plan.flow_ml_min}
 
+    def tune_start(self, _type, args):
+        """Start the relay autotune: PRIMING only (no patient in the circuit), inflow near the target."""
+        ctl = self.ctl
+        for name in args:
+            if name not in TUNE_FIELDS:
+                fields.unknown(name, TUNE_FIELDS)
+        amplitude_w = fields.number("amplitude_w", args.get("amplitude_w", 10.0), 5.0, 300.0, "W")
+        cycles = fields.integer("cycles", args.get("cycles", 4), 2, autotune.MAX_CYCLES, "cycles")
+        hysteresis_c = fields.number("hysteresis_c", args.get("hysteresis_c", 0.02), 0.0, 0.2, "degC")
+        if ctl.session.phase != session.PRIMING:
+            raise CommandError(BAD_STATE, "type", "tune_start is not allowed in %s; allowed in: PRIMING" %
+                               session.PHASE_NAMES[ctl.session.phase])
+        if ctl.tuner.state == autotune.RUNNING:
+            raise CommandError(BAD_STATE, "type", "the autotune is already running")
+        target = ctl.target_c
+        inflow = ctl.probes.temp_c[probes.INFLOW]
+        if target <= 0.0 or not -0.2 <= inflow - target <= 0.2:
+            raise CommandError(BAD_STATE, "type",
+                               "tune_start needs the inflow within 0.2 degC of the target (now %.2f, target %.1f)"
+                               % (inflow, target))
+        ctl.tuner.start(target, amplitude_w, cycles, hysteresis_c)
+        return ctl.tuner.status()
+
+    def tune_status(self, _type, _args):
+        return self.ctl.tuner.status()
+
+    def tune_cancel(self, _type, _args):
+        self.ctl.tuner.cancel("cancelled by the operator")
+        return self.ctl.tuner.status()
+
     def set_vitals(self, _type, args):
         """Patient values the host has (operator entry or a monitor): the board alarms on them."""
         sup = self.ctl.supervisor
@@ -260,6 +303,7 @@ class Commands:
                 raise CommandError(BAD_STATE, "measured_ml",
                                    "measured_ml needs a finished calibration run (send revolutions first)")
             pump.finish_calibration(fields.number("measured_ml", args["measured_ml"], 1.0, 10000.0, "mL"))
+            self._save_settings()
         else:
             fields.unknown("(none)", ("revolutions", "measured_ml"))
         return pump.calibration_status()

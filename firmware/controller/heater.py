@@ -135,6 +135,13 @@ class HeaterController:
             return cfg.heater_rated_w
         return cap if cap > 0.0 else 0.0
 
+    def feed_forward_w(self, setpoint_c, inlet_c, flow_ml_min):
+        """Power that lifts fluid entering at inlet_c to the setpoint at this flow, plus the circuit's loss."""
+        cfg = self.config
+        ff = carried_w_per_c(flow_ml_min) * (setpoint_c - inlet_c) + cfg.circuit_loss_w_per_c * (
+            setpoint_c - cfg.room_temp_c)
+        return ff if ff > 0.0 else 0.0
+
     def update(self, setpoint_c, measured_c, inlet_c, flow_ml_min, dt_s):
         """Return the power in W to command this tick, between 0 and the rated power."""
         cfg = self.config
@@ -144,12 +151,8 @@ class HeaterController:
             measured_c = self._predict(measured_c, inlet_c, flow_ml_min, dt_s)
         self.predicted_c = measured_c
         self._slopes(inlet_c, measured_c, dt_s)
-        w_per_c = carried_w_per_c(flow_ml_min)
         lead_s = cfg.heater_response_s + cfg.probe_tau_s + probes.FILTER_TAU_S
-        projected_inlet_c = inlet_c + lead_s * self.inlet_slope_c_per_s
-        ff = w_per_c * (setpoint_c - projected_inlet_c) + cfg.circuit_loss_w_per_c * (setpoint_c - cfg.room_temp_c)
-        if ff < 0.0:
-            ff = 0.0
+        ff = self.feed_forward_w(setpoint_c, inlet_c + lead_s * self.inlet_slope_c_per_s, flow_ml_min)
         scale = flow_ml_min if flow_ml_min > MIN_SCHEDULE_FLOW_ML_MIN else MIN_SCHEDULE_FLOW_ML_MIN
         scale = scale / cfg.gain_ref_flow_ml_min
         kp = cfg.kp_w_per_c * scale
@@ -176,9 +179,10 @@ class HeaterController:
         elif demand < 0.0:
             demand = 0.0
         self.demand_w = demand
-        return self._drive_element(demand, dt_s)
+        return self.drive(demand, dt_s)
 
-    def _drive_element(self, demand_w, dt_s):
+    def drive(self, demand_w, dt_s):
+        """The command that brings the element to demand_w with the compensated response."""
         cfg = self.config
         out = self.element_w + (demand_w - self.element_w) * (cfg.heater_tau_s / cfg.heater_response_s)
         if out > cfg.heater_rated_w:

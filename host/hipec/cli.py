@@ -8,7 +8,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from hipec import REPO_ROOT
 from hipec.runner import Progress
@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--faults", type=Path, help="TOML file of [[fault]] entries scheduled in virtual time")
     p.add_argument("--heap", type=_heap, default=190, help="MicroPython heap in KiB (default 190, like an RP2040)")
     p.add_argument("--port-link", type=Path, help="keep a symlink at this path pointing to the device")
+    p.add_argument("--settings", type=Path,
+                   help="file standing for the board's flash: its settings (calibrations, gains) persist "
+                        "there across runs; default a temporary file")
 
     p = sub.add_parser("run", help="run the standard session on a board and record it",
                        description="Push the default C-HIPEC plan (43.0 °C, 60 min, 5.0 L, 500 mL/min) "
@@ -69,6 +72,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help="print the board's current status")
     p.add_argument("--port", required=True, help="serial device of the board")
+
+    p = sub.add_parser("tune", help="relay autotune on the running circuit; stores the derived settings",
+                       description="Primes the circuit through the bypass (no patient connected), drives "
+                                   "the heater in a relay around the target, derives the circuit's model and "
+                                   "gains from the limit cycle and stores them on the board. If the board was "
+                                   "at rest, the priming session it starts is aborted at the end.")
+    p.add_argument("--port", required=True, help="serial device of the board")
+    p.add_argument("--amplitude-w", type=float, default=10.0,
+                   help="relay amplitude in W around the steady power (5..300, default 10)")
+    p.add_argument("--cycles", type=int, default=4, help="limit cycles to measure (2..8, default 4)")
+    p.add_argument("--flow", type=float, default=500.0, help="flow in mL/min to tune at (default 500)")
+    p.add_argument("--target", type=float, default=43.0, help="temperature in degC to tune at (default 43.0)")
 
     p = sub.add_parser("bench", help="run a benchmark from bench/ (control)",
                        description="Benchmarks on the emulated MCU. `hipec bench control --plant FILE --json` "
@@ -95,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "status":
             return cmd_status(args)
+        if args.command == "tune":
+            return cmd_tune(args)
         if args.command == "demo":
             return cmd_demo(args)
         if args.command == "bench":
@@ -106,7 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hipec.emulator.faults import FaultFileError
         from hipec.emulator.params import PlantFileError
         from hipec.runner import SessionError
-        known = (BoardError, LinkTimeout, FaultFileError, PlantFileError, SessionError, OSError)
+        from hipec.tune import TuneError
+        known = (BoardError, LinkTimeout, FaultFileError, PlantFileError, SessionError, TuneError, OSError)
         if isinstance(exc, known):
             print(f"hipec {args.command}: error: {exc}", file=sys.stderr)
             return EXIT_LINK if isinstance(exc, (LinkTimeout, OSError)) else EXIT_USAGE
@@ -122,7 +140,7 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     # At full speed the board must not outrun the bridge that supervises it (see EmulatedMCU).
     mcu = EmulatedMCU(params=load_plant(args.plant), speed=args.speed, heap_kib=args.heap,
                       faults=load_faults(args.faults), port_link=args.port_link,
-                      host_sync=args.speed is None)
+                      host_sync=args.speed is None, settings_file=args.settings)
     device = mcu.start()
     print(device, flush=True)
     speed = "max" if args.speed is None else f"{args.speed:g}x"
@@ -202,6 +220,33 @@ def cmd_status(args: argparse.Namespace) -> int:
     temps = ", ".join(f"{k} {v:.2f}" if v is not None else f"{k} --" for k, v in status["temps_c"].items())
     print(f"phase {status['phase']} (fault: {status['fault']}); {temps} °C; flow {status['flow_ml_min']:.0f} mL/min; "
           f"treatment {status['treatment_s']}/{status['duration_s']} s")
+    return EXIT_OK
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from hipec.bridge import BoardLink
+    from hipec.runner import Plan
+    from hipec.tune import describe, run_tune
+
+    plan = Plan(target_temp_c=args.target, flow_ml_min=args.flow)
+    last = [""]
+
+    def progress(state: dict[str, Any]) -> None:
+        # One line per whole degree while priming, one per limit cycle while the relay runs.
+        if state["state"] == "waiting":
+            if state["inflow_c"] is None or state["target_c"] <= 0:
+                return
+            line = f"priming: inflow {int(state['inflow_c'])} degC, tuning starts at {state['target_c']:.1f}"
+        else:
+            line = f"relay: {state['cycles_done']} of {state['cycles']} limit cycles measured"
+        if line != last[0]:
+            print(line, flush=True)
+            last[0] = line
+
+    with BoardLink(args.port) as link:
+        tune = run_tune(link, plan, args.amplitude_w, args.cycles, progress)
+    for line in describe(tune["result"]):
+        print(line)
     return EXIT_OK
 
 

@@ -28,6 +28,7 @@ class FakeBoard:
         self.wdt_timeout = 0
         self.wdt_feeds = 0
         self.crashes = []
+        self.settings = None  # the non-volatile settings record
 
     def ticks_ms(self):
         return self.now
@@ -90,6 +91,12 @@ class FakeBoard:
 
     def wdt_feed(self):
         self.wdt_feeds += 1
+
+    def settings_read(self):
+        return self.settings
+
+    def settings_write(self, data):
+        self.settings = bytes(data)
 
     def link_read(self, buf):
         n = min(len(buf), len(self.rx))

@@ -15,6 +15,7 @@ import select
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import tty
@@ -25,7 +26,7 @@ from importlib import util as importlib_util
 from pathlib import Path
 from types import ModuleType
 
-from hipec import REPO_ROOT
+from hipec import REPO_ROOT, firmware_build
 from hipec.emulator.faults import Fault, make_fault
 from hipec.emulator.params import PlantParams
 from hipec.emulator.plant import PROBES, Plant
@@ -97,8 +98,8 @@ class EmulatedMCU:
         faults: list[Fault] | tuple[Fault, ...] = (),
         port_link: Path | None = None,
         host_sync: bool = False,
-        firmware_dir: Path = REPO_ROOT / "firmware",
-        board_dir: Path = REPO_ROOT / "boards" / "emulated",
+        settings_file: Path | None = None,
+        precompiled: bool = True,
     ):
         if speed is not None and speed <= 0:
             raise ValueError("speed must be > 0 (or None for as fast as possible)")
@@ -109,8 +110,18 @@ class EmulatedMCU:
         self.port_link = port_link
         self.host_sync = host_sync
         self._host_seen_ms = 0  # virtual time of the last bytes from the host
-        self.firmware_dir = firmware_dir
-        self.board_dir = board_dir
+        # As a board runs it: precompiled bytecode (firmware_build.py), or the sources compiled at boot.
+        if precompiled:
+            self.firmware_dir = self.board_dir = firmware_build.build("emulated")
+        else:
+            self.firmware_dir = REPO_ROOT / "firmware"
+            self.board_dir = REPO_ROOT / "boards" / "emulated"
+        # The board's flash for its settings: kept across emulated resets; a temporary one by default.
+        self._settings_dir: tempfile.TemporaryDirectory[str] | None = None
+        if settings_file is None:
+            self._settings_dir = tempfile.TemporaryDirectory(prefix="hipec-board-")
+            settings_file = Path(self._settings_dir.name) / "settings.cbor"
+        self.settings_file = settings_file
         self.now_ms = 0
         self.truth: list[TruthSample] = []
         # Every change of the board's outputs, at tick resolution: (t_ms, heater_pm, relay, pump, bypass).
@@ -168,6 +179,8 @@ class EmulatedMCU:
             thread.join(timeout=5.0)
         with self._lock:
             self._unplug()
+        if self._settings_dir is not None:
+            self._settings_dir.cleanup()
 
     def inject(self, kind: str, probe: str | None = None, duration_s: float | None = None,
                **values: float) -> Fault:
@@ -297,11 +310,12 @@ class EmulatedMCU:
         from_plant_r, from_plant_w = os.pipe()
         env = dict(os.environ)
         env.update({
-            "MICROPYPATH": f"{self.board_dir}:.frozen",
+            "MICROPYPATH": f"{self.firmware_dir}:{self.board_dir}:.frozen",
             "HIPEC_PLANT_WFD": str(to_plant_w),
             "HIPEC_PLANT_RFD": str(from_plant_r),
             "HIPEC_RESET_CAUSE": reset_cause,
             "HIPEC_BOOT_ID": str(len(self.resets) + 1),
+            "HIPEC_SETTINGS_FILE": str(self.settings_file),
         })
         proc = subprocess.Popen(
             [micropython_binary(), "-X", f"heapsize={self.heap_kib}K", str(self.firmware_dir / "main.py")],

@@ -1,0 +1,50 @@
+"""Settings kept across resets: the board configuration (calibrations, gains, limits) in the board's
+non-volatile store, as one CBOR record followed by its CRC-32.
+
+A record that fails its CRC, does not decode, or holds a value outside today's ranges is not used: the
+board starts on its defaults and says why (status `settings`), rather than run on half a configuration.
+"""
+from controller import cbor, wire
+from controller.config import SPEC
+from controller.errors import CommandError
+
+# Bumped when the meaning of a stored field changes; an older record is then ignored, not misread.
+SETTINGS_VERSION = 1
+
+
+def save(board, config):
+    payload = cbor.dumps([SETTINGS_VERSION, config.as_dict()])
+    crc = wire.crc32(payload)
+    board.settings_write(payload + bytes((crc >> 24 & 0xFF, crc >> 16 & 0xFF, crc >> 8 & 0xFF, crc & 0xFF)))
+
+
+def load(board, config):
+    """Apply the stored configuration; return "loaded", "none" or the reason it was not used."""
+    data = board.settings_read()
+    if not data:
+        return "none"
+    if len(data) < 5:
+        return "ignored: record too short"
+    payload = data[:-4]
+    crc = (data[-4] << 24) | (data[-3] << 16) | (data[-2] << 8) | data[-1]
+    if wire.crc32(payload) != crc:
+        return "ignored: CRC mismatch"
+    try:
+        record = cbor.loads(payload)
+    except cbor.CBORError as exc:
+        return "ignored: %s" % exc
+    if not isinstance(record, list) or len(record) != 2 or record[0] != SETTINGS_VERSION:
+        return "ignored: not a version %d record" % SETTINGS_VERSION
+    stored = record[1]
+    if not isinstance(stored, dict):
+        return "ignored: not a version %d record" % SETTINGS_VERSION
+    # A setting this firmware no longer has is dropped; every one it has must be in range.
+    known = {}
+    for name in stored:
+        if name in SPEC:
+            known[name] = stored[name]
+    try:
+        config.apply(known)
+    except CommandError as exc:
+        return "ignored: %s" % exc.message
+    return "loaded"

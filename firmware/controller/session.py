@@ -89,7 +89,7 @@ class Session:
         phase = self.phase
         if phase == PRIMING:
             self.in_band_ms = self.in_band_ms + dt_ms if in_band else 0
-            if self.in_band_ms >= cfg.prime_stable_s * 1000:
+            if in_band and self.in_band_ms >= cfg.prime_stable_s * 1000:
                 self.enter(HEATING, now_ms)
         elif phase == HEATING:
             if in_band and filled:

@@ -85,10 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flow", type=float, default=500.0, help="flow in mL/min to tune at (default 500)")
     p.add_argument("--target", type=float, default=43.0, help="temperature in degC to tune at (default 43.0)")
 
-    p = sub.add_parser("bench", help="run a benchmark from bench/ (control)",
-                       description="Benchmarks on the emulated MCU. `hipec bench control --plant FILE --json` "
-                                   "runs a whole session and prints the control figures (bench/control.py).")
-    p.add_argument("name", choices=["control"], help="which benchmark")
+    p = sub.add_parser("bench", help="run a benchmark from bench/ (control, peers, autotune)",
+                       description="`hipec bench control --plant FILE --json` runs a whole session on the "
+                                   "emulated MCU and prints the control figures (bench/control.py); `peers` "
+                                   "runs this controller, simple-pid and an on/off thermostat on the same plant "
+                                   "(bench/peers.py); `autotune` tunes on every plant variant (bench/autotune.py).")
+    p.add_argument("name", choices=["control", "peers", "autotune"], help="which benchmark")
     p.add_argument("args", nargs=argparse.REMAINDER, help="the benchmark's own options (see --help)")
 
     p = sub.add_parser("demo", help="emulate a board and run one full default treatment on it",

@@ -71,3 +71,14 @@ def test_pause_and_resume_return_to_the_same_phase():
     assert s.phase == session.PAUSED
     s.command("resume", 1)
     assert s.phase == session.TREATMENT
+
+
+def test_priming_waits_for_the_band_even_without_a_stable_time():
+    cfg = Config()
+    cfg.prime_stable_s = 0
+    s = session.Session()
+    s.command("start", 0)
+    s.advance(100, 100, False, False, False, diff, cfg, 60000)
+    assert s.phase == session.PRIMING  # out of band: priming goes on
+    s.advance(200, 100, True, False, False, diff, cfg, 60000)
+    assert s.phase == session.HEATING

@@ -1,0 +1,200 @@
+"""The firmware in-process under CPython, on a board wired straight to the plant model.
+
+For benchmarks that run many whole sessions (peer controllers, the autotune on every plant variant):
+no MicroPython process, no pseudo-terminal, no link latency, so a 90-minute session takes seconds.
+The firmware code is the same; what this does not exercise (the MicroPython interpreter and heap, the
+link, the emulated board) the emulated MCU does (bench/control.py, tests/e2e).
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hipec import REPO_ROOT
+from hipec.emulator.params import PlantParams
+from hipec.emulator.plant import PROBES, Plant
+from hipec.runner import Plan
+from hipec.wire import encode_message
+
+sys.path.insert(0, str(REPO_ROOT / "firmware"))
+from controller import app, autotune, session  # noqa: E402
+
+TICK_MS = 100
+# A session that has not ended by then (a controller that never reaches the band) is stopped.
+GIVE_UP_S = 3 * 3600
+
+
+class PlantBoard:
+    """The firmware's board HAL wired straight to the plant model: virtual time, no link latency."""
+
+    name = "in-process"
+
+    def __init__(self, plant: Plant):
+        self.plant = plant
+        self.now = 0
+        self.rx = bytearray()
+        self.heater_pm = 0
+        self.relay = False
+        self.pump_msps = 0
+        self.bypass = True
+        self.settings: bytes | None = None
+
+    def ticks_ms(self) -> int:
+        return self.now
+
+    def ticks_add(self, t: int, d: int) -> int:
+        return t + d
+
+    def ticks_diff(self, a: int, b: int) -> int:
+        return a - b
+
+    def idle(self, until: int) -> None:
+        self.now = max(self.now, until)
+
+    def cpu_us(self) -> int:
+        return 0
+
+    def cpu_us_diff(self, end: int, start: int) -> int:
+        return end - start
+
+    def reset_cause(self) -> str:
+        return "power_on"
+
+    def boot_id(self) -> int:
+        return 1
+
+    def report_crash(self, exc: BaseException) -> None:
+        raise exc
+
+    def enter_repl(self) -> None:
+        pass
+
+    def heater_set(self, pm: int) -> None:
+        self.heater_pm = pm
+
+    def heater_enable(self, closed: bool) -> None:
+        self.relay = closed
+
+    def pump_set(self, msps: int) -> None:
+        self.pump_msps = msps
+
+    def pump_steps(self) -> int:
+        return int(self.plant.pump_steps)
+
+    def bypass_set(self, is_open: bool) -> None:
+        self.bypass = is_open
+
+    def read_rtd(self, codes: Any) -> None:
+        for i, name in enumerate(PROBES):
+            codes[i] = self.plant.rtd_code(name)
+
+    def pressure_mmhg(self) -> int:
+        return int(self.plant.pressure_mmhg)
+
+    def reservoir_low(self) -> bool:
+        return self.plant.reservoir_low()
+
+    def air_in_line(self) -> bool:
+        return self.plant.air_in_line()
+
+    def wdt_start(self, timeout_ms: int) -> None:
+        pass
+
+    def wdt_feed(self) -> None:
+        pass
+
+    def settings_read(self) -> bytes | None:
+        return self.settings
+
+    def settings_write(self, data: bytes) -> None:
+        self.settings = bytes(data)
+
+    def link_read(self, buf: Any) -> int:
+        n = min(len(buf), len(self.rx))
+        buf[:n] = self.rx[:n]
+        del self.rx[:n]
+        return n
+
+    def link_write(self, data: Any) -> None:
+        pass  # replies are not needed: the bench reads the controller's state directly
+
+
+@dataclass
+class Run:
+    """One controller's session: a sample per second and what it ended in."""
+    name: str
+    t_s: list[int] = field(default_factory=list)
+    phase: list[str] = field(default_factory=list)
+    true_inflow_c: list[float] = field(default_factory=list)
+    outcome: str = ""
+    alarms: list[str] = field(default_factory=list)
+
+
+class Harness:
+    def __init__(self, params: PlantParams, plan: Plan, config: dict[str, Any]):
+        self.plant = Plant(params)
+        self.board = PlantBoard(self.plant)
+        self.ctl = app.Controller(self.board)
+        self.ctl.config.apply(config)
+        self.msg_id = 0
+        self.send("set_plan", plan.fields())
+        self.ctl.link.service()
+
+    def send(self, msg_type: str, fields: dict[str, Any] | None = None) -> None:
+        self.msg_id += 1
+        self.board.rx.extend(encode_message(self.msg_id, msg_type, fields or {}))
+
+    def step(self) -> None:
+        """One control period: the plant moves under the outputs, then the firmware ticks."""
+        b = self.board
+        self.plant.step(TICK_MS / 1000.0, b.heater_pm, b.pump_msps, b.bypass, b.relay)
+        b.now += TICK_MS
+        if b.now % 1000 == 0:
+            self.send("heartbeat")  # the host is there
+        self.ctl.link.service()
+        self.ctl.tick(b.now, TICK_MS)
+        self.ctl.after_tick(b.now)
+
+
+def tune(params: PlantParams, plan: Plan, config: dict[str, Any]) -> dict[str, Any]:
+    h = Harness(params, plan, config)
+    h.send("start")
+    ctl = h.ctl
+    while h.board.now < GIVE_UP_S * 1000:
+        h.step()
+        inflow = ctl.probes.temp_c[0]
+        if ctl.tuner.state == autotune.IDLE and ctl.session.phase == session.PRIMING and \
+                ctl.target_c > 0 and abs(inflow - ctl.target_c) < 0.1:
+            h.send("tune_start")
+        if ctl.tuner.state == autotune.FAILED:
+            raise RuntimeError(f"autotune failed: {ctl.tuner.message}")
+        if ctl.tuner.result is not None:
+            return ctl.tuner.result
+    raise RuntimeError("autotune did not finish")
+
+
+def session_run(name: str, params: PlantParams, plan: Plan, config: dict[str, Any],
+                make_heater: Callable[[app.Controller], Any] | None) -> Run:
+    h = Harness(params, plan, config)
+    ctl = h.ctl
+    if make_heater is not None:
+        ctl.heater = make_heater(ctl)
+    run = Run(name)
+    h.send("start")
+    while h.board.now < GIVE_UP_S * 1000:
+        h.step()
+        phase = session.PHASE_NAMES[ctl.session.phase]
+        if h.board.now % 1000 == 0:
+            run.t_s.append(h.board.now // 1000)
+            run.phase.append(phase)
+            run.true_inflow_c.append(h.plant.true_temps()["inflow"])
+            for name in ctl.alarms.active_names():
+                if name not in run.alarms:
+                    run.alarms.append(name)
+        if phase in ("COMPLETE", "FAULT", "ABORTED", "PAUSED"):
+            run.alarms += [name for name in ctl.alarms.active_names() if name not in run.alarms]
+            break
+    run.outcome = session.PHASE_NAMES[ctl.session.phase]
+    return run

@@ -23,7 +23,8 @@ duration_min, volume_l, flow_ml_min). Prints one JSON object (--json) or a reada
   drug_addition                      with --drug-at-min: peak deviation and recovery into +-0.1 degC after
                                      0.25 L at 22 degC goes into the reservoir
 With --flow-steps the operator changes the flow 500 -> 400 mL/min 10 min into treatment and
-400 -> 600 mL/min 10 min later; the error figures then include both steps.
+400 -> 600 mL/min 10 min later; the error figures then include both steps. With --noise-burst every
+probe reads with 0.1 degC of extra noise for 2 min, 15 min into treatment.
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ from typing import Any
 from hipec.bridge import BoardLink
 from hipec.emulator.mcu import EmulatedMCU
 from hipec.emulator.params import PlantParams, params_from_dict
-from hipec.emulator.plant import RHO_C_J_PER_L_C, Plant
+from hipec.emulator.plant import PROBES, RHO_C_J_PER_L_C, Plant
 from hipec.report import PHASES
 from hipec.runner import Plan, Progress, SessionRunner
 from hipec.store import Store
@@ -116,11 +117,15 @@ def percentile(values: list[float], q: float) -> float:
 
 # (minutes into treatment, new flow): the disturbance of --flow-steps.
 FLOW_STEPS = ((10.0, 400.0), (20.0, 600.0))
+# --noise-burst: interference (an electrosurgical unit nearby) on every probe, 10x the default noise.
+NOISE_BURST_AT_MIN = 15.0
+NOISE_BURST_S = 120.0
+NOISE_BURST_C = 0.1
 
 
 def run(params: PlantParams, plan: Plan, drug_at_min: float | None = None,
         config: dict[str, Any] | None = None, flow_steps: bool = False,
-        trace: Path | None = None) -> dict[str, Any]:
+        trace: Path | None = None, noise_burst: bool = False) -> dict[str, Any]:
     mcu = EmulatedMCU(params=params, speed=None, host_sync=True)
     statuses: dict[str, dict[str, Any]] = {}
     treatment_start_ms: list[int] = []
@@ -153,6 +158,10 @@ def run(params: PlantParams, plan: Plan, drug_at_min: float | None = None,
                     if drug_at_min is not None:
                         mcu.schedule(mcu.now_ms + int(drug_at_min * 60000), "drug_added",
                                      volume_l=0.25, temp_c=22.0)
+                    if noise_burst:
+                        for probe in PROBES:
+                            mcu.schedule(mcu.now_ms + int(NOISE_BURST_AT_MIN * 60000), "probe_noise",
+                                         probe=probe, duration_s=NOISE_BURST_S, noise_c=NOISE_BURST_C)
 
             runner = SessionRunner(link, store, plan, watch)
             outcome = runner.run()
@@ -231,10 +240,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--drug-at-min", type=float, help="add 0.25 L at 22 degC this many minutes into treatment")
     parser.add_argument("--flow-steps", action="store_true", help="flow 500 -> 400 -> 600 mL/min during treatment")
+    parser.add_argument("--noise-burst", action="store_true",
+                        help=f"{NOISE_BURST_C} degC noise on every probe for {NOISE_BURST_S:.0f} s, "
+                             f"{NOISE_BURST_AT_MIN:.0f} min into treatment")
     parser.add_argument("--trace", type=Path, help="write a CSV, one row per second of the session")
     args = parser.parse_args(argv)
     params, plan, config = load_all(args.plant)
-    figures = run(params, plan, args.drug_at_min, config, args.flow_steps, args.trace)
+    figures = run(params, plan, args.drug_at_min, config, args.flow_steps, args.trace, args.noise_burst)
     if args.json:
         print(json.dumps(figures))
     else:

@@ -18,6 +18,7 @@ KINDS: dict[str, dict[str, tuple[type, float, float, str]]] = {
     "probe_short": {},
     "probe_drift": {"offset_c": (float, -40.0, 40.0, "degC"), "rate_c_per_min": (float, -10.0, 10.0, "degC/min")},
     "probe_stuck": {},
+    "probe_noise": {"noise_c": (float, 0.0, 2.0, "degC")},
     "heater_stuck_on": {},
     "heater_dead": {},
     "pump_stall": {},
@@ -29,11 +30,12 @@ KINDS: dict[str, dict[str, tuple[type, float, float, str]]] = {
     "power_loss": {"off_s": (float, 0.0, 3600.0, "s")},
     "drug_added": {"volume_l": (float, 0.01, 2.0, "L"), "temp_c": (float, 2.0, 45.0, "degC")},
 }
-PROBE_KINDS = ("probe_open", "probe_short", "probe_drift", "probe_stuck")
+PROBE_KINDS = ("probe_open", "probe_short", "probe_drift", "probe_stuck", "probe_noise")
 # Kinds that happen once rather than last; duration_s does not apply to them.
 ONE_SHOT = ("link_unplug", "link_replug", "power_loss", "drug_added")
 DEFAULTS: dict[str, dict[str, float]] = {
     "probe_drift": {"offset_c": 0.0, "rate_c_per_min": 0.0},
+    "probe_noise": {"noise_c": 0.1},
     "power_loss": {"off_s": 0.0},
     "drug_added": {"volume_l": 0.25, "temp_c": 22.0},
 }

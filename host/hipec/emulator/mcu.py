@@ -201,9 +201,15 @@ class EmulatedMCU:
             time.sleep(0.001)
         return fault
 
-    def schedule(self, at_ms: int, kind: str, **values: float) -> None:
+    def schedule(self, at_ms: int, kind: str, probe: str | None = None, duration_s: float | None = None,
+                 **values: float) -> None:
         """Schedule a fault or event at a virtual time (for instance a replug after an unplug)."""
-        fault = make_fault({"kind": kind, **values}, "schedule")
+        entry: dict[str, object] = {"kind": kind, **values}
+        if probe is not None:
+            entry["probe"] = probe
+        if duration_s is not None:
+            entry["duration_s"] = duration_s
+        fault = make_fault(entry, "schedule")
         with self._lock:
             self._add_to_schedule(fault, at_ms)
 
@@ -550,6 +556,8 @@ class EmulatedMCU:
                 pf.short = on
             elif kind == "probe_stuck":
                 pf.stuck_code = plant.rtd_code(fault.probe) if on else None
+            elif kind == "probe_noise":
+                pf.extra_noise_c = fault.values.get("noise_c", 0.0) if on else 0.0
             elif kind == "probe_drift":
                 if on:
                     pf.offset_c += fault.values.get("offset_c", 0.0)

@@ -39,6 +39,7 @@ class ProbeFault:
     stuck_code: int | None = None
     offset_c: float = 0.0
     drift_c_per_s: float = 0.0
+    extra_noise_c: float = 0.0  # interference on top of the converter's own noise (a noise burst)
 
 
 @dataclass
@@ -206,6 +207,8 @@ class Plant:
         if pf.stuck_code is not None:
             return pf.stuck_code
         t = self.probe_c[name] + pf.offset_c + self.rng.gauss(0.0, self.p.probe_noise_c)
+        if pf.extra_noise_c > 0.0:
+            t += self.rng.gauss(0.0, pf.extra_noise_c)
         r = self.p.probe_r0_ohm * (1.0 + CVD_A * t + CVD_B * t * t)
         code = int(round(r / self.p.rtd_ref_ohm * RTD_FULL_SCALE))
         return max(1, min(RTD_OPEN_CODE - 1, code))

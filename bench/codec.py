@@ -6,11 +6,13 @@
 # bytes on the wire; then the same telemetry as JSON lines (a JSON object per record with field names,
 # and a JSON array per record), with their sizes and encode/decode times. One JSON object on stdout.
 import json
+import os
 import sys
 import time
 
 ROOT = "/".join(__file__.split("/")[:-2]) or "."
-sys.path.insert(0, ROOT + "/firmware")
+# The firmware as boards load it (precompiled; see hipec.firmware_build), or its sources.
+sys.path.insert(0, os.getenv("HIPEC_FIRMWARE") or ROOT + "/firmware")
 
 from controller import cbor, telemetry, wire  # noqa: E402
 

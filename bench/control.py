@@ -72,7 +72,7 @@ def load_all(path: Path | None) -> tuple[PlantParams, Plan, dict[str, Any]]:
     return params_from_dict(data.get("plant", {}), str(path)), Plan(**data.get("plan", {})), data.get("config", {})
 
 
-def heatup_minimum_s(params: PlantParams, plan: Plan) -> float:
+def heatup_minimum_s(params: PlantParams, plan: Plan, cavity_probes: int = 2) -> float:
     """Full heater power, capped only so the heater outlet stays at the 44 degC limit, from an element
     with the model's shortest lag (0.5 s): a lower bound no controller can beat. Bypass open until the
     inflow reaches the target; for the cascade, then perfusing until the cavity does."""
@@ -92,21 +92,25 @@ def heatup_minimum_s(params: PlantParams, plan: Plan) -> float:
             if plan.controlled_point == "inflow":
                 return (tick + 1) * 0.1
             bypass = False
-        elif not bypass and plant.v_abdomen_l >= filled_l and controlled_truth(temps, plan) >= target:
+        elif not bypass and plant.v_abdomen_l >= filled_l and controlled_truth(temps, plan, cavity_probes) >= target:
             return (tick + 1) * 0.1
     return math.inf
 
 
-def controlled_truth(temps_c: dict[str, float], plan: Plan) -> float:
-    """The true temperature at the plan's controlled point: the inflow, or the cavity where its probes sit."""
+CAVITY_PROBES = ("abdominal_1", "abdominal_2", "abdominal_3", "abdominal_4")
+
+
+def controlled_truth(temps_c: dict[str, float], plan: Plan, cavity_probes: int = 2) -> float:
+    """The true temperature at the plan's controlled point: the inflow, or the cavity where its fitted
+    probes sit (their mean, as the firmware takes it)."""
     if plan.controlled_point == "abdominal":
-        return (temps_c["abdominal_1"] + temps_c["abdominal_2"]) / 2.0
+        return sum(temps_c[name] for name in CAVITY_PROBES[:cavity_probes]) / cavity_probes
     return temps_c["inflow"]
 
 
-def controlled_measured(record: dict[str, Any], plan: Plan) -> float:
+def controlled_measured(record: dict[str, Any], plan: Plan, cavity_probes: int = 2) -> float:
     if plan.controlled_point == "abdominal":
-        return (record["abdominal_1_mc"] + record["abdominal_2_mc"]) / 2000.0
+        return sum(record[name + "_mc"] for name in CAVITY_PROBES[:cavity_probes]) / cavity_probes / 1000.0
     return float(record["inflow_mc"]) / 1000.0
 
 
@@ -174,15 +178,17 @@ def run(params: PlantParams, plan: Plan, drug_at_min: float | None = None,
     wall_s = time.perf_counter() - started
     setpoint = plan.target_temp_c
     phase_of = {r["t_ms"] // 1000: PHASES[r["phase"]] for r in records}
-    truth = [(s.t_ms // 1000, controlled_truth(s.temps_c, plan)) for s in mcu.truth]
+    cavity_probes = int((config or {}).get("abdominal_probes", 2))
+    truth = [(s.t_ms // 1000, controlled_truth(s.temps_c, plan, cavity_probes)) for s in mcu.truth]
     in_treatment = [(t, temp) for t, temp in truth if phase_of.get(t) == "TREATMENT"]
     errors = [abs(temp - setpoint) for _t, temp in in_treatment]
-    measured = [abs(controlled_measured(r, plan) - setpoint) for r in records if PHASES[r["phase"]] == "TREATMENT"]
+    measured = [abs(controlled_measured(r, plan, cavity_probes) - setpoint) for r in records if PHASES[r["phase"]] == "TREATMENT"]
     heated = [temp for t, temp in truth if phase_of.get(t) in ("PRIMING", "HEATING", "TREATMENT")]
     inflow_truth = [s.temps_c["inflow"] for s in mcu.truth if phase_of.get(s.t_ms // 1000) in ("HEATING", "TREATMENT")]
     filled_l = params.abdomen_capacity_l * FILLED_SHARE if plan.controlled_point == "abdominal" else 0.0
     reached = next((s.t_ms // 1000 for s in mcu.truth
-                    if s.abdomen_l >= filled_l and controlled_truth(s.temps_c, plan) >= setpoint - BAND_C), None)
+                    if s.abdomen_l >= filled_l and controlled_truth(s.temps_c, plan, cavity_probes) >= setpoint - BAND_C),
+                   None)
     commanded_ml = sum(r["flow_ml_min"] / 60.0 for r in records)  # one record per second
     delivered_ml = mcu.plant.delivered_ml
     perf = statuses["end"]["perf"]
@@ -195,7 +201,7 @@ def run(params: PlantParams, plan: Plan, drug_at_min: float | None = None,
         "time_in_band_pct": round(100.0 * sum(e <= BAND_C for e in errors) / len(errors), 2) if errors else None,
         "overshoot_c": round(max(0.0, max(heated) - setpoint), 4) if heated else None,
         "heatup_s": reached,
-        "heatup_min_s": round(heatup_minimum_s(params, plan), 1),
+        "heatup_min_s": round(heatup_minimum_s(params, plan, cavity_probes), 1),
         "flow_error_pct": round(100.0 * (delivered_ml - commanded_ml) / commanded_ml, 3) if commanded_ml else None,
         "alloc_bytes_per_tick": perf["alloc_bytes_per_tick_max"],
         "gc_pause_us_max": perf["gc_us_max"],

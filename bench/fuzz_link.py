@@ -8,13 +8,15 @@
 # Prints one JSON line of figures.
 import gc
 import json
+import os
 import random
 import sys
 import time
 
 ROOT = "/".join(__file__.split("/")[:-2]) or "."
 sys.path.insert(0, ROOT + "/tests/firmware")
-sys.path.insert(0, ROOT + "/firmware")
+# The firmware as boards load it (precompiled; see hipec.firmware_build), or its sources.
+sys.path.insert(0, os.getenv("HIPEC_FIRMWARE") or ROOT + "/firmware")
 
 from controller import app, cbor, session, wire  # noqa: E402
 from fakeboard import FakeBoard  # noqa: E402

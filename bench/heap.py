@@ -1,12 +1,15 @@
-# Heap the firmware takes on a board that compiles it from source: its bytecode, and the controller's
-# long-lived buffers. Usage: micropython -X heapsize=190K bench/heap.py   (prints one JSON line)
+# Heap the firmware takes on a board: its bytecode, and the controller's long-lived buffers.
+# Usage: HIPEC_FIRMWARE=$(.venv/bin/python -m hipec.firmware_build) micropython -X heapsize=190K bench/heap.py
+# (precompiled, as boards load it; without HIPEC_FIRMWARE the sources, compiled at import). One JSON line.
 import gc
 import json
+import os
 import sys
 
 ROOT = "/".join(__file__.split("/")[:-2]) or "."
 sys.path.insert(0, ROOT + "/tests/firmware")
-sys.path.insert(0, ROOT + "/firmware")
+# The firmware as boards load it (precompiled; see hipec.firmware_build), or its sources.
+sys.path.insert(0, os.getenv("HIPEC_FIRMWARE") or ROOT + "/firmware")
 
 gc.collect()
 start = gc.mem_alloc()

@@ -284,7 +284,7 @@ class Controller:
         total = 0.0
         n = 0
         for i in probes.ABDOMINAL:
-            if p.valid[i] and not p.failed[i]:
+            if p.fitted[i] and p.valid[i] and not p.failed[i]:
                 total += p.temp_c[i]
                 n += 1
         return total / n if n else 0.0

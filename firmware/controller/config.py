@@ -18,6 +18,7 @@ SPEC = {
     "rtd_ref_ohm": (FLOAT, 300.0, 4500.0, "ohm"),
     "probe_offset_c": (PER_PROBE, -2.0, 2.0, "degC"),
     "probe_gain": (PER_PROBE, 0.95, 1.05, ""),
+    "abdominal_probes": (INT, 1, 4, ""),
     "heater_rated_w": (FLOAT, 100.0, 3000.0, "W"),
     "kp_w_per_c": (FLOAT, 0.0, 500.0, "W/degC"),
     "ti_s": (FLOAT, 1.0, 3600.0, "s"),
@@ -68,6 +69,8 @@ class Config:
         self.rtd_ref_ohm = 430.0
         self.probe_offset_c = array("f", [0.0] * probes.N_PROBES)
         self.probe_gain = array("f", [1.0] * probes.N_PROBES)
+        # Cavity probes fitted (abdominal_1 .. abdominal_N); the others are neither read nor alarmed.
+        self.abdominal_probes = 2
         # Heater rated power: the feed-forward and the gains are in watts, the output is a duty.
         self.heater_rated_w = 1500.0
         # PID gains at the reference flow, on the Smith predictor's estimate (heater-to-outlet gain

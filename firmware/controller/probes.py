@@ -24,14 +24,19 @@ BAD_SAMPLES_TO_FAIL = 5
 # Low-pass time constant: removes converter noise, adds about this much lag.
 FILTER_TAU_S = 1.0
 
-PROBE_NAMES = ("inflow", "outflow", "abdominal_1", "abdominal_2", "reservoir")
+# Converter channels in board order. A circuit has one to four cavity probes (config abdominal_probes):
+# the ones not fitted are neither read nor alarmed on.
+PROBE_NAMES = ("inflow", "outflow", "abdominal_1", "abdominal_2", "reservoir", "abdominal_3", "abdominal_4")
 INFLOW = 0
 OUTFLOW = 1
 ABDOMINAL_1 = 2
 ABDOMINAL_2 = 3
 RESERVOIR = 4
-N_PROBES = 5
-ABDOMINAL = (ABDOMINAL_1, ABDOMINAL_2)
+ABDOMINAL_3 = 5
+ABDOMINAL_4 = 6
+N_PROBES = 7
+ABDOMINAL = (ABDOMINAL_1, ABDOMINAL_2, ABDOMINAL_3, ABDOMINAL_4)
+MAX_ABDOMINAL = 4
 
 
 def resistance_to_c(r_ohm, r0_ohm):
@@ -64,12 +69,32 @@ class Probes:
         self.valid = bytearray(N_PROBES)
         self.failed = bytearray(N_PROBES)
         self.primed = bytearray(N_PROBES)
+        self.fitted = bytearray(N_PROBES)
+        self.fitted_abdominal = 0
+        self.fit(config.abdominal_probes)
+
+    def fit(self, abdominal_probes):
+        """Which channels carry a probe: every fluid probe, and the first abdominal_probes cavity ones."""
+        for i in range(N_PROBES):
+            self.fitted[i] = 1
+        for n in range(abdominal_probes, MAX_ABDOMINAL):
+            i = ABDOMINAL[n]
+            self.fitted[i] = 0
+            self.valid[i] = 0
+            self.failed[i] = 0
+            self.bad_count[i] = 0
+            self.primed[i] = 0
+        self.fitted_abdominal = abdominal_probes
 
     def update(self, dt_s):
         """Convert self.codes (filled by the board) into temperatures."""
         cfg = self.config
+        if cfg.abdominal_probes != self.fitted_abdominal:
+            self.fit(cfg.abdominal_probes)
         alpha = dt_s / (FILTER_TAU_S + dt_s)
         for i in range(N_PROBES):
+            if not self.fitted[i]:
+                continue
             code = self.codes[i]
             ok = CODE_SHORT < code < CODE_OPEN
             if ok:

@@ -60,7 +60,7 @@ TREATMENT_OVERRUN_FACTOR = 1.5
 PERFUSATE_J_PER_ML_C = 4.18
 
 CONTROL_PROBES = (probes.INFLOW, probes.RESERVOIR)
-MONITOR_PROBES = (probes.OUTFLOW, probes.ABDOMINAL_1, probes.ABDOMINAL_2)
+MONITOR_PROBES = (probes.OUTFLOW, probes.ABDOMINAL_1, probes.ABDOMINAL_2, probes.ABDOMINAL_3, probes.ABDOMINAL_4)
 
 # Timers, one per persistent condition.
 T_TEMP_HIGH = 0
@@ -158,15 +158,23 @@ class Supervisor:
         self._set(alarms.CONTROL_PROBE_FAILED, control_bad >= 0, control_bad)
         monitor_bad = -1
         for i in MONITOR_PROBES:
-            if p.failed[i] or self.unchanged_ms[i] >= PROBE_STUCK_MS:
+            if p.fitted[i] and (p.failed[i] or self.unchanged_ms[i] >= PROBE_STUCK_MS):
                 monitor_bad = i
         self._set(alarms.MONITOR_PROBE_FAILED, monitor_bad >= 0, monitor_bad)
-        a1 = p.temp_c[probes.ABDOMINAL_1]
-        a2 = p.temp_c[probes.ABDOMINAL_2]
-        apart = (p.valid[probes.ABDOMINAL_1] and p.valid[probes.ABDOMINAL_2] and ctl.perfusing()
-                 and (a1 - a2 > PROBE_DISAGREEMENT_C or a2 - a1 > PROBE_DISAGREEMENT_C))
+        # The cavity probes that read: their spread (a probe out of the fluid, or a cold region).
+        high = -1000.0
+        low = 1000.0
+        for i in probes.ABDOMINAL:
+            if p.valid[i]:
+                t = p.temp_c[i]
+                if t > high:
+                    high = t
+                if t < low:
+                    low = t
+        spread = high - low if high >= low else 0.0
+        apart = ctl.perfusing() and spread > PROBE_DISAGREEMENT_C
         self._set(alarms.PROBE_DISAGREEMENT, self._persist(T_DISAGREE, apart, dt_ms, PROBE_DISAGREEMENT_MS),
-                  a1 - a2)
+                  spread)
 
         self._heat_balance(ctl, dt_ms)
 

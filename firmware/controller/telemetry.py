@@ -6,7 +6,7 @@ large block is needed on a fragmented heap. Temperatures are in milli-degC, so n
 """
 from array import array
 
-# Rows per chunk: 50 rows of 16 int32 = 3200 bytes, easy to find even on a fragmented heap.
+# Rows per chunk: 50 rows of 18 int32 = 3600 bytes, easy to find even on a fragmented heap.
 CHUNK_RECORDS = 50
 
 FIELDS = (
@@ -18,6 +18,8 @@ FIELDS = (
     "abdominal_1_mc",
     "abdominal_2_mc",
     "reservoir_mc",
+    "abdominal_3_mc",
+    "abdominal_4_mc",
     "setpoint_mc",
     "heater_pm",
     "flow_ml_min",
@@ -31,15 +33,15 @@ N_FIELDS = len(FIELDS)
 SEQ = 0
 T_MS = 1
 PHASE = 2
-TEMPS = 3  # five probe temperatures follow in probes.PROBE_NAMES order
-SETPOINT = 8
-HEATER = 9
-FLOW = 10
-VOLUME = 11
-PRESSURE = 12
-TREATMENT = 13
-FLAGS = 14
-ALARMS = 15  # bit i set while alarm i of alarms.RULES is active
+TEMPS = 3  # the seven probe temperatures follow in probes.PROBE_NAMES order
+SETPOINT = 10
+HEATER = 11
+FLOW = 12
+VOLUME = 13
+PRESSURE = 14
+TREATMENT = 15
+FLAGS = 16
+ALARMS = 17  # bit i set while alarm i of alarms.RULES is active
 # A probe that cannot be read is recorded as this value instead of a temperature.
 NO_READING = -1000000
 

@@ -85,3 +85,9 @@ def size_report(board: str = "emulated") -> list[tuple[str, int, int]]:
     dest = build(board)
     return [(name, path.stat().st_size, (dest / name.replace(".py", ".mpy")).stat().st_size)
             for path, name in sources(board)]
+
+
+if __name__ == "__main__":
+    # `python -m hipec.firmware_build [BOARD]` prints the build directory (for micropython scripts:
+    # HIPEC_FIRMWARE=$(python -m hipec.firmware_build) micropython bench/heap.py).
+    print(build(sys.argv[1] if len(sys.argv) > 1 else "emulated"))

@@ -20,7 +20,8 @@ PHASE_COLOURS = {"PRIMING": "#fff3cd", "HEATING": "#ffe5d0", "TREATMENT": "#d1e7
                  "DRAIN": "#e2e3e5", "PAUSED": "#f8d7da", "FAULT": "#f5c2c7", "ABORTED": "#f5c2c7"}
 PROBE_STYLE = (("inflow_mc", "inflow", "#d62728"), ("outflow_mc", "outflow", "#1f77b4"),
                ("abdominal_1_mc", "abdominal 1", "#2ca02c"), ("abdominal_2_mc", "abdominal 2", "#98df8a"),
-               ("reservoir_mc", "reservoir", "#9467bd"))
+               ("reservoir_mc", "reservoir", "#9467bd"), ("abdominal_3_mc", "abdominal 3", "#17becf"),
+               ("abdominal_4_mc", "abdominal 4", "#bcbd22"))
 
 
 @dataclass(frozen=True)

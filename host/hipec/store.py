@@ -15,7 +15,7 @@ from typing import Any, Iterable, Sequence
 # Column names of telemetry rows, in the board's field order (the board announces it in hello).
 TELEMETRY_FIELDS = (
     "seq", "t_ms", "phase", "inflow_mc", "outflow_mc", "abdominal_1_mc", "abdominal_2_mc",
-    "reservoir_mc", "setpoint_mc", "heater_pm", "flow_ml_min", "volume_ml", "pressure_mmhg",
+    "reservoir_mc", "abdominal_3_mc", "abdominal_4_mc", "setpoint_mc", "heater_pm", "flow_ml_min", "volume_ml", "pressure_mmhg",
     "treatment_s", "flags", "alarms",
 )
 
@@ -78,6 +78,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE events ADD COLUMN boot INTEGER;
     ALTER TABLE events ADD COLUMN seq INTEGER;
     CREATE UNIQUE INDEX events_board_seq ON events(session_id, boot, seq) WHERE seq IS NOT NULL;
+    """,
+    # 5: up to four cavity probes
+    """
+    ALTER TABLE telemetry ADD COLUMN abdominal_3_mc INTEGER;
+    ALTER TABLE telemetry ADD COLUMN abdominal_4_mc INTEGER;
     """,
 )
 

@@ -3,7 +3,8 @@
 Files named fw_*.py hold plain test functions that use only what MicroPython has. Each function
 becomes two pytest items, `name[cpython]` and `name[micropython]`. The MicroPython items run the whole
 file once in `micropython -X heapsize=190K` (tests/firmware/mp_runner.py) and report per function, so
-a firmware module that does not run on MicroPython fails the suite visibly.
+a firmware module that does not run on MicroPython fails the suite visibly. Under MicroPython the
+firmware is loaded precompiled (hipec.firmware_build), as boards load it.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from hipec import firmware_build
 from hipec.emulator.mcu import DEFAULT_HEAP_KIB, micropython_binary
 
 HERE = Path(__file__).resolve().parent
@@ -64,7 +66,7 @@ class FirmwareFile(pytest.File):
         if self._mp_results is None:
             proc = subprocess.run(
                 [micropython_binary(), "-X", f"heapsize={DEFAULT_HEAP_KIB}K", str(HERE / "mp_runner.py"),
-                 str(FIRMWARE), str(HERE), self.path.stem],
+                 str(firmware_build.build("emulated")), str(HERE), self.path.stem],
                 capture_output=True, text=True, timeout=300)
             results: dict[str, Any] = {}
             for line in proc.stdout.splitlines():

@@ -24,7 +24,7 @@ class FakeBoard:
         self.pump_msps = 0
         self.bypass_open = True
         self.steps = 0
-        self.codes = [code_for_c(temp_c)] * 5
+        self.codes = [code_for_c(temp_c)] * 7
         self.wdt_timeout = 0
         self.wdt_feeds = 0
         self.crashes = []
@@ -74,7 +74,7 @@ class FakeBoard:
         self.bypass_open = is_open
 
     def read_rtd(self, codes):
-        for i in range(5):
+        for i in range(len(self.codes)):
             codes[i] = self.codes[i]
 
     def pressure_mmhg(self):

@@ -103,7 +103,7 @@ def test_high_alarm_latches_until_acknowledged_and_resume_waits_for_it():
     assert acked[3]["alarms"] == []
     (resumed,) = ask(board, ctl, [1, 4, "resume", {}])
     assert resumed[2] == "ok" and resumed[3]["phase"] == "PRIMING"
-    board.codes = [code_for_c(40.0)] * 5  # fluid below the setpoint: heating is wanted again
+    board.codes = [code_for_c(40.0)] * 7  # fluid below the setpoint: heating is wanted again
     board.run(ctl, 5)
     assert board.heater_pm > 0
 
@@ -162,7 +162,7 @@ def test_cascade_plan_fills_at_the_target_then_moves_the_inflow_setpoint_for_the
     (reply,) = ask(board, ctl, [1, 1, "set_plan", {"controlled_point": "abdominal", "target_temp_c": 41.0,
                                                     "volume_l": 1.6}])
     assert reply[2] == "ok"
-    board.codes = [code_for_c(41.0)] * 5
+    board.codes = [code_for_c(41.0)] * 7
     board.codes[2] = board.codes[3] = code_for_c(39.0)  # cavity probes still cooler than the target
     ask(board, ctl, [1, 2, "start", {}])
     board.run(ctl, 20)

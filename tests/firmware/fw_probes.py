@@ -79,3 +79,21 @@ def test_calibration_offset_and_gain_apply():
     cfg.probe_gain[4] = 1.01
     bank = bank_at(40.0, cfg)
     assert close(bank.temp_c[4], 40.0 * 1.01 + 0.25, 0.03)
+
+
+def test_only_the_fitted_cavity_probes_are_read():
+    cfg = Config()
+    bank = bank_at(40.0, cfg)  # default: two cavity probes fitted
+    assert bank.valid[probes.ABDOMINAL_2] and not bank.valid[probes.ABDOMINAL_3]
+    bank.codes[probes.ABDOMINAL_4] = probes.CODE_OPEN  # an empty socket reads open: not a fault
+    for _ in range(10):
+        bank.update(0.1)
+    assert not bank.failed[probes.ABDOMINAL_4]
+    cfg.abdominal_probes = 4
+    set_all(bank, 41.0)
+    bank.update(0.1)
+    assert all(bank.valid[i] for i in probes.ABDOMINAL)
+    assert close(bank.temp_c[probes.ABDOMINAL_4], 41.0, 0.01)
+    cfg.abdominal_probes = 1
+    bank.update(0.1)
+    assert bank.valid[probes.ABDOMINAL_1] and not any(bank.valid[i] for i in probes.ABDOMINAL[1:])

@@ -16,7 +16,7 @@ def test_set_config_survives_a_reset():
     board = FakeBoard(30.0)
     ctl = app.Controller(board, ring_records=60)
     assert ctl.settings_status == "none"
-    (reply,) = ask(board, ctl, [1, 1, "set_config", {"kp_w_per_c": 12.5, "probe_offset_c": [0.1, 0, 0, 0, -0.2]}])
+    (reply,) = ask(board, ctl, [1, 1, "set_config", {"kp_w_per_c": 12.5, "probe_offset_c": [0.1, 0, 0, 0, -0.2, 0, 0]}])
     assert reply[2] == "ok"
     ctl = None
     gc.collect()  # one controller's buffers at a time fit the RP2040-sized heap

@@ -1,8 +1,7 @@
 # Supervisor rules that no emulator fault reaches: probe disagreement, a stalling stepper, a treatment
 # that overruns its plan, and the patient values the host enters.
-from controller import session
+from controller import alarms, app, probes, session
 from fakeboard import FakeBoard, code_for_c
-from controller import app
 
 
 def make(temp_c=43.0):
@@ -76,3 +75,21 @@ def test_watchdog_reset_is_reported_until_acknowledged():
     ctl.link.service()
     board.run(ctl, 1)
     assert ctl.alarms.active_names() == []
+
+
+def test_cavity_probes_disagreeing_raise_an_alarm_with_four_fitted():
+    board = FakeBoard(41.0)
+    ctl = app.Controller(board, ring_records=60)
+    ctl.config.abdominal_probes = 4
+    ctl.config.prime_stable_s = 0
+    board.send([1, 1, "start", {}])
+    ctl.link.service()
+    board.codes = [code_for_c(43.0)] * 7
+    board.run(ctl, 20)  # in band: HEATING, perfusing
+    board.codes[probes.ABDOMINAL_4] = code_for_c(39.5)  # one probe 3.5 degC colder: out of the fluid
+    for n in range(2, 8):
+        board.send([1, n, "heartbeat", {}])
+        ctl.link.service()
+        board.run(ctl, 100)
+    assert ctl.alarms.active[alarms.PROBE_DISAGREEMENT]
+    assert abs(ctl.alarms.value[alarms.PROBE_DISAGREEMENT] - 3.5) < 0.1

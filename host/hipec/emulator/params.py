@@ -59,6 +59,8 @@ class PlantParams:
     probe_r0_ohm: float = _p(100.0, "ohm", 100.0, 1000.0, "RTD resistance at 0 degC (PT100 or PT1000)")
     rtd_ref_ohm: float = _p(430.0, "ohm", 300.0, 4500.0, "converter reference resistor")
     abdominal_2_offset_c: float = _p(-0.15, "degC", -1.0, 1.0, "second cavity probe sits in a cooler region by this much")
+    abdominal_3_offset_c: float = _p(-0.05, "degC", -1.0, 1.0, "third cavity probe (when fitted): offset from the mixed cavity")
+    abdominal_4_offset_c: float = _p(0.05, "degC", -1.0, 1.0, "fourth cavity probe (when fitted): offset from the mixed cavity")
     seed: int = _p(1, "-", 0, 2**31 - 1, "seed of the probe noise")
 
     @staticmethod

@@ -29,7 +29,7 @@ PRESSURE_MAX_MMHG = 750.0
 # An abdomen holding less than this is "empty": the cavity probes then read tissue, not fluid.
 ABDOMEN_WET_L = 0.05
 
-PROBES = ("inflow", "outflow", "abdominal_1", "abdominal_2", "reservoir")
+PROBES = ("inflow", "outflow", "abdominal_1", "abdominal_2", "reservoir", "abdominal_3", "abdominal_4")
 
 
 @dataclass
@@ -87,8 +87,13 @@ class Plant:
             return self.t_reservoir
         wet = self.v_abdomen_l >= ABDOMEN_WET_L
         t = self.t_abdomen if wet else self.t_core
-        if name == "abdominal_2" and wet:
-            t += self.p.abdominal_2_offset_c
+        if wet:
+            if name == "abdominal_2":
+                t += self.p.abdominal_2_offset_c
+            elif name == "abdominal_3":
+                t += self.p.abdominal_3_offset_c
+            elif name == "abdominal_4":
+                t += self.p.abdominal_4_offset_c
         return t
 
     def true_temps(self) -> dict[str, float]:

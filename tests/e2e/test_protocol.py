@@ -18,7 +18,7 @@ def test_config_is_read_changed_within_range_and_refused_outside(link: BoardLink
     changed = link.request("set_config", {"kp_w_per_c": 25.0, "probe_offset_c": [0.1, 0, 0, 0, -0.1, 0, 0]})
     assert changed["kp_w_per_c"] == 25.0 and changed["probe_offset_c"][0] == pytest.approx(0.1)
     with pytest.raises(BoardError) as refused:
-        link.request("set_config", {"ti_s": 60.0, "probe_gain": [1.0, 1.0, 1.2, 1.0, 1.0]})
+        link.request("set_config", {"ti_s": 60.0, "probe_gain": [1.0, 1.0, 1.2, 1.0, 1.0, 1.0, 1.0]})
     assert refused.value.field == "probe_gain[2]" and "0.95..1.05" in refused.value.message
     assert link.request("get_config")["ti_s"] == config["ti_s"]  # nothing of the refused change applied
     link.request("start")
@@ -59,7 +59,7 @@ def test_streamed_telemetry_and_heartbeat_events_arrive(mcu: EmulatedMCU, link: 
     beats = [m.fields["link_ok"] for m in link.events if m.type == "heartbeat"]
     assert beats[0] is True and False in beats and beats[-1] is True  # lost, then found again
     records = [m.fields["record"] for m in link.events if m.type == "telemetry"]
-    assert len(records) >= 5 and all(len(r) == 16 for r in records)
+    assert len(records) >= 5 and all(len(r) == 18 for r in records)
     seqs = [r[0] for r in records]
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), (seqs, link.bad_frames, mcu.bytes_dropped)  # every record, in order
 

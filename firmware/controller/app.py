@@ -61,7 +61,7 @@ class Controller:
         self.telemetry = telemetry.TelemetryRing(ring_records)
         self.events = eventlog.EventLog()
         self.commands = Commands(self)
-        self.link = Link(board, self.commands)
+        self.link = Link(board, self.commands, self.collect_garbage)
         self.reactions = 0
         self.fault_alarm = -1  # the alarm that put the session into FAULT
         self.heater_w = 0.0
@@ -99,9 +99,9 @@ class Controller:
         next_tick = board.ticks_ms()
         while not self.repl_requested:
             board.idle(next_tick)
-            if self.link.service():
-                # Replies allocate; collect now rather than let a full heap collect during control.
-                self.collect_garbage()
+            # Replies allocate: the link collects after each one (collect_garbage), rather than let a
+            # full heap collect during control.
+            self.link.service()
             now = board.ticks_ms()
             if board.ticks_diff(now, next_tick) < 0:
                 continue
@@ -393,14 +393,16 @@ class Controller:
 
 
 class Perf:
-    """What the control tick costs on this processor: a histogram of tick times (50 us buckets), the
-    longest tick, the longest collection, and the most bytes one tick allocated. No allocation."""
+    """What the control tick costs on this processor: histograms (50 us buckets) of the tick alone and
+    of the tick plus its collection, the longest of each, and the most bytes one tick allocated. No
+    allocation."""
 
     BUCKET_US = 50
     BUCKETS = 200  # the last bucket holds everything from 9.95 ms up
 
     def __init__(self):
         self.histogram = array("i", [0] * self.BUCKETS)
+        self.with_gc = array("i", [0] * self.BUCKETS)
         self.ticks = 0
         self.tick_us_max = 0
         self.gc_us_max = 0
@@ -411,6 +413,10 @@ class Perf:
         if bucket >= self.BUCKETS:
             bucket = self.BUCKETS - 1
         self.histogram[bucket] += 1
+        bucket = (tick_us + gc_us) // self.BUCKET_US
+        if bucket >= self.BUCKETS:
+            bucket = self.BUCKETS - 1
+        self.with_gc[bucket] += 1
         self.ticks += 1
         if tick_us > self.tick_us_max:
             self.tick_us_max = tick_us
@@ -419,17 +425,23 @@ class Perf:
         if alloc_bytes > self.alloc_bytes_max:
             self.alloc_bytes_max = alloc_bytes
 
-    def tick_us_median(self):
-        half = (self.ticks + 1) // 2
+    def percentile_us(self, histogram, share_pct):
+        """Upper edge of the bucket holding this share of the ticks."""
+        wanted = (self.ticks * share_pct + 99) // 100
         seen = 0
         for i in range(self.BUCKETS):
-            seen += self.histogram[i]
-            if seen >= half and self.ticks:
-                return i * self.BUCKET_US + self.BUCKET_US // 2
+            seen += histogram[i]
+            if seen >= wanted and self.ticks:
+                return (i + 1) * self.BUCKET_US
         return 0
 
     def as_dict(self):
-        return {"ticks": self.ticks, "tick_us_median": self.tick_us_median(), "tick_us_max": self.tick_us_max,
+        return {"ticks": self.ticks,
+                "tick_us_median": self.percentile_us(self.histogram, 50),
+                "tick_us_p99": self.percentile_us(self.histogram, 99),
+                "tick_us_max": self.tick_us_max,
+                "tick_gc_us_median": self.percentile_us(self.with_gc, 50),
+                "tick_gc_us_p99": self.percentile_us(self.with_gc, 99),
                 "gc_us_max": self.gc_us_max, "alloc_bytes_per_tick_max": self.alloc_bytes_max}
 
 

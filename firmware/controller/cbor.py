@@ -24,6 +24,8 @@ class _Break:
 
 
 _BREAK = _Break()
+# Scratch for packing floats without allocating bytes objects.
+_SCRATCH = bytearray(8)
 
 
 # ---------------------------------------------------------------- encoding
@@ -73,26 +75,54 @@ def _half_bits(x):
     return sign | (exponent << 10) | int(f)
 
 
+def _append(out, buf, n):
+    for i in range(n):
+        out.append(buf[i])
+
+
 def _encode_float(out, x):
+    """Shortest exact width, decided on the bits of the double: every float is a heap object on
+    these ports, so the common cases do no float arithmetic at all (status and configuration replies
+    carry dozens of floats)."""
     if x != x:
         out.extend(b"\xf9\x7e\x00")  # the preferred NaN
         return
-    half = _half_bits(x)
-    if half >= 0:
-        out.append(0xF9)
-        out.append(half >> 8)
-        out.append(half & 0xFF)
+    b = _SCRATCH
+    struct.pack_into(">d", b, 0, x)
+    biased = ((b[0] & 0x7F) << 4) | (b[1] >> 4)
+    low_mantissa = b[3] | b[4] | b[5] | b[6] | b[7]
+    if biased == 0x7FF or (biased == 0 and not (b[1] & 0x0F) and not b[2] and not low_mantissa):
+        _put_half(out, _half_bits(x))  # infinities and zeros
         return
-    try:
-        packed = struct.pack(">f", x)
-        if struct.unpack(">f", packed)[0] == x:
-            out.append(0xFA)
-            out.extend(packed)
+    e = biased - 1023
+    if -14 <= e <= 15 and not (b[2] & 0x03) and not low_mantissa:
+        # Normal half: 10 mantissa bits, the rest zero.
+        _put_half(out, ((b[0] & 0x80) << 8) | ((e + 15) << 10) | ((b[1] & 0x0F) << 6) | (b[2] >> 2))
+        return
+    if -24 <= e < -14:  # subnormal half candidates: rare, decided with float arithmetic
+        half = _half_bits(x)
+        if half >= 0:
+            _put_half(out, half)
             return
-    except (OverflowError, ValueError):
-        pass
+    single = -126 <= e <= 127 and not (b[4] & 0x1F) and not (b[5] | b[6] | b[7])
+    if not single and -149 <= e < -126:  # subnormal single candidates: rare
+        struct.pack_into(">f", b, 0, x)
+        single = struct.unpack_from(">f", b, 0)[0] == x
+        if not single:
+            struct.pack_into(">d", b, 0, x)
+    if single:
+        struct.pack_into(">f", b, 0, x)
+        out.append(0xFA)
+        _append(out, b, 4)
+        return
     out.append(0xFB)
-    out.extend(struct.pack(">d", x))
+    _append(out, b, 8)
+
+
+def _put_half(out, bits):
+    out.append(0xF9)
+    out.append(bits >> 8)
+    out.append(bits & 0xFF)
 
 
 def encode(value, out, depth=0):

@@ -17,13 +17,18 @@ RX_CHUNK = 64
 
 
 class Link:
-    def __init__(self, board, handler):
+    def __init__(self, board, handler, after_message=None):
         self.board = board
         self.handler = handler
+        # Called after each message is answered (the controller collects its garbage there), so the
+        # heap never holds the garbage of two replies at once.
+        self.after_message = after_message
         self.reader = wire.FrameReader()
         self.rx = bytearray(RX_CHUNK)
+        # Replies are copied into buffers allocated once, so the live heap does not follow their sizes.
         self.cache_ids = [0] * REPLY_CACHE
-        self.cache_frames = [b""] * REPLY_CACHE
+        self.cache_frames = [bytearray(wire.MAX_ENCODED) for _ in range(REPLY_CACHE)]
+        self.cache_lengths = [0] * REPLY_CACHE
         self.cache_next = 0
         self.requests = 0
         self.retries = 0
@@ -52,6 +57,8 @@ class Link:
                                          "frame dropped (bad CRC, stuffing or size)")
                 except Exception:
                     self.internal_errors += 1
+                if self.after_message is not None:
+                    self.after_message()
 
     def send(self, msg_id, msg_type, fields):
         out = bytearray()
@@ -98,7 +105,7 @@ class Link:
             for i in range(REPLY_CACHE):
                 if self.cache_ids[i] == msg_id:
                     self.retries += 1
-                    self.board.link_write(self.cache_frames[i])
+                    self.board.link_write(memoryview(self.cache_frames[i])[:self.cache_lengths[i]])
                     return
             self.requests += 1
             result = self.handler.handle(msg_type, fields)
@@ -110,13 +117,12 @@ class Link:
             self.internal_errors += 1
             frame = self._send_error(msg_id, errors.INTERNAL, "", "internal error: %r" % exc)
         if msg_id:
-            self.cache_ids[self.cache_next] = msg_id
-            self.cache_frames[self.cache_next] = frame
-            self.cache_next = (self.cache_next + 1) % REPLY_CACHE
-
-    def cache_bound_bytes(self):
-        """Most heap the reply cache can hold: every cached reply a maximum-size frame."""
-        return REPLY_CACHE * wire.MAX_ENCODED
+            slot = self.cache_next
+            n = len(frame)
+            self.cache_frames[slot][:n] = frame
+            self.cache_lengths[slot] = n
+            self.cache_ids[slot] = msg_id
+            self.cache_next = (slot + 1) % REPLY_CACHE
 
     def counters(self):
         c = self.reader.counters()

@@ -1,0 +1,39 @@
+"""One setting swept across plants (in-process firmware, bench/inprocess.py): how a gain or a model
+value moves the control figures. For tuning decisions, recorded in docs/benchmarks.md.
+
+Usage: python bench/sweep.py NAME=V1,V2,... PLANT [PLANT ...]     (e.g. td_s=0,3,6,12 default noisy-probes)
+Prints per plant and value: outcome, max |error| of the true inflow during TREATMENT, heat-up overshoot.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from hipec import REPO_ROOT
+
+sys.path.insert(0, str(REPO_ROOT / "bench"))
+from control import load_all  # noqa: E402
+from inprocess import session_run  # noqa: E402
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 2 or "=" not in argv[0]:
+        print(__doc__, file=sys.stderr)
+        return 2
+    name, values = argv[0].split("=", 1)
+    for plant in argv[1:]:
+        params, plan, config = load_all(REPO_ROOT / "bench" / "plants" / f"{plant}.toml")
+        for value in (float(v) for v in values.split(",")):
+            run = session_run(plant, params, plan, dict(config, **{name: value}), None)
+            sp = plan.target_temp_c
+            errors = [abs(t - sp) for t, ph in zip(run.true_inflow_c, run.phase) if ph == "TREATMENT"]
+            heated = [t for t, ph in zip(run.true_inflow_c, run.phase) if ph in ("PRIMING", "HEATING", "TREATMENT")]
+            print(json.dumps({"plant": plant, name: value, "outcome": run.outcome,
+                              "max_abs_error_c": round(max(errors), 4) if errors else None,
+                              "overshoot_c": round(max(heated) - sp, 4) if heated else None}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -242,6 +242,39 @@ def write_trace(path: Path, mcu: EmulatedMCU, records: list[dict[str, Any]]) -> 
                       f"{s.temps_c['abdominal_1']:.4f},{s.heater_w:.1f},{s.heater_pm},{s.flow_ml_min:.1f}\n")
 
 
+def plot_trace(trace: Path, path: Path, setpoint_c: float, title: str) -> None:
+    """The true and the measured controlled temperature through the session, the band, the phases."""
+    import csv
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = list(csv.DictReader(trace.open()))
+    minutes = [int(r["t_s"]) / 60.0 for r in rows]
+    fig, (whole, zoom) = plt.subplots(2, 1, figsize=(10, 6.5), sharex=True)
+    for ax in (whole, zoom):
+        ax.plot(minutes, [float(r["true_inflow_c"]) for r in rows], label="true inflow", linewidth=0.9)
+        ax.plot(minutes, [float(r["measured_inflow_c"]) for r in rows], label="measured inflow",
+                linewidth=0.6, alpha=0.7)
+        ax.axhspan(setpoint_c - BAND_C, setpoint_c + BAND_C, color="green", alpha=0.12, label="±0.1 °C")
+        ax.set_ylabel("°C")
+    whole.plot(minutes, [float(r["true_reservoir_c"]) for r in rows], label="reservoir (heater inlet)",
+               linewidth=0.8, color="tab:purple")
+    treatment = [m for m, r in zip(minutes, rows) if r["phase"] == "TREATMENT"]
+    if treatment:
+        for ax in (whole, zoom):
+            ax.axvspan(treatment[0], treatment[-1], color="grey", alpha=0.07)
+    zoom.set_ylim(setpoint_c - 0.25, setpoint_c + 0.25)
+    zoom.set_xlabel("session time (min); grey: TREATMENT")
+    whole.set_title(title)
+    whole.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hipec bench control", description=__doc__.splitlines()[0])
     parser.add_argument("--plant", type=Path, help="TOML with [plant] and optional [plan] tables")
@@ -252,9 +285,16 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"{NOISE_BURST_C} degC noise on every probe for {NOISE_BURST_S:.0f} s, "
                              f"{NOISE_BURST_AT_MIN:.0f} min into treatment")
     parser.add_argument("--trace", type=Path, help="write a CSV, one row per second of the session")
+    parser.add_argument("--plot", type=Path, help="draw the session's inflow (true and measured) to this PNG")
     args = parser.parse_args(argv)
     params, plan, config = load_all(args.plant)
-    figures = run(params, plan, args.drug_at_min, config, args.flow_steps, args.trace, args.noise_burst)
+    trace = args.trace
+    if args.plot and trace is None:
+        trace = args.plot.with_suffix(".csv")
+    figures = run(params, plan, args.drug_at_min, config, args.flow_steps, trace, args.noise_burst)
+    if args.plot and trace is not None:
+        name = args.plant.stem if args.plant else "default"
+        plot_trace(trace, args.plot, plan.target_temp_c, f"{name}: inflow at {plan.target_temp_c} °C")
     if args.json:
         print(json.dumps(figures))
     else:

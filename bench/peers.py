@@ -51,6 +51,9 @@ class OnOff:
     def reset(self) -> None:
         self.on = True
 
+    def applied(self, power_w: float, dt_s: float) -> None:
+        pass  # no model of the element
+
     def update(self, setpoint_c: float, measured_c: float, inlet_c: float, flow_ml_min: float, dt_s: float) -> float:
         if measured_c < setpoint_c - self.HYSTERESIS_C:
             self.on = True
@@ -73,6 +76,9 @@ class SimplePid:
 
     def reset(self) -> None:
         self.pid = self._new(0.0)
+
+    def applied(self, power_w: float, dt_s: float) -> None:
+        pass  # no model of the element
 
     def update(self, setpoint_c: float, measured_c: float, inlet_c: float, flow_ml_min: float, dt_s: float) -> float:
         if self.pid.setpoint != setpoint_c:

@@ -261,7 +261,10 @@ class Controller:
             self.heater_output.reset()
             self.heater_w = 0.0
         board.heater_enable(heated)
-        board.heater_set(self.heater_output.duty_pm(self.heater_w, dt_ms))
+        duty_pm = self.heater_output.duty_pm(self.heater_w, dt_ms)
+        board.heater_set(duty_pm)
+        if heated:
+            self.heater.applied(self.heater_output.average_pm(duty_pm) * cfg.heater_rated_w / 1000.0, dt_s)
         board.bypass_set(self.bypass_open)
         if reactions & alarms.PUMP_STOP:
             self.pump.stop()

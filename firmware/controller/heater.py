@@ -16,7 +16,8 @@ demand = feed-forward + PID, capped:
 
 command = element-lag compensation: a model of the element (first-order, heater_tau_s) tracks what it
 delivers; the command drives the model to the demand with the faster time constant heater_response_s.
-The model is fed the command actually applied (after clamping), so saturation never leaves it behind.
+The model is fed the power actually applied (after clamping, and as the SSR windows let it through), so
+saturation or switching never leaves it behind.
 Without this, the ~8 s element lag turns every change of demand (a flow step, the first return of fluid
 from the abdomen) into an energy error in the heat exchanger that the feedback then has to undo.
 """
@@ -189,6 +190,12 @@ class HeaterController:
             out = cfg.heater_rated_w
         elif out < 0.0:
             out = 0.0
-        self.element_w += (out - self.element_w) * dt_s / (cfg.heater_tau_s + dt_s)
         self.output_w = out
         return out
+
+    def applied(self, power_w, dt_s):
+        """The power the switch really gives the element (a whole SSR window is decided at its start,
+        not by each tick's command): the element model follows it, so compensation and predictor see
+        the true element."""
+        cfg = self.config
+        self.element_w += (power_w - self.element_w) * dt_s / (cfg.heater_tau_s + dt_s)

@@ -40,3 +40,11 @@ class HeaterOutput:
         on = self.window_ms < self.on_ms
         self.window_ms += dt_ms
         return FULL_PM if on else 0
+
+    def average_pm(self, duty_pm):
+        """What the element is being given on average: the duty itself on PWM; on an SSR, the on-share
+        of the current window (the element's lag averages the window, and the whole window is decided
+        at its start)."""
+        if self.config.heater_output != SSR:
+            return duty_pm
+        return self.on_ms * FULL_PM // self.config.ssr_period_ms

@@ -16,6 +16,7 @@ def settle(ctl, ticks, setpoint_c, measured_c, inlet_c, flow_ml_min=500.0):
     w = 0.0
     for _ in range(ticks):
         w = ctl.update(setpoint_c, measured_c, inlet_c, flow_ml_min, DT_S)
+        ctl.applied(w, DT_S)
     return w
 
 
@@ -60,6 +61,7 @@ def test_feed_forward_leads_a_warming_inlet():
     for _ in range(300):  # inlet warming at 0.05 degC/s
         inlet += 0.05 * DT_S
         ctl.update(43.0, 43.0, inlet, 500.0, DT_S)
+        ctl.applied(ctl.output_w, DT_S)
     lead_s = cfg.heater_response_s + cfg.probe_tau_s + 1.0
     expected = heater.carried_w_per_c(500.0) * (43.0 - (inlet + 0.05 * lead_s)) + \
         cfg.circuit_loss_w_per_c * (43.0 - cfg.room_temp_c)
@@ -79,6 +81,7 @@ def test_element_compensation_speeds_up_the_element():
         start = element
         for tick in range(600):
             w = ctl.update(43.0, 43.0, 40.0, 650.0, DT_S)  # the flow steps up, and the demand with it
+            ctl.applied(w, DT_S)
             element += (w - element) * DT_S / (cfg.heater_tau_s + DT_S)
             assert element <= ctl.demand_w + 0.5
             if element - start >= 0.632 * (ctl.demand_w - start):
@@ -107,6 +110,7 @@ def test_derivative_acts_on_the_measurement_not_on_setpoint_changes():
     for _ in range(300):  # the measurement rises at 0.01 degC/s: the derivative holds power back
         measured += 0.01 * DT_S
         ctl.update(43.0, measured, 40.0, 500.0, DT_S)
+        ctl.applied(ctl.output_w, DT_S)
     assert abs(ctl.derivative_c_per_s - 0.01) < 0.001
     ff = heater.carried_w_per_c(500.0) * 3.0 + cfg.circuit_loss_w_per_c * (43.0 - cfg.room_temp_c)
     pd = cfg.kp_w_per_c * ((43.0 - measured) - cfg.td_s * 0.01)
@@ -155,6 +159,7 @@ def test_smith_predictor_sees_through_the_line_delay():
     worst_probe = 0.0
     for tick in range(3000):
         w = ctl.update(43.0, probe, inlet, flow, DT_S)
+        ctl.applied(w, DT_S)
         element += (w - element) * DT_S / (cfg.heater_tau_s + DT_S)
         moved = flow * DT_S / 60.0
         outlet = (outlet * cfg.heater_volume_ml + inlet * moved) / (cfg.heater_volume_ml + moved)

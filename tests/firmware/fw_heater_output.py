@@ -33,3 +33,15 @@ def test_ssr_average_power_is_exact_over_time():
         # on-ticks out of 10000 must match the duty to within one tick
         assert abs(on - pm * ticks // 1000) <= 1, (pm, on)
         assert all(out.duty_pm(cfg.heater_rated_w * pm / 1000.0, TICK_MS) in (0, 1000) for _ in range(30))
+
+
+def test_the_element_is_told_the_window_average_on_an_ssr():
+    cfg = Config()
+    cfg.heater_output = heater_output.SSR
+    cfg.ssr_period_ms = 2000
+    out = heater_output.HeaterOutput(cfg)
+    duties = [out.duty_pm(cfg.heater_rated_w * 0.25, TICK_MS) for _ in range(20)]
+    assert duties[0] == 1000 and duties[-1] == 0
+    assert out.average_pm(duties[-1]) == 250  # the window's share, whatever this tick's switch state
+    cfg.heater_output = heater_output.PWM
+    assert out.average_pm(437) == 437

@@ -17,11 +17,13 @@ sys.path.insert(0, os.getenv("HIPEC_FIRMWARE") or ROOT + "/firmware")
 from controller import cbor, telemetry, wire  # noqa: E402
 
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-RECORD = [4711, 4711000, 3, 43012, 39588, 39601, 39452, 37890, 43000, 146, 500, 39250, 110, 2856, 2, 0]
+# A record in telemetry.FIELDS order (two cavity probes fitted: the other two read "no reading").
+RECORD = [4711, 4711000, 3, 43012, 39588, 39601, 39452, 37890, -1000000, -1000000, 43000, 146, 500, 39250, 110,
+          2856, 2, 0]
 STATUS = {
     "phase": "TREATMENT", "fault": "none",
     "temps_c": {"inflow": 43.012, "outflow": 39.588, "abdominal_1": 39.601, "abdominal_2": 39.452,
-                "reservoir": 37.89},
+                "reservoir": 37.89, "abdominal_3": None, "abdominal_4": None},
     "setpoint_c": 43.0, "heater_w": 219.4, "flow_ml_min": 500.0, "delivered_ml": 39250.5,
     "pressure_mmhg": 110, "reservoir_low": False, "air_in_line": False, "bypass_open": False,
     "treatment_s": 2856, "duration_s": 3600, "telemetry_next": 4712, "telemetry_oldest": 4112,
@@ -57,6 +59,7 @@ def decode(frame):
 
 
 def main():
+    assert len(RECORD) == telemetry.N_FIELDS
     figures = {"rounds": ROUNDS}
     for name, msg in MESSAGES:
         frame = encode(msg)

@@ -1,25 +1,27 @@
 """Heater control: what power the circulating fluid needs, and how to make a lagging element deliver it.
 
-demand = feed-forward + PID, capped:
+demand = feed-forward + PID on the predicted temperature, capped:
 - Feed-forward: the power that lifts the fluid entering the heater (measured at the reservoir) to the
   setpoint at the current flow, plus the heat the heater and inflow line lose to the room. The inlet
-  temperature is projected ahead along its filtered slope by the lags it has to beat: the power reaches the fluid only
-  after the element's (compensated) response and the inlet probe reports late by its own lag and filter.
-- PID on the controlled temperature: proportional and integral on the error, derivative on the
-  measurement through a first-order filter (no kick on setpoint changes, noise kept out). The gains
-  follow the flow, because the circuit's gain and delays are both inversely proportional to it: this is
-  the controller's answer to the transport delay of the lines. The integrator acts only near the
-  setpoint and never while the output is saturated in the direction of the error (no windup during
-  heat-up or the line delay).
+  temperature is projected ahead along its filtered slope by the lags the heat has to beat (the
+  compensated element response, the inlet probe's lag and its filter).
+- Smith predictor: the heat exchanger modelled as a mixed volume heated by the element model; the PID
+  acts on that model's outlet now plus the low-passed difference between the probe and the model
+  delayed by the line and lagged like the probe. It sees through the transport delay; the correction
+  removes any steady model error.
+- PID: proportional and integral on the predicted error, derivative on the prediction through a
+  first-order filter (no kick on setpoint changes). Gains follow the flow (the circuit's gain and delays
+  scale with 1/flow). The integrator acts only within the integral band and never while the output is
+  saturated in the direction of the error; beyond the band a stiffer gain drives heat-up and upsets.
 - Cap: at the measured inlet temperature and flow, the fluid leaving the heater cannot be heated much
   past the absolute setpoint limit (44.0 degC; the 45.0 degC cut-off is the supervisor's).
 
 command = element-lag compensation: a model of the element (first-order, heater_tau_s) tracks what it
 delivers; the command drives the model to the demand with the faster time constant heater_response_s.
-The model is fed the power actually applied (after clamping, and as the SSR windows let it through), so
-saturation or switching never leaves it behind.
-Without this, the ~8 s element lag turns every change of demand (a flow step, the first return of fluid
-from the abdomen) into an energy error in the heat exchanger that the feedback then has to undo.
+The model is fed the power the switch really gives (applied()), so clamping or SSR windows never leave
+it behind. Without this, the ~8 s element lag turns every change of demand (a flow step, the first
+return of fluid from the abdomen) into an energy error in the heat exchanger that the feedback then
+has to undo.
 """
 from array import array
 

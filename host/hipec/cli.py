@@ -62,10 +62,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="file standing for the board's flash: its settings (calibrations, gains) persist "
                         "there across runs; default a temporary file")
 
-    p = sub.add_parser("run", help="run the standard session on a board and record it",
-                       description="Push the default C-HIPEC plan (43.0 °C, 60 min, 5.0 L, 500 mL/min) "
-                                   "to the board, start it and record telemetry until it ends.")
+    p = sub.add_parser("plan", help="write or check a session plan (TOML)",
+                       description="`hipec plan new FILE` writes a commented plan to fill in; `hipec plan check "
+                                   "FILE` checks it against the C-HIPEC standard and lists every problem with "
+                                   "the field, the value and what is allowed (exit status 0 when it may run, 2 "
+                                   "when not). A value outside the standard needs an [[override]] with a reason.")
+    plan_sub = p.add_subparsers(dest="plan_command", required=True, metavar="ACTION")
+    q = plan_sub.add_parser("new", help="write a plan template to fill in")
+    q.add_argument("file", type=Path, help="where to write it (not overwritten if it exists)")
+    q = plan_sub.add_parser("check", help="check a plan against the clinical standard")
+    q.add_argument("file", type=Path, help="the plan file")
+
+    p = sub.add_parser("run", help="run a session plan on a board and record it",
+                       description="Check the plan (hipec plan check), push it to the board, confirm the board "
+                                   "holds the same values, start on the operator's confirmation and record "
+                                   "telemetry and events until the session ends. Without PLAN, the standard "
+                                   "session (43.0 °C, 60 min, 5.0 L, 500 mL/min).")
+    p.add_argument("plan", type=Path, nargs="?", help="session plan file (hipec plan new writes one)")
     p.add_argument("--port", required=True, help="serial device of the board (e.g. /dev/ttyACM0)")
+    p.add_argument("--yes", action="store_true", help="start without asking for confirmation")
     p.add_argument("--db", type=Path, default=Path("hipec-record.sqlite"), help="SQLite record file")
     p.add_argument("--headless", action="store_true",
                    help="no live display; exit status 0 when COMPLETE, 3 otherwise, 4 on link loss")
@@ -110,6 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_emulate(args)
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "plan":
+            return cmd_plan(args)
         if args.command == "status":
             return cmd_status(args)
         if args.command == "tune":
@@ -124,9 +141,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hipec.bridge import BoardError, LinkTimeout
         from hipec.emulator.faults import FaultFileError
         from hipec.emulator.params import PlantFileError
+        from hipec.plans import PlanFileError
         from hipec.runner import SessionError
         from hipec.tune import TuneError
-        known = (BoardError, LinkTimeout, FaultFileError, PlantFileError, SessionError, TuneError, OSError)
+        known = (BoardError, LinkTimeout, FaultFileError, PlantFileError, PlanFileError, SessionError, TuneError,
+                 OSError)
         if isinstance(exc, known):
             print(f"hipec {args.command}: error: {exc}", file=sys.stderr)
             return EXIT_LINK if isinstance(exc, (LinkTimeout, OSError)) else EXIT_USAGE
@@ -199,16 +218,65 @@ class ProgressPrinter:
             self.next_line_s = t_s + self.LOG_EVERY_S
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from hipec import plans
+
+    if args.plan_command == "new":
+        if args.file.exists():
+            print(f"hipec plan new: {args.file} exists; not overwritten", file=sys.stderr)
+            return EXIT_USAGE
+        args.file.write_text(plans.TEMPLATE)
+        print(f"wrote {args.file}: fill it in, then `hipec plan check {args.file}`")
+        return EXIT_OK
+    plan = plans.load(args.file)
+    problems = plans.check(plan)
+    if problems:
+        print(f"{args.file}: {len(problems)} problem(s); the plan may not run:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    print(summary_line(plan))
+    for override in plan.overrides:
+        print(f"  override {override.field}: {override.reason}")
+    return EXIT_OK
+
+
+def summary_line(plan: Any) -> str:
+    drugs = ", ".join(f"{name} {dose:g} mg" for name, dose in plan.drugs)
+    return (f"plan OK: patient {plan.patient_id}, session {plan.session_number} ({plan.mode}, {plan.technique}); "
+            f"{plan.target_temp_c:g} °C at the {plan.controlled_point}, {plan.duration_min:g} min, "
+            f"{plan.volume_l:g} L, {plan.flow_ml_min:g} mL/min; {drugs} in {plan.carrier}; PCI {plan.pci}, "
+            f"CC-{plan.cc}")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    from hipec import plans
     from hipec.bridge import BoardLink
     from hipec.runner import Plan, SessionRunner
     from hipec.store import Store
 
+    record = None
     plan = Plan()
+    if args.plan is not None:
+        session_plan = plans.load(args.plan)
+        problems = plans.check(session_plan)
+        if problems:
+            print(f"hipec run: {args.plan}: {len(problems)} problem(s); not started:", file=sys.stderr)
+            for problem in problems:
+                print(f"  {problem}", file=sys.stderr)
+            return EXIT_USAGE
+        plan = session_plan.board_plan()
+        record = session_plan.record()
+        print(summary_line(session_plan))
+    if not args.yes and not args.headless:
+        answer = input("Start the session on the board? Type yes to start: ")
+        if answer.strip().lower() != "yes":
+            print("not started")
+            return EXIT_USAGE
     store = Store(args.db)
     with BoardLink(args.port) as link:
         progress = None if args.headless else ProgressPrinter(plan.duration_min * 60)
-        outcome = SessionRunner(link, store, plan, progress).run()
+        outcome = SessionRunner(link, store, plan, progress, plan_record=record).run()
     print(f"session {outcome.session_id} ended {outcome.phase} (fault: {outcome.fault}); "
           f"{outcome.records} records in {args.db}")
     return EXIT_OK if outcome.phase == "COMPLETE" else EXIT_SESSION_NOT_COMPLETE

@@ -92,8 +92,10 @@ class BoardClock:
 class SessionRunner:
     def __init__(self, link: BoardLink, store: Store, plan: Plan,
                  on_progress: Callable[[Progress], None] | None = None,
-                 reconnect: Callable[[], BoardLink] | None = None, reconnect_s: float = 30.0):
+                 reconnect: Callable[[], BoardLink] | None = None, reconnect_s: float = 30.0,
+                 plan_record: dict[str, Any] | None = None):
         self.link = link
+        self.plan_record = plan_record  # the whole session plan (patient, drugs, scores, overrides)
         self.reconnect = reconnect
         self.reconnect_s = reconnect_s
         self.final_phases: tuple[str, ...] = FINAL_PHASES
@@ -125,6 +127,10 @@ class SessionRunner:
         session_id = self.store.new_session(str(hello.get("board")), str(hello.get("firmware")), accepted)
         self.store.add_event(session_id, "hello", hello)
         self.store.add_event(session_id, "plan_accepted", accepted)
+        if self.plan_record is not None:
+            self.store.add_event(session_id, "session_plan", self.plan_record)
+            for override in self.plan_record.get("overrides", []):
+                self.store.add_event(session_id, "override", override)
         return session_id, hello
 
     def run(self) -> Outcome:

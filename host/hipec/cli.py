@@ -85,6 +85,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--headless", action="store_true",
                    help="no live display; exit status 0 when COMPLETE, 3 otherwise, 4 on link loss")
 
+    p = sub.add_parser("report", help="write the PDF, PNG and CSV report of a recorded session",
+                       description="A clinician's report of one session from the SQLite record: summary table "
+                                   "(plan, time in band, largest deviation, delivered volume, mean flow, treatment "
+                                   "time, alarms, overrides, operator actions) and the temperatures with the "
+                                   "±0.1 °C band, phases shaded and alarms on the timeline (PDF and PNG), plus "
+                                   "every telemetry record as CSV.")
+    p.add_argument("session", type=int, help="session number (see hipec history)")
+    p.add_argument("--db", type=Path, default=Path("hipec-record.sqlite"), help="SQLite record file")
+    p.add_argument("--out", type=Path, default=Path("."), help="folder for the report files (default: here)")
+
+    p = sub.add_parser("history", help="list the sessions in a record",
+                       description="One line per recorded session: number, start, outcome, patient, plan, "
+                                   "treatment time and time in band.")
+    p.add_argument("--db", type=Path, default=Path("hipec-record.sqlite"), help="SQLite record file")
+
     p = sub.add_parser("status", help="print the board's current status")
     p.add_argument("--port", required=True, help="serial device of the board")
 
@@ -127,6 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "plan":
             return cmd_plan(args)
+        if args.command == "report":
+            return cmd_report(args)
+        if args.command == "history":
+            return cmd_history(args)
         if args.command == "status":
             return cmd_status(args)
         if args.command == "tune":
@@ -143,9 +162,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hipec.emulator.params import PlantFileError
         from hipec.plans import PlanFileError
         from hipec.runner import SessionError
+        from hipec.store import RecordError
         from hipec.tune import TuneError
         known = (BoardError, LinkTimeout, FaultFileError, PlantFileError, PlanFileError, SessionError, TuneError,
-                 OSError)
+                 RecordError, OSError)
         if isinstance(exc, known):
             print(f"hipec {args.command}: error: {exc}", file=sys.stderr)
             return EXIT_LINK if isinstance(exc, (LinkTimeout, OSError)) else EXIT_USAGE
@@ -216,6 +236,49 @@ class ProgressPrinter:
         elif t_s >= self.next_line_s:
             print(line, flush=True)
             self.next_line_s = t_s + self.LOG_EVERY_S
+
+
+def _open_record(path: Path) -> Any:
+    from hipec.store import RecordError, Store
+
+    if not path.exists():
+        raise RecordError(f"no record at {path} (give the record file with --db)")
+    return Store(path)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from hipec.report import summary_rows, write_report
+
+    store = _open_record(args.db)
+    try:
+        store.session(args.session)
+    except KeyError as exc:
+        print(f"hipec report: {exc.args[0]}", file=sys.stderr)
+        return EXIT_USAGE
+    for label, value in summary_rows(store, args.session):
+        print(f"{label:<30} {value}")
+    for path in write_report(store, args.session, args.out):
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from hipec.report import session_plan, summarize
+
+    store = _open_record(args.db)
+    sessions = store.sessions()
+    if not sessions:
+        print(f"no sessions in {args.db}")
+    for row in sessions:
+        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(row.started_at))
+        plan = session_plan(store, row.id)
+        patient = plan["patient_id"] if plan else "-"
+        s = summarize(store, row.id)
+        p = row.plan
+        print(f"{row.id:>4}  {started}  {row.outcome or 'not ended':<9} patient {patient:<10} "
+              f"{p['target_temp_c']:g} °C {p['duration_min']:g} min {p['flow_ml_min']:g} mL/min  "
+              f"treatment {s.treatment_min:.1f} min, {s.time_in_band_pct:.1f} % in band")
+    return EXIT_OK
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

@@ -1,8 +1,12 @@
-"""What a clinician reads after a session: a summary of the numbers and a temperature plot."""
+"""What a clinician reads after a session: a summary of the numbers, a temperature plot with the
+alarms on its timeline, a PDF of both, and the telemetry as CSV."""
 from __future__ import annotations
 
+import csv
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -34,6 +38,11 @@ class Summary:
     mean_flow_ml_min: float
     phases: list[str]
     alarms_raised: list[str]
+
+
+def _reading(value: int | None) -> bool:
+    """A temperature was measured (not NO_READING, and not a column older records do not have)."""
+    return value is not None and value != NO_READING
 
 
 def summarize(store: Store, session_id: int) -> Summary:
@@ -80,14 +89,19 @@ def plot_temperatures(store: Store, session_id: int, path: Path) -> Path:
                         ha="center", va="top", fontsize=8)
             start = i
     for key, label, colour in PROBE_STYLE:
-        xs = [m for m, r in zip(minutes, rows) if r[key] != NO_READING]
-        ys = [r[key] / 1000.0 for r in rows if r[key] != NO_READING]
-        ax.plot(xs, ys, label=label, color=colour, lw=1.2)
+        xs = [m for m, r in zip(minutes, rows) if _reading(r[key])]
+        ys = [r[key] / 1000.0 for r in rows if _reading(r[key])]
+        if xs:
+            ax.plot(xs, ys, label=label, color=colour, lw=1.2)
     heated = [(m, r["setpoint_mc"] / 1000.0) for m, r in zip(minutes, rows) if r["setpoint_mc"] > 0]
     if heated:
         band_x = [m for m, _ in heated]
         ax.fill_between(band_x, [sp - BAND_C for _, sp in heated], [sp + BAND_C for _, sp in heated],
                         color="black", alpha=0.25, lw=0, label="setpoint ±0.1 °C")
+    for minute, label in board_event_marks(store, session_id, t0):
+        ax.axvline(minute, color="#b02a37", lw=0.8, ls="--")
+        ax.text(minute, 0.02, label, transform=ax.get_xaxis_transform(), rotation=90, fontsize=7,
+                color="#b02a37", va="bottom", ha="right")
     ax.set_ylabel("temperature (°C)")
     ax.legend(loc="lower right", fontsize=8, ncol=3)
     ax.grid(alpha=0.3)
@@ -98,6 +112,103 @@ def plot_temperatures(store: Store, session_id: int, path: Path) -> Path:
     ax_flow.legend(loc="upper right", fontsize=8)
     ax_flow.grid(alpha=0.3)
     fig.tight_layout()
+    if str(path).endswith(".pdf"):
+        raise ValueError("use write_pdf for a PDF report")
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def board_event_marks(store: Store, session_id: int, t0_ms: int) -> list[tuple[float, str]]:
+    """Alarms raised by the board, placed on the session's time axis (minutes from the first record)."""
+    marks = []
+    for _at, kind, d in store.events(session_id):
+        if kind == "alarm" and d.get("state") == "raised" and "t_ms" in d:
+            marks.append(((d["t_ms"] - t0_ms) / 60000.0, f"{d['alarm']} ({d['priority']})"))
+    return marks
+
+
+def session_plan(store: Store, session_id: int) -> dict[str, Any] | None:
+    for _at, kind, d in store.events(session_id):
+        if kind == "session_plan":
+            return d
+    return None
+
+
+def summary_rows(store: Store, session_id: int) -> list[tuple[str, str]]:
+    """The summary table of a report: what was planned and what happened, as (label, value) rows."""
+    session = store.session(session_id)
+    s = summarize(store, session_id)
+    plan = session_plan(store, session_id)
+    started = dt.datetime.fromtimestamp(session.started_at).strftime("%Y-%m-%d %H:%M")
+    rows = [("session", f"{session_id}, started {started}, ended {session.outcome or 'not ended'}"),
+            ("board", f"{session.board}, firmware {session.firmware}")]
+    perfusion = session.plan
+    if plan is not None:
+        drugs = ", ".join(f"{d['name']} {d['dose_mg']:g} mg" for d in plan["drugs"])
+        rows += [("patient", f"{plan['patient_id']}, session {plan['session_number']}"),
+                 ("treatment", f"{plan['mode']}, {plan['technique']}, primary {plan['primary_tumour']}"),
+                 ("drugs", f"{drugs} in {plan['carrier']}"),
+                 ("scores", f"PCI {plan['pci']}, CC-{plan['cc']}")]
+    rows += [("plan", f"{perfusion['target_temp_c']:g} °C at the {perfusion['controlled_point']}, "
+                      f"{perfusion['duration_min']:g} min, {perfusion['volume_l']:g} L, "
+                      f"{perfusion['flow_ml_min']:g} mL/min"),
+             ("treatment time in band", f"{s.treatment_min:.1f} min"),
+             ("time in ±0.1 °C (treatment)", f"{s.time_in_band_pct:.1f} %"),
+             ("largest deviation (treatment)", f"{s.max_deviation_c:.3f} °C"),
+             ("delivered volume", f"{s.delivered_l:.2f} L"),
+             ("mean flow", f"{s.mean_flow_ml_min:.0f} mL/min"),
+             ("phases", " → ".join(s.phases)),
+             ("alarms raised", ", ".join(s.alarms_raised) or "none")]
+    if plan is not None:
+        for override in plan["overrides"]:
+            rows.append(("override", f"{override['field']}: {override['reason']}"))
+    operator = [d.get("action", "") for _at, kind, d in store.events(session_id) if kind == "operator"]
+    rows.append(("operator actions", ", ".join(operator) or "none"))
+    return rows
+
+
+def write_csv(store: Store, session_id: int, path: Path) -> Path:
+    """Every telemetry record, temperatures in °C (empty where a probe gave no reading)."""
+    rows = store.telemetry(session_id)
+    with Path(path).open("w", newline="") as out:
+        writer = csv.writer(out)
+        columns = list(rows[0]) if rows else []
+        writer.writerow([c[:-3] + "_c" if c.endswith("_mc") else c for c in columns] + ["phase_name"])
+        for r in rows:
+            values = [(f"{r[c] / 1000.0:.3f}" if _reading(r[c]) else "") if c.endswith("_mc") else r[c]
+                      for c in columns]
+            writer.writerow(values + [PHASES[r["phase"]]])
+    return path
+
+
+def write_pdf(store: Store, session_id: int, path: Path, plot_png: Path) -> Path:
+    """Page 1: the summary table; page 2: the temperature plot."""
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    with PdfPages(path) as pdf:
+        fig = plt.figure(figsize=(8.27, 11.69))  # A4
+        fig.text(0.08, 0.95, f"HIPEC session {session_id}: treatment report", fontsize=15, weight="bold")
+        y = 0.9
+        for label, value in summary_rows(store, session_id):
+            fig.text(0.08, y, label, fontsize=9, weight="bold")
+            fig.text(0.36, y, value, fontsize=9, wrap=True)
+            y -= 0.028
+        pdf.savefig(fig)
+        plt.close(fig)
+        fig = plt.figure(figsize=(11.69, 8.27))
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.imshow(plt.imread(plot_png))
+        ax.axis("off")
+        pdf.savefig(fig)
+        plt.close(fig)
+    return path
+
+
+def write_report(store: Store, session_id: int, folder: Path) -> list[Path]:
+    """PNG, PDF and CSV of one session into folder; returns their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    png = plot_temperatures(store, session_id, folder / f"session-{session_id}-temperatures.png")
+    pdf = write_pdf(store, session_id, folder / f"session-{session_id}-report.pdf", png)
+    table = write_csv(store, session_id, folder / f"session-{session_id}-telemetry.csv")
+    return [pdf, png, table]

@@ -87,6 +87,10 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+class RecordError(ValueError):
+    """No record where one was expected (a mistyped --db, say)."""
+
+
 @dataclass(frozen=True)
 class SessionRow:
     id: int
@@ -174,6 +178,11 @@ class Store:
         cur = self.db.execute("SELECT at, kind, detail_json FROM events WHERE session_id = ? ORDER BY id",
                               (session_id,))
         return [(at, kind, json.loads(detail)) for at, kind, detail in cur]
+
+    def sessions(self) -> list[SessionRow]:
+        cur = self.db.execute(
+            "SELECT id, started_at, ended_at, board, firmware, plan_json, outcome FROM sessions ORDER BY id")
+        return [SessionRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6]) for r in cur]
 
     def session(self, session_id: int) -> SessionRow:
         row = self.db.execute(

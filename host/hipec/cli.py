@@ -103,6 +103,53 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="print the board's current status")
     p.add_argument("--port", required=True, help="serial device of the board")
 
+    sub.add_parser("ports", help="list serial ports, boards that run MicroPython first",
+                   description="Every serial port, with what its USB id says: Raspberry Pi RP2 and Espressif "
+                               "ESP32 boards (and the USB-serial chips of common ESP32 boards) are listed first.")
+
+    p = sub.add_parser("ack", help="acknowledge an alarm (or all)",
+                       description="Acknowledge a high-priority alarm once its cause is gone; a latched alarm "
+                                   "whose condition has cleared then clears. `hipec ack --port P` acknowledges all.")
+    p.add_argument("alarm", nargs="?", default="all", help="alarm name as the board reports it, or all")
+    p.add_argument("--port", required=True, help="serial device of the board")
+
+    for action, text in (("pause", "hold the session: heater and pump as the phase's hold requires"),
+                         ("resume", "resume a paused or faulted session (refused while a stopping alarm is active)"),
+                         ("stop", "end the treatment early: go to COOLDOWN, then DRAIN"),
+                         ("abort", "abort the session at once (heater off; bypass open)"),
+                         ("reset", "return a finished, aborted or faulted board to IDLE")):
+        p = sub.add_parser(action, help=text, description=text[0].upper() + text[1:] + ".")
+        p.add_argument("--port", required=True, help="serial device of the board")
+
+    p = sub.add_parser("config", help="read or change the board's configuration",
+                       description="`hipec config get --port P [NAME ...]` prints settings; `hipec config set "
+                                   "--port P NAME=VALUE ...` changes them (at rest only; every value is checked "
+                                   "against its range first, and a refused change alters nothing). Changes are "
+                                   "stored on the board. docs/protocol.md lists every setting with its unit.")
+    config_sub = p.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    q = config_sub.add_parser("get", help="print settings (all without names)")
+    q.add_argument("names", nargs="*", help="setting names")
+    q.add_argument("--port", required=True, help="serial device of the board")
+    q = config_sub.add_parser("set", help="change settings, NAME=VALUE")
+    q.add_argument("settings", nargs="+", help="NAME=VALUE, e.g. kp_w_per_c=12 or probe_offset_c=[0,0.1,0,0,0,0,0]")
+    q.add_argument("--port", required=True, help="serial device of the board")
+
+    p = sub.add_parser("calibrate", help="calibrate the pump tubing or a probe",
+                       description="`hipec calibrate pump`: the pump turns N revolutions into a graduated vessel "
+                                   "(board at rest, bypass open), you enter the volume collected, the board stores "
+                                   "mL per revolution. `hipec calibrate probe`: with the probe and a reference "
+                                   "thermometer in the same stirred bath, the probe's offset is set so it reads "
+                                   "the reference.")
+    cal_sub = p.add_subparsers(dest="calibrate_command", required=True, metavar="WHAT")
+    q = cal_sub.add_parser("pump", help="tubing calibration (mL per revolution)")
+    q.add_argument("--port", required=True, help="serial device of the board")
+    q.add_argument("--revolutions", type=int, default=20, help="revolutions to pump (1..200, default 20)")
+    q.add_argument("--measured-ml", type=float, help="the volume collected; asked for when not given")
+    q = cal_sub.add_parser("probe", help="one-point probe calibration against a reference thermometer")
+    q.add_argument("--port", required=True, help="serial device of the board")
+    q.add_argument("--probe", required=True, help="inflow, outflow, abdominal_1..4 or reservoir")
+    q.add_argument("--reference", type=float, required=True, help="reference thermometer reading, degC")
+
     p = sub.add_parser("tune", help="relay autotune on the running circuit; stores the derived settings",
                        description="Primes the circuit through the bypass (no patient connected), drives "
                                    "the heater in a relay around the target, derives the circuit's model and "
@@ -144,6 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_plan(args)
         if args.command == "report":
             return cmd_report(args)
+        if args.command in OPERATE_COMMANDS:
+            return cmd_operate(args)
         if args.command == "history":
             return cmd_history(args)
         if args.command == "status":
@@ -236,6 +285,45 @@ class ProgressPrinter:
         elif t_s >= self.next_line_s:
             print(line, flush=True)
             self.next_line_s = t_s + self.LOG_EVERY_S
+
+
+OPERATE_COMMANDS = ("ports", "ack", "pause", "resume", "stop", "abort", "reset", "config", "calibrate")
+
+
+def cmd_operate(args: argparse.Namespace) -> int:
+    from hipec import operate
+    from hipec.bridge import BoardLink
+
+    if args.command == "ports":
+        ports = operate.list_ports()
+        if not ports:
+            print("no serial ports found")
+        for port in ports:
+            print(f"{port.device:<20} {port.board or '-':<26} {port.description}")
+        return EXIT_OK
+    try:
+        with BoardLink(args.port) as link:
+            if args.command == "ack":
+                lines = operate.acknowledge(link, args.alarm)
+            elif args.command in operate.SESSION_ACTIONS:
+                lines = operate.session_action(link, args.command)
+            elif args.command == "config":
+                lines = (operate.config_get(link, args.names) if args.config_command == "get"
+                         else operate.config_set(link, args.settings))
+            elif args.calibrate_command == "pump":
+                def measured() -> float:
+                    if args.measured_ml is not None:
+                        return float(args.measured_ml)
+                    return float(input("Volume collected in the vessel, mL: "))
+                lines = operate.calibrate_pump(link, args.revolutions, measured)
+            else:
+                lines = operate.calibrate_probe(link, args.probe, args.reference)
+    except ValueError as exc:
+        print(f"hipec {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for line in lines:
+        print(line)
+    return EXIT_OK
 
 
 def _open_record(path: Path) -> Any:

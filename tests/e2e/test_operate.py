@@ -1,0 +1,66 @@
+"""Operator commands against the emulated board: configuration, calibration, acknowledgement, session
+actions, each answering in one line, refusals naming the field and what is allowed."""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from hipec.bridge import BoardLink
+from hipec.cli import main
+from hipec.emulator.mcu import EmulatedMCU
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_config_set_get_and_refusal(mcu: EmulatedMCU, capsys: pytest.CaptureFixture[str]) -> None:
+    port = mcu.device
+    assert run(capsys, "config", "set", "kp_w_per_c=12.5", "--port", port) == (
+        0, "kp_w_per_c = 12.5 (stored on the board)\n", "")
+    assert run(capsys, "config", "get", "kp_w_per_c", "--port", port)[1] == "kp_w_per_c = 12.5\n"
+    code, _out, err = run(capsys, "config", "set", "kp_w_per_c=900", "--port", port)
+    assert code == 2 and "kp_w_per_c" in err and "0..500" in err
+    code, _out, err = run(capsys, "config", "get", "kp", "--port", port)
+    assert code == 2 and "unknown setting(s) kp" in err
+
+
+def test_probe_and_pump_calibration(mcu: EmulatedMCU, capsys: pytest.CaptureFixture[str]) -> None:
+    port = mcu.device
+    code, out, _err = run(capsys, "calibrate", "probe", "--probe", "reservoir", "--reference", "22.3", "--port", port)
+    assert code == 0 and "offset +0.3" in out
+    code, _out, err = run(capsys, "calibrate", "probe", "--probe", "reservoir", "--reference", "30", "--port", port)
+    assert code == 2 and "outside -2..2 degC" in err
+    code, out, _err = run(capsys, "calibrate", "pump", "--revolutions", "5", "--measured-ml", "52.5", "--port", port)
+    match = re.search(r"([0-9.]+) revolutions delivered 52.5 mL: ([0-9.]+) mL/rev stored on the board", out)
+    assert code == 0 and match, out
+    revolutions, ml_per_rev = float(match.group(1)), float(match.group(2))
+    assert 5.0 <= revolutions < 5.1 and ml_per_rev == pytest.approx(52.5 / revolutions, abs=1e-3)
+
+
+def test_session_actions_and_acknowledgement(mcu: EmulatedMCU, capsys: pytest.CaptureFixture[str]) -> None:
+    port = mcu.device
+    code, _out, err = run(capsys, "stop", "--port", port)
+    assert code == 2 and "stop is not allowed in IDLE" in err
+    with BoardLink(port) as link:
+        link.request("start")
+    assert run(capsys, "pause", "--port", port) == (0, "pause: phase now PAUSED\n", "")
+    assert run(capsys, "resume", "--port", port) == (0, "resume: phase now PRIMING\n", "")
+    assert run(capsys, "abort", "--port", port) == (0, "abort: phase now ABORTED\n", "")
+    assert run(capsys, "reset", "--port", port) == (0, "reset: phase now IDLE\n", "")
+    mcu.inject("air_in_line", duration_s=1.0)
+    with BoardLink(port) as link:
+        deadline = time.monotonic() + 20
+        seen = False
+        while time.monotonic() < deadline:
+            alarms = {a[0]: a for a in link.request("get_alarms")["alarms"]}
+            seen = seen or "air_in_line" in alarms
+            if seen and "air_in_line" in alarms and not alarms["air_in_line"][2]:
+                break  # raised, latched, its condition gone
+            time.sleep(0.05)
+    code, out, _err = run(capsys, "ack", "air_in_line", "--port", port)
+    assert code == 0 and out.startswith("acknowledged air_in_line; active now:") and "air_in_line" not in out[30:]

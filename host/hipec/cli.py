@@ -426,8 +426,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     store = Store(args.db)
     with BoardLink(args.port) as link:
-        progress = None if args.headless else ProgressPrinter(plan.duration_min * 60)
-        outcome = SessionRunner(link, store, plan, progress, plan_record=record).run()
+        if args.headless or not sys.stdout.isatty():
+            progress = None if args.headless else ProgressPrinter(plan.duration_min * 60)
+            outcome = SessionRunner(link, store, plan, progress, plan_record=record).run()
+        else:
+            from hipec.dashboard import Dashboard, run_live
+
+            runner = SessionRunner(link, store, plan, plan_record=record)
+            patient = str(record["patient_id"]) if record else ""
+            outcome = run_live(runner, Dashboard(plan, patient))
     print(f"session {outcome.session_id} ended {outcome.phase} (fault: {outcome.fault}); "
           f"{outcome.records} records in {args.db}")
     return EXIT_OK if outcome.phase == "COMPLETE" else EXIT_SESSION_NOT_COMPLETE

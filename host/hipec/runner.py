@@ -112,6 +112,7 @@ class SessionRunner:
         self.clock = BoardClock()
         self.boot_id = 1
         self.event_next = 1  # the board's next event sequence number not yet stored
+        self.session_id = 0  # the record's session, once prepared
 
     def prepare(self) -> tuple[int, dict[str, Any]]:
         hello = self.link.request("hello")
@@ -125,6 +126,7 @@ class SessionRunner:
             if not _same(accepted.get(key), value):
                 raise SessionError(f"board holds {key} = {accepted.get(key)!r}, plan says {value!r}")
         session_id = self.store.new_session(str(hello.get("board")), str(hello.get("firmware")), accepted)
+        self.session_id = session_id
         self.store.add_event(session_id, "hello", hello)
         self.store.add_event(session_id, "plan_accepted", accepted)
         if self.plan_record is not None:

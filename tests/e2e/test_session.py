@@ -79,3 +79,22 @@ def test_hipec_run_checks_a_plan_file_records_it_with_its_override_and_runs_it(
     bad = tmp_path / "bad.toml"
     bad.write_text(plans.TEMPLATE.replace("volume_l = 5.0", "volume_l = 8.0"))
     assert main(["run", str(bad), "--port", synced_mcu.device, "--db", str(db), "--headless"]) == 2
+
+
+def test_live_dashboard_follows_a_session_to_the_end(synced_mcu: EmulatedMCU, tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from hipec.dashboard import Dashboard, run_live
+
+    plan = Plan(duration_min=1.0)
+    screen = io.StringIO()
+    with BoardLink(synced_mcu.device) as link:
+        runner = SessionRunner(link, Store(tmp_path / "r.sqlite"), plan)
+        dashboard = Dashboard(plan, patient="P-7")
+        outcome = run_live(runner, dashboard, Console(file=screen, width=120, color_system=None))
+    assert outcome.phase == "COMPLETE"
+    assert dashboard.phase == "COMPLETE" and dashboard.record is not None
+    shown = screen.getvalue()
+    assert "patient P-7" in shown and "COMPLETE" in shown and "no active alarm" in shown

@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("plan", type=Path, nargs="?", help="session plan file (hipec plan new writes one)")
     p.add_argument("--port", required=True, help="serial device of the board (e.g. /dev/ttyACM0)")
     p.add_argument("--yes", action="store_true", help="start without asking for confirmation")
+    p.add_argument("--resume", action="store_true",
+                   help="carry on recording the record's unfinished session (after the bridge was stopped)")
     p.add_argument("--db", type=Path, default=Path("hipec-record.sqlite"), help="SQLite record file")
     p.add_argument("--headless", action="store_true",
                    help="no live display; exit status 0 when COMPLETE, 3 otherwise, 4 on link loss")
@@ -369,6 +371,25 @@ def cmd_history(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _resume(args: argparse.Namespace) -> int:
+    from hipec.bridge import BoardLink
+    from hipec.runner import Plan, SessionRunner
+
+    store = _open_record(args.db)
+    session = store.unfinished_session()
+    if session is None:
+        print(f"hipec run: no unfinished session in {args.db} to resume", file=sys.stderr)
+        return EXIT_USAGE
+    plan = Plan(**session.plan)
+    with BoardLink(args.port) as link:
+        runner = SessionRunner(link, store, plan, None if args.headless else ProgressPrinter(plan.duration_min * 60),
+                               reconnect=lambda: BoardLink(args.port))
+        outcome = runner.resume(session.id)
+    print(f"session {outcome.session_id} ended {outcome.phase} (fault: {outcome.fault}); "
+          f"{outcome.records} more records in {args.db}")
+    return EXIT_OK if outcome.phase == "COMPLETE" else EXIT_SESSION_NOT_COMPLETE
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     from hipec import plans
 
@@ -406,6 +427,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from hipec.runner import Plan, SessionRunner
     from hipec.store import Store
 
+    if args.resume:
+        return _resume(args)
     record = None
     plan = Plan()
     if args.plan is not None:
@@ -426,13 +449,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     store = Store(args.db)
     with BoardLink(args.port) as link:
+        runner = SessionRunner(link, store, plan, plan_record=record, reconnect=lambda: BoardLink(args.port))
         if args.headless or not sys.stdout.isatty():
-            progress = None if args.headless else ProgressPrinter(plan.duration_min * 60)
-            outcome = SessionRunner(link, store, plan, progress, plan_record=record).run()
+            runner.on_progress = None if args.headless else ProgressPrinter(plan.duration_min * 60)
+            outcome = runner.run()
         else:
             from hipec.dashboard import Dashboard, run_live
 
-            runner = SessionRunner(link, store, plan, plan_record=record)
             patient = str(record["patient_id"]) if record else ""
             outcome = run_live(runner, Dashboard(plan, patient))
     print(f"session {outcome.session_id} ended {outcome.phase} (fault: {outcome.fault}); "

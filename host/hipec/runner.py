@@ -141,6 +141,27 @@ class SessionRunner:
         self.store.add_event(session_id, "operator", {"action": "start"})
         return self.follow(session_id, int(started["telemetry_next"]))
 
+    def resume(self, session_id: int) -> Outcome:
+        """Carry on recording a session a previous bridge started (it was stopped or killed): from the
+        record after the last one stored, backfilled from the board's ring."""
+        self.session_id = session_id
+        hello = self.link.request("hello")
+        boot = int(hello["boot_id"])
+        last = self.store.last_record(session_id)
+        status = self.link.request("status")
+        if status["phase"] in ("IDLE",) or (last is not None and last[0] != boot):
+            raise SessionError(f"session {session_id} is not running on this board any more "
+                               f"(phase {status['phase']}, boot {boot}); nothing to resume")
+        self.store.add_event(session_id, "bridge_resumed", {"boot_id": boot, "last_stored": list(last or ())})
+        since = last[1] + 1 if last else 1
+        self.first_seq = since
+        self.since = since
+        self.stored = 0
+        self.phase_names = list(self.link.request("describe")["phases"])
+        self.boot_id = boot
+        self.event_next = self.store.last_board_event(session_id, boot) + 1
+        return self._follow_loop(session_id)
+
     def follow(self, session_id: int, since: int) -> Outcome:
         """Store every record and event until the session ends (or stop() is called), reconnecting
         through link losses and following the board across a reset."""
@@ -148,6 +169,9 @@ class SessionRunner:
         self.since = since
         self.stored = 0
         self._attach(session_id, first=True)
+        return self._follow_loop(session_id)
+
+    def _follow_loop(self, session_id: int) -> Outcome:
         pause = IDLE_POLL_FIRST_S
         while not self.stop_requested:
             try:

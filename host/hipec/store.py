@@ -179,6 +179,23 @@ class Store:
                               (session_id,))
         return [(at, kind, json.loads(detail)) for at, kind, detail in cur]
 
+    def unfinished_session(self) -> SessionRow | None:
+        """The latest session that has not ended: a bridge that was stopped while it ran."""
+        row = self.db.execute("SELECT id FROM sessions WHERE ended_at IS NULL ORDER BY id DESC LIMIT 1").fetchone()
+        return None if row is None else self.session(int(row[0]))
+
+    def last_record(self, session_id: int) -> tuple[int, int] | None:
+        """(boot, seq) of the last telemetry record stored for a session."""
+        row = self.db.execute("SELECT boot, seq FROM telemetry WHERE session_id = ? ORDER BY boot DESC, seq DESC "
+                              "LIMIT 1", (session_id,)).fetchone()
+        return None if row is None else (int(row[0]), int(row[1]))
+
+    def last_board_event(self, session_id: int, boot: int) -> int:
+        """The highest board event sequence number stored for this boot, 0 if none."""
+        row = self.db.execute("SELECT MAX(seq) FROM events WHERE session_id = ? AND boot = ?",
+                              (session_id, boot)).fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
     def sessions(self) -> list[SessionRow]:
         cur = self.db.execute(
             "SELECT id, started_at, ended_at, board, firmware, plan_json, outcome FROM sessions ORDER BY id")

@@ -216,7 +216,8 @@ def carry_out(action: Action, request: Callable[[str, dict[str, Any]], dict[str,
             dashboard.say("patient values sent to the board")
         elif action.kind == "event":
             dashboard.say(f"recorded: {action.detail['note']}")
-        record_event("operator", {"action": action.kind, **action.detail})
+        at = {"t_ms": dashboard.record["t_ms"]} if dashboard.record is not None else {}
+        record_event("operator", {"action": action.kind, **action.detail, **at})
     except BoardError as exc:
         dashboard.say(f"{action.kind} refused: {exc}")
 

@@ -120,11 +120,17 @@ def plot_temperatures(store: Store, session_id: int, path: Path) -> Path:
 
 
 def board_event_marks(store: Store, session_id: int, t0_ms: int) -> list[tuple[float, str]]:
-    """Alarms raised by the board, placed on the session's time axis (minutes from the first record)."""
+    """Alarms raised by the board and the operator's actions during the session, placed on the
+    session's time axis (minutes from the first record)."""
     marks = []
     for _at, kind, d in store.events(session_id):
-        if kind == "alarm" and d.get("state") == "raised" and "t_ms" in d:
+        if "t_ms" not in d:
+            continue
+        if kind == "alarm" and d.get("state") == "raised":
             marks.append(((d["t_ms"] - t0_ms) / 60000.0, f"{d['alarm']} ({d['priority']})"))
+        elif kind == "operator":
+            label = d.get("note") or d.get("action", "")
+            marks.append(((d["t_ms"] - t0_ms) / 60000.0, f"operator: {label}"))
     return marks
 
 

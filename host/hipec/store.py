@@ -84,6 +84,13 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE telemetry ADD COLUMN abdominal_3_mc INTEGER;
     ALTER TABLE telemetry ADD COLUMN abdominal_4_mc INTEGER;
     """,
+    # 6: the audit log: what people decided (the plan, its overrides, every operator action), in order
+    """
+    CREATE VIEW audit AS
+        SELECT id, session_id, at, kind, detail_json FROM events
+        WHERE kind IN ('session_plan', 'override', 'operator', 'bridge_resumed')
+        ORDER BY id;
+    """,
 )
 
 
@@ -160,6 +167,10 @@ class Store:
                 "INSERT OR IGNORE INTO events (session_id, at, kind, detail_json, boot, seq) VALUES (?, ?, ?, ?, ?, ?)",
                 (session_id, time.time(), kind, json.dumps(detail, sort_keys=True), boot, seq))
         return cur.rowcount == 1
+
+    def audit(self, session_id: int) -> list[tuple[float, str, dict[str, Any]]]:
+        cur = self.db.execute("SELECT at, kind, detail_json FROM audit WHERE session_id = ?", (session_id,))
+        return [(at, kind, json.loads(detail)) for at, kind, detail in cur]
 
     def board_event_seqs(self, session_id: int) -> list[tuple[int, int]]:
         cur = self.db.execute("SELECT boot, seq FROM events WHERE session_id = ? AND seq IS NOT NULL "

@@ -78,3 +78,12 @@ def test_report_and_history_commands(recorded: tuple[Store, int, Path], tmp_path
     assert "no session 99" in capsys.readouterr().err
     assert main(["history", "--db", str(tmp_path / "missing.sqlite")]) == 2
     assert "no record at" in capsys.readouterr().err
+
+
+def test_alarms_and_operator_actions_go_on_the_timeline(recorded: tuple[Store, int, Path]) -> None:
+    from hipec.report import board_event_marks
+
+    store, session, _db = recorded
+    store.add_event(session, "operator", {"action": "event", "note": "drug added", "t_ms": 61000})
+    assert board_event_marks(store, session, 1000) == [(4000 / 60000.0, "temp_high (high)"),
+                                                       (1.0, "operator: drug added")]

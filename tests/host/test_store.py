@@ -39,3 +39,14 @@ def test_a_version_1_record_file_migrates_to_the_current_schema(tmp_path: Path) 
     assert [(r["boot"], r["seq"], r["alarms"]) for r in rows] == [(1, s, 0) for s in range(1, 6)]
     assert rows[0]["inflow_mc"] == 43000
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert rows[0]["abdominal_3_mc"] is None  # a column the old record did not have: no reading
+
+
+def test_the_audit_log_holds_what_people_decided(tmp_path: Path) -> None:
+    store = Store(tmp_path / "r.sqlite")
+    session = store.new_session("b", "f", {})
+    store.add_event(session, "session_plan", {"patient_id": "P-1"})
+    store.add_event(session, "override", {"field": "perfusion.flow_ml_min", "reason": "agreed with the surgeon"})
+    store.add_event(session, "state", {"phase": "PRIMING"}, boot=1, seq=1)  # the board's, not a decision
+    store.add_event(session, "operator", {"action": "pause", "t_ms": 1000})
+    assert [kind for _at, kind, _d in store.audit(session)] == ["session_plan", "override", "operator"]

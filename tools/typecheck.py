@@ -14,6 +14,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 STUBS = ROOT / ".venv" / "stubs"
 BOARD_STUBS = ("rp2", "esp32")
+# The board package each stub set checks, besides the firmware itself.
+BOARD_DIRS = {"rp2": "rp2040", "esp32": "esp32"}
 
 
 def check_host() -> int:
@@ -25,20 +27,23 @@ def check_firmware(stubs: str) -> int:
     if not stub_dir.is_dir():
         print(f"missing {stub_dir}: run make", file=sys.stderr)
         return 2
-    # The stub packages themselves trip a few of mypy's own checks; those modules are not ours.
+    # The stub packages themselves trip a few of mypy's own checks; those modules are not ours (our
+    # calls into them are still checked against their signatures).
     config = f"""[mypy]
 python_version = 3.11
 no_site_packages = True
 check_untyped_defs = True
-mypy_path = {stub_dir}:{ROOT / "boards" / "emulated"}
+mypy_path = {stub_dir}:{ROOT / "boards" / BOARD_DIRS[stubs]}:{ROOT / "boards" / "common"}
 cache_dir = {ROOT / ".mypy_cache" / stubs}
-[mypy-_mpy_shed.*,math]
+[mypy-_mpy_shed.*,math,machine,vfs,rp2,rp2.*]
 ignore_errors = True
 """
     with tempfile.NamedTemporaryFile("w", suffix=".ini", delete=False) as f:
         f.write(config)
+    board = ROOT / "boards" / BOARD_DIRS[stubs]
     return subprocess.call([sys.executable, "-m", "mypy", "--config-file", f.name,
-                            "--custom-typeshed-dir", str(stub_dir), "main.py", "controller"],
+                            "--custom-typeshed-dir", str(stub_dir), "main.py", "controller",
+                            str(board / "board.py"), str(ROOT / "boards" / "common")],
                            cwd=ROOT / "firmware")
 
 

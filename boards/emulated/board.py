@@ -106,6 +106,10 @@ class Board:
         """A number that differs from one boot to the next (the launcher counts its boots)."""
         return int(os.getenv("HIPEC_BOOT_ID") or "1")
 
+    def maintenance_boot(self):
+        """The emulated board hands the link back without a reset (enter_repl): never a maintenance boot."""
+        return False
+
     def enter_repl(self):
         """The firmware has made its outputs safe and hands the link to the REPL: tell the launcher."""
         self._out[ch.OUT_MODE] = ch.MODE_REPL

@@ -43,6 +43,8 @@ def sources(board: str) -> list[tuple[Path, str]]:
     """(source file, module path inside the build) for everything the board loads."""
     files = [(path, f"controller/{path.name}") for path in sorted((FIRMWARE_DIR / "controller").glob("*.py"))]
     files += [(path, path.name) for path in sorted((BOARDS_DIR / board).glob("*.py"))]
+    if board != "emulated":  # the real boards share their drivers
+        files += [(path, path.name) for path in sorted((BOARDS_DIR / "common").glob("*.py"))]
     return files
 
 

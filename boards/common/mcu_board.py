@@ -1,0 +1,196 @@
+"""What the RP2040 and ESP32 boards share behind the board interface: the clock, the USB CDC link, the
+MAX31865 probes, heater, relay, valve and sensor pins, the watchdog, stored settings, crash reports and
+the way back to the REPL. Each board module gives its pin map and the parts its chip does its own way
+(the pump's step generator, the pressure ADC).
+
+The link is the USB CDC serial port the REPL uses: while the firmware owns it, Ctrl-C is disabled
+(binary frames contain 0x03) and reads never block. The way back to the REPL resets the board with a
+maintenance flag set, because an armed watchdog cannot be stopped on the RP2040; the next boot sees the
+flag (maintenance_boot), leaves every output off and starts neither the watchdog nor the loop.
+"""
+import os
+import select
+import sys
+import time
+
+import machine
+import micropython
+
+from max31865 import MAX31865
+
+SETTINGS_FILE = "settings.cbor"
+MAINTENANCE_FLAG = "maintenance"
+CRASH_FILE = "crash.txt"
+# The heater duty is a PWM at this frequency for a DC heater; an SSR is switched whole ticks instead.
+HEATER_PWM_HZ = 1000
+FULL_PM = 1000
+
+
+class McuBoard:
+    """Base of the real boards; a subclass sets the pins and implements _make_stepper, pump_set,
+    pump_steps and pressure_mmhg."""
+
+    name = "mcu"
+
+    def __init__(self, pins):
+        self.pins = pins
+        # Outputs first, all off: whatever happens next, the heater is not driven.
+        self.relay = machine.Pin(pins.HEATER_RELAY, machine.Pin.OUT, value=0)
+        self.heater_pin = machine.Pin(pins.HEATER, machine.Pin.OUT, value=0)
+        self.heater_pwm = None if pins.HEATER_IS_SSR else machine.PWM(self.heater_pin, freq=HEATER_PWM_HZ, duty_u16=0)
+        self.bypass = machine.Pin(pins.BYPASS_VALVE, machine.Pin.OUT, value=1)  # open: fluid to the reservoir
+        self.level = machine.Pin(pins.RESERVOIR_LOW, machine.Pin.IN, machine.Pin.PULL_UP)
+        self.air = machine.Pin(pins.AIR_DETECTOR, machine.Pin.IN, machine.Pin.PULL_UP)
+        spi = machine.SPI(pins.SPI_ID, baudrate=1000000, polarity=0, phase=1, sck=machine.Pin(pins.SPI_SCK),
+                          mosi=machine.Pin(pins.SPI_MOSI), miso=machine.Pin(pins.SPI_MISO))
+        self.rtds = [MAX31865(spi, machine.Pin(cs, machine.Pin.OUT, value=1), pins.RTD_THREE_WIRE,
+                              pins.MAINS_HZ) for cs in pins.RTD_CS]
+        self.wdt = None
+        self._reset_cause = "watchdog" if machine.reset_cause() == machine.WDT_RESET else "power_on"
+        self._boot_id = (os.urandom(1)[0] << 16 | os.urandom(1)[0] << 8 | os.urandom(1)[0]) + 1
+        self._stdin = sys.stdin.buffer
+        self._stdout = sys.stdout.buffer
+        self._poll = select.poll()
+        self._poll.register(sys.stdin, select.POLLIN)
+        self._one = bytearray(1)
+        self._make_stepper()
+
+    # ------------------------------------------------------------ clock and identity
+
+    def ticks_ms(self):
+        return time.ticks_ms()
+
+    def ticks_add(self, ticks, delta):
+        return time.ticks_add(ticks, delta)
+
+    def ticks_diff(self, end, start):
+        return time.ticks_diff(end, start)
+
+    def idle(self, until_ticks):
+        """Wait until the tick is due, returning early when the link has input."""
+        wait = time.ticks_diff(until_ticks, time.ticks_ms())
+        if wait > 0:
+            for _obj, _event in self._poll.ipoll(wait):
+                break
+
+    def cpu_us(self):
+        return time.ticks_us()
+
+    def cpu_us_diff(self, end, start):
+        return time.ticks_diff(end, start)
+
+    def reset_cause(self):
+        return self._reset_cause
+
+    def boot_id(self):
+        return self._boot_id
+
+    def maintenance_boot(self):
+        """True once after enter_repl reset the board: stay out of the loop and the watchdog."""
+        try:
+            os.remove(MAINTENANCE_FLAG)
+            return True
+        except OSError:
+            return False
+
+    def report_crash(self, exc):
+        try:
+            with open(CRASH_FILE, "w") as f:
+                sys.print_exception(exc, f)
+        except OSError:
+            pass
+
+    def enter_repl(self):
+        """Outputs off, flag set, reset: the next boot leaves the REPL to the host, watchdog unarmed."""
+        self.heater_set(0)
+        self.heater_enable(False)
+        self.pump_set(0)
+        with open(MAINTENANCE_FLAG, "w") as f:
+            f.write("enter_repl")
+        micropython.kbd_intr(3)
+        machine.reset()
+
+    # ------------------------------------------------------------ what each board does its own way
+
+    def _make_stepper(self):
+        raise NotImplementedError
+
+    def pump_set(self, milli_steps_per_s):
+        raise NotImplementedError
+
+    def pump_steps(self):
+        raise NotImplementedError
+
+    def pressure_mmhg(self):
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ outputs
+
+    def heater_set(self, permille):
+        if self.heater_pwm is not None:
+            self.heater_pwm.duty_u16(permille * 65535 // FULL_PM)
+        else:
+            self.heater_pin.value(1 if permille > 0 else 0)
+
+    def heater_enable(self, closed):
+        self.relay.value(1 if closed else 0)
+
+    def bypass_set(self, is_open):
+        self.bypass.value(1 if is_open else 0)
+
+    # ------------------------------------------------------------ inputs
+
+    def read_rtd(self, codes):
+        rtds = self.rtds
+        for i in range(len(rtds)):
+            codes[i] = rtds[i].read_code()
+
+    def reservoir_low(self):
+        return self.level.value() == 0  # the float switch pulls the line low when the level is low
+
+    def air_in_line(self):
+        return self.air.value() == 0  # the ultrasonic detector pulls its output low on air
+
+    # ------------------------------------------------------------ watchdog
+
+    def wdt_start(self, timeout_ms):
+        self.wdt = machine.WDT(timeout=timeout_ms)
+
+    def wdt_feed(self):
+        if self.wdt is not None:
+            self.wdt.feed()
+
+    # ------------------------------------------------------------ settings in flash
+
+    def settings_read(self):
+        try:
+            with open(SETTINGS_FILE, "rb") as f:
+                return f.read()
+        except OSError:
+            return None
+
+    def settings_write(self, data):
+        with open(SETTINGS_FILE + ".new", "wb") as f:
+            f.write(data)
+        os.rename(SETTINGS_FILE + ".new", SETTINGS_FILE)
+
+    # ------------------------------------------------------------ USB CDC link
+
+    def link_read(self, buf):
+        """What the link has, up to len(buf) bytes, without blocking; the count."""
+        micropython.kbd_intr(-1)
+        n = 0
+        one = self._one
+        size = len(buf)
+        while n < size:
+            ready = False
+            for _obj, _event in self._poll.ipoll(0):
+                ready = True
+            if not ready or self._stdin.readinto(one) != 1:
+                break
+            buf[n] = one[0]
+            n += 1
+        return n
+
+    def link_write(self, data):
+        self._stdout.write(data)

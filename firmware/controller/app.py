@@ -8,7 +8,8 @@ is serviced (commands.py answers the requests). Nothing received from the link c
 import gc
 from array import array
 
-from controller import alarms, autotune, cascade, eventlog, heater, heater_output, probes, safety, session, settings, telemetry
+from controller import (alarms, autotune, cascade, eventlog, heater, heater_output, probes, safety, session,
+                        settings, telemetry)
 from controller.commands import Commands
 from controller.config import Config
 from controller.errors import CommandError

@@ -164,6 +164,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flow", type=float, default=500.0, help="flow in mL/min to tune at (default 500)")
     p.add_argument("--target", type=float, default=43.0, help="temperature in degC to tune at (default 43.0)")
 
+    p = sub.add_parser("flash", help="deploy the firmware to a board with mpremote, verified by hash",
+                       description="Copies the firmware build for the board (controller and board modules "
+                                   "precompiled with mpy-cross, main.py) to the board's filesystem with mpremote, "
+                                   "only the files that differ, then checks every file by SHA-256 on the board "
+                                   "and resets it. A board running the firmware is first asked for its REPL "
+                                   "(outputs off; a real board resets into its maintenance boot). --check only "
+                                   "reports what differs. --config FILE writes board settings (a [config] table, "
+                                   "names as in docs/protocol.md) into the board's settings record.")
+    p.add_argument("--board", required=True, choices=["rp2040", "esp32", "emulated"], help="which board")
+    p.add_argument("--port", required=True, help="serial device of the board")
+    p.add_argument("--check", action="store_true", help="compare only, write nothing")
+    p.add_argument("--source", action="store_true", help="copy .py sources instead of mpy-cross bytecode")
+    p.add_argument("--config", type=Path, help="TOML with a [config] table to store on the board")
+
     p = sub.add_parser("bench", help="run a benchmark from bench/ (control, peers, autotune)",
                        description="`hipec bench control --plant FILE --json` runs a whole session on the "
                                    "emulated MCU and prints the control figures (bench/control.py); `peers` "
@@ -201,6 +215,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_status(args)
         if args.command == "tune":
             return cmd_tune(args)
+        if args.command == "flash":
+            return cmd_flash(args)
         if args.command == "demo":
             return cmd_demo(args)
         if args.command == "bench":
@@ -214,9 +230,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hipec.plans import PlanFileError
         from hipec.runner import SessionError
         from hipec.store import RecordError
+        from hipec.flash import FlashError
         from hipec.tune import TuneError
         known = (BoardError, LinkTimeout, FaultFileError, PlantFileError, PlanFileError, SessionError, TuneError,
-                 RecordError, OSError)
+                 RecordError, FlashError, OSError)
         if isinstance(exc, known):
             print(f"hipec {args.command}: error: {exc}", file=sys.stderr)
             return EXIT_LINK if isinstance(exc, (LinkTimeout, OSError)) else EXIT_USAGE
@@ -471,6 +488,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     temps = ", ".join(f"{k} {v:.2f}" if v is not None else f"{k} --" for k, v in status["temps_c"].items())
     print(f"phase {status['phase']} (fault: {status['fault']}); {temps} °C; flow {status['flow_ml_min']:.0f} mL/min; "
           f"treatment {status['treatment_s']}/{status['duration_s']} s")
+    return EXIT_OK
+
+
+def cmd_flash(args: argparse.Namespace) -> int:
+    from hipec.flash import flash, load_config
+
+    config = load_config(args.config) if args.config else None
+    with tempfile.TemporaryDirectory() as workdir:
+        lines = flash(args.port, args.board, compiled=not args.source, check=args.check, config=config,
+                      workdir=Path(workdir))
+    for line in lines:
+        print(line)
+    if args.check and lines and "differ" in lines[-1]:
+        return EXIT_SESSION_NOT_COMPLETE
     return EXIT_OK
 
 

@@ -100,6 +100,7 @@ class EmulatedMCU:
         host_sync: bool = False,
         settings_file: Path | None = None,
         precompiled: bool = True,
+        device_dir: Path | None = None,
     ):
         if speed is not None and speed <= 0:
             raise ValueError("speed must be > 0 (or None for as fast as possible)")
@@ -110,8 +111,12 @@ class EmulatedMCU:
         self.port_link = port_link
         self.host_sync = host_sync
         self._host_seen_ms = 0  # virtual time of the last bytes from the host
-        # As a board runs it: precompiled bytecode (firmware_build.py), or the sources compiled at boot.
-        if precompiled:
+        # As a board runs it: what was flashed into device_dir (hipec flash), precompiled bytecode
+        # (firmware_build.py), or the sources compiled at boot.
+        if device_dir is not None:
+            self.firmware_dir = self.board_dir = device_dir
+            settings_file = device_dir / "settings.cbor"
+        elif precompiled:
             self.firmware_dir = self.board_dir = firmware_build.build("emulated")
         else:
             self.firmware_dir = REPO_ROOT / "firmware"

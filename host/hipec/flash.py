@@ -164,4 +164,5 @@ def load_config(path: Path) -> dict[str, Any]:
     config = data.get("config", data)
     if not isinstance(config, dict):
         raise FlashError(f"{path}: expected a [config] table of board settings")
-    return json.loads(json.dumps(config))
+    plain: dict[str, Any] = json.loads(json.dumps(config))
+    return plain

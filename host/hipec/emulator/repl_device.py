@@ -2,7 +2,7 @@
 real mpremote: the raw REPL (Ctrl-A banner, code ended by Ctrl-D answered "OK", output and error
 each closed by 0x04, the '>' prompt), raw-paste mode with its flow-control window, soft reset (Ctrl-D on
 an empty raw REPL) and hard reset (machine.reset()). Code runs in the micropython binary
-(repl_driver.py), whose working directory is the board's filesystem: a folder here.
+(boards/repl_device/driver.py), whose working directory is the board's filesystem: a folder here.
 """
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ import threading
 import tty
 from pathlib import Path
 
+from hipec import REPO_ROOT
 from hipec.emulator.mcu import DEFAULT_HEAP_KIB, micropython_binary
 
-DRIVER = Path(__file__).with_name("repl_driver.py")
+# The interpreter side, MicroPython code (boards/repl_device/driver.py).
+DRIVER = REPO_ROOT / "boards" / "repl_device" / "driver.py"
 RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n>"
 FRIENDLY_BANNER = b"\r\nMicroPython (emulated board at its REPL)\r\nType \"help()\" for more information.\r\n>>> "
 RAW_PASTE_WINDOW = 128

@@ -1,4 +1,5 @@
-# Runs under the micropython binary as the interpreter of an emulated board at its REPL (repl_device.py):
+# Runs under the micropython binary as the interpreter of an emulated board at its REPL
+# (host/hipec/emulator/repl_device.py):
 # executes each code block it is sent (4-byte big-endian length, then the code) in one persistent
 # namespace, with the working directory as the board's filesystem. After each block it writes what the
 # raw REPL writes: the block's output, 0x04, the exception if any, 0x04.

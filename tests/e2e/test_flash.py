@@ -55,3 +55,15 @@ def test_flash_check_and_boot_from_the_flashed_filesystem(tmp_path: Path,
             assert config_now["kp_w_per_c"] == 12.5 and config_now["abdominal_probes"] == 3
     finally:
         board.stop()
+
+
+def test_flash_first_asks_a_running_firmware_for_its_repl(mcu: EmulatedMCU) -> None:
+    from hipec.flash import release_repl
+
+    assert release_repl(mcu.device) is True  # the firmware answered: enter_repl, outputs off
+    deadline = time.monotonic() + 10
+    while not mcu.in_repl:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    _at, heater_pm, heater_relay, pump_msps, bypass_open = mcu.output_log[-1]
+    assert (heater_pm, heater_relay, pump_msps, bypass_open) == (0, False, 0, True)

@@ -21,18 +21,15 @@ from typing import Any
 from hipec import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "bench"))
-from control import BAND_C, load_all, percentile  # noqa: E402
-from inprocess import session_run, tune  # noqa: E402
+from control import load_all  # noqa: E402
+from inprocess import figures, session_run, tune  # noqa: E402
 
 
 def evaluate(path: Path) -> dict[str, Any]:
     params, plan, config = load_all(path)
     result = tune(params, plan, config)
     proposed = result["proposed"]
-    run = session_run("tuned", params, plan, dict(config, **proposed), None)
-    sp = plan.target_temp_c
-    errors = [abs(t - sp) for t, ph in zip(run.true_inflow_c, run.phase) if ph == "TREATMENT"]
-    heated = [t for t, ph in zip(run.true_inflow_c, run.phase) if ph in ("PRIMING", "HEATING", "TREATMENT")]
+    session = figures(session_run("tuned", params, plan, dict(config, **proposed), None), plan)
     return {
         "plant": path.stem,
         "pu_s": round(result["pu_s"], 1),
@@ -43,12 +40,8 @@ def evaluate(path: Path) -> dict[str, Any]:
         "inflow_line_ml": {"identified": round(proposed["inflow_line_ml"]), "true": params.line_in_volume_l * 1000},
         "kp_w_per_c": round(proposed["kp_w_per_c"], 2),
         "ti_s": round(proposed["ti_s"], 1),
-        "outcome": run.outcome,
-        "alarms_raised": run.alarms,
-        "max_abs_error_c": round(max(errors), 4) if errors else None,
-        "p99_abs_error_c": round(percentile(errors, 0.99), 4) if errors else None,
-        "time_in_band_pct": round(100.0 * sum(e <= BAND_C for e in errors) / len(errors), 2) if errors else None,
-        "overshoot_c": round(max(0.0, max(heated) - sp), 4) if heated else None,
+        **{key: session[key] for key in ("outcome", "alarms_raised", "max_abs_error_c", "p99_abs_error_c",
+                                         "time_in_band_pct", "overshoot_c")},
     }
 
 

@@ -21,6 +21,9 @@ from hipec.wire import encode_message
 sys.path.insert(0, str(REPO_ROOT / "firmware"))
 from controller import app, autotune, session  # noqa: E402
 
+sys.path.insert(0, str(REPO_ROOT / "bench"))
+from control import BAND_C, percentile  # noqa: E402
+
 TICK_MS = 100
 # A session that has not ended by then (a controller that never reaches the band) is stopped.
 GIVE_UP_S = 3 * 3600
@@ -198,3 +201,21 @@ def session_run(name: str, params: PlantParams, plan: Plan, config: dict[str, An
             break
     run.outcome = session.PHASE_NAMES[ctl.session.phase]
     return run
+
+
+def figures(run: Run, plan: Plan) -> dict[str, Any]:
+    """The control figures of one in-process session, judged on the plant's true inflow."""
+    sp = plan.target_temp_c
+    errors = [abs(t - sp) for t, ph in zip(run.true_inflow_c, run.phase) if ph == "TREATMENT"]
+    heated = [t for t, ph in zip(run.true_inflow_c, run.phase) if ph in ("PRIMING", "HEATING", "TREATMENT")]
+    reached = next((s for s, t in zip(run.t_s, run.true_inflow_c) if t >= sp - BAND_C), None)
+    return {
+        "outcome": run.outcome,
+        "alarms_raised": run.alarms,
+        "treatment_s": sum(1 for ph in run.phase if ph == "TREATMENT"),
+        "max_abs_error_c": round(max(errors), 4) if errors else None,
+        "p99_abs_error_c": round(percentile(errors, 0.99), 4) if errors else None,
+        "time_in_band_pct": round(100.0 * sum(e <= BAND_C for e in errors) / len(errors), 2) if errors else None,
+        "overshoot_c": round(max(0.0, max(heated) - sp), 4) if heated else None,
+        "heatup_s": reached,
+    }

@@ -33,8 +33,8 @@ from hipec import REPO_ROOT
 from hipec.runner import Plan
 
 sys.path.insert(0, str(REPO_ROOT / "bench"))
-from control import BAND_C, load_all, percentile  # noqa: E402
-from inprocess import Run, session_run, tune  # noqa: E402
+from control import BAND_C, load_all  # noqa: E402
+from inprocess import Run, figures, session_run, tune  # noqa: E402
 
 from controller import app, heater  # noqa: E402  (on the path through inprocess)
 
@@ -85,23 +85,6 @@ class SimplePid:
             self.pid.setpoint = setpoint_c
         self.pid.output_limits = (0.0, self.cap(inlet_c, flow_ml_min))
         return float(self.pid(measured_c, dt=dt_s))
-
-
-def figures(run: Run, plan: Plan) -> dict[str, Any]:
-    sp = plan.target_temp_c
-    errors = [abs(t - sp) for t, ph in zip(run.true_inflow_c, run.phase) if ph == "TREATMENT"]
-    heated = [t for t, ph in zip(run.true_inflow_c, run.phase) if ph in ("PRIMING", "HEATING", "TREATMENT")]
-    reached = next((s for s, t in zip(run.t_s, run.true_inflow_c) if t >= sp - BAND_C), None)
-    return {
-        "outcome": run.outcome,
-        "alarms_raised": run.alarms,
-        "treatment_s": sum(1 for ph in run.phase if ph == "TREATMENT"),
-        "max_abs_error_c": round(max(errors), 4) if errors else None,
-        "p99_abs_error_c": round(percentile(errors, 0.99), 4) if errors else None,
-        "time_in_band_pct": round(100.0 * sum(e <= BAND_C for e in errors) / len(errors), 2) if errors else None,
-        "overshoot_c": round(max(0.0, max(heated) - sp), 4) if heated else None,
-        "heatup_s": reached,
-    }
 
 
 def plot(runs: list[Run], plan: Plan, path: Path) -> None:

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 from hipec import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 from control import load_all  # noqa: E402
-from inprocess import session_run  # noqa: E402
+from inprocess import figures, session_run  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
@@ -25,13 +24,9 @@ def main(argv: list[str]) -> int:
     for plant in argv[1:]:
         params, plan, config = load_all(REPO_ROOT / "bench" / "plants" / f"{plant}.toml")
         for value in (float(v) for v in values.split(",")):
-            run = session_run(plant, params, plan, dict(config, **{name: value}), None)
-            sp = plan.target_temp_c
-            errors = [abs(t - sp) for t, ph in zip(run.true_inflow_c, run.phase) if ph == "TREATMENT"]
-            heated = [t for t, ph in zip(run.true_inflow_c, run.phase) if ph in ("PRIMING", "HEATING", "TREATMENT")]
-            print(json.dumps({"plant": plant, name: value, "outcome": run.outcome,
-                              "max_abs_error_c": round(max(errors), 4) if errors else None,
-                              "overshoot_c": round(max(heated) - sp, 4) if heated else None}))
+            result = figures(session_run(plant, params, plan, dict(config, **{name: value}), None), plan)
+            print(json.dumps({"plant": plant, name: value, "outcome": result["outcome"],
+                              "max_abs_error_c": result["max_abs_error_c"], "overshoot_c": result["overshoot_c"]}))
     return 0
 
 

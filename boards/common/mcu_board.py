@@ -53,6 +53,8 @@ class McuBoard:
         self._poll = select.poll()
         self._poll.register(sys.stdin, select.POLLIN)
         self._one = bytearray(1)
+        # The firmware owns the link from here on: binary frames contain 0x03, which must not interrupt it.
+        micropython.kbd_intr(-1)
         self._make_stepper()
 
     # ------------------------------------------------------------ clock and identity
@@ -89,9 +91,10 @@ class McuBoard:
         """True once after enter_repl reset the board: stay out of the loop and the watchdog."""
         try:
             os.remove(MAINTENANCE_FLAG)
-            return True
         except OSError:
             return False
+        micropython.kbd_intr(3)  # the REPL is the host's: Ctrl-C works again
+        return True
 
     def report_crash(self, exc):
         try:
@@ -178,7 +181,6 @@ class McuBoard:
 
     def link_read(self, buf):
         """What the link has, up to len(buf) bytes, without blocking; the count."""
-        micropython.kbd_intr(-1)
         n = 0
         one = self._one
         size = len(buf)

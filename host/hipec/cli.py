@@ -8,10 +8,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from hipec import REPO_ROOT
 from hipec.runner import Progress
+
+if TYPE_CHECKING:
+    from hipec.plans import SessionPlan
 
 # Demo speed: a 60-minute treatment plus priming, filling, cooling and draining in about a minute.
 DEMO_SPEED = 90.0
@@ -430,7 +433,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def summary_line(plan: Any) -> str:
+def summary_line(plan: SessionPlan) -> str:
     drugs = ", ".join(f"{name} {dose:g} mg" for name, dose in plan.drugs)
     return (f"plan OK: patient {plan.patient_id}, session {plan.session_number} ({plan.mode}, {plan.technique}); "
             f"{plan.target_temp_c:g} °C at the {plan.controlled_point}, {plan.duration_min:g} min, "

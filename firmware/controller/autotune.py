@@ -20,6 +20,7 @@ import math
 from array import array
 
 from controller import probes
+from controller.safety import PERFUSATE_J_PER_ML_C
 
 IDLE = 0
 RUNNING = 1
@@ -34,7 +35,6 @@ SETTLE_CYCLES = 1
 ABORT_DEVIATION_C = 0.45
 # No oscillation within this long means the relay amplitude cannot move the inflow through the hysteresis.
 MAX_DURATION_MS = 30 * 60 * 1000
-PERFUSATE_J_PER_ML_C = 4.18
 
 
 class RelayTune:

@@ -1,25 +1,22 @@
-"""The requests the host may send, one handler each, and what every reply carries.
+"""The requests the host may send: one handler each checks the message's fields and calls one method
+of the controller's front door (app.py), which holds the rule; every reply's fields are built here.
 
 A handler either returns the reply's fields or raises CommandError; the protocol layer turns either
-into exactly one reply. Handlers that change state check everything before changing anything.
+into exactly one reply. Handlers check every field before anything changes.
 """
-from controller import alarms, autotune, fields, probes, safety, session, settings, telemetry
+from controller import autotune, fields, notify, probes, safety, session, telemetry
 from controller.errors import CommandError, BAD_STATE, UNKNOWN_TYPE
-from controller.protocol import PROTOCOL_VERSION
+from controller.tables import PROTOCOL_VERSION, PHASE_COMMANDS, ALARM_RULES, RULE_NAME, PHASE_NAMES
+from controller.alarms import rule_index
 
 FIRMWARE_VERSION = "0.2.0"
 # Most records in one telemetry_pull reply, so the reply stays under the frame size limit.
 PULL_MAX_RECORDS = 12
 # Most events in one events_pull reply (an alarm event is under 110 bytes).
 PULL_MAX_EVENTS = 8
-# Phases in which the board's settings may change: no session is running.
-AT_REST = (session.IDLE, session.COMPLETE, session.ABORTED, session.FAULT)
-PHASE_COMMANDS = ("start", "pause", "resume", "stop", "abort", "reset")
-# Alarms that stopped heating keep the session held until they are gone and acknowledged.
-RESUME_BLOCKERS = alarms.HEATER_OFF | alarms.FAULT | alarms.HOLD
-
-
 TUNE_FIELDS = ("amplitude_w", "cycles", "hysteresis_c")
+VITALS_FIELDS = ("core_temp_c", "heart_rate_bpm")
+ALARM_CHOICES = tuple(rule[RULE_NAME] for rule in ALARM_RULES) + ("all",)
 
 
 class Commands:
@@ -56,12 +53,6 @@ class Commands:
             raise CommandError(UNKNOWN_TYPE, "type", "unknown message type '%s'" % msg_type)
         return handler(msg_type, args)
 
-    def _at_rest(self, what):
-        phase = self.ctl.session.phase
-        if phase not in AT_REST:
-            raise CommandError(BAD_STATE, "type", "%s is not allowed in %s; allowed in: %s" % (
-                what, session.PHASE_NAMES[phase], ", ".join(session.PHASE_NAMES[p] for p in AT_REST)))
-
     def _now(self):
         return self.ctl.board.ticks_ms()
 
@@ -86,8 +77,8 @@ class Commands:
         """The board's tables, by name and in the order the wire's numbers refer to."""
         return {
             "telemetry_fields": list(telemetry.FIELDS),
-            "phases": list(session.PHASE_NAMES),
-            "alarms": [r[0] for r in alarms.RULES],
+            "phases": list(PHASE_NAMES),
+            "alarms": [rule[RULE_NAME] for rule in ALARM_RULES],
             "probes": list(probes.PROBE_NAMES),
             "capabilities": sorted(self.table),
         }
@@ -130,9 +121,9 @@ class Commands:
             "perf": ctl.perf.as_dict(),
             "link_losses": ctl.link_losses,
             "heat_balance_residual_c": ctl.supervisor.residual_c,
-            "heat_balance_used_max": ctl.supervisor.residual_max_c,
-            "core_temp_c": ctl.supervisor.core_temp_c or None,
-            "heart_rate_bpm": ctl.supervisor.heart_rate_bpm or None,
+            "heat_balance_used_max": ctl.supervisor.balance_used_max,
+            "core_temp_c": ctl.inputs.core_temp_c or None,
+            "heart_rate_bpm": ctl.inputs.heart_rate_bpm or None,
             "calibration": pump.calibration_status(),
             "link": ctl.link.counters(),
         }
@@ -144,8 +135,7 @@ class Commands:
         return args
 
     def set_plan(self, _type, args):
-        self._at_rest("set_plan")
-        self.ctl.plan.apply(args)
+        self.ctl.set_plan(args)  # the plan checks its own fields, all before any changes
         return self.ctl.plan.as_dict()
 
     def get_plan(self, _type, _args):
@@ -155,75 +145,36 @@ class Commands:
         return self.ctl.config.as_dict()
 
     def set_config(self, _type, args):
-        self._at_rest("set_config")
-        self.ctl.config.apply(args)
-        self._save_settings()
+        self.ctl.set_config(args)  # the configuration checks its own fields, all before any changes
         return self.ctl.config.as_dict()
-
-    def _save_settings(self):
-        ctl = self.ctl
-        settings.save(ctl.board, ctl.config)
-        ctl.settings_status = "saved"
 
     def phase_command(self, msg_type, _args):
         ctl = self.ctl
-        if msg_type == "start" and ctl.pump.calibrating:
-            raise CommandError(BAD_STATE, "type", "start is not allowed while the pump calibration runs")
-        if msg_type == "resume":
-            blocking = [alarms.RULES[i][0] for i in range(alarms.N_ALARMS)
-                        if ctl.alarms.active[i] and alarms.RULES[i][2] & RESUME_BLOCKERS]
-            if blocking:
-                raise CommandError(BAD_STATE, "type",
-                                   "resume is not allowed while these alarms are active: %s (acknowledge "
-                                   "each once its cause is gone)" % ", ".join(blocking))
-        ctl.session.command(msg_type, self._now())
-        if msg_type == "start" or msg_type == "reset":
-            ctl.fault_alarm = -1
-            ctl.heater.reset()
-            ctl.pump.steps_at_start = ctl.board.pump_steps()
-            ctl.patient_start_ml = 0.0
-        if msg_type == "abort":
-            ctl.board.heater_set(0)
-            ctl.heater_w = 0.0
+        getattr(ctl, msg_type)()
         # The first record of the new phase is the next one: the host follows from there.
-        return {"phase": session.PHASE_NAMES[ctl.session.phase], "telemetry_next": ctl.telemetry.next_seq}
+        return {"phase": PHASE_NAMES[ctl.session.phase], "telemetry_next": ctl.telemetry.next_seq}
 
     def ack_alarm(self, _type, args):
         """Acknowledge one alarm by name, or every active one with "all"."""
-        ctl = self.ctl
         name = args.get("alarm")
         if not isinstance(name, str):
-            fields.unknown("alarm", [r[0] for r in alarms.RULES] + ["all"])
-        now = ctl.uptime_ms(self._now())
-        if name == "all":
-            targets = [i for i in range(alarms.N_ALARMS) if ctl.alarms.active[i]]
-        else:
-            i = ctl.alarms.find(name)
-            if i < 0:
-                fields.choice("alarm", name, [r[0] for r in alarms.RULES] + ["all"])
-            if not ctl.alarms.active[i]:
-                raise CommandError(BAD_STATE, "alarm", "alarm %s is not active" % name)
-            targets = [i]
-        for i in targets:
-            if i == alarms.WATCHDOG_RESET:
-                ctl.supervisor.reset_by_watchdog = False  # acknowledging it is its only clearing cause
-                ctl.alarms.condition[i] = 0
-            ctl.alarms.acknowledge(i, now)
-        return {"alarms": ctl.alarms.active_names()}
+            fields.unknown("alarm", ALARM_CHOICES)
+        i = -1 if name == "all" else rule_index(name)
+        if i < 0 and name != "all":
+            fields.choice("alarm", name, ALARM_CHOICES)
+        return {"alarms": self.ctl.acknowledge(i)}
 
     def get_alarms(self, _type, _args):
         return {"alarms": self.ctl.alarms.active_list()}
 
     def set_flow(self, _type, args):
-        """The operator changes the flow during a session (within the absolute limits)."""
-        plan = self.ctl.plan
         for name in args:
             if name != "flow_ml_min":
                 fields.unknown(name, ("flow_ml_min",))
         if "flow_ml_min" not in args:
             fields.unknown("(none)", ("flow_ml_min",))
-        plan.apply({"flow_ml_min": args["flow_ml_min"]})
-        return {"flow_ml_min": plan.flow_ml_min}
+        self.ctl.set_flow(args["flow_ml_min"])  # checked by the plan against the absolute limits
+        return {"flow_ml_min": self.ctl.plan.flow_ml_min}
 
     def tune_start(self, _type, args):
         """Start the relay autotune: PRIMING only (no patient in the circuit), inflow near the target."""
@@ -234,9 +185,7 @@ class Commands:
         amplitude_w = fields.number("amplitude_w", args.get("amplitude_w", 10.0), 5.0, 300.0, "W")
         cycles = fields.integer("cycles", args.get("cycles", 4), 2, autotune.MAX_CYCLES, "cycles")
         hysteresis_c = fields.number("hysteresis_c", args.get("hysteresis_c", 0.02), 0.0, 0.2, "degC")
-        if ctl.session.phase != session.PRIMING:
-            raise CommandError(BAD_STATE, "type", "tune_start is not allowed in %s; allowed in: PRIMING" %
-                               session.PHASE_NAMES[ctl.session.phase])
+        ctl.require("tune_start")
         if ctl.tuner.state == autotune.RUNNING:
             raise CommandError(BAD_STATE, "type", "the autotune is already running")
         target = ctl.target_c
@@ -256,19 +205,17 @@ class Commands:
         return self.ctl.tuner.status()
 
     def set_vitals(self, _type, args):
-        """Patient values the host has (operator entry or a monitor): the board alarms on them."""
-        sup = self.ctl.supervisor
-        core = sup.core_temp_c
-        rate = sup.heart_rate_bpm
+        inp = self.ctl.inputs
+        core = inp.core_temp_c
+        rate = inp.heart_rate_bpm
         for name in args:
             if name == "core_temp_c":
                 core = fields.number(name, args[name], 30.0, 45.0, "degC")
             elif name == "heart_rate_bpm":
                 rate = fields.integer(name, args[name], 20, 250, "/min")
             else:
-                fields.unknown(name, ("core_temp_c", "heart_rate_bpm"))
-        sup.core_temp_c = core
-        sup.heart_rate_bpm = rate
+                fields.unknown(name, VITALS_FIELDS)
+        self.ctl.set_vitals(core, rate)
         return {"core_temp_c": core, "heart_rate_bpm": rate}
 
     def telemetry_pull(self, _type, args):
@@ -286,7 +233,7 @@ class Commands:
         for seq in log.since(since):
             if len(events) == count:
                 break
-            kind, entry = self.ctl.event_fields(seq)
+            kind, entry = notify.event_fields(log, seq)
             entry["type"] = kind
             events.append(entry)
         return {"events": events, "oldest": log.oldest_seq(), "next": log.next_seq}
@@ -294,7 +241,7 @@ class Commands:
     def pump_calibrate(self, _type, args):
         pump = self.ctl.pump
         if "revolutions" in args:
-            self._at_rest("pump_calibrate")
+            session.require("pump_calibrate", self.ctl.session.phase, session.AT_REST)
             if "measured_ml" in args:
                 fields.unknown("measured_ml", ("revolutions",))
             pump.start_calibration(fields.integer("revolutions", args["revolutions"], 1, 200, "rev"))
@@ -303,12 +250,11 @@ class Commands:
                 raise CommandError(BAD_STATE, "measured_ml",
                                    "measured_ml needs a finished calibration run (send revolutions first)")
             pump.finish_calibration(fields.number("measured_ml", args["measured_ml"], 1.0, 10000.0, "mL"))
-            self._save_settings()
+            self.ctl.save_settings()
         else:
             fields.unknown("(none)", ("revolutions", "measured_ml"))
         return pump.calibration_status()
 
     def enter_repl(self, _type, _args):
-        self._at_rest("enter_repl")
-        self.ctl.repl_requested = True
-        return {"phase": session.PHASE_NAMES[self.ctl.session.phase]}
+        self.ctl.enter_repl()
+        return {"phase": PHASE_NAMES[self.ctl.session.phase]}

@@ -1,13 +1,8 @@
 """The one exception a command handler raises to refuse a request; it becomes an error reply."""
 
 # Error codes carried in error replies (docs/protocol.md lists them).
-BAD_FRAME = "bad_frame"
-BAD_MESSAGE = "bad_message"
-UNSUPPORTED_VERSION = "unsupported_version"
-UNKNOWN_TYPE = "unknown_type"
-BAD_FIELD = "bad_field"
-BAD_STATE = "bad_state"
-INTERNAL = "internal"
+from controller.tables import (BAD_FRAME, BAD_MESSAGE, UNSUPPORTED_VERSION, UNKNOWN_TYPE, BAD_FIELD,  # noqa: F401
+                               BAD_STATE, INTERNAL)
 
 
 class CommandError(Exception):

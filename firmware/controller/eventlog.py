@@ -5,8 +5,9 @@ Entries are rows of preallocated arrays; logging allocates nothing.
 """
 from array import array
 
-STATE = 1  # code = phase, detail = index of the alarm behind a FAULT + 1 (0: none)
-ALARM = 2  # code = alarm id, detail = RAISED, CLEARED or ACKNOWLEDGED
+from controller.tables import EVENT_STATE as STATE, EVENT_ALARM as ALARM  # noqa: E402
+# STATE: code = phase, detail = index of the alarm behind a FAULT + 1 (0: none).
+# ALARM: code = alarm id, detail = RAISED, CLEARED or ACKNOWLEDGED.
 # 64 entries: far more alarm and phase changes than a link-loss grace period can produce.
 CAPACITY = 64
 

@@ -26,9 +26,8 @@ has to undo.
 from array import array
 
 from controller import probes, safety
+from controller.safety import PERFUSATE_J_PER_ML_C
 
-# Volumetric heat capacity of saline/glucose perfusate, J/(mL*degC).
-PERFUSATE_J_PER_ML_C = 4.18
 # Flows below this do not schedule the gains further down (a stopped pump must not zero the loop).
 MIN_SCHEDULE_FLOW_ML_MIN = 50.0
 # The predictor's record of the modelled heater outlet: one sample every 0.5 s for 128 s, longer than

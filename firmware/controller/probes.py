@@ -26,16 +26,8 @@ FILTER_TAU_S = 1.0
 
 # Converter channels in board order. A circuit has one to four cavity probes (config abdominal_probes):
 # the ones not fitted are neither read nor alarmed on.
-PROBE_NAMES = ("inflow", "outflow", "abdominal_1", "abdominal_2", "reservoir", "abdominal_3", "abdominal_4")
-INFLOW = 0
-OUTFLOW = 1
-ABDOMINAL_1 = 2
-ABDOMINAL_2 = 3
-RESERVOIR = 4
-ABDOMINAL_3 = 5
-ABDOMINAL_4 = 6
-N_PROBES = 7
-ABDOMINAL = (ABDOMINAL_1, ABDOMINAL_2, ABDOMINAL_3, ABDOMINAL_4)
+from controller.tables import (PROBE_NAMES, INFLOW, OUTFLOW, ABDOMINAL_1, ABDOMINAL_2, RESERVOIR,  # noqa: F401
+                               ABDOMINAL_3, ABDOMINAL_4, N_PROBES, ABDOMINAL)
 MAX_ABDOMINAL = 4
 
 
@@ -116,6 +108,16 @@ class Probes:
             else:
                 self.temp_c[i] = t
                 self.primed[i] = 1
+
+    def cavity_c(self):
+        """Mean of the abdominal probes that read, or 0.0 if none does."""
+        total = 0.0
+        n = 0
+        for i in ABDOMINAL:
+            if self.fitted[i] and self.valid[i] and not self.failed[i]:
+                total += self.temp_c[i]
+                n += 1
+        return total / n if n else 0.0
 
     def hottest_c(self):
         """Highest raw reading among probes that gave a valid sample (for absolute limits, unfiltered)."""

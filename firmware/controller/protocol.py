@@ -8,9 +8,8 @@ same reply again without being applied twice, so the host can retry safely.
 from controller import cbor, wire
 from controller import errors
 from controller.errors import CommandError
+from controller.tables import PROTOCOL_VERSION, MAX_REQUEST_ID
 
-PROTOCOL_VERSION = 1
-MAX_REQUEST_ID = 0xFFFFFFFF
 # Replies remembered for retries; the host keeps one request outstanding, a few cover reordering.
 REPLY_CACHE = 4
 RX_CHUNK = 64

@@ -20,6 +20,7 @@ class Pump:
         self.config = config
         self.target_ml_min = 0.0
         self.flow_ml_min = 0.0
+        self.msps = 0  # the step rate for the interlock to write, milli-steps per second
         self.slew_ml_min_per_s = config.pump_accel_ml_min_per_s
         self.steps_at_start = board.pump_steps()
         self.calibrating = False
@@ -48,7 +49,7 @@ class Pump:
         return steps * cfg.pump_ml_per_rev / cfg.pump_steps_per_rev
 
     def tick(self, dt_s):
-        """Move the commanded flow toward the target at the acceleration limit and drive the stepper."""
+        """Move the commanded flow toward the target at the acceleration limit; set the step rate."""
         step = self.slew_ml_min_per_s * dt_s
         diff = self.target_ml_min - self.flow_ml_min
         if diff > step:
@@ -57,13 +58,13 @@ class Pump:
             self.flow_ml_min -= step
         else:
             self.flow_ml_min = self.target_ml_min
-        self.board.pump_set(int(self.steps_per_s(self.flow_ml_min) * 1000.0))
+        self.msps = int(self.steps_per_s(self.flow_ml_min) * 1000.0)
 
     def stop(self):
         """Stop at once, without the ramp: the fault is in the pump or the line."""
         self.target_ml_min = 0.0
         self.flow_ml_min = 0.0
-        self.board.pump_set(0)
+        self.msps = 0
 
     # ------------------------------------------------------------ calibration
 

@@ -1,13 +1,19 @@
-"""Absolute limits of the firmware, and the supervisor that watches for every fault the board can see.
+"""Absolute limits of the firmware, and the supervisor that judges every alarm condition the board can see.
 
-The limits are values no message can change (shared/clinical.md, "hard limits"). The supervisor runs
-once per control tick, before the outputs are decided, and sets the condition of each alarm rule in
-alarms.py; the reactions of active alarms then override the controller in the same tick. None of it
-depends on the host being connected.
+The limits are values no message can change (the clinical standard's "hard limits"). The supervisor
+runs once per control tick, before the outputs are decided, on a small record of inputs (Inputs) the
+controller fills; it sets each rule's raw condition in alarms.py, which applies the rule table's
+persistence and latching, and interlock.py applies the reactions to the outputs in the same tick. None
+of it depends on the host being connected.
 """
 from array import array
 
-from controller import alarms, probes
+from controller import probes
+from controller.tables import (OVER_TEMPERATURE, TEMP_HIGH, TEMP_LOW, CONTROL_PROBE_FAILED,
+                               MONITOR_PROBE_FAILED, PROBE_DISAGREEMENT, HEAT_BALANCE, PRESSURE_HIGH,
+                               AIR_IN_LINE, RESERVOIR_LOW, FLOW_DEVIATION, LINK_LOST, HOST_ABSENT,
+                               TREATMENT_OVERRUN, CORE_TEMP_HIGH, CORE_TEMP_CRITICAL, HEART_RATE_HIGH,
+                               WATCHDOG_RESET)
 
 # Highest setpoint any plan may ask for: 1 degC above the C-HIPEC target of 43.0 degC.
 ABS_MAX_SETPOINT_C = 44.0
@@ -20,14 +26,8 @@ ABS_CORE_CRITICAL_C = 39.5
 # Heart rate above which the consensus asks to check blood volume and give fluid.
 HEART_RATE_ALARM_BPM = 120
 
-# Persistence before a condition counts (ms): long enough to ignore a noisy sample, short against harm.
-# Ten consecutive raw samples over the limit: converter noise cannot fake that, a real excursion can.
-TEMP_HIGH_MS = 1000
-PRESSURE_HIGH_MS = 1000
-AIR_MS = 200
-RESERVOIR_LOW_MS = 2000
-PROBE_DISAGREEMENT_MS = 30000
-FLOW_DEVIATION_MS = 5000
+# Persistence before a condition counts is the rule table's (tables.ALARM_RULES): long enough to ignore
+# a noisy sample, short against harm (temp_high: ten consecutive raw samples over the limit).
 # A converter code that has not moved by one step in this long, with fluid moving, is a stuck probe.
 PROBE_STUCK_MS = 120000
 # Abdominal probes further apart than this measure different things: one is drifting or misplaced.
@@ -57,22 +57,47 @@ HEATING_BELOW_SETPOINT_C = 2.0
 HEATING_MIN_W = 100.0
 # The treatment phase may last this much longer than the plan before the operator is told.
 TREATMENT_OVERRUN_FACTOR = 1.5
+# Heat capacity of the perfusate (water-like carrier solutions), J per mL per degC.
 PERFUSATE_J_PER_ML_C = 4.18
 
 CONTROL_PROBES = (probes.INFLOW, probes.RESERVOIR)
 MONITOR_PROBES = (probes.OUTFLOW, probes.ABDOMINAL_1, probes.ABDOMINAL_2, probes.ABDOMINAL_3, probes.ABDOMINAL_4)
 
-# Timers, one per persistent condition.
-T_TEMP_HIGH = 0
-T_TEMP_LOW = 1
-T_PRESSURE = 2
-T_AIR = 3
-T_RESERVOIR = 4
-T_DISAGREE = 5
-T_FLOW = 6
-T_BALANCE = 7
-T_STEADY = 8
-N_TIMERS = 9
+# The heat balance's own windows (its rule has no persistence of its own).
+T_BALANCE = 0
+T_STEADY = 1
+N_TIMERS = 2
+
+
+class Inputs:
+    """Everything the supervisor judges besides the probes, filled by the controller at the start of
+    each tick (Controller.sense). Fields marked (last tick) are what control decided in the previous
+    tick: this tick's decisions come after supervision on purpose, so that an alarm's reactions
+    override them. Preallocated once; the controller overwrites the fields in place."""
+
+    def __init__(self):
+        self.setpoint_c = 0.0          # (last tick) the inflow setpoint, 0.0 when not heating
+        self.target_c = 0.0            # (last tick) the plan's target while heating, else 0.0
+        self.controlled_c = 0.0        # (last tick) the temperature judged against the target
+        self.cascade_active = False    # (last tick) the cascade holds the cavity
+        self.heater_w = 0.0            # (last tick) heater power control demanded, W
+        self.flow_ml_min = 0.0         # (last tick) flow the pump was commanded, mL/min
+        self.target_flow_ml_min = 0.0  # (last tick) flow the pump ramps to, mL/min
+        self.steps_per_s = 0.0         # (last tick) step rate commanded, steps/s
+        self.perfusing = False         # (last tick) bypass closed and the pump turning
+        self.running = False           # a session runs or is paused (phase before this tick's holds)
+        self.in_treatment = False      # the phase is TREATMENT
+        self.treatment_phase_ms = 0    # time in the TREATMENT phase so far, in band or not
+        self.duration_ms = 0           # the plan's treatment duration
+        self.link_ok = False           # a request arrived within the link timeout
+        self.link_silent_ms = 0        # since the last well-formed request (or boot)
+        self.pressure_mmhg = 0         # this tick's line pressure
+        self.air_in_line = False       # this tick's air detector
+        self.reservoir_low = False     # this tick's level switch
+        self.pump_steps = 0            # steps the stepper executed since boot, read this tick
+        self.core_temp_c = 0.0         # patient core as the host entered it (0.0 = not entered)
+        self.heart_rate_bpm = 0        # heart rate as entered (0 = not entered)
+        self.reset_by_watchdog = False  # this boot follows a watchdog reset not yet acknowledged
 
 
 class Supervisor:
@@ -92,11 +117,8 @@ class Supervisor:
         self.delay_index = 0
         self.delay_ms = 0
         self.residual_c = 0.0
-        self.residual_max_c = 0.0
+        self.balance_used_max = 0.0  # largest share of its tolerance the heat balance has used
         self.last_steps = 0
-        self.core_temp_c = 0.0  # 0 = not entered
-        self.heart_rate_bpm = 0
-        self.reset_by_watchdog = False
 
     def _persist(self, timer, active, dt_ms, needed_ms):
         """Count how long a condition has held; True once it has held needed_ms."""
@@ -107,23 +129,16 @@ class Supervisor:
             self.timer_ms[timer] += dt_ms
         return self.timer_ms[timer] >= needed_ms
 
-    def _set(self, alarm, active, value):
-        a = self.alarms
-        a.condition[alarm] = 1 if active else 0
-        if active:
-            a.value[alarm] = value
-
-    def check(self, ctl, dt_ms):
-        """Evaluate every alarm condition for this tick from the controller's fresh readings."""
+    def check(self, p, inp, dt_ms):
+        """Set every rule's raw condition for this tick from the probes p and the inputs record."""
         cfg = self.config
-        p = ctl.probes
-        board = ctl.board
-        setpoint = ctl.setpoint_c
-        circulating = ctl.pump.flow_ml_min > 0.0
+        a = self.alarms
+        setpoint = inp.setpoint_c
+        circulating = inp.flow_ml_min > 0.0
 
         # Absolute limit: the raw (unfiltered) reading of any probe, so detection adds no filter lag.
         hottest = p.hottest_c()
-        self._set(alarms.OVER_TEMPERATURE, hottest >= ABS_CUTOFF_C, hottest)
+        a.set(OVER_TEMPERATURE, hottest >= ABS_CUTOFF_C, hottest)
 
         inflow = p.temp_c[probes.INFLOW]
         inflow_ok = p.valid[probes.INFLOW]
@@ -132,16 +147,15 @@ class Supervisor:
         raw_inflow = p.raw_c[probes.INFLOW]
         # In a cascade the inflow setpoint moves and the line delays the inflow behind it: the inflow is
         # judged against the absolute setpoint limit instead, and the cavity against the target.
-        inflow_limit = ABS_MAX_SETPOINT_C if ctl.cascade_active else setpoint
+        inflow_limit = ABS_MAX_SETPOINT_C if inp.cascade_active else setpoint
         high = setpoint > 0.0 and inflow_ok and raw_inflow > inflow_limit + cfg.alarm_band_c
-        if ctl.cascade_active and setpoint > 0.0 and ctl.controlled_c > ctl.target_c + cfg.alarm_band_c:
+        if inp.cascade_active and setpoint > 0.0 and inp.controlled_c > inp.target_c + cfg.alarm_band_c:
             high = True
-        self._set(alarms.TEMP_HIGH, self._persist(T_TEMP_HIGH, high, dt_ms, TEMP_HIGH_MS), raw_inflow)
+        a.set(TEMP_HIGH, high, raw_inflow)
         # Too cold is judged on the controlled point (the cavity in a cascade): the treatment is not working.
-        controlled = ctl.controlled_c
-        low = ctl.session_in_treatment() and inflow_ok and controlled < ctl.target_c - cfg.alarm_band_c
-        self._set(alarms.TEMP_LOW, self._persist(T_TEMP_LOW, low, dt_ms, cfg.temp_low_delay_s * 1000),
-                  controlled)
+        controlled = inp.controlled_c
+        a.set(TEMP_LOW, inp.in_treatment and inflow_ok and controlled < inp.target_c - cfg.alarm_band_c,
+              controlled)
 
         # Probes: failed (open, short, implausible) or stuck (code frozen while the fluid moves).
         for i in range(probes.N_PROBES):
@@ -155,12 +169,12 @@ class Supervisor:
         for i in CONTROL_PROBES:
             if p.failed[i] or self.unchanged_ms[i] >= PROBE_STUCK_MS:
                 control_bad = i
-        self._set(alarms.CONTROL_PROBE_FAILED, control_bad >= 0, control_bad)
+        a.set(CONTROL_PROBE_FAILED, control_bad >= 0, control_bad)
         monitor_bad = -1
         for i in MONITOR_PROBES:
             if p.fitted[i] and (p.failed[i] or self.unchanged_ms[i] >= PROBE_STUCK_MS):
                 monitor_bad = i
-        self._set(alarms.MONITOR_PROBE_FAILED, monitor_bad >= 0, monitor_bad)
+        a.set(MONITOR_PROBE_FAILED, monitor_bad >= 0, monitor_bad)
         # The cavity probes that read: their spread (a probe out of the fluid, or a cold region).
         high = -1000.0
         low = 1000.0
@@ -172,61 +186,54 @@ class Supervisor:
                 if t < low:
                     low = t
         spread = high - low if high >= low else 0.0
-        apart = ctl.perfusing() and spread > PROBE_DISAGREEMENT_C
-        self._set(alarms.PROBE_DISAGREEMENT, self._persist(T_DISAGREE, apart, dt_ms, PROBE_DISAGREEMENT_MS),
-                  spread)
+        a.set(PROBE_DISAGREEMENT, inp.perfusing and spread > PROBE_DISAGREEMENT_C, spread)
 
-        self._heat_balance(ctl, dt_ms)
+        self._heat_balance(p, inp, dt_ms)
 
         # Lines and pump.
-        pressure = board.pressure_mmhg()
-        self._set(alarms.PRESSURE_HIGH,
-                  self._persist(T_PRESSURE, pressure >= cfg.pressure_high_mmhg, dt_ms, PRESSURE_HIGH_MS),
-                  pressure)
-        self._set(alarms.AIR_IN_LINE, self._persist(T_AIR, board.air_in_line(), dt_ms, AIR_MS), 1)
-        self._set(alarms.RESERVOIR_LOW,
-                  self._persist(T_RESERVOIR, board.reservoir_low(), dt_ms, RESERVOIR_LOW_MS), 1)
-        steps = board.pump_steps()
+        pressure = inp.pressure_mmhg
+        a.set(PRESSURE_HIGH, pressure >= cfg.pressure_high_mmhg, pressure)
+        a.set(AIR_IN_LINE, inp.air_in_line, 1)
+        a.set(RESERVOIR_LOW, inp.reservoir_low, 1)
+        steps = inp.pump_steps
         executed = (steps - self.last_steps) * 1000.0 / dt_ms
         self.last_steps = steps
         # The steps since the last tick were made at the rate the pump was given in the last tick.
-        commanded = ctl.pump.steps_per_s(ctl.pump.flow_ml_min)
+        commanded = inp.steps_per_s
         off = commanded > 0.0 and (executed - commanded > commanded * FLOW_DEVIATION_FRACTION
                                    or commanded - executed > commanded * FLOW_DEVIATION_FRACTION)
-        self._set(alarms.FLOW_DEVIATION, self._persist(T_FLOW, off, dt_ms, FLOW_DEVIATION_MS), executed)
+        a.set(FLOW_DEVIATION, off, executed)
 
         # Host and session.
-        running = ctl.session_running()
-        silent_ms = ctl.link_silent_ms()
-        self._set(alarms.LINK_LOST, running and not ctl.link_ok, silent_ms)
-        self._set(alarms.HOST_ABSENT, running and silent_ms >= cfg.link_grace_s * 1000, silent_ms)
-        self._set(alarms.TREATMENT_OVERRUN,
-                  ctl.treatment_phase_ms() > ctl.plan.duration_min * 60000.0 * TREATMENT_OVERRUN_FACTOR,
-                  ctl.treatment_phase_ms() / 1000)
-        core = self.core_temp_c
-        self._set(alarms.CORE_TEMP_HIGH, core >= cfg.core_alarm_c, core)
-        self._set(alarms.CORE_TEMP_CRITICAL, core >= ABS_CORE_CRITICAL_C, core)
-        self._set(alarms.HEART_RATE_HIGH, self.heart_rate_bpm > HEART_RATE_ALARM_BPM, self.heart_rate_bpm)
-        self._set(alarms.WATCHDOG_RESET, self.reset_by_watchdog, 1)
+        running = inp.running
+        silent_ms = inp.link_silent_ms
+        a.set(LINK_LOST, running and not inp.link_ok, silent_ms)
+        a.set(HOST_ABSENT, running and silent_ms >= cfg.link_grace_s * 1000, silent_ms)
+        a.set(TREATMENT_OVERRUN, inp.treatment_phase_ms > inp.duration_ms * TREATMENT_OVERRUN_FACTOR,
+              inp.treatment_phase_ms / 1000)
+        core = inp.core_temp_c
+        a.set(CORE_TEMP_HIGH, core >= cfg.core_alarm_c, core)
+        a.set(CORE_TEMP_CRITICAL, core >= ABS_CORE_CRITICAL_C, core)
+        a.set(HEART_RATE_HIGH, inp.heart_rate_bpm > HEART_RATE_ALARM_BPM, inp.heart_rate_bpm)
+        a.set(WATCHDOG_RESET, inp.reset_by_watchdog, 1)
 
-    def _heat_balance(self, ctl, dt_ms):
+    def _heat_balance(self, p, inp, dt_ms):
         """Does the inflow sit where heater power and flow put it? Catches a drifting or dislodged
         inflow probe, a heater stuck on and a dead heater, all of which the controller would hide."""
-        p = ctl.probes
-        flow = ctl.pump.flow_ml_min
+        flow = inp.flow_ml_min
         usable = (flow >= HEAT_BALANCE_MIN_FLOW_ML_MIN and p.valid[probes.INFLOW] and p.valid[probes.RESERVOIR])
-        steady = self._persist(T_STEADY, usable and flow == ctl.pump.target_ml_min, dt_ms,
+        steady = self._persist(T_STEADY, usable and flow == inp.target_flow_ml_min, dt_ms,
                                HEAT_BALANCE_SETTLE_MS)
         if not usable:
             self.predicted_valid = False
             self._persist(T_BALANCE, False, dt_ms, HEAT_BALANCE_MS)
-            stalled = p.valid[probes.INFLOW] and self._heating_stalled(ctl, dt_ms)
-            self._set(alarms.HEAT_BALANCE, stalled, p.temp_c[probes.INFLOW])
+            stalled = p.valid[probes.INFLOW] and self._heating_stalled(p, inp, dt_ms)
+            self.alarms.set(HEAT_BALANCE, stalled, p.temp_c[probes.INFLOW])
             return
         reservoir = p.temp_c[probes.RESERVOIR]
         cfg = self.config
         # What reaches the inflow probe: heater power less what the heater and line lose to the room.
-        net_w = ctl.heater_w - cfg.circuit_loss_w_per_c * (reservoir - cfg.room_temp_c)
+        net_w = inp.heater_w - cfg.circuit_loss_w_per_c * (reservoir - cfg.room_temp_c)
         target = reservoir + net_w / (flow * PERFUSATE_J_PER_ML_C / 60.0)
         dt_s = dt_ms / 1000.0
         if not self.predicted_valid:
@@ -258,17 +265,17 @@ class Supervisor:
         if steady:
             # The figure to watch: how much of its tolerance the balance used (1.0 = at the limit).
             used = (residual if residual > 0.0 else -residual) / tolerance
-            if used > self.residual_max_c:
-                self.residual_max_c = used
+            if used > self.balance_used_max:
+                self.balance_used_max = used
         off = steady and (residual > tolerance or residual < -tolerance)
         balance_off = self._persist(T_BALANCE, off, dt_ms, HEAT_BALANCE_MS)
-        self._set(alarms.HEAT_BALANCE, balance_off or self._heating_stalled(ctl, dt_ms), residual)
+        self.alarms.set(HEAT_BALANCE, balance_off or self._heating_stalled(p, inp, dt_ms), residual)
 
-    def _heating_stalled(self, ctl, dt_ms):
+    def _heating_stalled(self, p, inp, dt_ms):
         """Heater working, fluid far below the setpoint, inflow not rising: a probe out of the fluid or
         a heater that heats nothing. Catches it long before the heat balance has a steady flow."""
-        inflow = ctl.probes.temp_c[probes.INFLOW]
-        heating_up = ctl.heater_w >= HEATING_MIN_W and inflow < ctl.setpoint_c - HEATING_BELOW_SETPOINT_C
+        inflow = p.temp_c[probes.INFLOW]
+        heating_up = inp.heater_w >= HEATING_MIN_W and inflow < inp.setpoint_c - HEATING_BELOW_SETPOINT_C
         if not heating_up:
             self.gain_window_ms = -1
             return False

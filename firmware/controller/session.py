@@ -3,39 +3,21 @@
 IDLE -> PRIMING (pre-heat in the extracorporeal loop, abdomen bypassed) -> HEATING (fill and perfuse
 the abdomen until the target is reached) -> TREATMENT (the timer counts only while in band) ->
 COOLDOWN (heater off, circulation continues) -> DRAIN -> COMPLETE. PAUSED, ABORTED and FAULT can be
-entered from the running phases. Any transition not listed in ALLOWED is refused.
+entered from the running phases. A command is accepted only in the phases tables.REQUESTS lists for it.
 """
 from controller.errors import CommandError, BAD_STATE
 
-IDLE = 0
-PRIMING = 1
-HEATING = 2
-TREATMENT = 3
-COOLDOWN = 4
-DRAIN = 5
-COMPLETE = 6
-PAUSED = 7
-ABORTED = 8
-FAULT = 9
-PHASE_NAMES = (
-    "IDLE", "PRIMING", "HEATING", "TREATMENT", "COOLDOWN", "DRAIN", "COMPLETE", "PAUSED", "ABORTED",
-    "FAULT",
-)
-RUNNING = (PRIMING, HEATING, TREATMENT, COOLDOWN, DRAIN)
-# Phases in which the heater may be on.
-HEATED = (PRIMING, HEATING, TREATMENT, PAUSED)
-# Phases in which fluid goes into the abdomen (bypass valve closed).
-PERFUSING = (HEATING, TREATMENT, COOLDOWN)
+from controller.tables import (IDLE, PRIMING, HEATING, TREATMENT, COOLDOWN, DRAIN, COMPLETE, PAUSED,  # noqa: F401
+                               ABORTED, FAULT, PHASE_NAMES, RUNNING, HEATED, PERFUSING, AT_REST, REQUESTS)
 
-# Commands that change the phase, and the phases each is accepted in.
-ALLOWED = {
-    "start": (IDLE, COMPLETE, ABORTED),
-    "pause": (PRIMING, HEATING, TREATMENT),
-    "resume": (PAUSED, FAULT),
-    "stop": (PRIMING, HEATING, TREATMENT, PAUSED),
-    "abort": (PRIMING, HEATING, TREATMENT, COOLDOWN, DRAIN, PAUSED, FAULT),
-    "reset": (FAULT, ABORTED, COMPLETE),
-}
+
+def require(request, phase, allowed=None):
+    """Refuse a request in a phase tables.REQUESTS (or allowed) does not list, naming where it is allowed."""
+    if allowed is None:
+        allowed = REQUESTS[request]
+    if phase not in allowed:
+        raise CommandError(BAD_STATE, "type", "%s is not allowed in %s; allowed in: %s" % (
+            request, PHASE_NAMES[phase], ", ".join(PHASE_NAMES[p] for p in allowed)))
 
 
 class Session:
@@ -62,12 +44,7 @@ class Session:
 
     def command(self, name, now_ms):
         """Apply an operator command; refuses it with a clear error in the wrong phase."""
-        allowed = ALLOWED[name]
-        if self.phase not in allowed:
-            raise CommandError(
-                BAD_STATE, "type",
-                "%s is not allowed in %s; allowed in: %s" % (
-                    name, PHASE_NAMES[self.phase], ", ".join(PHASE_NAMES[p] for p in allowed)))
+        require(name, self.phase)
         if name == "start":
             self.treatment_ms = 0
             self.target_reached = False

@@ -6,44 +6,12 @@ large block is needed on a fragmented heap. Temperatures are in milli-degC, so n
 """
 from array import array
 
-# Rows per chunk: 50 rows of 18 int32 = 3600 bytes, easy to find even on a fragmented heap.
+# Rows per chunk: 50 rows of 19 int32 = 3800 bytes, easy to find even on a fragmented heap.
 CHUNK_RECORDS = 50
 
-FIELDS = (
-    "seq",
-    "t_ms",
-    "phase",
-    "inflow_mc",
-    "outflow_mc",
-    "abdominal_1_mc",
-    "abdominal_2_mc",
-    "reservoir_mc",
-    "abdominal_3_mc",
-    "abdominal_4_mc",
-    "setpoint_mc",
-    "heater_pm",
-    "flow_ml_min",
-    "volume_ml",
-    "pressure_mmhg",
-    "treatment_s",
-    "flags",
-    "alarms",
-)
-N_FIELDS = len(FIELDS)
-SEQ = 0
-T_MS = 1
-PHASE = 2
-TEMPS = 3  # the seven probe temperatures follow in probes.PROBE_NAMES order
-SETPOINT = 10
-HEATER = 11
-FLOW = 12
-VOLUME = 13
-PRESSURE = 14
-TREATMENT = 15
-FLAGS = 16
-ALARMS = 17  # bit i set while alarm i of alarms.RULES is active
-# A probe that cannot be read is recorded as this value instead of a temperature.
-NO_READING = -1000000
+from controller.tables import (TELEMETRY_FIELDS as FIELDS, N_FIELDS, SEQ, T_MS, PHASE, TEMPS,  # noqa: F401
+                               SETPOINT, HEATER_DEMAND, FLOW, VOLUME, PRESSURE, TREATMENT_S, FLAGS, ALARMS,
+                               CONTROLLED, NO_READING)
 
 
 class TelemetryRing:

@@ -6,10 +6,7 @@ dropped, and reception resynchronises on the next 0x00.
 """
 import binascii
 
-# Largest message (CBOR payload) either side may send; the largest replies (a 12-record backfill,
-# get_alarms with every alarm active) fit, and the board's receive buffer and reply cache stay small.
-MAX_PAYLOAD = 1024
-CRC_BYTES = 4
+from controller.tables import MAX_PAYLOAD_BYTES as MAX_PAYLOAD, CRC_BYTES
 # COBS adds one byte per 254 plus one; the receive buffer holds a whole encoded frame.
 MAX_ENCODED = MAX_PAYLOAD + CRC_BYTES + (MAX_PAYLOAD + CRC_BYTES) // 254 + 2
 

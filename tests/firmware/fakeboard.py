@@ -5,6 +5,10 @@ from controller import cbor, wire
 # PT100 converter codes (430 ohm reference) for a few temperatures, from R = R0(1 + A t + B t^2).
 A = 3.9083e-3
 B = -5.775e-7
+# Ticks wrap at 2**30 as MicroPython's do (boards/interface.py); tests keep `now` unwrapped.
+TICKS_PERIOD = 1 << 30
+TICKS_MAX = TICKS_PERIOD - 1
+TICKS_HALF = TICKS_PERIOD // 2
 
 
 def code_for_c(temp_c, r0=100.0, rref=430.0):
@@ -31,13 +35,13 @@ class FakeBoard:
         self.settings = None  # the non-volatile settings record
 
     def ticks_ms(self):
-        return self.now
+        return self.now & TICKS_MAX
 
     def ticks_add(self, t, d):
-        return t + d
+        return (t + d) & TICKS_MAX
 
     def ticks_diff(self, a, b):
-        return a - b
+        return ((a - b + TICKS_HALF) & TICKS_MAX) - TICKS_HALF
 
     def idle(self, until):
         if until > self.now:

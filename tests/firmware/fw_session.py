@@ -1,5 +1,6 @@
-# Session phases: every command in every phase is accepted or refused as ALLOWED says.
+# Session phases: every command in every phase is accepted or refused as tables.REQUESTS says.
 from controller import session
+from controller.tables import PHASE_COMMANDS, REQUESTS
 from controller.config import Config
 from controller.errors import CommandError, BAD_STATE
 
@@ -9,7 +10,7 @@ def diff(a, b):
 
 
 def test_each_command_is_accepted_only_in_its_phases():
-    for name in session.ALLOWED:
+    for name in PHASE_COMMANDS:
         for phase in range(len(session.PHASE_NAMES)):
             s = session.Session()
             s.phase = phase
@@ -21,7 +22,7 @@ def test_each_command_is_accepted_only_in_its_phases():
                 accepted = False
                 assert exc.code == BAD_STATE
                 assert session.PHASE_NAMES[phase] in exc.message
-            assert accepted == (phase in session.ALLOWED[name]), (name, session.PHASE_NAMES[phase])
+            assert accepted == (phase in REQUESTS[name]), (name, session.PHASE_NAMES[phase])
 
 
 def test_automatic_path_to_complete():

@@ -1,6 +1,6 @@
 # Supervisor rules that no emulator fault reaches: probe disagreement, a stalling stepper, a treatment
 # that overruns its plan, and the patient values the host enters.
-from controller import alarms, app, probes, session
+from controller import app, probes, session, tables
 from fakeboard import FakeBoard, code_for_c
 
 
@@ -91,5 +91,5 @@ def test_cavity_probes_disagreeing_raise_an_alarm_with_four_fitted():
         board.send([1, n, "heartbeat", {}])
         ctl.link.service()
         board.run(ctl, 100)
-    assert ctl.alarms.active[alarms.PROBE_DISAGREEMENT]
-    assert abs(ctl.alarms.value[alarms.PROBE_DISAGREEMENT] - 3.5) < 0.1
+    assert ctl.alarms.active[tables.PROBE_DISAGREEMENT]
+    assert abs(ctl.alarms.value[tables.PROBE_DISAGREEMENT] - 3.5) < 0.1

@@ -1,0 +1,227 @@
+"""The protocol's tables, written once: phases, probes, alarm rules, telemetry columns and flags, event
+and error names, and the requests with the phases each is allowed in.
+
+This module imports nothing, so the host loads this very file (hipec/tables.py) instead of keeping its
+own copy: a name, an order or a number of the protocol exists only here. docs/protocol.md's tables are
+checked against it by tests/host/test_protocol_doc.py.
+"""
+
+PROTOCOL_VERSION = 1
+# Request ids run 1..2**32-1; events carry id 0.
+MAX_REQUEST_ID = 0xFFFFFFFF
+# Largest message (CBOR payload) either side may send; the largest replies (a 12-record backfill,
+# get_alarms with every alarm active) fit, and the board's receive buffer and reply cache stay small.
+MAX_PAYLOAD_BYTES = 1024
+# Each frame's payload is followed by its CRC-32, little-endian.
+CRC_BYTES = 4
+
+# ---------------------------------------------------------------- phases
+
+IDLE = 0
+PRIMING = 1
+HEATING = 2
+TREATMENT = 3
+COOLDOWN = 4
+DRAIN = 5
+COMPLETE = 6
+PAUSED = 7
+ABORTED = 8
+FAULT = 9
+PHASE_NAMES = (
+    "IDLE", "PRIMING", "HEATING", "TREATMENT", "COOLDOWN", "DRAIN", "COMPLETE", "PAUSED", "ABORTED",
+    "FAULT",
+)
+RUNNING = (PRIMING, HEATING, TREATMENT, COOLDOWN, DRAIN)
+# Phases in which the heater may be on.
+HEATED = (PRIMING, HEATING, TREATMENT, PAUSED)
+# Phases in which fluid goes into the abdomen (bypass valve closed).
+PERFUSING = (HEATING, TREATMENT, COOLDOWN)
+# No session is running: settings, plan and calibration may change.
+AT_REST = (IDLE, COMPLETE, ABORTED, FAULT)
+# A session that reached one of these has ended on the board.
+FINAL = (COMPLETE, ABORTED, FAULT)
+
+# ---------------------------------------------------------------- probes
+
+# Converter channels in board order; lists of per-probe values on the wire follow it.
+PROBE_NAMES = ("inflow", "outflow", "abdominal_1", "abdominal_2", "reservoir", "abdominal_3", "abdominal_4")
+INFLOW = 0
+OUTFLOW = 1
+ABDOMINAL_1 = 2
+ABDOMINAL_2 = 3
+RESERVOIR = 4
+ABDOMINAL_3 = 5
+ABDOMINAL_4 = 6
+N_PROBES = 7
+ABDOMINAL = (ABDOMINAL_1, ABDOMINAL_2, ABDOMINAL_3, ABDOMINAL_4)
+
+# ---------------------------------------------------------------- alarms (IEC 60601-1-8 priorities)
+
+LOW = 1
+MEDIUM = 2
+HIGH = 3
+PRIORITY_NAMES = ("none", "low", "medium", "high")
+
+# Reactions, combined over all active alarms each tick and applied by interlock.py.
+HEATER_OFF = 1   # heater duty 0 and the safety relay opened
+PUMP_STOP = 2    # pump stopped (the fault is in the pump or the line: pumping would make it worse)
+BYPASS = 4       # bypass valve opened: fluid that may be too hot does not reach the patient
+FAULT_HOLD = 8   # session enters FAULT; heating resumes only on an explicit host command
+PAUSE_HOLD = 16  # session enters PAUSED (treatment timer stops); the host resumes it
+
+# A persistence given by name is read from the configuration (seconds).
+# Each rule: (name, priority, latching, persistence in ms, reactions, blocks resume). Latching alarms stay
+# active after their condition clears until acknowledged; a rule that blocks resume keeps a held session
+# held while it is active. The order is the bit order of the telemetry `alarms` column. The conditions
+# are safety.py's; docs/hazards.md gives each rule's hazard, detection time and test.
+ALARM_RULES = (
+    ("over_temperature", HIGH, True, 0, HEATER_OFF | BYPASS | FAULT_HOLD, True),
+    ("temp_high", HIGH, True, 1000, HEATER_OFF | BYPASS | FAULT_HOLD, True),
+    ("temp_low", MEDIUM, False, "temp_low_delay_s", 0, False),
+    ("control_probe_failed", HIGH, True, 0, HEATER_OFF | FAULT_HOLD, True),
+    ("monitor_probe_failed", MEDIUM, False, 0, 0, False),
+    ("probe_disagreement", MEDIUM, False, 30000, 0, False),
+    # persistence 0: the condition keeps its own windows (60 s off balance, 90 s heating without gain)
+    ("heat_balance", HIGH, True, 0, HEATER_OFF | BYPASS | FAULT_HOLD, True),
+    ("pressure_high", HIGH, True, 1000, HEATER_OFF | PUMP_STOP | FAULT_HOLD, True),
+    ("air_in_line", HIGH, True, 200, HEATER_OFF | PUMP_STOP | FAULT_HOLD, True),
+    ("reservoir_low", MEDIUM, False, 2000, 0, False),
+    ("flow_deviation", HIGH, True, 5000, HEATER_OFF | PUMP_STOP | FAULT_HOLD, True),
+    ("link_lost", LOW, False, 0, 0, False),
+    ("host_absent", HIGH, True, 0, HEATER_OFF | PAUSE_HOLD, True),
+    ("treatment_overrun", MEDIUM, False, 0, 0, False),
+    ("core_temp_high", MEDIUM, False, 0, 0, False),
+    ("core_temp_critical", HIGH, True, 0, HEATER_OFF | FAULT_HOLD, True),
+    ("heart_rate_high", MEDIUM, False, 0, 0, False),
+    # latching and condition cleared only by its acknowledgement: nothing else can end it
+    ("watchdog_reset", HIGH, True, 0, 0, False),
+)
+RULE_NAME = 0
+RULE_PRIORITY = 1
+RULE_LATCHING = 2
+RULE_PERSIST = 3
+RULE_REACTIONS = 4
+RULE_BLOCKS_RESUME = 5
+N_ALARMS = len(ALARM_RULES)
+OVER_TEMPERATURE = 0
+TEMP_HIGH = 1
+TEMP_LOW = 2
+CONTROL_PROBE_FAILED = 3
+MONITOR_PROBE_FAILED = 4
+PROBE_DISAGREEMENT = 5
+HEAT_BALANCE = 6
+PRESSURE_HIGH = 7
+AIR_IN_LINE = 8
+RESERVOIR_LOW = 9
+FLOW_DEVIATION = 10
+LINK_LOST = 11
+HOST_ABSENT = 12
+TREATMENT_OVERRUN = 13
+CORE_TEMP_HIGH = 14
+CORE_TEMP_CRITICAL = 15
+HEART_RATE_HIGH = 16
+WATCHDOG_RESET = 17
+
+# What happened to an alarm, as `state` in alarm events.
+RAISED = 1
+CLEARED = 2
+ACKNOWLEDGED = 3
+ALARM_EVENT_NAMES = ("", "raised", "cleared", "acknowledged")
+
+# ---------------------------------------------------------------- telemetry records
+
+TELEMETRY_FIELDS = (
+    "seq",
+    "t_ms",
+    "phase",
+    "inflow_mc",
+    "outflow_mc",
+    "abdominal_1_mc",
+    "abdominal_2_mc",
+    "reservoir_mc",
+    "abdominal_3_mc",
+    "abdominal_4_mc",
+    "setpoint_mc",
+    "heater_demand_pm",
+    "flow_ml_min",
+    "volume_ml",
+    "pressure_mmhg",
+    "treatment_s",
+    "flags",
+    "alarms",
+    "controlled_mc",
+)
+N_FIELDS = len(TELEMETRY_FIELDS)
+SEQ = 0
+T_MS = 1
+PHASE = 2
+TEMPS = 3  # the seven probe temperatures follow in PROBE_NAMES order
+SETPOINT = 10
+HEATER_DEMAND = 11  # the power control asked for, per mille of the rated power (not the duty written)
+FLOW = 12
+VOLUME = 13
+PRESSURE = 14
+TREATMENT_S = 15
+FLAGS = 16
+ALARMS = 17  # bit i set while alarm i of ALARM_RULES is active
+CONTROLLED = 18  # the temperature the board judges against the target: the inflow, or the cavity mean
+# A probe that cannot be read (or is not fitted) is recorded as this value instead of a temperature.
+NO_READING = -1000000
+
+# Bits of the `flags` column.
+FLAG_BYPASS_OPEN = 1
+FLAG_HEATER_ON = 2
+FLAG_FAULT = 4
+FLAG_HIGH_ALARM = 8
+FLAG_IN_BAND = 16  # the controlled value is in the band, as the board judged it for its treatment timer
+FLAG_NAMES = ("bypass_open", "heater_on", "fault", "high_alarm", "in_band")
+
+# ---------------------------------------------------------------- events and errors
+
+EVENT_TYPES = ("state", "alarm", "heartbeat", "telemetry", "error")
+# Kinds of event log entries (the log keeps state and alarm events).
+EVENT_STATE = 1
+EVENT_ALARM = 2
+
+BAD_FRAME = "bad_frame"
+BAD_MESSAGE = "bad_message"
+UNSUPPORTED_VERSION = "unsupported_version"
+UNKNOWN_TYPE = "unknown_type"
+BAD_FIELD = "bad_field"
+BAD_STATE = "bad_state"
+INTERNAL = "internal"
+ERROR_CODES = (BAD_FRAME, BAD_MESSAGE, UNSUPPORTED_VERSION, UNKNOWN_TYPE, BAD_FIELD, BAD_STATE, INTERNAL)
+
+# ---------------------------------------------------------------- requests
+
+ANY_PHASE = (IDLE, PRIMING, HEATING, TREATMENT, COOLDOWN, DRAIN, COMPLETE, PAUSED, ABORTED, FAULT)
+# request: the phases it is accepted in (further conditions are the request's own, docs/protocol.md).
+REQUESTS = {
+    "hello": ANY_PHASE,
+    "describe": ANY_PHASE,
+    "status": ANY_PHASE,
+    "heartbeat": ANY_PHASE,
+    "echo": ANY_PHASE,
+    "get_plan": ANY_PHASE,
+    "set_plan": AT_REST,
+    "start": (IDLE, COMPLETE, ABORTED),
+    "pause": (PRIMING, HEATING, TREATMENT),
+    "resume": (PAUSED, FAULT),
+    "stop": (PRIMING, HEATING, TREATMENT, PAUSED),
+    "abort": (PRIMING, HEATING, TREATMENT, COOLDOWN, DRAIN, PAUSED, FAULT),
+    "reset": (FAULT, ABORTED, COMPLETE),
+    "telemetry_pull": ANY_PHASE,
+    "events_pull": ANY_PHASE,
+    "get_config": ANY_PHASE,
+    "set_config": AT_REST,
+    "pump_calibrate": ANY_PHASE,  # revolutions: at rest; measured_ml: after a finished run
+    "enter_repl": AT_REST,
+    "get_alarms": ANY_PHASE,
+    "ack_alarm": ANY_PHASE,
+    "set_flow": ANY_PHASE,
+    "set_vitals": ANY_PHASE,
+    "tune_start": (PRIMING,),
+    "tune_status": ANY_PHASE,
+    "tune_cancel": ANY_PHASE,
+}
+PHASE_COMMANDS = ("start", "pause", "resume", "stop", "abort", "reset")

@@ -43,9 +43,9 @@ from hipec.bridge import BoardLink
 from hipec.emulator.mcu import EmulatedMCU
 from hipec.emulator.params import PlantParams, params_from_dict
 from hipec.emulator.plant import PROBES, RHO_C_J_PER_L_C, Plant
-from hipec.report import PHASES
 from hipec.runner import Plan, Progress, SessionRunner
 from hipec.store import Store
+from hipec.tables import PHASE_NAMES as PHASES
 
 BAND_C = 0.1
 # A cascade has heated up once the cavity is at the target with the abdomen this full (before that its

@@ -29,8 +29,10 @@ from hipec.bridge import BoardLink
 from hipec.emulator.mcu import EmulatedMCU
 from hipec.runner import Plan, Progress, SessionRunner
 from hipec.store import Store
+from hipec.tables import phase_names, protocol
 
-PHASES = ("PRIMING", "HEATING", "TREATMENT", "COOLDOWN")
+# The phases a fault can meet a running session in (DRAIN is COOLDOWN's pump without heat).
+PHASES = phase_names((protocol.PRIMING, protocol.HEATING, protocol.TREATMENT, protocol.COOLDOWN))
 ABSOLUTE_LIMIT_C = 45.0
 TICK_MS = 100
 # Board time after the phase begins at which the fault is injected.

@@ -9,9 +9,7 @@ event with its time and the value behind it. Nothing here allocates after constr
 """
 from array import array
 
-from controller.tables import (ALARM_RULES, N_ALARMS, HIGH, RULE_NAME, RULE_PRIORITY, RULE_LATCHING,
-                               RULE_PERSIST, RULE_REACTIONS, RULE_BLOCKS_RESUME, RAISED,
-                               CLEARED, ACKNOWLEDGED, PRIORITY_NAMES)
+from controller.tables import ALARM_RULES, N_ALARMS, HIGH, RAISED, CLEARED, ACKNOWLEDGED, PRIORITY_NAMES
 
 # Alarm events waiting to be sent; more in one tick than this and the oldest are still counted.
 EVENT_QUEUE = 16
@@ -19,7 +17,7 @@ EVENT_QUEUE = 16
 
 def rule_index(name):
     for i in range(N_ALARMS):
-        if ALARM_RULES[i][RULE_NAME] == name:
+        if ALARM_RULES[i].name == name:
             return i
     return -1
 
@@ -34,15 +32,11 @@ class Alarms:
         self.active = bytearray(N_ALARMS)
         self.acked = bytearray(N_ALARMS)
         self.raised_ms = array("i", [0] * N_ALARMS)
-        # Persistence in ms; rules that name a configuration field are refreshed from it each update.
-        self.persist_ms = array("i", [0] * N_ALARMS)
-        self.persist_from_config = []
-        for i in range(N_ALARMS):
-            persist = ALARM_RULES[i][RULE_PERSIST]
-            if isinstance(persist, str):
-                self.persist_from_config.append((i, persist))
-            else:
-                self.persist_ms[i] = persist
+        # Persistence in ms; rules that name a setting are refreshed from the configuration each update.
+        self.persist_ms = array("i", [rule.persist_ms for rule in ALARM_RULES])
+        self.persist_from_config = [(i, ALARM_RULES[i].persist_config) for i in range(N_ALARMS)
+                                    if ALARM_RULES[i].persist_config]
+        self.reactions = 0  # of the active alarms, as of the last update
         # Events are queued as (alarm, kind, time) in fixed arrays and sent after the control step.
         self.queue_alarm = bytearray(EVENT_QUEUE)
         self.queue_kind = bytearray(EVENT_QUEUE)
@@ -91,11 +85,12 @@ class Alarms:
                     self.acked[i] = 0
                     self.raised_ms[i] = now_ms
                     self._queue(i, RAISED, now_ms)
-            elif self.active[i] and (not rule[RULE_LATCHING] or self.acked[i]):
+            elif self.active[i] and (not rule.latching or self.acked[i]):
                 self.active[i] = 0
                 self._queue(i, CLEARED, now_ms)
             if self.active[i]:
-                reactions |= rule[RULE_REACTIONS]
+                reactions |= rule.reactions
+        self.reactions = reactions
         return reactions
 
     def condition_gone(self, i):
@@ -127,8 +122,8 @@ class Alarms:
     def highest(self):
         top = 0
         for i in range(N_ALARMS):
-            if self.active[i] and ALARM_RULES[i][RULE_PRIORITY] > top:
-                top = ALARM_RULES[i][RULE_PRIORITY]
+            if self.active[i] and ALARM_RULES[i].priority > top:
+                top = ALARM_RULES[i].priority
         return top
 
     def high_active(self):
@@ -137,24 +132,23 @@ class Alarms:
     def first_active(self, reaction):
         """The first active alarm whose reactions include this one, or -1."""
         for i in range(N_ALARMS):
-            if self.active[i] and ALARM_RULES[i][RULE_REACTIONS] & reaction:
+            if self.active[i] and ALARM_RULES[i].reactions & reaction:
                 return i
         return -1
 
     def resume_blockers(self):
         """Names of the active alarms that keep a held session held."""
-        return [ALARM_RULES[i][RULE_NAME] for i in range(N_ALARMS)
-                if self.active[i] and ALARM_RULES[i][RULE_BLOCKS_RESUME]]
+        return [ALARM_RULES[i].name for i in range(N_ALARMS) if self.active[i] and ALARM_RULES[i].blocks_resume]
 
     def describe(self, i):
         """[name, priority, condition present, acknowledged, raised at (ms), value]: compact, so that
         every alarm at once still fits one reply."""
         rule = ALARM_RULES[i]
-        return [rule[RULE_NAME], PRIORITY_NAMES[rule[RULE_PRIORITY]], self.condition[i] == 1,
+        return [rule.name, PRIORITY_NAMES[rule.priority], self.condition[i] == 1,
                 self.acked[i] == 1, self.raised_ms[i], self.value[i]]
 
     def active_names(self):
-        return [ALARM_RULES[i][RULE_NAME] for i in range(N_ALARMS) if self.active[i]]
+        return [ALARM_RULES[i].name for i in range(N_ALARMS) if self.active[i]]
 
     def active_list(self):
         return [self.describe(i) for i in range(N_ALARMS) if self.active[i]]

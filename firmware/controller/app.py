@@ -1,5 +1,5 @@
-"""The controller: the fixed-rate control loop (its front door, the requests that change the therapy,
-is frontdoor.py).
+"""The controller: the fixed-rate control loop; its front door (frontdoor.py) carries out the requests
+that change the therapy.
 
 Each tick: sense (probes and the supervisor's inputs), let the supervisor judge every alarm condition,
 hold the session where the active alarms say so, advance the session, compute what control wants of
@@ -15,6 +15,7 @@ from controller import autotune, cascade, heater, heater_output, interlock, noti
 from controller.alarms import Alarms
 from controller.commands import Commands
 from controller.config import Config
+from controller.errors import CommandError
 from controller.eventlog import EventLog
 from controller.frontdoor import FrontDoor
 from controller.perf import Perf
@@ -22,7 +23,7 @@ from controller.plan import Plan
 from controller.protocol import Link
 from controller.pump import Pump
 from controller.tables import (FAULT_HOLD, PAUSE_HOLD, HEATER_OFF, PUMP_STOP, BYPASS,
-                               ALARM_RULES, RULE_NAME, FLAG_BYPASS_OPEN, FLAG_HEATER_ON, FLAG_FAULT,
+                               ALARM_RULES, FLAG_BYPASS_OPEN, FLAG_HEATER_ON, FLAG_FAULT,
                                FLAG_HIGH_ALARM, FLAG_IN_BAND)
 
 # Control period: 10 Hz is fast against the circuit's ~20 s line delay and slow for a microcontroller.
@@ -42,7 +43,7 @@ HEARTBEAT_EVENT_MS = 1000
 TICK_ALLOC_BUDGET_BYTES = 8192
 
 
-class Controller(FrontDoor):
+class Controller:
     def __init__(self, board, ring_records=TELEMETRY_RING_RECORDS):
         gc.collect()  # the compiler's garbage from importing us, before the long-lived buffers
         self.board = board
@@ -66,6 +67,7 @@ class Controller(FrontDoor):
         self.boot_id = board.boot_id()
         self.telemetry = telemetry.TelemetryRing(ring_records)
         self.events = EventLog()
+        self.door = FrontDoor(self)
         self.commands = Commands(self)
         self.link = Link(board, self.commands, self.collect_garbage)
         self.reactions = 0
@@ -309,7 +311,7 @@ class Controller(FrontDoor):
     def fault_name(self):
         if self.session.phase != session.FAULT or self.fault_alarm < 0:
             return "none"
-        return ALARM_RULES[self.fault_alarm][RULE_NAME]
+        return ALARM_RULES[self.fault_alarm].name
 
     def record(self, now):
         row = self.telemetry.row
@@ -361,6 +363,25 @@ class Controller(FrontDoor):
         if self.link_was_ok and not self.link_ok:
             self.link_losses += 1
         self.link_was_ok = self.link_ok
+
+    def finish_tune(self):
+        """Store the settings a finished relay experiment derived; the loop restarts on them."""
+        tuner = self.tuner
+        result = tuner.finish(self.config.gain_ref_flow_ml_min)
+        if result is None:
+            return
+        try:
+            self.config.apply(result["proposed"])
+        except CommandError as exc:
+            tuner.state = autotune.FAILED
+            tuner.message = "derived settings refused: " + exc.message
+            return
+        self.save_settings()
+        self.heater.reset()
+
+    def save_settings(self):
+        settings.save(self.board, self.config)
+        self.settings_status = "saved"
 
 
 def run(board):

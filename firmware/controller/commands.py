@@ -1,12 +1,12 @@
 """The requests the host may send: one handler each checks the message's fields and calls one method
-of the controller's front door (app.py), which holds the rule; every reply's fields are built here.
+of the controller's front door (frontdoor.py), which holds the rule; every reply's fields are built here.
 
 A handler either returns the reply's fields or raises CommandError; the protocol layer turns either
 into exactly one reply. Handlers check every field before anything changes.
 """
 from controller import autotune, fields, notify, probes, safety, session, telemetry
 from controller.errors import CommandError, BAD_STATE, UNKNOWN_TYPE
-from controller.tables import PROTOCOL_VERSION, PHASE_COMMANDS, ALARM_RULES, RULE_NAME, PHASE_NAMES
+from controller.tables import PROTOCOL_VERSION, PHASE_COMMANDS, ALARM_RULES, PHASE_NAMES, FLAG_NAMES
 from controller.alarms import rule_index
 
 FIRMWARE_VERSION = "0.2.0"
@@ -16,7 +16,7 @@ PULL_MAX_RECORDS = 12
 PULL_MAX_EVENTS = 8
 TUNE_FIELDS = ("amplitude_w", "cycles", "hysteresis_c")
 VITALS_FIELDS = ("core_temp_c", "heart_rate_bpm")
-ALARM_CHOICES = tuple(rule[RULE_NAME] for rule in ALARM_RULES) + ("all",)
+ALARM_CHOICES = tuple(rule.name for rule in ALARM_RULES) + ("all",)
 
 
 class Commands:
@@ -78,8 +78,9 @@ class Commands:
         return {
             "telemetry_fields": list(telemetry.FIELDS),
             "phases": list(PHASE_NAMES),
-            "alarms": [rule[RULE_NAME] for rule in ALARM_RULES],
+            "alarms": [rule.name for rule in ALARM_RULES],
             "probes": list(probes.PROBE_NAMES),
+            "flags": list(FLAG_NAMES),
             "capabilities": sorted(self.table),
         }
 
@@ -135,7 +136,7 @@ class Commands:
         return args
 
     def set_plan(self, _type, args):
-        self.ctl.set_plan(args)  # the plan checks its own fields, all before any changes
+        self.ctl.door.set_plan(args)  # the plan checks its own fields, all before any changes
         return self.ctl.plan.as_dict()
 
     def get_plan(self, _type, _args):
@@ -145,12 +146,12 @@ class Commands:
         return self.ctl.config.as_dict()
 
     def set_config(self, _type, args):
-        self.ctl.set_config(args)  # the configuration checks its own fields, all before any changes
+        self.ctl.door.set_config(args)  # the configuration checks its own fields, all before any changes
         return self.ctl.config.as_dict()
 
     def phase_command(self, msg_type, _args):
         ctl = self.ctl
-        getattr(ctl, msg_type)()
+        getattr(ctl.door, msg_type)()
         # The first record of the new phase is the next one: the host follows from there.
         return {"phase": PHASE_NAMES[ctl.session.phase], "telemetry_next": ctl.telemetry.next_seq}
 
@@ -162,7 +163,7 @@ class Commands:
         i = -1 if name == "all" else rule_index(name)
         if i < 0 and name != "all":
             fields.choice("alarm", name, ALARM_CHOICES)
-        return {"alarms": self.ctl.acknowledge(i)}
+        return {"alarms": self.ctl.door.acknowledge(i)}
 
     def get_alarms(self, _type, _args):
         return {"alarms": self.ctl.alarms.active_list()}
@@ -173,7 +174,7 @@ class Commands:
                 fields.unknown(name, ("flow_ml_min",))
         if "flow_ml_min" not in args:
             fields.unknown("(none)", ("flow_ml_min",))
-        self.ctl.set_flow(args["flow_ml_min"])  # checked by the plan against the absolute limits
+        self.ctl.door.set_flow(args["flow_ml_min"])  # checked by the plan against the absolute limits
         return {"flow_ml_min": self.ctl.plan.flow_ml_min}
 
     def tune_start(self, _type, args):
@@ -185,7 +186,7 @@ class Commands:
         amplitude_w = fields.number("amplitude_w", args.get("amplitude_w", 10.0), 5.0, 300.0, "W")
         cycles = fields.integer("cycles", args.get("cycles", 4), 2, autotune.MAX_CYCLES, "cycles")
         hysteresis_c = fields.number("hysteresis_c", args.get("hysteresis_c", 0.02), 0.0, 0.2, "degC")
-        ctl.require("tune_start")
+        ctl.door.require("tune_start")
         if ctl.tuner.state == autotune.RUNNING:
             raise CommandError(BAD_STATE, "type", "the autotune is already running")
         target = ctl.target_c
@@ -215,7 +216,7 @@ class Commands:
                 rate = fields.integer(name, args[name], 20, 250, "/min")
             else:
                 fields.unknown(name, VITALS_FIELDS)
-        self.ctl.set_vitals(core, rate)
+        self.ctl.door.set_vitals(core, rate)
         return {"core_temp_c": core, "heart_rate_bpm": rate}
 
     def telemetry_pull(self, _type, args):
@@ -241,10 +242,9 @@ class Commands:
     def pump_calibrate(self, _type, args):
         pump = self.ctl.pump
         if "revolutions" in args:
-            session.require("pump_calibrate", self.ctl.session.phase, session.AT_REST)
             if "measured_ml" in args:
                 fields.unknown("measured_ml", ("revolutions",))
-            pump.start_calibration(fields.integer("revolutions", args["revolutions"], 1, 200, "rev"))
+            self.ctl.door.calibrate_pump(fields.integer("revolutions", args["revolutions"], 1, 200, "rev"))
         elif "measured_ml" in args:
             if pump.calibrating or pump.calibration_revolutions == 0.0:
                 raise CommandError(BAD_STATE, "measured_ml",
@@ -256,5 +256,5 @@ class Commands:
         return pump.calibration_status()
 
     def enter_repl(self, _type, _args):
-        self.ctl.enter_repl()
+        self.ctl.door.enter_repl()
         return {"phase": PHASE_NAMES[self.ctl.session.phase]}

@@ -1,109 +1,105 @@
 """The controller's front door: every request that changes the therapy (start, pause, resume, stop,
-abort, reset, acknowledge, plan, configuration, flow, vitals, the way back to the REPL) as one method
-holding the whole rule of that request. commands.py checks a message's fields and calls exactly one
-of these; nothing else changes the session from outside the control tick.
+abort, reset, acknowledge, plan, configuration, flow, vitals, the way back to the REPL), one method
+each, holding the whole rule of that request. commands.py checks a message's fields and calls exactly
+one of these; nothing else changes the session from outside the control tick.
 
-FrontDoor is the half of app.Controller that the link drives; it uses the parts the controller owns.
+The controller owns one FrontDoor and hands it itself; the methods act on the controller's parts.
 """
-from controller import interlock, session, settings
-from controller.autotune import FAILED
+from controller import interlock, session
 from controller.errors import CommandError, BAD_STATE
-from controller.tables import N_ALARMS, WATCHDOG_RESET, ALARM_RULES, RULE_NAME
+from controller.tables import N_ALARMS, WATCHDOG_RESET, ALARM_RULES
 
 
 class FrontDoor:
-    def finish_tune(self):
-        """Store the settings a finished relay experiment derived; the loop restarts on them."""
-        tuner = self.tuner
-        result = tuner.finish(self.config.gain_ref_flow_ml_min)
-        if result is None:
-            return
-        try:
-            self.config.apply(result["proposed"])
-        except CommandError as exc:
-            tuner.state = FAILED
-            tuner.message = "derived settings refused: " + exc.message
-            return
-        self.save_settings()
-        self.heater.reset()
+    def __init__(self, controller):
+        self.ctl = controller
 
-    def save_settings(self):
-        settings.save(self.board, self.config)
-        self.settings_status = "saved"
+    def _now(self):
+        return self.ctl.board.ticks_ms()
+
+    def require(self, request):
+        """Refuse a request in a phase tables.REQUESTS does not allow it in."""
+        session.require(request, self.ctl.session.phase)
 
     def start(self):
-        if self.pump.calibrating:
+        ctl = self.ctl
+        if ctl.pump.calibrating:
             raise CommandError(BAD_STATE, "type", "start is not allowed while the pump calibration runs")
-        self.session.command("start", self.board.ticks_ms())
+        ctl.session.command("start", self._now())
         self._fresh_session()
 
     def pause(self):
-        self.session.command("pause", self.board.ticks_ms())
+        self.ctl.session.command("pause", self._now())
 
     def resume(self):
-        blocking = self.alarms.resume_blockers()
+        blocking = self.ctl.alarms.resume_blockers()
         if blocking:
             raise CommandError(BAD_STATE, "type",
                                "resume is not allowed while these alarms are active: %s (acknowledge "
                                "each once its cause is gone)" % ", ".join(blocking))
-        self.session.command("resume", self.board.ticks_ms())
+        self.ctl.session.command("resume", self._now())
 
     def stop(self):
-        self.session.command("stop", self.board.ticks_ms())
+        self.ctl.session.command("stop", self._now())
 
     def abort(self):
         """Abort ends heating at once, not at the next tick."""
-        self.session.command("abort", self.board.ticks_ms())
-        self.heater_w = 0.0
-        self.asked.heater_pm = 0
-        interlock.drive(self.board, self.asked, self.reactions)
+        ctl = self.ctl
+        ctl.session.command("abort", self._now())
+        ctl.heater_w = 0.0
+        ctl.asked.heater_pm = 0
+        interlock.drive(ctl.board, ctl.asked, ctl.alarms.reactions)
 
     def reset(self):
-        self.session.command("reset", self.board.ticks_ms())
+        self.ctl.session.command("reset", self._now())
         self._fresh_session()
 
     def _fresh_session(self):
-        self.fault_alarm = -1
-        self.heater.reset()
-        self.pump.steps_at_start = self.board.pump_steps()
-        self.patient_start_ml = 0.0
+        ctl = self.ctl
+        ctl.fault_alarm = -1
+        ctl.heater.reset()
+        ctl.pump.steps_at_start = ctl.board.pump_steps()
+        ctl.patient_start_ml = 0.0
 
     def acknowledge(self, i):
         """Acknowledge alarm i (or every active one with -1); returns the names still active."""
-        a = self.alarms
-        now = self.uptime_ms(self.board.ticks_ms())
+        ctl = self.ctl
+        a = ctl.alarms
+        now = ctl.uptime_ms(self._now())
         if i >= 0 and not a.active[i]:
-            raise CommandError(BAD_STATE, "alarm", "alarm %s is not active" % ALARM_RULES[i][RULE_NAME])
+            raise CommandError(BAD_STATE, "alarm", "alarm %s is not active" % ALARM_RULES[i].name)
         for n in range(N_ALARMS):
             if (n == i or i < 0) and a.active[n]:
                 if n == WATCHDOG_RESET:
-                    self.inputs.reset_by_watchdog = False  # acknowledging it is its only clearing cause
+                    ctl.inputs.reset_by_watchdog = False  # acknowledging it is its only clearing cause
                     a.condition_gone(n)
                 a.acknowledge(n, now)
         return a.active_names()
 
-    def require(self, request):
-        """Refuse a request in a phase tables.REQUESTS does not allow it in."""
-        session.require(request, self.session.phase)
-
     def set_plan(self, changes):
         self.require("set_plan")
-        self.plan.apply(changes)
+        self.ctl.plan.apply(changes)  # the plan checks every field before it changes any
 
     def set_config(self, changes):
         self.require("set_config")
-        self.config.apply(changes)
-        self.save_settings()
+        self.ctl.config.apply(changes)  # likewise, all or nothing
+        self.ctl.save_settings()
 
     def set_flow(self, flow_ml_min):
         """The operator changes the flow, also during a session; a running pump ramps to it."""
-        self.plan.apply({"flow_ml_min": flow_ml_min})
+        self.ctl.plan.apply({"flow_ml_min": flow_ml_min})
 
     def set_vitals(self, core_temp_c, heart_rate_bpm):
         """Patient values the host has (operator entry or a monitor): the supervisor alarms on them."""
-        self.inputs.core_temp_c = core_temp_c
-        self.inputs.heart_rate_bpm = heart_rate_bpm
+        inputs = self.ctl.inputs
+        inputs.core_temp_c = core_temp_c
+        inputs.heart_rate_bpm = heart_rate_bpm
+
+    def calibrate_pump(self, revolutions):
+        """Start a tubing calibration run: at rest, like any change of the settings."""
+        session.require("pump_calibrate", self.ctl.session.phase, session.AT_REST)
+        self.ctl.pump.start_calibration(revolutions)
 
     def enter_repl(self):
         self.require("enter_repl")
-        self.repl_requested = True
+        self.ctl.repl_requested = True

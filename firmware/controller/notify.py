@@ -2,7 +2,7 @@
 push pulls them later), telemetry pushes and heartbeats. Runs after the control step, where
 allocation is allowed."""
 from controller import eventlog
-from controller.tables import (ALARM_RULES, RULE_NAME, RULE_PRIORITY, PRIORITY_NAMES, PHASE_NAMES,
+from controller.tables import (ALARM_RULES, PRIORITY_NAMES, PHASE_NAMES,
                                ALARM_EVENT_NAMES)
 
 
@@ -10,11 +10,11 @@ def event_fields(log, seq):
     """An event log entry as the host sees it: pushed, and again in events_pull replies."""
     t_ms, kind, code, detail, value = log.entry(seq)
     if kind == eventlog.STATE:
-        fault = ALARM_RULES[detail - 1][RULE_NAME] if detail else "none"
+        fault = ALARM_RULES[detail - 1].name if detail else "none"
         return "state", {"seq": seq, "t_ms": t_ms, "phase": PHASE_NAMES[code], "fault": fault}
     rule = ALARM_RULES[code]
-    return "alarm", {"seq": seq, "t_ms": t_ms, "alarm": rule[RULE_NAME],
-                     "priority": PRIORITY_NAMES[rule[RULE_PRIORITY]], "state": ALARM_EVENT_NAMES[detail],
+    return "alarm", {"seq": seq, "t_ms": t_ms, "alarm": rule.name,
+                     "priority": PRIORITY_NAMES[rule.priority], "state": ALARM_EVENT_NAMES[detail],
                      "value": value}
 
 

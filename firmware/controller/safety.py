@@ -88,7 +88,7 @@ class Inputs:
         self.running = False           # a session runs or is paused (phase before this tick's holds)
         self.in_treatment = False      # the phase is TREATMENT
         self.treatment_phase_ms = 0    # time in the TREATMENT phase so far, in band or not
-        self.duration_ms = 0           # the plan's treatment duration
+        self.duration_ms = 0.0         # the plan's treatment duration
         self.link_ok = False           # a request arrived within the link timeout
         self.link_silent_ms = 0        # since the last well-formed request (or boot)
         self.pressure_mmhg = 0         # this tick's line pressure

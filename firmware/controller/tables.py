@@ -69,39 +69,47 @@ BYPASS = 4       # bypass valve opened: fluid that may be too hot does not reach
 FAULT_HOLD = 8   # session enters FAULT; heating resumes only on an explicit host command
 PAUSE_HOLD = 16  # session enters PAUSED (treatment timer stops); the host resumes it
 
-# A persistence given by name is read from the configuration (seconds).
-# Each rule: (name, priority, latching, persistence in ms, reactions, blocks resume). Latching alarms stay
-# active after their condition clears until acknowledged; a rule that blocks resume keeps a held session
-# held while it is active. The order is the bit order of the telemetry `alarms` column. The conditions
-# are safety.py's; docs/hazards.md gives each rule's hazard, detection time and test.
+
+
+class Rule:
+    """One alarm rule. Latching alarms stay active after their condition clears until acknowledged; a
+    rule that blocks resume keeps a held session held while it is active. A condition counts once it
+    has held persist_ms, or the configuration's persist_config seconds where that names a setting."""
+
+    def __init__(self, name, priority, latching, persist_ms, reactions, blocks_resume, persist_config=""):
+        self.name = name
+        self.priority = priority
+        self.latching = latching
+        self.persist_ms = persist_ms
+        self.reactions = reactions
+        self.blocks_resume = blocks_resume
+        self.persist_config = persist_config
+
+
+# The rule table. The order is the bit order of the telemetry `alarms` column; the conditions are
+# safety.py's; docs/hazards.md gives each rule's hazard, detection time and test.
 ALARM_RULES = (
-    ("over_temperature", HIGH, True, 0, HEATER_OFF | BYPASS | FAULT_HOLD, True),
-    ("temp_high", HIGH, True, 1000, HEATER_OFF | BYPASS | FAULT_HOLD, True),
-    ("temp_low", MEDIUM, False, "temp_low_delay_s", 0, False),
-    ("control_probe_failed", HIGH, True, 0, HEATER_OFF | FAULT_HOLD, True),
-    ("monitor_probe_failed", MEDIUM, False, 0, 0, False),
-    ("probe_disagreement", MEDIUM, False, 30000, 0, False),
+    Rule("over_temperature", HIGH, True, 0, HEATER_OFF | BYPASS | FAULT_HOLD, True),
+    Rule("temp_high", HIGH, True, 1000, HEATER_OFF | BYPASS | FAULT_HOLD, True),
+    Rule("temp_low", MEDIUM, False, 0, 0, False, persist_config="temp_low_delay_s"),
+    Rule("control_probe_failed", HIGH, True, 0, HEATER_OFF | FAULT_HOLD, True),
+    Rule("monitor_probe_failed", MEDIUM, False, 0, 0, False),
+    Rule("probe_disagreement", MEDIUM, False, 30000, 0, False),
     # persistence 0: the condition keeps its own windows (60 s off balance, 90 s heating without gain)
-    ("heat_balance", HIGH, True, 0, HEATER_OFF | BYPASS | FAULT_HOLD, True),
-    ("pressure_high", HIGH, True, 1000, HEATER_OFF | PUMP_STOP | FAULT_HOLD, True),
-    ("air_in_line", HIGH, True, 200, HEATER_OFF | PUMP_STOP | FAULT_HOLD, True),
-    ("reservoir_low", MEDIUM, False, 2000, 0, False),
-    ("flow_deviation", HIGH, True, 5000, HEATER_OFF | PUMP_STOP | FAULT_HOLD, True),
-    ("link_lost", LOW, False, 0, 0, False),
-    ("host_absent", HIGH, True, 0, HEATER_OFF | PAUSE_HOLD, True),
-    ("treatment_overrun", MEDIUM, False, 0, 0, False),
-    ("core_temp_high", MEDIUM, False, 0, 0, False),
-    ("core_temp_critical", HIGH, True, 0, HEATER_OFF | FAULT_HOLD, True),
-    ("heart_rate_high", MEDIUM, False, 0, 0, False),
-    # latching and condition cleared only by its acknowledgement: nothing else can end it
-    ("watchdog_reset", HIGH, True, 0, 0, False),
+    Rule("heat_balance", HIGH, True, 0, HEATER_OFF | BYPASS | FAULT_HOLD, True),
+    Rule("pressure_high", HIGH, True, 1000, HEATER_OFF | PUMP_STOP | FAULT_HOLD, True),
+    Rule("air_in_line", HIGH, True, 200, HEATER_OFF | PUMP_STOP | FAULT_HOLD, True),
+    Rule("reservoir_low", MEDIUM, False, 2000, 0, False),
+    Rule("flow_deviation", HIGH, True, 5000, HEATER_OFF | PUMP_STOP | FAULT_HOLD, True),
+    Rule("link_lost", LOW, False, 0, 0, False),
+    Rule("host_absent", HIGH, True, 0, HEATER_OFF | PAUSE_HOLD, True),
+    Rule("treatment_overrun", MEDIUM, False, 0, 0, False),
+    Rule("core_temp_high", MEDIUM, False, 0, 0, False),
+    Rule("core_temp_critical", HIGH, True, 0, HEATER_OFF | FAULT_HOLD, True),
+    Rule("heart_rate_high", MEDIUM, False, 0, 0, False),
+    # latching, and only its acknowledgement ends its cause
+    Rule("watchdog_reset", HIGH, True, 0, 0, False),
 )
-RULE_NAME = 0
-RULE_PRIORITY = 1
-RULE_LATCHING = 2
-RULE_PERSIST = 3
-RULE_REACTIONS = 4
-RULE_BLOCKS_RESUME = 5
 N_ALARMS = len(ALARM_RULES)
 OVER_TEMPERATURE = 0
 TEMP_HIGH = 1

@@ -12,9 +12,10 @@ from typing import Any
 
 import serial
 
+from hipec.tables import protocol
 from hipec.wire import FrameError, FrameSplitter, Message, decode_frame, decode_message, encode_message
 
-MAX_REQUEST_ID = 0xFFFFFFFF
+MAX_REQUEST_ID: int = protocol.MAX_REQUEST_ID
 # The board counts the host as gone after 5 s without a request; a heartbeat every 1 s keeps it sure.
 HEARTBEAT_PERIOD_S = 1.0
 

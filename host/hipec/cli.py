@@ -297,7 +297,7 @@ class ProgressPrinter:
         r = p.record
         t_s = r["t_ms"] / 1000.0
         line = (f"{t_s / 60:6.1f} min  {p.phase:<9}  inflow {r['inflow_mc'] / 1000:6.2f} °C  "
-                f"abdomen {r['abdominal_1_mc'] / 1000:6.2f} °C  heater {r['heater_pm'] / 10:5.1f} %  "
+                f"abdomen {r['abdominal_1_mc'] / 1000:6.2f} °C  heater {r['heater_demand_pm'] / 10:5.1f} %  "
                 f"flow {r['flow_ml_min']:4d} mL/min  treatment {r['treatment_s'] // 60:2d}/{self.total_s / 60:.0f} min")
         if p.phase != self.phase:
             self.phase = p.phase

@@ -20,14 +20,10 @@ from rich.table import Table
 from rich.text import Text
 
 from hipec.runner import Outcome, Plan, Progress, SessionRunner
+from hipec.tables import NO_READING, PROBE_NAMES
 
-BAND_C = 0.1
-# Beyond this from the setpoint the board raises temp_high / temp_low (default alarm band).
-ALARM_BAND_C = 0.5
-NO_READING = -1000000
-PROBES = (("inflow_mc", "inflow"), ("outflow_mc", "outflow"), ("abdominal_1_mc", "abdominal 1"),
-          ("abdominal_2_mc", "abdominal 2"), ("abdominal_3_mc", "abdominal 3"), ("abdominal_4_mc", "abdominal 4"),
-          ("reservoir_mc", "reservoir"))
+# Probes in the order a perfusionist reads the circuit: in, out, the cavity, back to the reservoir.
+PROBE_ORDER = tuple(sorted(PROBE_NAMES, key=lambda name: name == "reservoir"))
 PRIORITY_STYLE = {"high": "bold white on red", "medium": "black on yellow", "low": "cyan"}
 KEYS = "[p]ause  [r]esume  [s]top  [a]bort  [k] acknowledge all  [d] drug added  [:] core 37.8 / hr 95 / note …"
 
@@ -71,6 +67,8 @@ class Dashboard:
         self.vitals: dict[str, float] = {}
         self.messages: list[str] = []
         self.typing: str | None = None  # the ':' command being typed
+        # The board's configuration (get_config): its band and alarm band colour the temperatures.
+        self.config: dict[str, Any] = {}
 
     def update(self, progress: Progress) -> None:
         self.record = progress.record
@@ -84,10 +82,11 @@ class Dashboard:
             return Text("--", style="dim")
         value = value_mc / 1000.0
         text = f"{value:6.2f} °C"
-        if setpoint_c <= 0:
+        if setpoint_c <= 0 or not self.config:
             return Text(text)
         error = abs(value - setpoint_c)
-        style = "green" if error <= BAND_C else "yellow" if error <= ALARM_BAND_C else "bold red"
+        band_c, alarm_band_c = float(self.config["band_c"]), float(self.config["alarm_band_c"])
+        style = "green" if error <= band_c else "yellow" if error <= alarm_band_c else "bold red"
         return Text(text, style=style)
 
     def render(self) -> RenderableType:
@@ -103,12 +102,14 @@ class Dashboard:
         temps = Table.grid(padding=(0, 2))
         temps.add_column(justify="right")
         temps.add_column()
-        for key, label in PROBES:
-            value = r.get(key, NO_READING)
-            if value is None or (value == NO_READING and key in ("abdominal_3_mc", "abdominal_4_mc")):
+        fitted = int(self.config.get("abdominal_probes", 4))
+        for probe in PROBE_ORDER:
+            value = r.get(probe + "_mc", NO_READING)
+            if value is None or (probe.startswith("abdominal_") and int(probe[-1]) > fitted):
                 continue  # a cavity probe that is not fitted
-            temps.add_row(label, self._temperature(value, setpoint))
-        band = f"setpoint {setpoint:.2f} °C ± {BAND_C} °C" if setpoint > 0 else "heater off (no setpoint)"
+            temps.add_row(probe.replace("_", " "), self._temperature(value, setpoint))
+        band_text = f" ± {float(self.config['band_c']):g} °C" if self.config else ""
+        band = f"setpoint {setpoint:.2f} °C{band_text}" if setpoint > 0 else "heater off (no setpoint)"
         treatment_s = r["treatment_s"]
         total_s = plan.duration_min * 60
         remaining_s = max(0.0, total_s - treatment_s)
@@ -121,7 +122,7 @@ class Dashboard:
         state.add_row("flow", f"{r['flow_ml_min']} mL/min")
         state.add_row("delivered", f"{r['volume_ml'] / 1000.0:.2f} L")
         state.add_row("line pressure", f"{r['pressure_mmhg']} mmHg")
-        state.add_row("heater", f"{r['heater_pm'] / 10.0:.1f} %")
+        state.add_row("heater", f"{r['heater_demand_pm'] / 10.0:.1f} %")
         core = self.vitals.get("core_temp_c")
         rate = self.vitals.get("heart_rate_bpm")
         state.add_row("patient core", f"{core:.1f} °C" if core is not None else "not entered")
@@ -231,6 +232,7 @@ def run_live(runner: SessionRunner, dashboard: Dashboard, console: Console | Non
     last_alarms = [-1]
 
     def on_progress(progress: Progress) -> None:
+        dashboard.config = runner.config
         dashboard.update(progress)
         bits = progress.record["alarms"]
         if bits != last_alarms[0]:

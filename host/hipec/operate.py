@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from hipec.bridge import BoardLink
+from hipec.tables import PROBE_NAMES as PROBES
 
 SESSION_ACTIONS = ("pause", "resume", "stop", "abort", "reset")
 # USB vendor ids of boards that run MicroPython out of the box: Raspberry Pi (RP2040/RP2350 native USB),
 # Espressif (ESP32-S2/S3/C3 native USB), and the USB-serial bridges common on ESP32 boards.
 MICROPYTHON_VIDS = {0x2E8A: "Raspberry Pi RP2", 0x303A: "Espressif ESP32", 0x10C4: "CP210x (ESP32 boards)",
                     0x1A86: "CH34x (ESP32 boards)", 0xF055: "MicroPython (pyboard id)"}
-PROBES = ("inflow", "outflow", "abdominal_1", "abdominal_2", "reservoir", "abdominal_3", "abdominal_4")
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,10 @@
 """What a clinician reads after a session: a summary of the numbers, a temperature plot with the
-alarms on its timeline, a PDF of both, and the telemetry as CSV."""
+alarms on its timeline, a PDF of both, and the telemetry as CSV.
+
+The figures are the board's verdicts, not re-derived here: time in band is the board's treatment
+timer, in band or not is the flag the board set on each record, the deviation is that of the value the
+board controlled (the inflow, or the cavity mean in a cascade). Records of a firmware that sent no
+verdict are judged on the inflow against the board's band as its stored configuration gives it."""
 from __future__ import annotations
 
 import csv
@@ -13,19 +18,15 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from hipec.store import Store  # noqa: E402
+from hipec.store import SessionRow, Store  # noqa: E402
+from hipec.tables import NO_READING, PROBE_NAMES  # noqa: E402
 
-PHASES = ("IDLE", "PRIMING", "HEATING", "TREATMENT", "COOLDOWN", "DRAIN", "COMPLETE", "PAUSED",
-          "ABORTED", "FAULT")
-TREATMENT = PHASES.index("TREATMENT")
-BAND_C = 0.1
-NO_READING = -1000000
+# The band a record's own board used when it sent no in-band verdict and no configuration was kept.
+DEFAULT_BAND_C = 0.1
 PHASE_COLOURS = {"PRIMING": "#fff3cd", "HEATING": "#ffe5d0", "TREATMENT": "#d1e7dd", "COOLDOWN": "#cfe2ff",
                  "DRAIN": "#e2e3e5", "PAUSED": "#f8d7da", "FAULT": "#f5c2c7", "ABORTED": "#f5c2c7"}
-PROBE_STYLE = (("inflow_mc", "inflow", "#d62728"), ("outflow_mc", "outflow", "#1f77b4"),
-               ("abdominal_1_mc", "abdominal 1", "#2ca02c"), ("abdominal_2_mc", "abdominal 2", "#98df8a"),
-               ("reservoir_mc", "reservoir", "#9467bd"), ("abdominal_3_mc", "abdominal 3", "#17becf"),
-               ("abdominal_4_mc", "abdominal 4", "#bcbd22"))
+PROBE_COLOURS = {"inflow": "#d62728", "outflow": "#1f77b4", "abdominal_1": "#2ca02c", "abdominal_2": "#98df8a",
+                 "reservoir": "#9467bd", "abdominal_3": "#17becf", "abdominal_4": "#bcbd22"}
 
 
 @dataclass(frozen=True)
@@ -45,21 +46,52 @@ def _reading(value: int | None) -> bool:
     return value is not None and value != NO_READING
 
 
+def band_c(session: SessionRow) -> float:
+    """The board's band around its target, as its configuration said at the start of the session."""
+    return float((session.config or {}).get("band_c", DEFAULT_BAND_C))
+
+
+def controlled_mc(r: dict[str, int]) -> int:
+    """The value the board judged against its target (the inflow, for a firmware that did not say)."""
+    value = r.get("controlled_mc")
+    return r["inflow_mc"] if value is None else value
+
+
+def in_band(session: SessionRow, r: dict[str, int]) -> bool:
+    """The board's verdict on a record; re-judged on the inflow only for a firmware that gave none."""
+    verdict = session.tables.flag("in_band", r["flags"])
+    if verdict is not None:
+        return verdict
+    return r["inflow_mc"] != NO_READING and abs(r["inflow_mc"] - r["setpoint_mc"]) <= band_c(session) * 1000.0
+
+
+def treatment_s(rows: list[dict[str, int]]) -> int:
+    """The board's treatment timer over the whole record: each boot's timer starts again at 0."""
+    last: dict[int, int] = {}
+    for r in rows:
+        last[r["boot"]] = max(last.get(r["boot"], 0), r["treatment_s"])
+    return sum(last.values())
+
+
 def summarize(store: Store, session_id: int) -> Summary:
+    session = store.session(session_id)
+    names = session.tables.phases
     rows = store.telemetry(session_id)
-    treat = [r for r in rows if r["phase"] == TREATMENT and r["inflow_mc"] != NO_READING]
-    deviations = [abs(r["inflow_mc"] - r["setpoint_mc"]) / 1000.0 for r in treat]
-    in_band = sum(1 for d in deviations if d <= BAND_C)
+    target_mc = float(session.plan.get("target_temp_c", 0.0)) * 1000.0
+    treat = [r for r in rows if names[r["phase"]] == "TREATMENT"]
+    deviations = [abs(controlled_mc(r) - (target_mc or r["setpoint_mc"])) / 1000.0 for r in treat
+                  if controlled_mc(r) != NO_READING]
+    judged_in_band = sum(1 for r in treat if in_band(session, r))
     phases: list[str] = []
     for r in rows:
-        name = PHASES[r["phase"]]
+        name = names[r["phase"]]
         if not phases or phases[-1] != name:
             phases.append(name)
     flows = [r["flow_ml_min"] for r in rows if r["flow_ml_min"] > 0]
     return Summary(
         records=len(rows),
-        treatment_min=(rows[-1]["treatment_s"] / 60.0) if rows else 0.0,
-        time_in_band_pct=100.0 * in_band / len(treat) if treat else 0.0,
+        treatment_min=treatment_s(rows) / 60.0,
+        time_in_band_pct=100.0 * judged_in_band / len(treat) if treat else 0.0,
         max_deviation_c=max(deviations) if deviations else 0.0,
         delivered_l=(rows[-1]["volume_ml"] / 1000.0) if rows else 0.0,
         mean_flow_ml_min=sum(flows) / len(flows) if flows else 0.0,
@@ -73,6 +105,9 @@ def plot_temperatures(store: Store, session_id: int, path: Path) -> Path:
     rows = store.telemetry(session_id)
     if not rows:
         raise ValueError(f"session {session_id} has no telemetry to plot")
+    session = store.session(session_id)
+    names = session.tables.phases
+    band = band_c(session)
     t0 = rows[0]["t_ms"]
     minutes = [(r["t_ms"] - t0) / 60000.0 for r in rows]
     fig, (ax, ax_flow) = plt.subplots(2, 1, figsize=(11, 7), sharex=True,
@@ -80,7 +115,7 @@ def plot_temperatures(store: Store, session_id: int, path: Path) -> Path:
     start = 0
     for i in range(1, len(rows) + 1):
         if i == len(rows) or rows[i]["phase"] != rows[start]["phase"]:
-            name = PHASES[rows[start]["phase"]]
+            name = names[rows[start]["phase"]]
             colour = PHASE_COLOURS.get(name)
             if colour:
                 for a in (ax, ax_flow):
@@ -88,7 +123,8 @@ def plot_temperatures(store: Store, session_id: int, path: Path) -> Path:
                 ax.text((minutes[start] + minutes[i - 1]) / 2, 0.99, name, transform=ax.get_xaxis_transform(),
                         ha="center", va="top", fontsize=8)
             start = i
-    for key, label, colour in PROBE_STYLE:
+    for probe in PROBE_NAMES:
+        key, label, colour = probe + "_mc", probe.replace("_", " "), PROBE_COLOURS[probe]
         xs = [m for m, r in zip(minutes, rows) if _reading(r[key])]
         ys = [r[key] / 1000.0 for r in rows if _reading(r[key])]
         if xs:
@@ -96,8 +132,8 @@ def plot_temperatures(store: Store, session_id: int, path: Path) -> Path:
     heated = [(m, r["setpoint_mc"] / 1000.0) for m, r in zip(minutes, rows) if r["setpoint_mc"] > 0]
     if heated:
         band_x = [m for m, _ in heated]
-        ax.fill_between(band_x, [sp - BAND_C for _, sp in heated], [sp + BAND_C for _, sp in heated],
-                        color="black", alpha=0.25, lw=0, label="setpoint ±0.1 °C")
+        ax.fill_between(band_x, [sp - band for _, sp in heated], [sp + band for _, sp in heated],
+                        color="black", alpha=0.25, lw=0, label=f"setpoint ±{band:g} °C")
     for minute, label in board_event_marks(store, session_id, t0):
         ax.axvline(minute, color="#b02a37", lw=0.8, ls="--")
         ax.text(minute, 0.02, label, transform=ax.get_xaxis_transform(), rotation=90, fontsize=7,
@@ -107,7 +143,7 @@ def plot_temperatures(store: Store, session_id: int, path: Path) -> Path:
     ax.grid(alpha=0.3)
     ax.set_title(f"Session {session_id}: temperatures")
     ax_flow.plot(minutes, [r["flow_ml_min"] for r in rows], color="#17becf", label="flow (mL/min)")
-    ax_flow.plot(minutes, [r["heater_pm"] for r in rows], color="#ff7f0e", label="heater (‰)")
+    ax_flow.plot(minutes, [r["heater_demand_pm"] for r in rows], color="#ff7f0e", label="heater demand (‰)")
     ax_flow.set_xlabel("time (min)")
     ax_flow.legend(loc="upper right", fontsize=8)
     ax_flow.grid(alpha=0.3)
@@ -160,7 +196,7 @@ def summary_rows(store: Store, session_id: int) -> list[tuple[str, str]]:
                       f"{perfusion['duration_min']:g} min, {perfusion['volume_l']:g} L, "
                       f"{perfusion['flow_ml_min']:g} mL/min"),
              ("treatment time in band", f"{s.treatment_min:.1f} min"),
-             ("time in ±0.1 °C (treatment)", f"{s.time_in_band_pct:.1f} %"),
+             (f"time in ±{band_c(session):g} °C (treatment)", f"{s.time_in_band_pct:.1f} %"),
              ("largest deviation (treatment)", f"{s.max_deviation_c:.3f} °C"),
              ("delivered volume", f"{s.delivered_l:.2f} L"),
              ("mean flow", f"{s.mean_flow_ml_min:.0f} mL/min"),
@@ -177,6 +213,7 @@ def summary_rows(store: Store, session_id: int) -> list[tuple[str, str]]:
 def write_csv(store: Store, session_id: int, path: Path) -> Path:
     """Every telemetry record, temperatures in °C (empty where a probe gave no reading)."""
     rows = store.telemetry(session_id)
+    names = store.session(session_id).tables.phases
     with Path(path).open("w", newline="") as out:
         writer = csv.writer(out)
         columns = list(rows[0]) if rows else []
@@ -184,7 +221,7 @@ def write_csv(store: Store, session_id: int, path: Path) -> Path:
         for r in rows:
             values = [(f"{r[c] / 1000.0:.3f}" if _reading(r[c]) else "") if c.endswith("_mc") else r[c]
                       for c in columns]
-            writer.writerow(values + [PHASES[r["phase"]]])
+            writer.writerow(values + [names[r["phase"]]])
     return path
 
 

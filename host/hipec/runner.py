@@ -13,10 +13,11 @@ from typing import Any, Callable
 import serial
 
 from hipec.bridge import BoardLink, LinkTimeout
-from hipec.store import TELEMETRY_FIELDS, Store
-from hipec.wire import PROTOCOL_VERSION
+from hipec.store import DISCONNECTED, Store
+from hipec.tables import TELEMETRY_FIELDS, phase_names, protocol
 
-FINAL_PHASES = ("COMPLETE", "ABORTED", "FAULT")
+PROTOCOL_VERSION: int = protocol.PROTOCOL_VERSION
+FINAL_PHASES = phase_names(protocol.FINAL)
 # What a pulled cable or a rebooting board looks like from the host's side.
 LINK_ERRORS = (LinkTimeout, serial.SerialException, OSError)
 PULL_MAX = 12
@@ -113,6 +114,7 @@ class SessionRunner:
         self.boot_id = 1
         self.event_next = 1  # the board's next event sequence number not yet stored
         self.session_id = 0  # the record's session, once prepared
+        self.config: dict[str, Any] = {}  # the board's configuration, once prepared or resumed
 
     def prepare(self) -> tuple[int, dict[str, Any]]:
         hello = self.link.request("hello")
@@ -125,7 +127,9 @@ class SessionRunner:
         for key, value in self.plan.fields().items():
             if not _same(accepted.get(key), value):
                 raise SessionError(f"board holds {key} = {accepted.get(key)!r}, plan says {value!r}")
-        session_id = self.store.new_session(str(hello.get("board")), str(hello.get("firmware")), accepted)
+        self.config = self.link.request("get_config")
+        session_id = self.store.new_session(str(hello.get("board")), str(hello.get("firmware")), accepted,
+                                            hello, tables, self.config)
         self.session_id = session_id
         self.store.add_event(session_id, "hello", hello)
         self.store.add_event(session_id, "plan_accepted", accepted)
@@ -158,6 +162,7 @@ class SessionRunner:
         self.since = since
         self.stored = 0
         self.phase_names = list(self.link.request("describe")["phases"])
+        self.config = self.store.session(session_id).config or self.link.request("get_config")
         self.boot_id = boot
         self.event_next = self.store.last_board_event(session_id, boot) + 1
         return self._follow_loop(session_id)
@@ -199,7 +204,7 @@ class SessionRunner:
                               phases_seen=list(self.phases))
         except LINK_ERRORS:
             last = self.last or {}
-            outcome = Outcome(session_id=session_id, phase="LINK_LOST", records=self.stored,
+            outcome = Outcome(session_id=session_id, phase=DISCONNECTED, records=self.stored,
                               treatment_s=int(last.get("treatment_s", 0)), phases_seen=list(self.phases))
         self.store.end_session(session_id, outcome.phase)
         return outcome

@@ -1,7 +1,9 @@
 """The treatment record: SQLite in WAL mode, schema versioned by migrations.
 
-Telemetry rows are keyed by (session, board sequence number) and inserted with INSERT OR IGNORE, so a
-record pulled twice (after a reconnect or a retried request) is stored exactly once.
+Telemetry rows are keyed by (session, boot, board sequence number) and inserted with INSERT OR IGNORE,
+so a record pulled twice (after a reconnect or a retried request) is stored exactly once. Each session
+keeps what its board said of itself (hello), its tables (describe) and its configuration, so its
+records are read with that board's layout and limits.
 """
 from __future__ import annotations
 
@@ -12,12 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-# Column names of telemetry rows, in the board's field order (the board announces it in hello).
-TELEMETRY_FIELDS = (
-    "seq", "t_ms", "phase", "inflow_mc", "outflow_mc", "abdominal_1_mc", "abdominal_2_mc",
-    "reservoir_mc", "abdominal_3_mc", "abdominal_4_mc", "setpoint_mc", "heater_pm", "flow_ml_min", "volume_ml", "pressure_mmhg",
-    "treatment_s", "flags", "alarms",
-)
+from hipec.tables import TELEMETRY_FIELDS, BoardTables
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: sessions, telemetry, events
@@ -91,7 +88,24 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE kind IN ('session_plan', 'override', 'operator', 'bridge_resumed')
         ORDER BY id;
     """,
+    # 7: the board's own verdicts and tables. The heater column was the power control demanded, never
+    # the duty written: named for it. controlled_mc is the value the board judged against the target
+    # (null in records of firmware that did not send it). Each session keeps its board's hello,
+    # describe and configuration (sessions recorded before keep the hello they logged as an event).
+    # The bridge's outcome LINK_LOST, easily read as the board's link_lost alarm, is DISCONNECTED.
+    """
+    ALTER TABLE telemetry RENAME COLUMN heater_pm TO heater_demand_pm;
+    ALTER TABLE telemetry ADD COLUMN controlled_mc INTEGER;
+    ALTER TABLE sessions ADD COLUMN hello_json TEXT;
+    ALTER TABLE sessions ADD COLUMN describe_json TEXT;
+    ALTER TABLE sessions ADD COLUMN config_json TEXT;
+    UPDATE sessions SET hello_json = (SELECT detail_json FROM events WHERE events.session_id = sessions.id
+                                      AND events.kind = 'hello' ORDER BY events.id LIMIT 1);
+    UPDATE sessions SET outcome = 'DISCONNECTED' WHERE outcome = 'LINK_LOST';
+    """,
 )
+# The bridge's outcome when the link never came back (not a board phase).
+DISCONNECTED = "DISCONNECTED"
 
 
 class RecordError(ValueError):
@@ -107,6 +121,13 @@ class SessionRow:
     firmware: str
     plan: dict[str, Any]
     outcome: str | None
+    hello: dict[str, Any] | None = None
+    describe: dict[str, Any] | None = None
+    config: dict[str, Any] | None = None
+
+    @property
+    def tables(self) -> BoardTables:
+        return BoardTables.from_describe(self.describe)
 
 
 class Store:
@@ -132,11 +153,17 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
-    def new_session(self, board: str, firmware: str, plan: dict[str, Any]) -> int:
+    def new_session(self, board: str, firmware: str, plan: dict[str, Any], hello: dict[str, Any] | None = None,
+                    describe: dict[str, Any] | None = None, config: dict[str, Any] | None = None) -> int:
+        def as_json(value: dict[str, Any] | None) -> str | None:
+            return None if value is None else json.dumps(value, sort_keys=True)
+
         with self.db:
             cur = self.db.execute(
-                "INSERT INTO sessions (started_at, board, firmware, plan_json) VALUES (?, ?, ?, ?)",
-                (time.time(), board, firmware, json.dumps(plan, sort_keys=True)))
+                "INSERT INTO sessions (started_at, board, firmware, plan_json, hello_json, describe_json, config_json) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (time.time(), board, firmware, json.dumps(plan, sort_keys=True), as_json(hello), as_json(describe),
+                 as_json(config)))
         assert cur.lastrowid is not None
         return cur.lastrowid
 
@@ -207,15 +234,22 @@ class Store:
                               (session_id, boot)).fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
+    _SESSION_COLUMNS = "id, started_at, ended_at, board, firmware, plan_json, outcome, hello_json, describe_json, config_json"
+
+    @staticmethod
+    def _session_row(r: Sequence[Any]) -> SessionRow:
+        def loaded(text: str | None) -> dict[str, Any] | None:
+            return None if text is None else dict(json.loads(text))
+
+        return SessionRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], loaded(r[7]), loaded(r[8]),
+                          loaded(r[9]))
+
     def sessions(self) -> list[SessionRow]:
-        cur = self.db.execute(
-            "SELECT id, started_at, ended_at, board, firmware, plan_json, outcome FROM sessions ORDER BY id")
-        return [SessionRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6]) for r in cur]
+        cur = self.db.execute(f"SELECT {self._SESSION_COLUMNS} FROM sessions ORDER BY id")
+        return [self._session_row(r) for r in cur]
 
     def session(self, session_id: int) -> SessionRow:
-        row = self.db.execute(
-            "SELECT id, started_at, ended_at, board, firmware, plan_json, outcome FROM sessions WHERE id = ?",
-            (session_id,)).fetchone()
+        row = self.db.execute(f"SELECT {self._SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
         if row is None:
             raise KeyError(f"no session {session_id} in {self.path}")
-        return SessionRow(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]), row[6])
+        return self._session_row(row)

@@ -12,8 +12,10 @@ from typing import Any
 
 from hipec.bridge import BoardLink
 from hipec.runner import Plan
+from hipec.tables import phase_names, protocol
 
-AT_REST = ("IDLE", "COMPLETE", "ABORTED")
+# Where the board may start a session for the experiment (FAULT is at rest too, but needs a reset first).
+STARTABLE = phase_names(protocol.REQUESTS["start"])
 # The inflow must be this close to the target before the relay starts (the board demands 0.2 degC).
 READY_WITHIN_C = 0.1
 
@@ -28,7 +30,7 @@ def run_tune(link: BoardLink, plan: Plan, amplitude_w: float = 10.0, cycles: int
     """Run the autotune and return the board's final tune_status; raise TuneError if it failed."""
     status = link.request("status")
     started = False
-    if status["phase"] in AT_REST:
+    if status["phase"] in STARTABLE:
         link.request("set_plan", plan.fields())
         link.request("start")
         started = True

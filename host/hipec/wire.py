@@ -11,9 +11,11 @@ from typing import Any
 import cbor2
 from cobs import cobs  # type: ignore[import-untyped]
 
-PROTOCOL_VERSION = 1
-MAX_PAYLOAD = 1024
-CRC_BYTES = 4
+from hipec.tables import protocol
+
+PROTOCOL_VERSION: int = protocol.PROTOCOL_VERSION
+MAX_PAYLOAD: int = protocol.MAX_PAYLOAD_BYTES
+CRC_BYTES: int = protocol.CRC_BYTES
 
 
 class FrameError(ValueError):
@@ -32,7 +34,7 @@ def encode_frame(payload: bytes) -> bytes:
     if len(payload) > MAX_PAYLOAD:
         raise FrameError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
     crc = binascii.crc32(payload) & 0xFFFFFFFF
-    encoded: bytes = cobs.encode(payload + crc.to_bytes(4, "little"))
+    encoded: bytes = cobs.encode(payload + crc.to_bytes(CRC_BYTES, "little"))
     return encoded + b"\x00"
 
 

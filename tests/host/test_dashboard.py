@@ -8,16 +8,16 @@ from rich.console import Console
 
 from hipec.dashboard import Action, Dashboard, KeyReader, carry_out, parse_command
 from hipec.runner import Plan, Progress
-from hipec.store import TELEMETRY_FIELDS
+from hipec.tables import NO_READING as NO, TELEMETRY_FIELDS
 
-NO = -1000000
+CONFIG = {"band_c": 0.1, "alarm_band_c": 0.5, "abdominal_probes": 2}
 
 
 def record(**values: int) -> dict[str, int]:
     base = dict.fromkeys(TELEMETRY_FIELDS, 0)
     base.update({"inflow_mc": 43020, "outflow_mc": 41010, "abdominal_1_mc": 41500, "abdominal_2_mc": 41350,
                  "reservoir_mc": 40100, "abdominal_3_mc": NO, "abdominal_4_mc": NO, "setpoint_mc": 43000,
-                 "heater_pm": 147, "flow_ml_min": 500, "volume_ml": 31250, "pressure_mmhg": 112,
+                 "heater_demand_pm": 147, "flow_ml_min": 500, "volume_ml": 31250, "pressure_mmhg": 112,
                  "treatment_s": 1810})
     base.update(values)
     return base
@@ -31,6 +31,7 @@ def text_of(dashboard: Dashboard) -> str:
 
 def test_dashboard_shows_what_the_bedside_needs() -> None:
     d = Dashboard(Plan(), patient="P-0042")
+    d.config = CONFIG
     assert "waiting for the board's first record" in text_of(d)
     d.update(Progress(record(), "TREATMENT", 100))
     d.alarms = [["reservoir_low", "medium", True, False, 1000, 0.0], ["temp_high", "high", False, False, 900, 43.6]]
@@ -46,6 +47,7 @@ def test_dashboard_shows_what_the_bedside_needs() -> None:
 
 def test_temperatures_are_coloured_by_distance_from_the_setpoint() -> None:
     d = Dashboard(Plan())
+    d.config = CONFIG
     assert str(d._temperature(43050, 43.0).style) == "green"
     assert str(d._temperature(43300, 43.0).style) == "yellow"
     assert str(d._temperature(43700, 43.0).style) == "bold red"

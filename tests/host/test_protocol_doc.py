@@ -14,7 +14,7 @@ from hipec.wire import decode_frame
 
 DOC = (REPO_ROOT / "docs" / "protocol.md").read_text()
 sys.path.insert(0, str(REPO_ROOT / "firmware"))
-from controller import alarms, commands, config, telemetry  # noqa: E402
+from controller import commands, config, tables, telemetry  # noqa: E402
 
 
 def test_every_frame_example_decodes_to_its_message() -> None:
@@ -34,6 +34,7 @@ def test_the_crc_check_value_is_right() -> None:
 def test_request_table_lists_every_request() -> None:
     documented = set(re.findall(r"^\| `([a-z_]+)` \| .* \| .* \| .* \|$", DOC.split("### Plan fields")[0], re.M))
     requests = set(commands.Commands(None).table)
+    assert requests == set(tables.REQUESTS), requests ^ set(tables.REQUESTS)
     assert requests <= documented, requests - documented
 
 
@@ -63,4 +64,4 @@ def test_alarm_table_lists_every_alarm_in_bit_order() -> None:
     section = DOC.split("### Alarms")[1].split("## 7.")[0]
     rows = re.findall(r"^\| (\d+) \| `([a-z_]+)`.* \| (high|medium|low) \|", section, re.M)
     assert [(int(bit), name, prio) for bit, name, prio in rows] == [
-        (i, rule[0], alarms.PRIORITY_NAMES[rule[1]]) for i, rule in enumerate(alarms.RULES)]
+        (i, rule.name, tables.PRIORITY_NAMES[rule.priority]) for i, rule in enumerate(tables.ALARM_RULES)]

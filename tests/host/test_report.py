@@ -8,18 +8,18 @@ import pytest
 
 from hipec import plans
 from hipec.cli import main
-from hipec.report import PHASES, summary_rows, write_report
-from hipec.store import TELEMETRY_FIELDS, Store
+from hipec.report import summarize, summary_rows, write_report
+from hipec.store import Store
+from hipec.tables import NO_READING as NO, PHASE_NAMES, TELEMETRY_FIELDS, protocol
 
-NO = -1000000
 
-
-def record(seq: int, phase: str, inflow_mc: int, treatment_s: int) -> list[int]:
-    values = {"seq": seq, "t_ms": seq * 1000, "phase": PHASES.index(phase), "inflow_mc": inflow_mc,
+def record(seq: int, phase: str, inflow_mc: int, treatment_s: int, controlled_mc: int | None = None,
+           in_band: bool = False) -> list[int | None]:
+    values = {"seq": seq, "t_ms": seq * 1000, "phase": PHASE_NAMES.index(phase), "inflow_mc": inflow_mc,
               "outflow_mc": 41000, "abdominal_1_mc": 41500, "abdominal_2_mc": 41400, "reservoir_mc": 40000,
-              "abdominal_3_mc": NO, "abdominal_4_mc": NO, "setpoint_mc": 43000, "heater_pm": 150,
+              "abdominal_3_mc": NO, "abdominal_4_mc": NO, "setpoint_mc": 43000, "heater_demand_pm": 150,
               "flow_ml_min": 500, "volume_ml": seq * 8, "pressure_mmhg": 110, "treatment_s": treatment_s,
-              "flags": 0, "alarms": 0}
+              "flags": protocol.FLAG_IN_BAND if in_band else 0, "alarms": 0, "controlled_mc": controlled_mc}
     return [values[name] for name in TELEMETRY_FIELDS]
 
 
@@ -87,3 +87,31 @@ def test_alarms_and_operator_actions_go_on_the_timeline(recorded: tuple[Store, i
     store.add_event(session, "operator", {"action": "event", "note": "drug added", "t_ms": 61000})
     assert board_event_marks(store, session, 1000) == [(4000 / 60000.0, "temp_high (high)"),
                                                        (1.0, "operator: drug added")]
+
+
+def test_the_report_reads_the_boards_verdicts_not_its_own(tmp_path: Path) -> None:
+    """A cascade session: the board held the cavity (controlled_mc) in band while the inflow ran 0.9 degC
+    above the target, and its timer stopped for 20 s when the cavity left the band. The report takes
+    the board's verdict on every record and the board's timer, never the inflow against 0.1 degC."""
+    store = Store(tmp_path / "cascade.sqlite")
+    describe = {"phases": list(PHASE_NAMES), "telemetry_fields": list(TELEMETRY_FIELDS),
+                "alarms": [rule.name for rule in protocol.ALARM_RULES], "flags": list(protocol.FLAG_NAMES)}
+    plan = {"target_temp_c": 43.0, "duration_min": 1.0, "volume_l": 5.0, "flow_ml_min": 500.0,
+            "controlled_point": "abdominal"}
+    session = store.new_session("emulated", "0.2.0", plan, {"boot_id": 1}, describe, {"band_c": 0.2})
+    rows = [record(1 + i, "TREATMENT", 43900, i + 1 if i < 80 else 80, 43050 if i < 80 else 43350, i < 80)
+            for i in range(100)]
+    store.add_telemetry(session, rows)
+    summary = summarize(store, session)
+    assert summary.treatment_min == 80 / 60.0  # the board's timer
+    assert summary.time_in_band_pct == 80.0  # the board's flag on each record
+    assert abs(summary.max_deviation_c - 0.35) < 1e-9  # of the cavity, the value the board controlled
+    assert dict(summary_rows(store, session))["time in ±0.2 °C (treatment)"] == "80.0 %"
+
+
+def test_the_treatment_timer_counts_every_boot(tmp_path: Path) -> None:
+    store = Store(tmp_path / "boots.sqlite")
+    session = store.new_session("emulated", "0.2.0", {"target_temp_c": 43.0})
+    store.add_telemetry(session, [record(s, "TREATMENT", 43000, s) for s in range(1, 71)], boot=1)
+    store.add_telemetry(session, [record(s, "TREATMENT", 43000, s) for s in range(1, 31)], boot=2)
+    assert summarize(store, session).treatment_min == 100 / 60.0

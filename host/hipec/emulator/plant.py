@@ -15,6 +15,7 @@ import random
 from dataclasses import dataclass, field
 
 from hipec.emulator.params import PlantParams
+from hipec.tables import PROBE_NAMES
 
 # Volumetric heat capacity of saline/glucose perfusate, J/(L*degC).
 RHO_C_J_PER_L_C = 4180.0
@@ -29,7 +30,8 @@ PRESSURE_MAX_MMHG = 750.0
 # An abdomen holding less than this is "empty": the cavity probes then read tissue, not fluid.
 ABDOMEN_WET_L = 0.05
 
-PROBES = ("inflow", "outflow", "abdominal_1", "abdominal_2", "reservoir", "abdominal_3", "abdominal_4")
+# The probes in the board's converter order: the RTD codes the board reads follow it.
+PROBES = PROBE_NAMES
 
 
 @dataclass

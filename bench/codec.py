@@ -14,16 +14,16 @@ ROOT = "/".join(__file__.split("/")[:-2]) or "."
 # The firmware as boards load it (precompiled; see hipec.firmware_build), or its sources.
 sys.path.insert(0, os.getenv("HIPEC_FIRMWARE") or ROOT + "/firmware")
 
-from controller import cbor, telemetry, wire  # noqa: E402
+from controller import cbor, probes, telemetry, wire  # noqa: E402
 
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+NO = telemetry.NO_READING
 # A record in telemetry.FIELDS order (two cavity probes fitted: the other two read "no reading").
-RECORD = [4711, 4711000, 3, 43012, 39588, 39601, 39452, 37890, -1000000, -1000000, 43000, 146, 500, 39250, 110,
-          2856, 2, 0]
+RECORD = [4711, 4711000, 3, 43012, 39588, 39601, 39452, 37890, NO, NO, 43000, 146, 500, 39250, 110,
+          2856, 18, 0, 43012]
 STATUS = {
     "phase": "TREATMENT", "fault": "none",
-    "temps_c": {"inflow": 43.012, "outflow": 39.588, "abdominal_1": 39.601, "abdominal_2": 39.452,
-                "reservoir": 37.89, "abdominal_3": None, "abdominal_4": None},
+    "temps_c": dict(zip(probes.PROBE_NAMES, (43.012, 39.588, 39.601, 39.452, 37.89, None, None))),
     "setpoint_c": 43.0, "heater_w": 219.4, "flow_ml_min": 500.0, "delivered_ml": 39250.5,
     "pressure_mmhg": 110, "reservoir_low": False, "air_in_line": False, "bypass_open": False,
     "treatment_s": 2856, "duration_s": 3600, "telemetry_next": 4712, "telemetry_oldest": 4112,

@@ -45,7 +45,7 @@ from hipec.emulator.params import PlantParams, params_from_dict
 from hipec.emulator.plant import PROBES, RHO_C_J_PER_L_C, Plant
 from hipec.runner import Plan, Progress, SessionRunner
 from hipec.store import Store
-from hipec.tables import PHASE_NAMES as PHASES
+from hipec.tables import PHASE_NAMES as PHASES, PROBE_NAMES, phase_names, protocol
 
 BAND_C = 0.1
 # A cascade has heated up once the cavity is at the target with the abdomen this full (before that its
@@ -97,7 +97,9 @@ def heatup_minimum_s(params: PlantParams, plan: Plan, cavity_probes: int = 2) ->
     return math.inf
 
 
-CAVITY_PROBES = ("abdominal_1", "abdominal_2", "abdominal_3", "abdominal_4")
+CAVITY_PROBES = tuple(PROBE_NAMES[i] for i in protocol.ABDOMINAL)
+# Phases in which the session heats toward or holds the target (overshoot is judged over them).
+HEATING_UP = phase_names((protocol.PRIMING, protocol.HEATING, protocol.TREATMENT))
 
 
 def controlled_truth(temps_c: dict[str, float], plan: Plan, cavity_probes: int = 2) -> float:
@@ -183,8 +185,8 @@ def run(params: PlantParams, plan: Plan, drug_at_min: float | None = None,
     in_treatment = [(t, temp) for t, temp in truth if phase_of.get(t) == "TREATMENT"]
     errors = [abs(temp - setpoint) for _t, temp in in_treatment]
     measured = [abs(controlled_measured(r, plan, cavity_probes) - setpoint) for r in records if PHASES[r["phase"]] == "TREATMENT"]
-    heated = [temp for t, temp in truth if phase_of.get(t) in ("PRIMING", "HEATING", "TREATMENT")]
-    inflow_truth = [s.temps_c["inflow"] for s in mcu.truth if phase_of.get(s.t_ms // 1000) in ("HEATING", "TREATMENT")]
+    heated = [temp for t, temp in truth if phase_of.get(t) in HEATING_UP]
+    inflow_truth = [s.temps_c["inflow"] for s in mcu.truth if phase_of.get(s.t_ms // 1000) in HEATING_UP[1:]]
     filled_l = params.abdomen_capacity_l * FILLED_SHARE if plan.controlled_point == "abdominal" else 0.0
     reached = next((s.t_ms // 1000 for s in mcu.truth
                     if s.abdomen_l >= filled_l and controlled_truth(s.temps_c, plan, cavity_probes) >= setpoint - BAND_C),

@@ -6,7 +6,7 @@ into exactly one reply. Handlers check every field before anything changes.
 """
 from controller import autotune, fields, notify, probes, safety, session, telemetry
 from controller.errors import CommandError, BAD_STATE, UNKNOWN_TYPE
-from controller.tables import PROTOCOL_VERSION, PHASE_COMMANDS, ALARM_RULES, PHASE_NAMES, FLAG_NAMES
+from controller.tables import PROTOCOL_VERSION, PHASE_COMMANDS, ALARM_RULES, PHASE_NAMES, FLAG_NAMES, REQUESTS
 from controller.alarms import rule_index
 
 FIRMWARE_VERSION = "0.2.0"
@@ -22,30 +22,10 @@ ALARM_CHOICES = tuple(rule.name for rule in ALARM_RULES) + ("all",)
 class Commands:
     def __init__(self, controller):
         self.ctl = controller
-        self.table = {
-            "hello": self.hello,
-            "describe": self.describe,
-            "status": self.status,
-            "heartbeat": self.heartbeat,
-            "echo": self.echo,
-            "set_plan": self.set_plan,
-            "get_plan": self.get_plan,
-            "telemetry_pull": self.telemetry_pull,
-            "events_pull": self.events_pull,
-            "get_config": self.get_config,
-            "set_config": self.set_config,
-            "pump_calibrate": self.pump_calibrate,
-            "enter_repl": self.enter_repl,
-            "ack_alarm": self.ack_alarm,
-            "get_alarms": self.get_alarms,
-            "set_vitals": self.set_vitals,
-            "set_flow": self.set_flow,
-            "tune_start": self.tune_start,
-            "tune_status": self.tune_status,
-            "tune_cancel": self.tune_cancel,
-        }
-        for name in PHASE_COMMANDS:
-            self.table[name] = self.phase_command
+        # Every request of tables.REQUESTS, by the handler of the same name; the phase commands share one.
+        self.table = {}
+        for name in REQUESTS:
+            self.table[name] = self.phase_command if name in PHASE_COMMANDS else getattr(self, name)
 
     def handle(self, msg_type, args):
         handler = self.table.get(msg_type)

@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hipec.runner import Outcome, Plan, Progress, SessionRunner
-from hipec.tables import NO_READING, PROBE_NAMES
+from hipec.tables import NO_READING, PROBE_NAMES, protocol
 
 # Probes in the order a perfusionist reads the circuit: in, out, the cavity, back to the reservoir.
 PROBE_ORDER = tuple(sorted(PROBE_NAMES, key=lambda name: name == "reservoir"))
@@ -205,7 +205,7 @@ def carry_out(action: Action, request: Callable[[str, dict[str, Any]], dict[str,
     from hipec.bridge import BoardError
 
     try:
-        if action.kind in ("pause", "resume", "stop", "abort"):
+        if action.kind in protocol.PHASE_COMMANDS:
             reply = request(action.kind, {})
             dashboard.say(f"{action.kind}: phase now {reply['phase']}")
         elif action.kind == "ack":

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from hipec.bridge import BoardLink
-from hipec.tables import PROBE_NAMES as PROBES
+from hipec.tables import PROBE_NAMES as PROBES, protocol
 
-SESSION_ACTIONS = ("pause", "resume", "stop", "abort", "reset")
+# The board's phase commands an operator gives from the command line (start belongs to `hipec run`).
+SESSION_ACTIONS = tuple(name for name in protocol.PHASE_COMMANDS if name != "start")
 # USB vendor ids of boards that run MicroPython out of the box: Raspberry Pi (RP2040/RP2350 native USB),
 # Espressif (ESP32-S2/S3/C3 native USB), and the USB-serial bridges common on ESP32 boards.
 MICROPYTHON_VIDS = {0x2E8A: "Raspberry Pi RP2", 0x303A: "Espressif ESP32", 0x10C4: "CP210x (ESP32 boards)",

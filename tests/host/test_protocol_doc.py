@@ -65,3 +65,35 @@ def test_alarm_table_lists_every_alarm_in_bit_order() -> None:
     rows = re.findall(r"^\| (\d+) \| `([a-z_]+)`.* \| (high|medium|low) \|", section, re.M)
     assert [(int(bit), name, prio) for bit, name, prio in rows] == [
         (i, rule.name, tables.PRIORITY_NAMES[rule.priority]) for i, rule in enumerate(tables.ALARM_RULES)]
+
+
+def test_alarm_table_gives_each_rules_reactions_and_latching() -> None:
+    section = DOC.split("### Alarms")[1].split("## 7.")[0]
+    rows = re.findall(r"^\| (\d+) \| `([a-z_]+)`.* \| (high|medium|low) \| (.*) \|$", section, re.M)
+    words = {tables.HEATER_OFF: "heater off", tables.BYPASS: "bypass", tables.PUMP_STOP: "pump stop",
+             tables.FAULT_HOLD: "FAULT", tables.PAUSE_HOLD: "PAUSED"}
+    assert len(rows) == tables.N_ALARMS
+    for bit, name, _priority, reaction in rows:
+        rule = tables.ALARM_RULES[int(bit)]
+        for flag, word in words.items():
+            assert (word in reaction) == bool(rule.reactions & flag), (name, word, reaction)
+        assert rule.latching == (rule.priority == tables.HIGH)  # the section says: high-priority alarms latch
+
+
+def test_request_table_gives_the_phases_each_request_is_allowed_in() -> None:
+    table = DOC.split("## 5. Requests")[1].split("### Plan fields")[0]
+    rows = dict(re.findall(r"^\| `([a-z_]+)` \| [^|]* \| ([^|]*) \|", table, re.M))
+    names = tables.PHASE_NAMES
+    at_rest = re.search(r"\*\*At rest\*\* means (.*)\.", DOC)
+    assert at_rest and re.findall(r"`([A-Z]+)`", at_rest.group(1)) == [names[p] for p in tables.AT_REST]
+    phases = re.search(r"Phases, in order: (.*?) \(", DOC, re.S)
+    assert phases and re.findall(r"`([A-Z]+)`", phases.group(1)) == list(names)
+    for request, allowed in tables.REQUESTS.items():
+        text = rows[request]
+        listed = re.findall(r"`([A-Z]+)`", text.split(";")[0])
+        if allowed == tables.ANY_PHASE:
+            assert listed == [], (request, text)
+        elif allowed == tables.AT_REST:
+            assert text.startswith("at rest"), (request, text)
+        else:
+            assert tuple(listed) == tuple(names[p] for p in allowed), (request, text)

@@ -50,3 +50,43 @@ def test_the_audit_log_holds_what_people_decided(tmp_path: Path) -> None:
     store.add_event(session, "state", {"phase": "PRIMING"}, boot=1, seq=1)  # the board's, not a decision
     store.add_event(session, "operator", {"action": "pause", "t_ms": 1000})
     assert [kind for _at, kind, _d in store.audit(session)] == ["session_plan", "override", "operator"]
+
+
+def test_a_version_6_record_reads_right_after_migration(tmp_path: Path) -> None:
+    """A record file written before the board sent its verdicts: heater_pm becomes heater_demand_pm (its
+    meaning all along), controlled_mc is null, the session's hello comes from its logged event, and
+    the bridge's old outcome LINK_LOST becomes DISCONNECTED."""
+    path = tmp_path / "v6.sqlite"
+    db = sqlite3.connect(path)
+    for script in MIGRATIONS[:6]:
+        db.executescript(script)
+    db.execute("PRAGMA user_version = 6")
+    db.execute("INSERT INTO sessions (id, started_at, board, firmware, plan_json, outcome) "
+               "VALUES (1, 0, 'emulated', '0.2.0', '{\"target_temp_c\": 43.0}', 'LINK_LOST')")
+    db.execute("INSERT INTO events (session_id, at, kind, detail_json) VALUES (1, 0, 'hello', '{\"boot_id\": 7}')")
+    db.execute("INSERT INTO telemetry (session_id, boot, seq, t_ms, phase, inflow_mc, setpoint_mc, heater_pm, "
+               "treatment_s, flags, flow_ml_min, volume_ml, pressure_mmhg) VALUES (1, 7, 1, 1000, 3, 43050, 43000, 212, 1, 0, "
+               "500, 8, 110)")
+    db.commit()
+    db.close()
+    store = Store(path)
+    assert store.schema_version == len(MIGRATIONS)
+    (row,) = store.telemetry(1)
+    assert row["heater_demand_pm"] == 212 and row["controlled_mc"] is None and "heater_pm" not in row
+    session = store.session(1)
+    assert session.outcome == "DISCONNECTED" and session.hello == {"boot_id": 7} and session.describe is None
+    assert session.tables.flag("in_band", row["flags"]) is None  # no verdict: the report judges it itself
+
+    from hipec.report import summarize
+    summary = summarize(store, 1)
+    assert summary.time_in_band_pct == 100.0 and summary.treatment_min == 1 / 60.0
+    assert abs(summary.max_deviation_c - 0.05) < 1e-9
+
+
+def test_a_session_keeps_its_boards_hello_describe_and_configuration(tmp_path: Path) -> None:
+    store = Store(tmp_path / "r.sqlite")
+    session = store.new_session("emulated", "0.2.0", {}, {"boot_id": 3}, {"flags": ["bypass_open", "in_band"]},
+                                {"band_c": 0.2})
+    row = store.session(session)
+    assert row.hello == {"boot_id": 3} and row.config == {"band_c": 0.2}
+    assert row.tables.flag("in_band", 2) is True and row.tables.flag("in_band", 1) is False

@@ -10,7 +10,7 @@ the whole rule of that request. Nothing received from the link can raise out of 
 """
 import gc
 
-from controller import autotune, cascade, heater, heater_output, interlock, notify, probes, safety, session, \
+from controller import autotune, cascade, eventlog, heater, heater_output, interlock, probes, safety, session, \
     settings, telemetry
 from controller.alarms import Alarms
 from controller.commands import Commands
@@ -348,18 +348,18 @@ class Controller:
         sess = self.session
         if self.tuner.state == autotune.DONE and self.tuner.result is None:
             self.finish_tune()
-        notify.alarm_changes(self.alarms, self.events, self.link)
+        eventlog.alarm_changes(self.alarms, self.events, self.link)
         if sess.changed:
             sess.changed = False
             fault = self.fault_alarm if sess.phase == session.FAULT else -1
-            notify.state_change(self.events, self.link, self.uptime_ms(now), sess.phase, fault)
+            eventlog.state_change(self.events, self.link, self.uptime_ms(now), sess.phase, fault)
         if self.stream_pending:
             self.stream_pending = False
             self.link.event("telemetry", {"record": self.telemetry.latest()})
         self.since_heartbeat_ms += TICK_MS
         if self.since_heartbeat_ms >= HEARTBEAT_EVENT_MS:
             self.since_heartbeat_ms = 0
-            notify.heartbeat(self.link, self.uptime_ms(now), sess.phase, self.link_ok, self.events.next_seq)
+            eventlog.heartbeat(self.link, self.uptime_ms(now), sess.phase, self.link_ok, self.events.next_seq)
         if self.link_was_ok and not self.link_ok:
             self.link_losses += 1
         self.link_was_ok = self.link_ok

@@ -4,7 +4,7 @@ of the controller's front door (frontdoor.py), which holds the rule; every reply
 A handler either returns the reply's fields or raises CommandError; the protocol layer turns either
 into exactly one reply. Handlers check every field before anything changes.
 """
-from controller import autotune, fields, notify, probes, safety, session, telemetry
+from controller import autotune, eventlog, fields, probes, safety, session, telemetry
 from controller.errors import CommandError, BAD_STATE, UNKNOWN_TYPE
 from controller.tables import PROTOCOL_VERSION, PHASE_COMMANDS, ALARM_RULES, PHASE_NAMES, FLAG_NAMES, REQUESTS
 from controller.alarms import rule_index
@@ -214,7 +214,7 @@ class Commands:
         for seq in log.since(since):
             if len(events) == count:
                 break
-            kind, entry = notify.event_fields(log, seq)
+            kind, entry = eventlog.event_fields(log, seq)
             entry["type"] = kind
             events.append(entry)
         return {"events": events, "oldest": log.oldest_seq(), "next": log.next_seq}

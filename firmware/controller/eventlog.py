@@ -1,11 +1,12 @@
-"""Event log: the state changes and alarm changes the board pushes, kept in a small ring with sequence
-numbers so that a host that missed a push (unplugged, restarting) pulls it later, like telemetry.
-
-Entries are rows of preallocated arrays; logging allocates nothing.
+"""What the board tells the host on its own: state changes and alarm changes, kept in a small ring
+with sequence numbers so that a host that missed a push (unplugged, restarting) pulls it later, like
+telemetry; and the heartbeats. Log entries are rows of preallocated arrays, so logging allocates
+nothing; pushing (after the control step) builds the messages.
 """
 from array import array
 
-from controller.tables import EVENT_STATE as STATE, EVENT_ALARM as ALARM  # noqa: E402
+from controller.tables import (EVENT_STATE as STATE, EVENT_ALARM as ALARM, ALARM_RULES, PRIORITY_NAMES,
+                               PHASE_NAMES, ALARM_EVENT_NAMES)
 # STATE: code = phase, detail = index of the alarm behind a FAULT + 1 (0: none).
 # ALARM: code = alarm id, detail = RAISED, CLEARED or ACKNOWLEDGED.
 # 64 entries: far more alarm and phase changes than a link-loss grace period can produce.
@@ -46,3 +47,40 @@ class EventLog:
     def entry(self, seq):
         slot = seq % self.capacity
         return self.t_ms[slot], self.kind[slot], self.code[slot], self.detail[slot], self.value[slot]
+
+
+def event_fields(log, seq):
+    """An event log entry as the host sees it: pushed, and again in events_pull replies."""
+    t_ms, kind, code, detail, value = log.entry(seq)
+    if kind == STATE:
+        fault = ALARM_RULES[detail - 1].name if detail else "none"
+        return "state", {"seq": seq, "t_ms": t_ms, "phase": PHASE_NAMES[code], "fault": fault}
+    rule = ALARM_RULES[code]
+    return "alarm", {"seq": seq, "t_ms": t_ms, "alarm": rule.name,
+                     "priority": PRIORITY_NAMES[rule.priority], "state": ALARM_EVENT_NAMES[detail],
+                     "value": value}
+
+
+def push(link, log, seq):
+    kind, fields = event_fields(log, seq)
+    link.event(kind, fields)
+
+
+def alarm_changes(alarms, log, link):
+    """Move the alarms' queued changes into the event log and push each to the host."""
+    for n in range(alarms.queued):
+        seq = log.add(alarms.queue_ms[n], ALARM, alarms.queue_alarm[n], alarms.queue_kind[n],
+                      alarms.queue_value[n])
+        push(link, log, seq)
+    alarms.queued = 0
+
+
+def heartbeat(link, uptime_ms, phase, link_ok, event_next):
+    link.event("heartbeat", {"uptime_ms": uptime_ms, "phase": PHASE_NAMES[phase], "link_ok": link_ok,
+                             "event_next": event_next})
+
+
+def state_change(log, link, t_ms, phase, fault_alarm):
+    """Log and push a phase change; fault_alarm is the alarm behind a FAULT, or -1."""
+    seq = log.add(t_ms, STATE, phase, fault_alarm + 1, 0.0)
+    push(link, log, seq)

@@ -22,9 +22,7 @@ from controller.perf import Perf
 from controller.plan import Plan
 from controller.protocol import Link
 from controller.pump import Pump
-from controller.tables import (FAULT_HOLD, PAUSE_HOLD, HEATER_OFF, PUMP_STOP, BYPASS,
-                               ALARM_RULES, FLAG_BYPASS_OPEN, FLAG_HEATER_ON, FLAG_FAULT,
-                               FLAG_HIGH_ALARM, FLAG_IN_BAND)
+from controller.tables import FAULT_HOLD, PAUSE_HOLD, HEATER_OFF, PUMP_STOP, BYPASS, ALARM_RULES
 
 # Control period: 10 Hz is fast against the circuit's ~20 s line delay and slow for a microcontroller.
 TICK_MS = 100
@@ -69,8 +67,8 @@ class Controller:
         self.events = EventLog()
         self.door = FrontDoor(self)
         self.commands = Commands(self)
-        self.link = Link(board, self.commands, self.collect_garbage)
-        self.reactions = 0
+        self.perf = Perf()
+        self.link = Link(board, self.commands, self.perf.collect)
         self.fault_alarm = -1  # the alarm that put the session into FAULT
         self.heater_w = 0.0
         self.setpoint_c = 0.0   # the inflow setpoint (the target, or the cascade's demand)
@@ -92,11 +90,6 @@ class Controller:
         self.overruns = 0
         self.now_ms = board.ticks_ms()
         self.started_ms = self.now_ms
-        # Heap figures (MicroPython only): the peak before each collection and what survives it.
-        self.mem_alloc = getattr(gc, "mem_alloc", None)
-        self.heap_peak_bytes = 0
-        self.heap_live_bytes = 0
-        self.perf = Perf()
 
     # ------------------------------------------------------------ loop
 
@@ -108,7 +101,7 @@ class Controller:
         next_tick = board.ticks_ms()
         while not self.repl_requested:
             board.idle(next_tick)
-            # Replies allocate: the link collects after each one (collect_garbage), rather than let a
+            # Replies allocate: the link collects after each one (perf.collect), rather than let a
             # full heap collect during control.
             self.link.service()
             now = board.ticks_ms()
@@ -116,33 +109,20 @@ class Controller:
                 continue
             perf = self.perf
             started_us = board.cpu_us()
-            alloc_before = self.mem_alloc() if self.mem_alloc is not None else 0
+            alloc_before = perf.heap_used()
             self.tick(now, TICK_MS)
             tick_us = board.cpu_us_diff(board.cpu_us(), started_us)
-            alloc = self.mem_alloc() - alloc_before if self.mem_alloc is not None else 0
+            alloc = perf.heap_used() - alloc_before
             next_tick = board.ticks_add(next_tick, TICK_MS)
             if board.ticks_diff(now, next_tick) >= 0:
                 self.overruns += 1
                 next_tick = board.ticks_add(now, TICK_MS)
             self.after_tick(now)
             gc_started_us = board.cpu_us()
-            self.collect_garbage()
+            perf.collect()
             perf.add(tick_us, board.cpu_us_diff(board.cpu_us(), gc_started_us), alloc)
             board.wdt_feed()
         interlock.safe(board, self.asked)  # enter_repl: the link goes back to the REPL with every output off
-
-    def collect_garbage(self):
-        """Collect at the same point of every tick (and after every reply), so collection never
-        interrupts the control step. Only MicroPython's heap needs it: CPython, which runs the same
-        code in tests and benchmarks, frees by reference counting and has no heap cap."""
-        mem_alloc = self.mem_alloc
-        if mem_alloc is None:
-            return
-        used = mem_alloc()
-        if used > self.heap_peak_bytes:
-            self.heap_peak_bytes = used
-        gc.collect()
-        self.heap_live_bytes = mem_alloc()
 
     def uptime_ms(self, now):
         return self.board.ticks_diff(now, self.started_ms)
@@ -204,7 +184,6 @@ class Controller:
         # Supervision first: the active alarms' reactions override everything below, in this same tick.
         self.supervisor.check(self.probes, self.inputs, dt_ms)
         reactions = self.alarms.update(self.uptime_ms(now), dt_ms, cfg)
-        self.reactions = reactions
         if reactions & FAULT_HOLD and self.session_running() and sess.phase != session.FAULT:
             self.fault_alarm = self.alarms.first_active(FAULT_HOLD)
             sess.hold(session.FAULT, now)
@@ -245,7 +224,7 @@ class Controller:
         self.since_telemetry_ms += dt_ms
         if self.since_telemetry_ms >= cfg.telemetry_period_ms:
             self.since_telemetry_ms = 0
-            self.record(now)
+            telemetry.record(self, self.uptime_ms(now))
             self.stream_pending = cfg.telemetry_stream != 0
 
     def control(self, phase, reactions, target, controlled, cavity_c, tuning, dt_ms, dt_s):
@@ -312,35 +291,6 @@ class Controller:
         if self.session.phase != session.FAULT or self.fault_alarm < 0:
             return "none"
         return ALARM_RULES[self.fault_alarm].name
-
-    def record(self, now):
-        row = self.telemetry.row
-        p = self.probes
-        row[telemetry.T_MS] = self.uptime_ms(now)
-        row[telemetry.PHASE] = self.session.phase
-        for i in range(probes.N_PROBES):
-            row[telemetry.TEMPS + i] = int(p.temp_c[i] * 1000.0) if p.valid[i] else telemetry.NO_READING
-        row[telemetry.SETPOINT] = int(self.setpoint_c * 1000.0)
-        row[telemetry.HEATER_DEMAND] = int(self.heater_w * 1000.0 / self.config.heater_rated_w)
-        row[telemetry.FLOW] = int(self.pump.flow_ml_min)
-        row[telemetry.VOLUME] = int(self.pump.delivered_ml())
-        row[telemetry.PRESSURE] = self.board.pressure_mmhg()
-        row[telemetry.TREATMENT_S] = self.session.treatment_ms // 1000
-        flags = 0
-        if self.bypass_open:
-            flags |= FLAG_BYPASS_OPEN
-        if self.heater_w > 0.0:
-            flags |= FLAG_HEATER_ON
-        if self.session.phase == session.FAULT:
-            flags |= FLAG_FAULT
-        if self.alarms.high_active():
-            flags |= FLAG_HIGH_ALARM
-        if self.in_band:
-            flags |= FLAG_IN_BAND
-        row[telemetry.FLAGS] = flags
-        row[telemetry.ALARMS] = self.alarms.bits()
-        row[telemetry.CONTROLLED] = int(self.controlled_c * 1000.0)
-        self.telemetry.commit()
 
     def after_tick(self, now):
         """Work that may allocate, kept out of the control computation: events for the host, the

@@ -1,4 +1,6 @@
-"""What the control tick costs on this processor, measured by the firmware itself (status reports it)."""
+"""What the control tick costs on this processor, and the heap it leaves, measured by the firmware itself
+(status reports both); and the one place garbage is collected."""
+import gc
 from array import array
 
 
@@ -17,6 +19,26 @@ class Perf:
         self.tick_us_max = 0
         self.gc_us_max = 0
         self.alloc_bytes_max = 0
+        # Heap figures (MicroPython only): the peak before each collection and what survives it.
+        self.mem_alloc = getattr(gc, "mem_alloc", None)
+        self.heap_peak_bytes = 0
+        self.heap_live_bytes = 0
+
+    def heap_used(self):
+        return self.mem_alloc() if self.mem_alloc is not None else 0
+
+    def collect(self):
+        """Collect at the same point of every tick (and after every reply), so collection never
+        interrupts the control step. Only MicroPython's heap needs it: CPython, which runs the same
+        code in tests and benchmarks, frees by reference counting and has no heap cap."""
+        mem_alloc = self.mem_alloc
+        if mem_alloc is None:
+            return
+        used = mem_alloc()
+        if used > self.heap_peak_bytes:
+            self.heap_peak_bytes = used
+        gc.collect()
+        self.heap_live_bytes = mem_alloc()
 
     def add(self, tick_us, gc_us, alloc_bytes):
         bucket = tick_us // self.BUCKET_US

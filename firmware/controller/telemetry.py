@@ -9,7 +9,8 @@ from array import array
 # Rows per chunk: 50 rows of 19 int32 = 3800 bytes, easy to find even on a fragmented heap.
 CHUNK_RECORDS = 50
 
-from controller.tables import (TELEMETRY_FIELDS as FIELDS, N_FIELDS, SEQ, T_MS, PHASE, TEMPS,  # noqa: F401
+from controller.tables import (FLAG_BYPASS_OPEN, FLAG_HEATER_ON, FLAG_FAULT, FLAG_HIGH_ALARM, FLAG_IN_BAND, FAULT,
+                               N_PROBES, TELEMETRY_FIELDS as FIELDS, N_FIELDS, SEQ, T_MS, PHASE, TEMPS,  # noqa: F401
                                SETPOINT, HEATER_DEMAND, FLOW, VOLUME, PRESSURE, TREATMENT_S, FLAGS, ALARMS,
                                CONTROLLED, NO_READING)
 
@@ -58,3 +59,35 @@ class TelemetryRing:
         if end - start > max_count:
             end = start + max_count
         return [self.record(s) for s in range(start, end)]
+
+
+def record(ctl, t_ms):
+    """Fill the ring's next row from the controller's state at the end of a tick, and commit it: what
+    each column of tables.TELEMETRY_FIELDS holds is decided here and nowhere else."""
+    row = ctl.telemetry.row
+    p = ctl.probes
+    row[T_MS] = t_ms
+    row[PHASE] = ctl.session.phase
+    for i in range(N_PROBES):
+        row[TEMPS + i] = int(p.temp_c[i] * 1000.0) if p.valid[i] else NO_READING
+    row[SETPOINT] = int(ctl.setpoint_c * 1000.0)
+    row[HEATER_DEMAND] = int(ctl.heater_w * 1000.0 / ctl.config.heater_rated_w)
+    row[FLOW] = int(ctl.pump.flow_ml_min)
+    row[VOLUME] = int(ctl.pump.delivered_ml())
+    row[PRESSURE] = ctl.board.pressure_mmhg()
+    row[TREATMENT_S] = ctl.session.treatment_ms // 1000
+    flags = 0
+    if ctl.bypass_open:
+        flags |= FLAG_BYPASS_OPEN
+    if ctl.heater_w > 0.0:
+        flags |= FLAG_HEATER_ON
+    if ctl.session.phase == FAULT:
+        flags |= FLAG_FAULT
+    if ctl.alarms.high_active():
+        flags |= FLAG_HIGH_ALARM
+    if ctl.in_band:
+        flags |= FLAG_IN_BAND
+    row[FLAGS] = flags
+    row[ALARMS] = ctl.alarms.bits()
+    row[CONTROLLED] = int(ctl.controlled_c * 1000.0)
+    ctl.telemetry.commit()

@@ -5,7 +5,7 @@ A handler either returns the reply's fields or raises CommandError; the protocol
 into exactly one reply. Handlers check every field before anything changes.
 """
 from controller import autotune, eventlog, fields, probes, safety, session, telemetry
-from controller.errors import CommandError, BAD_STATE, UNKNOWN_TYPE
+from controller.errors import CommandError, UNKNOWN_TYPE
 from controller.tables import PROTOCOL_VERSION, PHASE_COMMANDS, ALARM_RULES, PHASE_NAMES, FLAG_NAMES, REQUESTS
 from controller.alarms import rule_index
 
@@ -166,23 +166,14 @@ class Commands:
         amplitude_w = fields.number("amplitude_w", args.get("amplitude_w", 10.0), 5.0, 300.0, "W")
         cycles = fields.integer("cycles", args.get("cycles", 4), 2, autotune.MAX_CYCLES, "cycles")
         hysteresis_c = fields.number("hysteresis_c", args.get("hysteresis_c", 0.02), 0.0, 0.2, "degC")
-        ctl.door.require("tune_start")
-        if ctl.tuner.state == autotune.RUNNING:
-            raise CommandError(BAD_STATE, "type", "the autotune is already running")
-        target = ctl.target_c
-        inflow = ctl.probes.temp_c[probes.INFLOW]
-        if target <= 0.0 or not -0.2 <= inflow - target <= 0.2:
-            raise CommandError(BAD_STATE, "type",
-                               "tune_start needs the inflow within 0.2 degC of the target (now %.2f, target %.1f)"
-                               % (inflow, target))
-        ctl.tuner.start(target, amplitude_w, cycles, hysteresis_c)
+        ctl.door.tune_start(amplitude_w, cycles, hysteresis_c)
         return ctl.tuner.status()
 
     def tune_status(self, _type, _args):
         return self.ctl.tuner.status()
 
     def tune_cancel(self, _type, _args):
-        self.ctl.tuner.cancel("cancelled by the operator")
+        self.ctl.door.tune_cancel()
         return self.ctl.tuner.status()
 
     def set_vitals(self, _type, args):
@@ -226,11 +217,8 @@ class Commands:
                 fields.unknown("measured_ml", ("revolutions",))
             self.ctl.door.calibrate_pump(fields.integer("revolutions", args["revolutions"], 1, 200, "rev"))
         elif "measured_ml" in args:
-            if pump.calibrating or pump.calibration_revolutions == 0.0:
-                raise CommandError(BAD_STATE, "measured_ml",
-                                   "measured_ml needs a finished calibration run (send revolutions first)")
-            pump.finish_calibration(fields.number("measured_ml", args["measured_ml"], 1.0, 10000.0, "mL"))
-            self.ctl.save_settings()
+            self.ctl.door.finish_pump_calibration(fields.number("measured_ml", args["measured_ml"], 1.0, 10000.0,
+                                                                "mL"))
         else:
             fields.unknown("(none)", ("revolutions", "measured_ml"))
         return pump.calibration_status()

@@ -7,7 +7,11 @@ The controller owns one FrontDoor and hands it itself; the methods act on the co
 """
 from controller import interlock, session
 from controller.errors import CommandError, BAD_STATE
-from controller.tables import N_ALARMS, WATCHDOG_RESET, ALARM_RULES
+from controller.autotune import RUNNING
+from controller.tables import N_ALARMS, WATCHDOG_RESET, ALARM_RULES, INFLOW
+
+# The autotune starts only this close to the target: its relay swings the inflow around it on purpose.
+TUNE_READY_C = 0.2
 
 
 class FrontDoor:
@@ -99,6 +103,32 @@ class FrontDoor:
         """Start a tubing calibration run: at rest, like any change of the settings."""
         session.require("pump_calibrate", self.ctl.session.phase, session.AT_REST)
         self.ctl.pump.start_calibration(revolutions)
+
+    def finish_pump_calibration(self, measured_ml):
+        """The volume the operator measured after a run: the tubing's mL/rev, stored."""
+        pump = self.ctl.pump
+        if pump.calibrating or pump.calibration_revolutions == 0.0:
+            raise CommandError(BAD_STATE, "measured_ml",
+                               "measured_ml needs a finished calibration run (send revolutions first)")
+        pump.finish_calibration(measured_ml)
+        self.ctl.save_settings()
+
+    def tune_start(self, amplitude_w, cycles, hysteresis_c):
+        """The relay autotune: PRIMING only (no patient in the circuit), with the inflow near the target."""
+        ctl = self.ctl
+        self.require("tune_start")
+        if ctl.tuner.state == RUNNING:
+            raise CommandError(BAD_STATE, "type", "the autotune is already running")
+        target = ctl.target_c
+        inflow = ctl.probes.temp_c[INFLOW]
+        if target <= 0.0 or not -TUNE_READY_C <= inflow - target <= TUNE_READY_C:
+            raise CommandError(BAD_STATE, "type",
+                               "tune_start needs the inflow within 0.2 degC of the target (now %.2f, target %.1f)"
+                               % (inflow, target))
+        ctl.tuner.start(target, amplitude_w, cycles, hysteresis_c)
+
+    def tune_cancel(self):
+        self.ctl.tuner.cancel("cancelled by the operator")
 
     def enter_repl(self):
         self.require("enter_repl")

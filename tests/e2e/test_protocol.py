@@ -9,6 +9,7 @@ import pytest
 from hipec.bridge import BoardError, BoardLink
 from hipec.emulator.mcu import EmulatedMCU
 from hipec.emulator.params import PlantParams
+from hipec.tables import TELEMETRY_FIELDS
 from hipec.wire import encode_message
 
 
@@ -59,7 +60,7 @@ def test_streamed_telemetry_and_heartbeat_events_arrive(mcu: EmulatedMCU, link: 
     beats = [m.fields["link_ok"] for m in link.events if m.type == "heartbeat"]
     assert beats[0] is True and False in beats and beats[-1] is True  # lost, then found again
     records = [m.fields["record"] for m in link.events if m.type == "telemetry"]
-    assert len(records) >= 5 and all(len(r) == 18 for r in records)
+    assert len(records) >= 5 and all(len(r) == len(TELEMETRY_FIELDS) for r in records)
     seqs = [r[0] for r in records]
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), (seqs, link.bad_frames, mcu.bytes_dropped)  # every record, in order
 

@@ -16,15 +16,23 @@ from hipec import REPO_ROOT
 from hipec.emulator.params import PlantParams
 from hipec.emulator.plant import PROBES, Plant
 from hipec.runner import Plan
+from hipec.tables import phase_names, protocol
 from hipec.wire import encode_message
 
 sys.path.insert(0, str(REPO_ROOT / "firmware"))
 from controller import app, autotune, session  # noqa: E402
 
 sys.path.insert(0, str(REPO_ROOT / "bench"))
-from control import BAND_C, percentile  # noqa: E402
+from control import BAND_C, HEATING_UP, percentile  # noqa: E402
 
 TICK_MS = 100
+# A session that reached one of these is over for a benchmark (a pause would wait for an operator).
+ENDED = phase_names(protocol.FINAL + (protocol.PAUSED,))
+# Ticks wrap at 2**30 as MicroPython's do (boards/interface.py), so the firmware's tick arithmetic is a
+# board's.
+TICKS_PERIOD = 1 << 30
+TICKS_MAX = TICKS_PERIOD - 1
+TICKS_HALF = TICKS_PERIOD // 2
 # A session that has not ended by then (a controller that never reaches the band) is stopped.
 GIVE_UP_S = 3 * 3600
 
@@ -45,16 +53,16 @@ class PlantBoard:
         self.settings: bytes | None = None
 
     def ticks_ms(self) -> int:
-        return self.now
+        return self.now & TICKS_MAX
 
     def ticks_add(self, t: int, d: int) -> int:
-        return t + d
+        return (t + d) & TICKS_MAX
 
     def ticks_diff(self, a: int, b: int) -> int:
-        return a - b
+        return ((a - b + TICKS_HALF) & TICKS_MAX) - TICKS_HALF
 
     def idle(self, until: int) -> None:
-        self.now = max(self.now, until)
+        self.now += max(0, self.ticks_diff(until, self.ticks_ms()))
 
     def cpu_us(self) -> int:
         return 0
@@ -196,7 +204,7 @@ def session_run(name: str, params: PlantParams, plan: Plan, config: dict[str, An
             for name in ctl.alarms.active_names():
                 if name not in run.alarms:
                     run.alarms.append(name)
-        if phase in ("COMPLETE", "FAULT", "ABORTED", "PAUSED"):
+        if phase in ENDED:
             run.alarms += [name for name in ctl.alarms.active_names() if name not in run.alarms]
             break
     run.outcome = session.PHASE_NAMES[ctl.session.phase]
@@ -207,7 +215,7 @@ def figures(run: Run, plan: Plan) -> dict[str, Any]:
     """The control figures of one in-process session, judged on the plant's true inflow."""
     sp = plan.target_temp_c
     errors = [abs(t - sp) for t, ph in zip(run.true_inflow_c, run.phase) if ph == "TREATMENT"]
-    heated = [t for t, ph in zip(run.true_inflow_c, run.phase) if ph in ("PRIMING", "HEATING", "TREATMENT")]
+    heated = [t for t, ph in zip(run.true_inflow_c, run.phase) if ph in HEATING_UP]
     reached = next((s for s, t in zip(run.t_s, run.true_inflow_c) if t >= sp - BAND_C), None)
     return {
         "outcome": run.outcome,

@@ -1,4 +1,5 @@
-"""Faults and plant events the emulator can inject, scheduled from a TOML file or live from a test.
+"""Faults and plant events the emulator can inject, scheduled from a TOML file or live from a test:
+each kind's parameters (KINDS) and what it does to the plant or the board (EFFECTS).
 
 A schedule file is a list of [[fault]] tables: `at_s` (virtual seconds since the emulator started),
 `kind`, and the kind's own parameters; `duration_s` makes a lasting fault clear itself again.
@@ -6,11 +7,12 @@ A schedule file is a list of [[fault]] tables: `at_s` (virtual seconds since the
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from hipec.emulator.plant import PROBES
+from hipec.emulator.plant import PROBES, Faults, Plant, ProbeFault
 
 # kind: {parameter: (type, minimum, maximum, unit)}; kinds with "probe" take one of plant.PROBES.
 KINDS: dict[str, dict[str, tuple[type, float, float, str]]] = {
@@ -52,6 +54,105 @@ class Fault:
     probe: str | None = None
     duration_s: float | None = None
     values: dict[str, float] = field(default_factory=dict)
+
+
+class FaultTarget(Protocol):
+    """What a fault acts on: the plant, and the emulated board around it."""
+    plant: Plant
+    hang: bool  # the firmware's loop is stuck (loop_hang)
+
+    def unplug(self) -> None: ...
+
+    def replug(self) -> None: ...
+
+    def power_loss(self, off_ms: int) -> None: ...
+
+
+# What a kind does when it happens (on) or clears (not on).
+Effect = Callable[[FaultTarget, Fault, bool], None]
+
+
+def _probe(target: FaultTarget, fault: Fault) -> ProbeFault:
+    assert fault.probe is not None
+    return target.plant.faults.probes[fault.probe]
+
+
+def _probe_open(target: FaultTarget, fault: Fault, on: bool) -> None:
+    _probe(target, fault).open = on
+
+
+def _probe_short(target: FaultTarget, fault: Fault, on: bool) -> None:
+    _probe(target, fault).short = on
+
+
+def _probe_stuck(target: FaultTarget, fault: Fault, on: bool) -> None:
+    assert fault.probe is not None
+    _probe(target, fault).stuck_code = target.plant.rtd_code(fault.probe) if on else None
+
+
+def _probe_noise(target: FaultTarget, fault: Fault, on: bool) -> None:
+    _probe(target, fault).extra_noise_c = fault.values.get("noise_c", 0.0) if on else 0.0
+
+
+def _probe_drift(target: FaultTarget, fault: Fault, on: bool) -> None:
+    pf = _probe(target, fault)
+    if on:
+        pf.offset_c += fault.values.get("offset_c", 0.0)
+        pf.drift_c_per_s = fault.values.get("rate_c_per_min", 0.0) / 60.0
+    else:
+        pf.offset_c = 0.0
+        pf.drift_c_per_s = 0.0
+
+
+def _plant_flag(name: str) -> Effect:
+    """The plant fault flag `name` (a field of plant.Faults) follows the fault."""
+    assert name in {f.name for f in fields(Faults)}, name
+
+    def effect(target: FaultTarget, _fault: Fault, on: bool) -> None:
+        setattr(target.plant.faults, name, on)
+    return effect
+
+
+def _loop_hang(target: FaultTarget, _fault: Fault, on: bool) -> None:
+    target.hang = on
+
+
+def _power_loss(target: FaultTarget, fault: Fault, _on: bool) -> None:
+    target.power_loss(int(fault.values.get("off_s", 0.0) * 1000))
+
+
+def _drug_added(target: FaultTarget, fault: Fault, _on: bool) -> None:
+    target.plant.add_fluid(fault.values["volume_l"], fault.values["temp_c"])
+
+
+EFFECTS: dict[str, Effect] = {
+    "probe_open": _probe_open,
+    "probe_short": _probe_short,
+    "probe_drift": _probe_drift,
+    "probe_stuck": _probe_stuck,
+    "probe_noise": _probe_noise,
+    "heater_stuck_on": _plant_flag("heater_stuck_on"),
+    "heater_dead": _plant_flag("heater_dead"),
+    "pump_stall": _plant_flag("pump_stall"),
+    "air_in_line": _plant_flag("air_in_line"),
+    "reservoir_low": _plant_flag("reservoir_low"),
+    "loop_hang": _loop_hang,
+    "link_unplug": lambda target, _fault, _on: target.unplug(),
+    "link_replug": lambda target, _fault, _on: target.replug(),
+    "power_loss": _power_loss,
+    "drug_added": _drug_added,
+}
+if EFFECTS.keys() != KINDS.keys():
+    raise AssertionError(f"faults.EFFECTS and faults.KINDS name different kinds: {set(EFFECTS) ^ set(KINDS)}")
+
+
+def apply_fault(target: FaultTarget, fault: Fault, clear: bool) -> None:
+    """Make fault happen on target, or clear it (a lasting fault at the end of its duration_s)."""
+    if (fault.probe is not None) != (fault.kind in PROBE_KINDS):
+        return  # a probe fault without its probe, or a probe given to another kind: make_fault refuses both
+    effect = EFFECTS.get(fault.kind)
+    if effect is not None:
+        effect(target, fault, not clear)
 
 
 def make_fault(entry: dict[str, Any], source: str = "fault") -> Fault:

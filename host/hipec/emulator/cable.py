@@ -1,0 +1,118 @@
+"""The USB cable: a pseudo-terminal whose slave the host opens with pyserial, relayed to the
+interpreter's stdin and from its stdout. It can be unplugged and plugged in again (a new slave each
+time; port_link keeps a symlink to the current one). Bytes nobody collects are dropped after a while,
+as a USB device drops them.
+"""
+from __future__ import annotations
+
+import os
+import select
+import threading
+import time
+import tty
+from collections.abc import Callable
+from pathlib import Path
+
+# Wall seconds a write to the host may wait for a reader before the bytes are dropped, as a
+# USB device drops data nobody collects.
+HOST_WRITE_TIMEOUT_S = 1.0
+
+
+class Cable:
+    """lock: the emulator's lock, held while the pty is swapped and while bytes go to the host."""
+
+    def __init__(self, port_link: Path | None, lock: threading.RLock, stopping: threading.Event):
+        self.port_link = port_link
+        self.device = ""  # the slave's path, what the host opens
+        self.bytes_dropped = 0
+        self._lock = lock
+        self._stopping = stopping
+        self._master = -1
+        self._slave = -1
+
+    @property
+    def plugged(self) -> bool:
+        return self._master >= 0
+
+    def plug(self) -> None:
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        os.set_blocking(master, False)
+        self._master, self._slave = master, slave
+        self.device = os.ttyname(slave)
+        if self.port_link is not None:
+            tmp = self.port_link.with_name(self.port_link.name + ".new")
+            if tmp.is_symlink() or tmp.exists():
+                tmp.unlink()
+            tmp.symlink_to(self.device)
+            os.replace(tmp, self.port_link)
+
+    def unplug(self) -> None:
+        for fd in (self._master, self._slave):
+            if fd >= 0:
+                os.close(fd)
+        self._master = self._slave = -1
+
+    def replug(self) -> None:
+        if not self.plugged:
+            self.plug()
+
+    def relay_host_to_board(self, board_stdin: Callable[[], int], on_input: Callable[[], None]) -> None:
+        """Until the emulator stops: what the host writes goes to the interpreter's stdin (board_stdin,
+        -1 while it resets), then on_input is called."""
+        while not self._stopping.is_set():
+            master = self._master
+            if master < 0:
+                time.sleep(0.01)
+                continue
+            try:
+                ready, _, _ = select.select([master], [], [], 0.05)
+                if not ready:
+                    continue
+                data = os.read(master, 4096)
+            except (OSError, ValueError):
+                time.sleep(0.01)  # unplugged under our feet
+                continue
+            with self._lock:
+                fd = board_stdin()
+            if fd >= 0 and data:
+                try:
+                    os.write(fd, data)
+                except OSError:
+                    pass  # the board is resetting; bytes in flight are lost as on a real cable
+            on_input()
+
+    def relay_board_to_host(self, stdout_fd: int) -> None:
+        """Until the interpreter's stdout closes: what it writes goes to the host; closes stdout_fd."""
+        while True:
+            try:
+                data = os.read(stdout_fd, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            self._write_host(data)
+        os.close(stdout_fd)
+
+    def _write_host(self, data: bytes) -> None:
+        deadline = time.monotonic() + HOST_WRITE_TIMEOUT_S
+        view = memoryview(data)
+        while view:
+            with self._lock:
+                master = self._master
+                if master < 0:
+                    self.bytes_dropped += len(view)
+                    return
+                try:
+                    sent = os.write(master, view)
+                    view = view[sent:]
+                    continue
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    self.bytes_dropped += len(view)
+                    return
+            if time.monotonic() > deadline or self._stopping.is_set():
+                self.bytes_dropped += len(view)
+                return
+            time.sleep(0.002)

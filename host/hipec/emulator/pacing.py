@@ -1,0 +1,70 @@
+"""Virtual time against the wall clock: how far the board's clock may run at each of its idle calls.
+
+At a speed factor virtual time is paced to the wall clock (re-anchored when it slips too far behind
+rather than racing to catch up); with speed None it runs as fast as the CPU allows, and with host_sync
+falls back to real time while the host is silent, so a fast board never outruns the bridge that
+supervises it. Bytes from the host (the link event) cut an idle short.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+# With host_sync, full speed lasts only while the host spoke within this much virtual time: half the
+# board's link timeout, so a host that keeps up is never seen as gone.
+HOST_SYNC_MS = 2500
+# Falling this far behind the paced schedule re-anchors it instead of racing to catch up.
+PACE_SLIP_S = 0.5
+
+
+class Pacer:
+    """speed: virtual-time factor, or None for as fast as the CPU allows; host_plugged: whether the
+    cable is in (an unplugged host is not waited for)."""
+
+    def __init__(self, speed: float | None, host_sync: bool, host_plugged: Callable[[], bool]):
+        self.speed = speed
+        self.host_sync = host_sync
+        self._host_plugged = host_plugged
+        self.link_event = threading.Event()
+        self.host_seen_ms = 0  # virtual time of the last bytes from the host
+        self._anchor: tuple[float, int] | None = None  # (wall seconds, virtual ms) pacing origin
+
+    def host_spoke(self, now_ms: int) -> None:
+        """Bytes from the host reached the board at virtual time now_ms: wake an idle board."""
+        self.host_seen_ms = now_ms
+        self.link_event.set()
+
+    def wake(self) -> None:
+        self.link_event.set()
+
+    def pace(self, now_ms: int, until_ms: int) -> int:
+        """How far virtual time may go now: until_ms, or less if the host sent something first."""
+        if until_ms <= now_ms:
+            return now_ms
+        if self.speed is None:
+            if self.link_event.is_set():
+                self.link_event.clear()
+                return now_ms
+            if self.host_sync and self._host_plugged() and now_ms - self.host_seen_ms > HOST_SYNC_MS:
+                # The host has fallen behind: run at real time until it speaks again, so that the
+                # board's link supervision sees the host as it would at real speed.
+                if self.link_event.wait((until_ms - now_ms) / 1000.0):
+                    self.link_event.clear()
+                    return now_ms
+            return until_ms
+        wall = time.monotonic()
+        if self._anchor is None or wall - self._wall_due(now_ms) > PACE_SLIP_S:
+            self._anchor = (wall, now_ms)
+        due = self._wall_due(until_ms)
+        if due > wall and self.link_event.wait(due - wall):
+            self.link_event.clear()
+            wall0, v0 = self._anchor
+            reached = v0 + int((time.monotonic() - wall0) * 1000.0 * self.speed)
+            return max(now_ms, min(until_ms, reached))
+        return until_ms
+
+    def _wall_due(self, virtual_ms: int) -> float:
+        assert self._anchor is not None and self.speed is not None
+        wall0, v0 = self._anchor
+        return wall0 + (virtual_ms - v0) / 1000.0 / self.speed

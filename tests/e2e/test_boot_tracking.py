@@ -1,0 +1,50 @@
+"""Resets the USB link survives: the board reboots (a power loss of the controller side alone, or its
+watchdog) while the cable and the bridge stay connected. The bridge must see the new boot at once,
+record the reset with its cause, and store the new boot's records and events under that boot: none
+dropped as a "duplicate" of the old boot's, none stored under the old boot, the watchdog_reset alarm
+in the record."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hipec.bridge import BoardLink
+from hipec.emulator.mcu import EmulatedMCU
+from hipec.runner import Plan, SessionRunner
+from hipec.store import Store
+from hipec.tables import protocol
+
+FAULT_AT_MS = 200_000  # in TREATMENT on the default plant (it is reached after about 120 s)
+
+
+@pytest.mark.parametrize("fault, cause", [("power_loss", "power_on"), ("loop_hang", "watchdog")])
+def test_a_reset_the_link_survives_is_recorded_under_the_new_boot(tmp_path: Path, fault: str, cause: str) -> None:
+    mcu = EmulatedMCU(speed=None, host_sync=True, port_link=tmp_path / "board")
+    mcu.schedule(FAULT_AT_MS, fault)
+    store = Store(tmp_path / "record.sqlite")
+    mcu.start()
+    try:
+        with BoardLink(mcu.device) as link:
+            outcome = SessionRunner(link, store, Plan(duration_min=10.0)).run()
+            after = link.request("status")
+    finally:
+        mcu.stop()
+    assert [c for _t, c in mcu.resets] == ["power_on", cause]
+    rows = store.telemetry(outcome.session_id)
+    boots = sorted({r["boot"] for r in rows})
+    assert boots == [1, 2], boots
+    for boot in boots:
+        seqs = [r["seq"] for r in rows if r["boot"] == boot]
+        assert seqs == list(range(1, seqs[-1] + 1)), f"boot {boot}: records missing or out of order"
+    # The second boot's records are all there up to the board's last one, and none went under boot 1.
+    assert max(r["seq"] for r in rows if r["boot"] == 2) == after["telemetry_next"] - 1
+    assert all(r["t_ms"] < FAULT_AT_MS + 1000 for r in rows if r["boot"] == 1)
+    events = store.events(outcome.session_id)
+    resets = [d for _at, kind, d in events if kind == "board_reset"]
+    assert resets == [{"boot_id": 2, "previous_boot_id": 1, "reset_cause": cause}]
+    alarms = [(d["alarm"], d["state"]) for _at, kind, d in events if kind == "alarm"]
+    if cause == "watchdog":
+        assert ("watchdog_reset", "raised") in alarms
+    # The board came back in IDLE and does not resume a session by itself: the record says so.
+    assert rows[-1]["phase"] == protocol.IDLE and after["phase"] == "IDLE"

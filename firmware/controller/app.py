@@ -64,7 +64,7 @@ class Controller:
         # Sequence numbers restart at every boot; (boot_id, seq) names a record for good.
         self.boot_id = board.boot_id()
         self.telemetry = telemetry.TelemetryRing(ring_records)
-        self.events = EventLog()
+        self.events = EventLog(self.boot_id)
         self.door = FrontDoor(self)
         self.commands = Commands(self)
         self.perf = Perf()
@@ -305,11 +305,11 @@ class Controller:
             eventlog.state_change(self.events, self.link, self.uptime_ms(now), sess.phase, fault)
         if self.stream_pending:
             self.stream_pending = False
-            self.link.event("telemetry", {"record": self.telemetry.latest()})
+            self.link.event("telemetry", {"record": self.telemetry.latest(), "boot_id": self.boot_id})
         self.since_heartbeat_ms += TICK_MS
         if self.since_heartbeat_ms >= HEARTBEAT_EVENT_MS:
             self.since_heartbeat_ms = 0
-            eventlog.heartbeat(self.link, self.uptime_ms(now), sess.phase, self.link_ok, self.events.next_seq)
+            eventlog.heartbeat(self.link, self.events, self.uptime_ms(now), sess.phase, self.link_ok)
         if self.link_was_ok and not self.link_ok:
             self.link_losses += 1
         self.link_was_ok = self.link_ok

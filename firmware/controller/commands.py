@@ -195,7 +195,7 @@ class Commands:
         count = fields.integer("max", args.get("max", PULL_MAX_RECORDS), 1, PULL_MAX_RECORDS, "records")
         ring = self.ctl.telemetry
         return {"records": ring.since(since, count), "oldest": ring.oldest_seq(), "next": ring.next_seq,
-                "event_next": self.ctl.events.next_seq}
+                "event_next": self.ctl.events.next_seq, "boot_id": self.ctl.boot_id}
 
     def events_pull(self, _type, args):
         since = fields.integer("since", args.get("since", 0), 0, 0x7FFFFFFF, "")
@@ -208,7 +208,7 @@ class Commands:
             kind, entry = eventlog.event_fields(log, seq)
             entry["type"] = kind
             events.append(entry)
-        return {"events": events, "oldest": log.oldest_seq(), "next": log.next_seq}
+        return {"events": events, "oldest": log.oldest_seq(), "next": log.next_seq, "boot_id": log.boot_id}
 
     def pump_calibrate(self, _type, args):
         pump = self.ctl.pump

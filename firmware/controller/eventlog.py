@@ -14,7 +14,8 @@ CAPACITY = 64
 
 
 class EventLog:
-    def __init__(self, capacity=CAPACITY):
+    def __init__(self, boot_id, capacity=CAPACITY):
+        self.boot_id = boot_id  # every pushed event says which boot it belongs to
         self.capacity = capacity
         self.t_ms = array("i", [0] * capacity)
         self.kind = bytearray(capacity)
@@ -63,6 +64,7 @@ def event_fields(log, seq):
 
 def push(link, log, seq):
     kind, fields = event_fields(log, seq)
+    fields["boot_id"] = log.boot_id
     link.event(kind, fields)
 
 
@@ -75,9 +77,9 @@ def alarm_changes(alarms, log, link):
     alarms.queued = 0
 
 
-def heartbeat(link, uptime_ms, phase, link_ok, event_next):
+def heartbeat(link, log, uptime_ms, phase, link_ok):
     link.event("heartbeat", {"uptime_ms": uptime_ms, "phase": PHASE_NAMES[phase], "link_ok": link_ok,
-                             "event_next": event_next})
+                             "event_next": log.next_seq, "boot_id": log.boot_id})
 
 
 def state_change(log, link, t_ms, phase, fault_alarm):

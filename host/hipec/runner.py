@@ -222,12 +222,30 @@ class SessionRunner:
             self.boot_id = boot
             self.event_next = int(self.link.request("status")["event_next"])
         elif boot != self.boot_id:
-            self.store.add_event(session_id, "board_reset", {"boot_id": boot, "reset_cause": hello["reset_cause"],
-                                                             "previous_boot_id": self.boot_id})
-            self.boot_id = boot
-            self.since = 1
-            self.event_next = 1
+            self._new_boot(session_id, hello)
+
+    def _new_boot(self, session_id: int, hello: dict[str, Any]) -> None:
+        """The board rebooted (its hello says so): record the reset and its cause, and follow the new
+        boot's records and events from their first."""
+        boot = int(hello["boot_id"])
+        self.store.add_event(session_id, "board_reset", {"boot_id": boot, "reset_cause": hello["reset_cause"],
+                                                         "previous_boot_id": self.boot_id})
+        self.boot_id = boot
+        self.since = 1
+        self.event_next = 1
+        if "IDLE" not in self.final_phases:
             self.final_phases = self.final_phases + ("IDLE",)  # a reset board does not resume a session
+
+    def _check_boot(self, session_id: int, boot: int) -> bool:
+        """Whether a reply or event of this boot means the board has rebooted since; if so, follow it.
+        Every reply and push the board sends for records and events names its boot, so a reset the
+        link survived (a power loss of the board alone, its watchdog) is seen at the next of them."""
+        if boot == self.boot_id:
+            return False
+        hello = self.link.request("hello")
+        if int(hello["boot_id"]) != self.boot_id:
+            self._new_boot(session_id, hello)
+        return True
 
     def _reconnect(self, session_id: int) -> bool:
         """Open the port again until it answers, within reconnect_s of wall time."""
@@ -250,6 +268,8 @@ class SessionRunner:
 
     def _pull_once(self, session_id: int) -> bool:
         reply = self.link.request("telemetry_pull", {"since": self.since, "max": PULL_MAX})
+        if self._check_boot(session_id, int(reply["boot_id"])):
+            return True  # pull again, from the new boot's first record
         records = reply["records"]
         if records and records[0][0] > self.since:
             self.store.add_event(session_id, "gap", {"boot_id": self.boot_id, "from": self.since,
@@ -273,12 +293,21 @@ class SessionRunner:
     def _drain_events(self, session_id: int) -> None:
         while self.link.events:
             msg = self.link.events.popleft()
+            fields = dict(msg.fields)
+            boot = int(fields.pop("boot_id", self.boot_id))
+            if boot != self.boot_id:
+                if msg.type in ("state", "alarm") and boot < self.boot_id:
+                    # pushed before the reset, read after it: it belongs to the boot it names
+                    self.store.add_event(session_id, msg.type, fields, boot, int(fields["seq"]))
+                elif msg.type == "heartbeat":
+                    self._check_boot(session_id, boot)
+                continue  # a newer boot's records and events are pulled from their first
             if msg.type == "telemetry":
-                record = msg.fields["record"]
+                record = fields["record"]
                 if record[0] >= self.first_seq:
                     self.store.add_telemetry(session_id, [record], self.boot_id)  # idempotent on seq
             elif msg.type in ("state", "alarm"):
-                self._store_board_event(session_id, msg.type, msg.fields)
+                self._store_board_event(session_id, msg.type, fields)
 
     def _store_board_event(self, session_id: int, kind: str, fields: dict[str, Any]) -> None:
         seq = int(fields["seq"])

@@ -60,7 +60,7 @@ def test_plan_accepts_a_full_valid_plan():
 
 def test_event_log_keeps_the_latest_events_in_order():
     from controller import eventlog
-    log = eventlog.EventLog(8)
+    log = eventlog.EventLog(1, 8)
     for i in range(20):
         assert log.add(i * 100, eventlog.ALARM, i % 18, 1, 0.5) == i + 1
     assert list(log.since(0)) == list(range(13, 21))

@@ -186,7 +186,7 @@ class Controller:
         reactions = self.alarms.update(self.uptime_ms(now), dt_ms, cfg)
         if reactions & FAULT_HOLD and self.session_running() and sess.phase != session.FAULT:
             self.fault_alarm = self.alarms.first_active(FAULT_HOLD)
-            sess.hold(session.FAULT, now)
+            sess.hold(session.FAULT, now, self.fault_alarm)
         elif reactions & PAUSE_HOLD and sess.phase in session.RUNNING:
             sess.hold(session.PAUSED, now)
 
@@ -298,11 +298,7 @@ class Controller:
         sess = self.session
         if self.tuner.state == autotune.DONE and self.tuner.result is None:
             self.finish_tune()
-        eventlog.alarm_changes(self.alarms, self.events, self.link)
-        if sess.changed:
-            sess.changed = False
-            fault = self.fault_alarm if sess.phase == session.FAULT else -1
-            eventlog.state_change(self.events, self.link, self.uptime_ms(now), sess.phase, fault)
+        eventlog.log_changes(self.alarms, sess, self.events, self.link, self.uptime_ms)
         if self.stream_pending:
             self.stream_pending = False
             self.link.event("telemetry", {"record": self.telemetry.latest(), "boot_id": self.boot_id})

@@ -68,21 +68,26 @@ def push(link, log, seq):
     link.event(kind, fields)
 
 
-def alarm_changes(alarms, log, link):
-    """Move the alarms' queued changes into the event log and push each to the host."""
-    for n in range(alarms.queued):
-        seq = log.add(alarms.queue_ms[n], ALARM, alarms.queue_alarm[n], alarms.queue_kind[n],
-                      alarms.queue_value[n])
+def log_changes(alarms, session, log, link, uptime_ms):
+    """Move the alarms' and the session's queued changes into the event log in the order they happened,
+    and push each to the host. An alarm goes before a phase change of the same moment: it caused it.
+    uptime_ms converts the session's board ticks to the uptime alarms are stamped with."""
+    a = s = 0
+    while a < alarms.queued or s < session.queued:
+        state_ms = uptime_ms(session.queue_ms[s]) if s < session.queued else 0
+        if s >= session.queued or (a < alarms.queued and alarms.queue_ms[a] <= state_ms):
+            seq = log.add(alarms.queue_ms[a], ALARM, alarms.queue_alarm[a], alarms.queue_kind[a],
+                          alarms.queue_value[a])
+            a += 1
+        else:
+            seq = log.add(state_ms, STATE, session.queue_phase[s], session.queue_fault[s], 0.0)
+            s += 1
         push(link, log, seq)
     alarms.queued = 0
+    session.queued = 0
 
 
 def heartbeat(link, log, uptime_ms, phase, link_ok):
     link.event("heartbeat", {"uptime_ms": uptime_ms, "phase": PHASE_NAMES[phase], "link_ok": link_ok,
                              "event_next": log.next_seq, "boot_id": log.boot_id})
 
-
-def state_change(log, link, t_ms, phase, fault_alarm):
-    """Log and push a phase change; fault_alarm is the alarm behind a FAULT, or -1."""
-    seq = log.add(t_ms, STATE, phase, fault_alarm + 1, 0.0)
-    push(link, log, seq)

@@ -4,11 +4,21 @@ IDLE -> PRIMING (pre-heat in the extracorporeal loop, abdomen bypassed) -> HEATI
 the abdomen until the target is reached) -> TREATMENT (the timer counts only while in band) ->
 COOLDOWN (heater off, circulation continues) -> DRAIN -> COMPLETE. PAUSED, ABORTED and FAULT can be
 entered from the running phases. A command is accepted only in the phases tables.REQUESTS lists for it.
+
+Every change of phase is queued with its time and, for FAULT, the alarm behind it, so that each one
+becomes a state event even when several happen between two ticks (commands sent back to back) or a
+command's phase is left again by the next tick.
 """
+from array import array
+
 from controller.errors import CommandError, BAD_STATE
 
 from controller.tables import (IDLE, PRIMING, HEATING, TREATMENT, COOLDOWN, DRAIN, COMPLETE, PAUSED,  # noqa: F401
                                ABORTED, FAULT, PHASE_NAMES, RUNNING, HEATED, PERFUSING, AT_REST, REQUESTS)
+
+# Phase changes waiting to become events: more than one request's worth between two ticks. Beyond it
+# the oldest are still counted (changes_dropped), never silently lost.
+CHANGE_QUEUE = 16
 
 
 def require(request, phase, allowed=None):
@@ -28,19 +38,30 @@ class Session:
         self.treatment_ms = 0
         self.target_reached = False
         self.in_band_ms = 0
-        self.changed = False
+        self.queue_phase = bytearray(CHANGE_QUEUE)
+        self.queue_fault = bytearray(CHANGE_QUEUE)  # the alarm behind a FAULT + 1 (0: none)
+        self.queue_ms = array("i", [0] * CHANGE_QUEUE)
+        self.queued = 0
+        self.changes_dropped = 0
 
-    def enter(self, phase, now_ms):
+    def enter(self, phase, now_ms, fault_alarm=-1):
         if phase != self.phase:
             self.phase = phase
             self.phase_since_ms = now_ms
-            self.changed = True
+            if self.queued >= CHANGE_QUEUE:
+                self.changes_dropped += 1
+                return
+            n = self.queued
+            self.queue_phase[n] = phase
+            self.queue_fault[n] = fault_alarm + 1
+            self.queue_ms[n] = now_ms
+            self.queued = n + 1
 
-    def hold(self, phase, now_ms):
+    def hold(self, phase, now_ms, fault_alarm=-1):
         """Enter PAUSED or FAULT, remembering the phase a later resume returns to."""
         if self.phase != PAUSED and self.phase != FAULT:
             self.resume_to = self.phase
-        self.enter(phase, now_ms)
+        self.enter(phase, now_ms, fault_alarm)
 
     def command(self, name, now_ms):
         """Apply an operator command; refuses it with a clear error in the wrong phase."""

@@ -1,5 +1,5 @@
 # The controller as a whole on a fake board: requests, retries, untrusted input, outputs per phase.
-from controller import app, session, wire
+from controller import app, eventlog, session, wire
 from fakeboard import FakeBoard, code_for_c
 
 
@@ -77,7 +77,8 @@ def test_over_temperature_cuts_the_heater_in_the_same_tick():
     assert board.heater_pm == 0 and ctl.session.phase == session.FAULT
     assert board.bypass_open  # hot fluid is kept away from the patient
     ctl.after_tick(board.now)
-    alarm, state = board.replies()
+    primed, alarm, state = board.replies()  # in the order they happened: start, alarm, its FAULT
+    assert primed[2] == "state" and primed[3]["phase"] == "PRIMING"
     assert alarm[1] == 0 and alarm[2] == "alarm"
     assert alarm[3]["alarm"] == "over_temperature" and alarm[3]["priority"] == "high"
     assert alarm[3]["state"] == "raised" and 45.1 < alarm[3]["value"] < 45.3
@@ -179,3 +180,20 @@ def test_cascade_plan_fills_at_the_target_then_moves_the_inflow_setpoint_for_the
     board.codes[2] = board.codes[3] = code_for_c(41.0)
     board.run(ctl, 60)
     assert ctl.session.phase == session.TREATMENT, (ctl.controlled_c, ctl.alarms.active_names())
+
+
+def test_every_phase_change_is_logged_even_between_two_ticks():
+    """Commands sent back to back between two ticks each change the phase: every change becomes a state
+    event, in order, as does a command's phase left again by the very next tick (stop into COOLDOWN on
+    a circuit already cool goes on to DRAIN)."""
+    board, ctl = make(22.0)
+    for n, command in enumerate(("start", "pause", "resume", "abort", "reset", "start", "stop"), start=1):
+        board.send([1, n, command, {}])
+    ctl.link.service()
+    board.run(ctl, 3, after=True)
+    phases = []
+    for seq in ctl.events.since(1):
+        kind, fields = eventlog.event_fields(ctl.events, seq)
+        if kind == "state":
+            phases.append(fields["phase"])
+    assert phases == ["PRIMING", "PAUSED", "PRIMING", "ABORTED", "IDLE", "PRIMING", "COOLDOWN", "DRAIN"], phases

@@ -173,6 +173,8 @@ class Config:
                 checked[name] = fields.integer(name, value, low, high, unit)
             else:
                 checked[name] = fields.numbers(name, value, probes.N_PROBES, low, high, unit)
+        probes.check_converter(checked.get("rtd_r0_ohm", self.rtd_r0_ohm),
+                               checked.get("rtd_ref_ohm", self.rtd_ref_ohm))
         for name in checked:
             if SPEC[name][0] == PER_PROBE:
                 target = getattr(self, name)

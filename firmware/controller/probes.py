@@ -7,6 +7,8 @@ FILTER_TAU_S on top of the probe's own thermal lag.
 import math
 from array import array
 
+from controller.errors import CommandError, BAD_FIELD
+
 CVD_A = 3.9083e-3
 CVD_B = -5.775e-7
 CVD_C = -4.183e-12  # applies below 0 degC only
@@ -29,20 +31,43 @@ FILTER_TAU_S = 1.0
 from controller.tables import (PROBE_NAMES, INFLOW, OUTFLOW, ABDOMINAL_1, ABDOMINAL_2, RESERVOIR,  # noqa: F401
                                ABDOMINAL_3, ABDOMINAL_4, N_PROBES, ABDOMINAL)
 MAX_ABDOMINAL = 4
+# Converter reference over the RTD's nominal resistance: above 1.35 the top of the plausible range
+# (80 degC, R = 1.31 R0) still reads below full scale; below 6.3 one converter step is 0.05 degC or
+# finer at 43 degC, a tenth of the +-0.5 degC alarm band (a PT100 on 430 ohm: 4.3, 0.034 degC per step).
+RREF_PER_R0_MIN = 1.35
+RREF_PER_R0_MAX = 6.3
+# What a resistance beyond the equation's range (R > 7.6 R0) reads as: far above anything plausible.
+BEYOND_RANGE_C = 10000.0
 
 
 def resistance_to_c(r_ohm, r0_ohm):
     """Temperature in degC of a platinum RTD with nominal resistance r0_ohm at 0 degC."""
     ratio = r_ohm / r0_ohm
     if ratio >= 1.0:
-        # Above 0 degC the equation is quadratic: R/R0 = 1 + A*T + B*T^2.
-        return (-CVD_A + math.sqrt(CVD_A * CVD_A - 4.0 * CVD_B * (1.0 - ratio))) / (2.0 * CVD_B)
+        # Above 0 degC the equation is quadratic: R/R0 = 1 + A*T + B*T^2, defined up to its maximum.
+        discriminant = CVD_A * CVD_A - 4.0 * CVD_B * (1.0 - ratio)
+        if discriminant < 0.0:
+            return BEYOND_RANGE_C
+        return (-CVD_A + math.sqrt(discriminant)) / (2.0 * CVD_B)
     t = (ratio - 1.0) / CVD_A
     for _ in range(5):
         f = 1.0 + CVD_A * t + CVD_B * t * t + CVD_C * (t - 100.0) * t * t * t - ratio
         df = CVD_A + 2.0 * CVD_B * t + CVD_C * (4.0 * t * t * t - 300.0 * t * t)
         t -= f / df
     return t
+
+
+def check_converter(r0_ohm, rref_ohm):
+    """Refuse a probe and converter pairing that cannot measure the perfusate: the range cut off at the
+    top, or too coarse a step for the alarm band. Both settings are checked together."""
+    ratio = rref_ohm / r0_ohm
+    if not RREF_PER_R0_MIN <= ratio <= RREF_PER_R0_MAX:
+        step_c = rref_ohm / CODE_FULL_SCALE / (r0_ohm * (CVD_A + 2.0 * CVD_B * 43.0))
+        raise CommandError(BAD_FIELD, "rtd_ref_ohm",
+                           "rtd_ref_ohm = %s with rtd_r0_ohm = %s: %.3f degC per converter step, full scale at "
+                           "%.0f degC; rtd_ref_ohm / rtd_r0_ohm must be %s..%s" % (
+                               rref_ohm, r0_ohm, step_c, resistance_to_c(rref_ohm, r0_ohm), RREF_PER_R0_MIN,
+                               RREF_PER_R0_MAX))
 
 
 def code_to_c(code, r0_ohm, rref_ohm):

@@ -1,6 +1,7 @@
 # RTD conversion against IEC 60751 table values, and the probe bank's fault handling.
 from controller import probes
 from controller.config import Config
+from controller.errors import CommandError
 from fakeboard import code_for_c
 
 
@@ -97,3 +98,28 @@ def test_only_the_fitted_cavity_probes_are_read():
     cfg.abdominal_probes = 1
     bank.update(0.1)
     assert bank.valid[probes.ABDOMINAL_1] and not any(bank.valid[i] for i in probes.ABDOMINAL[1:])
+
+
+def test_no_converter_code_makes_the_conversion_raise():
+    # Beyond the equation's range (R > 7.6 R0) the reading is far above plausible, never an exception.
+    for rref in (300.0, 430.0, 4500.0):
+        for code in (1, 1000, 16384, 32766):
+            t = probes.code_to_c(code, 100.0, rref)
+            assert t == t  # a number, not NaN
+    assert probes.code_to_c(32766, 100.0, 4500.0) > probes.PLAUSIBLE_MAX_C
+
+
+def test_a_probe_and_converter_that_cannot_measure_the_perfusate_are_refused_together():
+    cfg = Config()
+    for changes in ({"rtd_ref_ohm": 4500.0},              # 0.36 degC per step: coarser than the alarm band
+                    {"rtd_r0_ohm": 1000.0},                # 430 ohm reference: full scale below 0 degC
+                    {"rtd_r0_ohm": 300.0, "rtd_ref_ohm": 380.0}):  # full scale below 80 degC
+        try:
+            cfg.apply(changes)
+        except CommandError as exc:
+            assert exc.field == "rtd_ref_ohm" and "rtd_ref_ohm / rtd_r0_ohm must be 1.35..6.3" in exc.message
+        else:
+            raise AssertionError("accepted %r" % (changes,))
+        assert cfg.rtd_r0_ohm == 100.0 and cfg.rtd_ref_ohm == 430.0  # nothing changed
+    cfg.apply({"rtd_r0_ohm": 1000.0, "rtd_ref_ohm": 4300.0})  # a PT1000 on its own reference
+    assert cfg.rtd_ref_ohm == 4300.0

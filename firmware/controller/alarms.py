@@ -9,7 +9,9 @@ event with its time and the value behind it. Nothing here allocates after constr
 """
 from array import array
 
-from controller.tables import ALARM_RULES, N_ALARMS, HIGH, RAISED, CLEARED, ACKNOWLEDGED, PRIORITY_NAMES
+from controller.tables import (ALARM_NAMES, ALARM_PRIORITIES, ALARM_LATCHING, ALARM_PERSIST_MS, ALARM_REACTIONS,
+                               ALARM_BLOCKS_RESUME, ALARM_PERSIST_CONFIG, N_ALARMS, HIGH, RAISED, CLEARED,
+                               ACKNOWLEDGED, PRIORITY_NAMES)
 
 # Alarm events waiting to be sent; more in one tick than this and the oldest are still counted.
 EVENT_QUEUE = 16
@@ -17,7 +19,7 @@ EVENT_QUEUE = 16
 
 def rule_index(name):
     for i in range(N_ALARMS):
-        if ALARM_RULES[i].name == name:
+        if ALARM_NAMES[i] == name:
             return i
     return -1
 
@@ -33,9 +35,8 @@ class Alarms:
         self.acked = bytearray(N_ALARMS)
         self.raised_ms = array("i", [0] * N_ALARMS)
         # Persistence in ms; rules that name a setting are refreshed from the configuration each update.
-        self.persist_ms = array("i", [rule.persist_ms for rule in ALARM_RULES])
-        self.persist_from_config = [(i, ALARM_RULES[i].persist_config) for i in range(N_ALARMS)
-                                    if ALARM_RULES[i].persist_config]
+        self.persist_ms = array("i", ALARM_PERSIST_MS)
+        self.persist_from_config = [(i, ALARM_PERSIST_CONFIG[i]) for i in range(N_ALARMS) if ALARM_PERSIST_CONFIG[i]]
         self.reactions = 0  # of the active alarms, as of the last update
         # Events are queued as (alarm, kind, time) in fixed arrays and sent after the control step.
         self.queue_alarm = bytearray(EVENT_QUEUE)
@@ -78,18 +79,17 @@ class Alarms:
                 self.condition[i] = 1 if self.held_ms[i] >= needed else 0
                 if self.condition[i]:
                     self.value[i] = self.raw_value[i]
-            rule = ALARM_RULES[i]
             if self.condition[i]:
                 if not self.active[i]:
                     self.active[i] = 1
                     self.acked[i] = 0
                     self.raised_ms[i] = now_ms
                     self._queue(i, RAISED, now_ms)
-            elif self.active[i] and (not rule.latching or self.acked[i]):
+            elif self.active[i] and (not ALARM_LATCHING[i] or self.acked[i]):
                 self.active[i] = 0
                 self._queue(i, CLEARED, now_ms)
             if self.active[i]:
-                reactions |= rule.reactions
+                reactions |= ALARM_REACTIONS[i]
         self.reactions = reactions
         return reactions
 
@@ -112,7 +112,7 @@ class Alarms:
         return True
 
     def bits(self):
-        """Active alarms as a bit mask (bit i = ALARM_RULES[i]), for telemetry."""
+        """Active alarms as a bit mask (bit i: alarm i of the rule table), for telemetry."""
         mask = 0
         for i in range(N_ALARMS):
             if self.active[i]:
@@ -122,8 +122,8 @@ class Alarms:
     def highest(self):
         top = 0
         for i in range(N_ALARMS):
-            if self.active[i] and ALARM_RULES[i].priority > top:
-                top = ALARM_RULES[i].priority
+            if self.active[i] and ALARM_PRIORITIES[i] > top:
+                top = ALARM_PRIORITIES[i]
         return top
 
     def high_active(self):
@@ -132,23 +132,22 @@ class Alarms:
     def first_active(self, reaction):
         """The first active alarm whose reactions include this one, or -1."""
         for i in range(N_ALARMS):
-            if self.active[i] and ALARM_RULES[i].reactions & reaction:
+            if self.active[i] and ALARM_REACTIONS[i] & reaction:
                 return i
         return -1
 
     def resume_blockers(self):
         """Names of the active alarms that keep a held session held."""
-        return [ALARM_RULES[i].name for i in range(N_ALARMS) if self.active[i] and ALARM_RULES[i].blocks_resume]
+        return [ALARM_NAMES[i] for i in range(N_ALARMS) if self.active[i] and ALARM_BLOCKS_RESUME[i]]
 
     def describe(self, i):
         """[name, priority, condition present, acknowledged, raised at (ms), value]: compact, so that
         every alarm at once still fits one reply."""
-        rule = ALARM_RULES[i]
-        return [rule.name, PRIORITY_NAMES[rule.priority], self.condition[i] == 1,
+        return [ALARM_NAMES[i], PRIORITY_NAMES[ALARM_PRIORITIES[i]], self.condition[i] == 1,
                 self.acked[i] == 1, self.raised_ms[i], self.value[i]]
 
     def active_names(self):
-        return [ALARM_RULES[i].name for i in range(N_ALARMS) if self.active[i]]
+        return [ALARM_NAMES[i] for i in range(N_ALARMS) if self.active[i]]
 
     def active_list(self):
         return [self.describe(i) for i in range(N_ALARMS) if self.active[i]]

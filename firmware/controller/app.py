@@ -22,10 +22,8 @@ from controller.perf import Perf
 from controller.plan import Plan
 from controller.protocol import Link
 from controller.pump import Pump
-from controller.tables import FAULT_HOLD, PAUSE_HOLD, HEATER_OFF, PUMP_STOP, BYPASS, ALARM_RULES
+from controller.tables import FAULT_HOLD, PAUSE_HOLD, HEATER_OFF, PUMP_STOP, BYPASS, ALARM_NAMES, TICK_MS
 
-# Control period: 10 Hz is fast against the circuit's ~20 s line delay and slow for a microcontroller.
-TICK_MS = 100
 # Ring of records kept for a host that reconnects: 300 records = 5 min at the default 1 Hz (five times
 # the link-loss grace period), 22 KiB; a larger ring left too little heap for a board that compiles
 # the firmware from source.
@@ -290,7 +288,7 @@ class Controller:
     def fault_name(self):
         if self.session.phase != session.FAULT or self.fault_alarm < 0:
             return "none"
-        return ALARM_RULES[self.fault_alarm].name
+        return ALARM_NAMES[self.fault_alarm]
 
     def after_tick(self, now):
         """Work that may allocate, kept out of the control computation: events for the host, the

@@ -6,7 +6,8 @@ into exactly one reply. Handlers check every field before anything changes.
 """
 from controller import autotune, eventlog, fields, probes, safety, session, telemetry
 from controller.errors import CommandError, UNKNOWN_TYPE
-from controller.tables import PROTOCOL_VERSION, PHASE_COMMANDS, ALARM_RULES, PHASE_NAMES, FLAG_NAMES, REQUESTS
+from controller.tables import (PROTOCOL_VERSION, PHASE_COMMANDS, ALARM_NAMES, PHASE_NAMES, FLAG_NAMES, REQUESTS,
+                               REQUEST_FIELDS)
 from controller.alarms import rule_index
 
 FIRMWARE_VERSION = "0.2.0"
@@ -14,9 +15,8 @@ FIRMWARE_VERSION = "0.2.0"
 PULL_MAX_RECORDS = 12
 # Most events in one events_pull reply (an alarm event is under 110 bytes).
 PULL_MAX_EVENTS = 8
-TUNE_FIELDS = ("amplitude_w", "cycles", "hysteresis_c")
-VITALS_FIELDS = ("core_temp_c", "heart_rate_bpm")
-ALARM_CHOICES = tuple(rule.name for rule in ALARM_RULES) + ("all",)
+VITALS_FIELDS = REQUEST_FIELDS["set_vitals"]
+ALARM_CHOICES = ALARM_NAMES + ("all",)
 
 
 class Commands:
@@ -31,6 +31,11 @@ class Commands:
         handler = self.table.get(msg_type)
         if handler is None:
             raise CommandError(UNKNOWN_TYPE, "type", "unknown message type '%s'" % msg_type)
+        known = REQUEST_FIELDS.get(msg_type, ())
+        if known is not None:
+            for name in args:
+                if name not in known:
+                    fields.unknown(name, known)
         return handler(msg_type, args)
 
     def _now(self):
@@ -58,7 +63,7 @@ class Commands:
         return {
             "telemetry_fields": list(telemetry.FIELDS),
             "phases": list(PHASE_NAMES),
-            "alarms": [rule.name for rule in ALARM_RULES],
+            "alarms": list(ALARM_NAMES),
             "probes": list(probes.PROBE_NAMES),
             "flags": list(FLAG_NAMES),
             "capabilities": sorted(self.table),
@@ -149,9 +154,6 @@ class Commands:
         return {"alarms": self.ctl.alarms.active_list()}
 
     def set_flow(self, _type, args):
-        for name in args:
-            if name != "flow_ml_min":
-                fields.unknown(name, ("flow_ml_min",))
         if "flow_ml_min" not in args:
             fields.unknown("(none)", ("flow_ml_min",))
         self.ctl.door.set_flow(args["flow_ml_min"])  # checked by the plan against the absolute limits
@@ -160,9 +162,6 @@ class Commands:
     def tune_start(self, _type, args):
         """Start the relay autotune: PRIMING only (no patient in the circuit), inflow near the target."""
         ctl = self.ctl
-        for name in args:
-            if name not in TUNE_FIELDS:
-                fields.unknown(name, TUNE_FIELDS)
         amplitude_w = fields.number("amplitude_w", args.get("amplitude_w", 10.0), 5.0, 300.0, "W")
         cycles = fields.integer("cycles", args.get("cycles", 4), 2, autotune.MAX_CYCLES, "cycles")
         hysteresis_c = fields.number("hysteresis_c", args.get("hysteresis_c", 0.02), 0.0, 0.2, "degC")
@@ -180,15 +179,14 @@ class Commands:
         inp = self.ctl.inputs
         core = inp.core_temp_c
         rate = inp.heart_rate_bpm
-        for name in args:
-            if name == "core_temp_c":
-                core = fields.number(name, args[name], 30.0, 45.0, "degC")
-            elif name == "heart_rate_bpm":
-                rate = fields.integer(name, args[name], 20, 250, "/min")
-            else:
-                fields.unknown(name, VITALS_FIELDS)
+        if not args:
+            fields.unknown("(none)", VITALS_FIELDS)  # either or both, not neither
+        if "core_temp_c" in args:
+            core = fields.number("core_temp_c", args["core_temp_c"], 30.0, 45.0, "degC")
+        if "heart_rate_bpm" in args:
+            rate = fields.integer("heart_rate_bpm", args["heart_rate_bpm"], 20, 250, "/min")
         self.ctl.door.set_vitals(core, rate)
-        return {"core_temp_c": core, "heart_rate_bpm": rate}
+        return {"core_temp_c": core or None, "heart_rate_bpm": rate or None}  # null: not entered, as in status
 
     def telemetry_pull(self, _type, args):
         since = fields.integer("since", args.get("since", 0), 0, 0x7FFFFFFF, "")

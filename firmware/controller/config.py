@@ -7,6 +7,7 @@ a 1500 W heater, a stepper peristaltic pump with 3200 microsteps per revolution 
 from array import array
 
 from controller import fields, probes
+from controller.tables import TICK_MS
 
 FLOAT = 0
 INT = 1
@@ -175,6 +176,10 @@ class Config:
                 checked[name] = fields.numbers(name, value, probes.N_PROBES, low, high, unit)
         probes.check_converter(checked.get("rtd_r0_ohm", self.rtd_r0_ohm),
                                checked.get("rtd_ref_ohm", self.rtd_ref_ohm))
+        period_ms = checked.get("telemetry_period_ms", TICK_MS)
+        if period_ms % TICK_MS:  # records are made at ticks: 150 would silently be 200
+            fields.refuse("telemetry_period_ms", "telemetry_period_ms = %d is not a whole number of %d ms control ticks"
+                          % (period_ms, TICK_MS))
         for name in checked:
             if SPEC[name][0] == PER_PROBE:
                 target = getattr(self, name)

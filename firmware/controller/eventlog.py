@@ -5,7 +5,7 @@ nothing; pushing (after the control step) builds the messages.
 """
 from array import array
 
-from controller.tables import (EVENT_STATE as STATE, EVENT_ALARM as ALARM, ALARM_RULES, PRIORITY_NAMES,
+from controller.tables import (EVENT_STATE as STATE, EVENT_ALARM as ALARM, ALARM_NAMES, ALARM_PRIORITIES, PRIORITY_NAMES,
                                PHASE_NAMES, ALARM_EVENT_NAMES)
 # STATE: code = phase, detail = index of the alarm behind a FAULT + 1 (0: none).
 # ALARM: code = alarm id, detail = RAISED, CLEARED or ACKNOWLEDGED.
@@ -54,11 +54,10 @@ def event_fields(log, seq):
     """An event log entry as the host sees it: pushed, and again in events_pull replies."""
     t_ms, kind, code, detail, value = log.entry(seq)
     if kind == STATE:
-        fault = ALARM_RULES[detail - 1].name if detail else "none"
+        fault = ALARM_NAMES[detail - 1] if detail else "none"
         return "state", {"seq": seq, "t_ms": t_ms, "phase": PHASE_NAMES[code], "fault": fault}
-    rule = ALARM_RULES[code]
-    return "alarm", {"seq": seq, "t_ms": t_ms, "alarm": rule.name,
-                     "priority": PRIORITY_NAMES[rule.priority], "state": ALARM_EVENT_NAMES[detail],
+    return "alarm", {"seq": seq, "t_ms": t_ms, "alarm": ALARM_NAMES[code],
+                     "priority": PRIORITY_NAMES[ALARM_PRIORITIES[code]], "state": ALARM_EVENT_NAMES[detail],
                      "value": value}
 
 

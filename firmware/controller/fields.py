@@ -2,40 +2,42 @@
 from controller.errors import CommandError, BAD_FIELD
 
 
-def _refuse(name, message):
+def refuse(name, message):
     raise CommandError(BAD_FIELD, name, message)
 
 
 def number(name, value, low, high, unit):
     """A real number in low..high, returned as float."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        _refuse(name, "%s must be a number in %s..%s %s" % (name, low, high, unit))
+        refuse(name, "%s must be a number in %s..%s %s" % (name, low, high, unit))
     if not (low <= value <= high):  # also refuses NaN
-        _refuse(name, "%s = %s is outside %s..%s %s" % (name, value, low, high, unit))
+        refuse(name, "%s = %s is outside %s..%s %s" % (name, value, low, high, unit))
     return float(value)
 
 
 def integer(name, value, low, high, unit):
     """A whole number in low..high."""
     if isinstance(value, bool) or not isinstance(value, int):
-        _refuse(name, "%s must be a whole number in %d..%d %s" % (name, low, high, unit))
+        refuse(name, "%s must be a whole number in %d..%d %s" % (name, low, high, unit))
     if not (low <= value <= high):
-        _refuse(name, "%s = %d is outside %d..%d %s" % (name, value, low, high, unit))
+        refuse(name, "%s = %d is outside %d..%d %s" % (name, value, low, high, unit))
     return value
 
 
 def numbers(name, value, count, low, high, unit):
     """A list of exactly count real numbers, each in low..high."""
     if not isinstance(value, list) or len(value) != count:
-        _refuse(name, "%s must be a list of %d numbers in %s..%s %s" % (name, count, low, high, unit))
+        refuse(name, "%s must be a list of %d numbers in %s..%s %s" % (name, count, low, high, unit))
     return [number("%s[%d]" % (name, i), value[i], low, high, unit) for i in range(count)]
 
 
 def choice(name, value, allowed):
     if not isinstance(value, str) or value not in allowed:
-        _refuse(name, "%s must be one of: %s" % (name, ", ".join(allowed)))
+        refuse(name, "%s must be one of: %s" % (name, ", ".join(allowed)))
     return value
 
 
 def unknown(name, known):
-    _refuse(name, "unknown field '%s'; known: %s" % (name, ", ".join(sorted(known))))
+    if not known:
+        refuse(name, "unknown field '%s'; this request takes no fields" % name)
+    refuse(name, "unknown field '%s'; known: %s" % (name, ", ".join(sorted(known))))

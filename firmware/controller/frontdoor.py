@@ -8,7 +8,7 @@ The controller owns one FrontDoor and hands it itself; the methods act on the co
 from controller import interlock, session
 from controller.errors import CommandError, BAD_STATE
 from controller.autotune import RUNNING
-from controller.tables import N_ALARMS, WATCHDOG_RESET, ALARM_RULES, INFLOW
+from controller.tables import N_ALARMS, WATCHDOG_RESET, ALARM_NAMES, INFLOW
 
 # The autotune starts only this close to the target: its relay swings the inflow around it on purpose.
 TUNE_READY_C = 0.2
@@ -71,7 +71,7 @@ class FrontDoor:
         a = ctl.alarms
         now = ctl.uptime_ms(self._now())
         if i >= 0 and not a.active[i]:
-            raise CommandError(BAD_STATE, "alarm", "alarm %s is not active" % ALARM_RULES[i].name)
+            raise CommandError(BAD_STATE, "alarm", "alarm %s is not active" % ALARM_NAMES[i])
         for n in range(N_ALARMS):
             if (n == i or i < 0) and a.active[n]:
                 if n == WATCHDOG_RESET:

@@ -71,46 +71,43 @@ PAUSE_HOLD = 16  # session enters PAUSED (treatment timer stops); the host resum
 
 
 
-class Rule:
-    """One alarm rule. Latching alarms stay active after their condition clears until acknowledged; a
-    rule that blocks resume keeps a held session held while it is active. A condition counts once it
-    has held persist_ms, or the configuration's persist_config seconds where that names a setting."""
-
-    def __init__(self, name, priority, latching, persist_ms, reactions, blocks_resume, persist_config=""):
-        self.name = name
-        self.priority = priority
-        self.latching = latching
-        self.persist_ms = persist_ms
-        self.reactions = reactions
-        self.blocks_resume = blocks_resume
-        self.persist_config = persist_config
-
-
-# The rule table. The order is the bit order of the telemetry `alarms` column; the conditions are
-# safety.py's; docs/hazards.md gives each rule's hazard, detection time and test.
+# The rule table, one row per alarm: name, priority, latching (stays active after its condition clears
+# until acknowledged), persistence in ms (a condition counts once it has held that long), reactions,
+# blocks resume (a held session stays held while it is active), and the setting whose seconds replace
+# the persistence ("" for none). The order is the bit order of the telemetry `alarms` column; the
+# conditions are safety.py's; docs/hazards.md gives each rule's hazard, detection time and test.
 ALARM_RULES = (
-    Rule("over_temperature", HIGH, True, 0, HEATER_OFF | BYPASS | FAULT_HOLD, True),
-    Rule("temp_high", HIGH, True, 1000, HEATER_OFF | BYPASS | FAULT_HOLD, True),
-    Rule("temp_low", MEDIUM, False, 0, 0, False, persist_config="temp_low_delay_s"),
-    Rule("control_probe_failed", HIGH, True, 0, HEATER_OFF | FAULT_HOLD, True),
-    Rule("monitor_probe_failed", MEDIUM, False, 0, 0, False),
-    Rule("probe_disagreement", MEDIUM, False, 30000, 0, False),
+    ("over_temperature", HIGH, True, 0, HEATER_OFF | BYPASS | FAULT_HOLD, True, ""),
+    ("temp_high", HIGH, True, 1000, HEATER_OFF | BYPASS | FAULT_HOLD, True, ""),
+    ("temp_low", MEDIUM, False, 0, 0, False, "temp_low_delay_s"),
+    ("control_probe_failed", HIGH, True, 0, HEATER_OFF | FAULT_HOLD, True, ""),
+    ("monitor_probe_failed", MEDIUM, False, 0, 0, False, ""),
+    ("probe_disagreement", MEDIUM, False, 30000, 0, False, ""),
     # persistence 0: the condition keeps its own windows (60 s off balance, 90 s heating without gain)
-    Rule("heat_balance", HIGH, True, 0, HEATER_OFF | BYPASS | FAULT_HOLD, True),
-    Rule("pressure_high", HIGH, True, 1000, HEATER_OFF | PUMP_STOP | FAULT_HOLD, True),
-    Rule("air_in_line", HIGH, True, 200, HEATER_OFF | PUMP_STOP | FAULT_HOLD, True),
-    Rule("reservoir_low", MEDIUM, False, 2000, 0, False),
-    Rule("flow_deviation", HIGH, True, 5000, HEATER_OFF | PUMP_STOP | FAULT_HOLD, True),
-    Rule("link_lost", LOW, False, 0, 0, False),
-    Rule("host_absent", HIGH, True, 0, HEATER_OFF | PAUSE_HOLD, True),
-    Rule("treatment_overrun", MEDIUM, False, 0, 0, False),
-    Rule("core_temp_high", MEDIUM, False, 0, 0, False),
-    Rule("core_temp_critical", HIGH, True, 0, HEATER_OFF | FAULT_HOLD, True),
-    Rule("heart_rate_high", MEDIUM, False, 0, 0, False),
+    ("heat_balance", HIGH, True, 0, HEATER_OFF | BYPASS | FAULT_HOLD, True, ""),
+    ("pressure_high", HIGH, True, 1000, HEATER_OFF | PUMP_STOP | FAULT_HOLD, True, ""),
+    ("air_in_line", HIGH, True, 200, HEATER_OFF | PUMP_STOP | FAULT_HOLD, True, ""),
+    ("reservoir_low", MEDIUM, False, 2000, 0, False, ""),
+    ("flow_deviation", HIGH, True, 5000, HEATER_OFF | PUMP_STOP | FAULT_HOLD, True, ""),
+    ("link_lost", LOW, False, 0, 0, False, ""),
+    ("host_absent", HIGH, True, 0, HEATER_OFF | PAUSE_HOLD, True, ""),
+    ("treatment_overrun", MEDIUM, False, 0, 0, False, ""),
+    ("core_temp_high", MEDIUM, False, 0, 0, False, ""),
+    ("core_temp_critical", HIGH, True, 0, HEATER_OFF | FAULT_HOLD, True, ""),
+    ("heart_rate_high", MEDIUM, False, 0, 0, False, ""),
     # latching, and only its acknowledgement ends its cause
-    Rule("watchdog_reset", HIGH, True, 0, 0, False),
+    ("watchdog_reset", HIGH, True, 0, 0, False, ""),
 )
-N_ALARMS = len(ALARM_RULES)
+# The same table by column, indexed by alarm number: what the firmware's per-tick loops read.
+ALARM_NAMES = tuple(rule[0] for rule in ALARM_RULES)
+ALARM_PRIORITIES = tuple(rule[1] for rule in ALARM_RULES)
+ALARM_LATCHING = tuple(rule[2] for rule in ALARM_RULES)
+ALARM_PERSIST_MS = tuple(rule[3] for rule in ALARM_RULES)
+ALARM_REACTIONS = tuple(rule[4] for rule in ALARM_RULES)
+ALARM_BLOCKS_RESUME = tuple(rule[5] for rule in ALARM_RULES)
+ALARM_PERSIST_CONFIG = tuple(rule[6] for rule in ALARM_RULES)
+del ALARM_RULES  # the columns are what the firmware reads: the rows would only take heap
+N_ALARMS = len(ALARM_NAMES)
 OVER_TEMPERATURE = 0
 TEMP_HIGH = 1
 TEMP_LOW = 2
@@ -233,3 +230,20 @@ REQUESTS = {
     "tune_cancel": ANY_PHASE,
 }
 PHASE_COMMANDS = ("start", "pause", "resume", "stop", "abort", "reset")
+# request: the fields it takes, every other one refused as bad_field; a request not listed takes none.
+# None: the request checks its fields itself (the plan's and configuration's tables; echo takes any).
+REQUEST_FIELDS = {
+    "set_plan": None,
+    "set_config": None,
+    "echo": None,
+    "telemetry_pull": ("since", "max"),
+    "events_pull": ("since", "max"),
+    "pump_calibrate": ("revolutions", "measured_ml"),
+    "ack_alarm": ("alarm",),
+    "set_flow": ("flow_ml_min",),
+    "set_vitals": ("core_temp_c", "heart_rate_bpm"),
+    "tune_start": ("amplitude_w", "cycles", "hysteresis_c"),
+}
+# The control period: 10 Hz is fast against the circuit's ~20 s line delay and slow for a microcontroller.
+# Telemetry is recorded in whole ticks.
+TICK_MS = 100

@@ -41,7 +41,7 @@ class BoardTables:
         return BoardTables(
             phases=tuple(d.get("phases", PHASE_NAMES)),
             telemetry_fields=tuple(d.get("telemetry_fields", TELEMETRY_FIELDS)),
-            alarms=tuple(d.get("alarms", (rule.name for rule in protocol.ALARM_RULES))),
+            alarms=tuple(d.get("alarms", protocol.ALARM_NAMES)),
             flags=tuple(d.get("flags", ())),
         )
 

@@ -9,6 +9,8 @@ B = -5.775e-7
 TICKS_PERIOD = 1 << 30
 TICKS_MAX = TICKS_PERIOD - 1
 TICKS_HALF = TICKS_PERIOD // 2
+# The board's receive buffer: a few whole frames (a frame is at most 1,034 bytes encoded).
+RX_CAPACITY = 2048
 
 
 def code_for_c(temp_c, r0=100.0, rref=430.0):
@@ -21,7 +23,10 @@ class FakeBoard:
 
     def __init__(self, temp_c=22.0):
         self.now = 0
-        self.rx = bytearray()
+        self.rx_buf = None  # bytes from the host, rx_buf[rx_read:rx_len] not read yet; made at the first
+        # bytes, so that it is not in the way of the controller's buffers when those are made
+        self.rx_len = 0
+        self.rx_read = 0
         self.tx = bytearray()
         self.heater_pm = 0
         self.heater_relay = False
@@ -103,11 +108,31 @@ class FakeBoard:
         self.settings = bytes(data)
 
     def link_read(self, buf):
-        n = min(len(buf), len(self.rx))
+        start = self.rx_read
+        n = min(len(buf), self.rx_len - start)
+        if n <= 0:
+            return 0
+        rx = self.rx_buf
         for i in range(n):
-            buf[i] = self.rx[i]
-        self.rx = self.rx[n:]
+            buf[i] = rx[start + i]
+        self.rx_read = start + n
         return n
+
+    def feed(self, data):
+        """Bytes from the host into the board's receive buffer: a fixed one, as a USB CDC driver has, so
+        the link's input costs the firmware's heap nothing (unread bytes move to the front first)."""
+        if self.rx_buf is None:
+            self.rx_buf = bytearray(RX_CAPACITY)
+        if self.rx_read:
+            unread = self.rx_len - self.rx_read
+            self.rx_buf[0:unread] = memoryview(self.rx_buf)[self.rx_read:self.rx_len]
+            self.rx_len = unread
+            self.rx_read = 0
+        end = self.rx_len + len(data)
+        if end > len(self.rx_buf):
+            raise ValueError("more than %d bytes waiting for the firmware" % len(self.rx_buf))
+        self.rx_buf[self.rx_len:end] = data
+        self.rx_len = end
 
     def link_write(self, data):
         self.tx.extend(data)
@@ -125,7 +150,7 @@ class FakeBoard:
     def send(self, msg):
         out = bytearray()
         wire.encode_frame(cbor.dumps(msg), out)
-        self.rx.extend(out)
+        self.feed(out)
 
     def replies(self):
         """Decode every frame the board wrote since the last call."""

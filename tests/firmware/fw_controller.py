@@ -48,8 +48,8 @@ def test_untrusted_input_gets_error_replies_and_never_raises():
                      "unknown_type", "bad_field", "bad_state"]
     out = bytearray()
     wire.encode_frame(b"\xff\xff", out)  # framed, but not CBOR
-    board.rx.extend(out)
-    board.rx.extend(b"\x01\x02\x03\x00")  # not even a frame
+    board.feed(out)
+    board.feed(b"\x01\x02\x03\x00")  # not even a frame
     ctl.link.service()
     assert [r[3]["code"] for r in board.replies()] == ["bad_message", "bad_frame"]
     assert ctl.session.phase == session.IDLE and ctl.plan.target_temp_c == 43.0
@@ -197,3 +197,36 @@ def test_every_phase_change_is_logged_even_between_two_ticks():
         if kind == "state":
             phases.append(fields["phase"])
     assert phases == ["PRIMING", "PAUSED", "PRIMING", "ABORTED", "IDLE", "PRIMING", "COOLDOWN", "DRAIN"], phases
+
+
+def test_unknown_fields_are_refused_on_every_request():
+    """The protocol's rule, on every request: a field the request does not take is a bad_field, and
+    nothing happens (start with a stray field does not start a session)."""
+    board, ctl = make()
+    for n, (request, fields) in enumerate((("start", {"bogus": 1}), ("status", {"bogus": 1}),
+                                           ("hello", {"x": 0}), ("telemetry_pull", {"since": 1, "bogus": 2}),
+                                           ("ack_alarm", {"alarm": "all", "extra": True}),
+                                           ("set_vitals", {"core_temp_c": 37.0, "pulse": 80})), start=1):
+        (reply,) = ask(board, ctl, [1, n, request, fields])
+        assert reply[2] == "error" and reply[3]["code"] == "bad_field", (request, reply)
+        assert reply[3]["field"] in ("bogus", "x", "extra", "pulse") and "unknown field" in reply[3]["message"]
+        assert ctl.session.phase == session.IDLE and ctl.inputs.core_temp_c == 0.0
+
+
+def test_vitals_need_a_value_and_report_what_was_never_entered_as_null():
+    board, ctl = make()
+    (empty,) = ask(board, ctl, [1, 1, "set_vitals", {}])
+    assert empty[2] == "error" and empty[3]["code"] == "bad_field"
+    (core,) = ask(board, ctl, [1, 2, "set_vitals", {"core_temp_c": 37.0}])
+    assert core[3] == {"core_temp_c": 37.0, "heart_rate_bpm": None}
+    (status,) = ask(board, ctl, [1, 3, "status", {}])
+    assert status[3]["heart_rate_bpm"] is None and status[3]["core_temp_c"] == 37.0
+
+
+def test_a_telemetry_period_between_ticks_is_refused():
+    board, ctl = make()
+    (refused,) = ask(board, ctl, [1, 1, "set_config", {"telemetry_period_ms": 150}])
+    assert refused[3]["code"] == "bad_field" and refused[3]["field"] == "telemetry_period_ms"
+    assert ctl.config.telemetry_period_ms == 1000
+    (accepted,) = ask(board, ctl, [1, 2, "set_config", {"telemetry_period_ms": 200}])
+    assert accepted[3]["telemetry_period_ms"] == 200

@@ -95,7 +95,7 @@ def test_the_report_reads_the_boards_verdicts_not_its_own(tmp_path: Path) -> Non
     the board's verdict on every record and the board's timer, never the inflow against 0.1 degC."""
     store = Store(tmp_path / "cascade.sqlite")
     describe = {"phases": list(PHASE_NAMES), "telemetry_fields": list(TELEMETRY_FIELDS),
-                "alarms": [rule.name for rule in protocol.ALARM_RULES], "flags": list(protocol.FLAG_NAMES)}
+                "alarms": list(protocol.ALARM_NAMES), "flags": list(protocol.FLAG_NAMES)}
     plan = {"target_temp_c": 43.0, "duration_min": 1.0, "volume_l": 5.0, "flow_ml_min": 500.0,
             "controlled_point": "abdominal"}
     session = store.new_session("emulated", "0.2.0", plan, {"boot_id": 1}, describe, {"band_c": 0.2})

@@ -16,7 +16,7 @@ TABLES_FILE = REPO_ROOT / "firmware" / "controller" / "tables.py"
 SCANNED = ("firmware", "boards", "host", "bench")
 VOCABULARIES: dict[str, frozenset[str]] = {
     "phases": frozenset(protocol.PHASE_NAMES),
-    "alarms": frozenset(rule.name for rule in protocol.ALARM_RULES),
+    "alarms": frozenset(protocol.ALARM_NAMES),
     # the columns only the record layout has (seq, phase, flow_ml_min... are everyday reply fields too)
     "telemetry fields": frozenset(f for f in protocol.TELEMETRY_FIELDS if f.endswith(("_mc", "_pm"))),
     "probes": frozenset(protocol.PROBE_NAMES),

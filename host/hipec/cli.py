@@ -547,7 +547,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from hipec.bridge import BoardLink
-    from hipec.report import plot_temperatures, summarize
+    from hipec.report import band_c, plot_temperatures, summarize
     from hipec.runner import Plan, SessionRunner
     from hipec.store import Store
 
@@ -585,8 +585,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"Session {outcome.session_id} ended {outcome.phase} (fault: {outcome.fault})")
     print(f"  phases:            {' -> '.join(summary.phases)}")
     print(f"  treatment time:    {summary.treatment_min:.1f} min in band")
-    print(f"  inflow in ±0.1 °C: {summary.time_in_band_pct:.1f} % of treatment records; "
-          f"max deviation {summary.max_deviation_c:.3f} °C (measured)")
+    band = band_c(store.session(outcome.session_id))
+    print(f"  in ±{band:g} °C:        {summary.time_in_band_pct:.1f} % of treatment records, as the board judged "
+          f"them; max deviation {summary.max_deviation_c:.3f} °C (measured)")
     print(f"  delivered volume:  {summary.delivered_l:.1f} L pumped, mean flow {summary.mean_flow_ml_min:.0f} mL/min")
     print(f"  alarms raised:     {', '.join(summary.alarms_raised) or 'none'}")
     print(f"  records stored:    {summary.records}")

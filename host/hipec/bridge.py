@@ -30,6 +30,33 @@ class BoardError(Exception):
         self.message = message
 
 
+class PortBusy(OSError):
+    """Another process holds the board's serial port."""
+
+
+def port_holder(port: str) -> str:
+    """The process holding the exclusive lock on the device ("pid 1234 (hipec run ...)"), from the
+    kernel's lock table; "" if it cannot be told."""
+    import os
+
+    try:
+        st = os.stat(port)
+        with open("/proc/locks") as f:
+            for line in f:
+                fields = line.split()
+                if "FLOCK" not in fields:
+                    continue
+                pid, where = fields[4], fields[5]  # "12345", "00:05:3" (major:minor:inode)
+                if where.split(":")[-1] != str(st.st_ino):
+                    continue
+                with open(f"/proc/{pid}/cmdline", "rb") as c:
+                    command = c.read().replace(b"\0", b" ").decode(errors="replace").strip()
+                return f"pid {pid} ({command[:80]})"
+    except (OSError, IndexError):
+        pass
+    return ""
+
+
 class LinkTimeout(Exception):
     """No reply after every retry: the board is gone, hung or unplugged."""
 
@@ -39,7 +66,15 @@ class BoardLink:
         self.port = port
         self.reply_timeout_s = reply_timeout_s
         self.retries = retries
-        self.serial = serial.Serial(port, baudrate=115200, timeout=0.02)
+        try:
+            # Exclusive: a second bridge on the same board would steal its replies and leave both with
+            # link losses, so it is refused here, naming the process that holds the port.
+            self.serial = serial.Serial(port, baudrate=115200, timeout=0.02, exclusive=True)
+        except serial.SerialException as exc:
+            holder = port_holder(port)
+            if holder:
+                raise PortBusy(f"{port} is in use by {holder}; one bridge per board") from None
+            raise
         self.serial.reset_input_buffer()
         self.serial.write(b"\x00")  # ends any partial frame the board may hold
         self._splitter = FrameSplitter()

@@ -407,7 +407,7 @@ def _resume(args: argparse.Namespace) -> int:
         outcome = runner.resume(session.id)
     print(f"session {outcome.session_id} ended {outcome.phase} (fault: {outcome.fault}); "
           f"{outcome.records} more records in {args.db}")
-    return EXIT_OK if outcome.phase == "COMPLETE" else EXIT_SESSION_NOT_COMPLETE
+    return session_exit(outcome.phase)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -439,6 +439,15 @@ def summary_line(plan: SessionPlan) -> str:
             f"{plan.target_temp_c:g} °C at the {plan.controlled_point}, {plan.duration_min:g} min, "
             f"{plan.volume_l:g} L, {plan.flow_ml_min:g} mL/min; {drugs} in {plan.carrier}; PCI {plan.pci}, "
             f"CC-{plan.cc}")
+
+
+def session_exit(phase: str) -> int:
+    """The exit status of `hipec run`: 0 completed, 4 the link never came back, 3 ended otherwise."""
+    from hipec.store import DISCONNECTED
+
+    if phase == "COMPLETE":
+        return EXIT_OK
+    return EXIT_LINK if phase == DISCONNECTED else EXIT_SESSION_NOT_COMPLETE
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -480,7 +489,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             outcome = run_live(runner, Dashboard(plan, patient))
     print(f"session {outcome.session_id} ended {outcome.phase} (fault: {outcome.fault}); "
           f"{outcome.records} records in {args.db}")
-    return EXIT_OK if outcome.phase == "COMPLETE" else EXIT_SESSION_NOT_COMPLETE
+    return session_exit(outcome.phase)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -593,7 +602,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"  records stored:    {summary.records}")
     print(f"  record (SQLite):   {db_path}")
     print(f"  temperature plot:  {plot_path}")
-    return EXIT_OK if outcome.phase == "COMPLETE" else EXIT_SESSION_NOT_COMPLETE
+    return session_exit(outcome.phase)
 
 
 if __name__ == "__main__":

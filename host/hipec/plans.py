@@ -125,6 +125,9 @@ def load(path: Path) -> SessionPlan:
         data = tomllib.loads(Path(path).read_text())
     except tomllib.TOMLDecodeError as exc:
         raise PlanFileError(f"{path}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a text file"
+        raise PlanFileError(f"{path}: cannot be read ({reason}); `hipec plan new {path}` writes one") from None
     known = {"patient", "treatment", "drug", "perfusion", "scores", "contraindications", "override"}
     unknown = sorted(set(data) - known)
     if unknown:

@@ -1,0 +1,48 @@
+"""The bridge's own outcomes: a second bridge on a board's port is refused naming the holder; a link
+that never comes back ends the session as DISCONNECTED with exit status 4, as the README says; a
+plan file that cannot be read is a usage error (2), not a link error."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hipec.bridge import BoardLink, PortBusy
+from hipec.cli import EXIT_LINK, EXIT_USAGE, main, session_exit
+from hipec.emulator.mcu import EmulatedMCU
+from hipec.runner import Plan, SessionRunner
+from hipec.store import DISCONNECTED, Store
+
+
+def test_a_second_bridge_on_the_port_is_refused_naming_the_holder(mcu: EmulatedMCU) -> None:
+    with BoardLink(mcu.device) as first:
+        with pytest.raises(PortBusy) as refused:
+            BoardLink(mcu.device)
+        assert f"{mcu.device} is in use by pid " in str(refused.value) and "one bridge per board" in str(refused.value)
+        assert first.request("hello")["board"] == "emulated"  # the first bridge is not disturbed
+    with BoardLink(mcu.device) as again:  # once it is closed, the port is free
+        assert again.request("hello")["board"] == "emulated"
+
+
+def test_a_link_that_never_comes_back_ends_disconnected_with_status_4(tmp_path: Path) -> None:
+    mcu = EmulatedMCU(speed=None, host_sync=True, port_link=tmp_path / "board")
+    mcu.schedule(60_000, "link_unplug")  # and never plugged in again
+    store = Store(tmp_path / "record.sqlite")
+    mcu.start()
+    try:
+        with BoardLink(mcu.device) as link:
+            runner = SessionRunner(link, store, Plan(duration_min=10.0), reconnect=lambda: BoardLink(mcu.device),
+                                   reconnect_s=2.0)
+            outcome = runner.run()
+    finally:
+        mcu.stop()
+    assert outcome.phase == DISCONNECTED and store.session(outcome.session_id).outcome == DISCONNECTED
+    assert session_exit(outcome.phase) == EXIT_LINK == 4
+    assert session_exit("ABORTED") == 3 and session_exit("COMPLETE") == 0
+
+
+def test_a_missing_plan_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "no-such-plan.toml"
+    assert main(["run", str(missing), "--port", str(tmp_path / "no-board"), "--yes"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"{missing}: cannot be read (No such file or directory)" in err and err.count("\n") == 1

@@ -80,3 +80,27 @@ temp_c = 22.0
 def test_bad_fault_entries_are_refused_by_name(entry: dict[str, object], message: str) -> None:
     with pytest.raises(FaultFileError, match=re.escape(message)):
         make_fault(entry)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[[fault]]\nkind = \"heater_dead\"\nat_s = nan\n", "fault 1: at_s = nan must be a number of seconds in 0..604800"),
+    ("[[fault]]\nkind = \"heater_dead\"\nat_s = inf\n", "fault 1: at_s = inf must be a number of seconds in 0..604800"),
+    ("[[fault]]\nkind = \"heater_dead\"\nat_s = 1e308\n", "fault 1: at_s = 1e+308 must be a number of seconds"),
+    ("[[fault]]\nkind = \"heater_dead\"\nat_s = 5\nduration_s = nan\n", "fault 1: duration_s = nan must be"),
+    ("[fault]\nkind = \"heater_dead\"\nat_s = 5\n", "fault must be a list of tables, one [[fault]] each (found dict)"),
+    ("fault = [1, 2]\n", "fault 1 = 1 must be a table"),
+])
+def test_a_fault_file_typo_is_one_line_naming_the_entry_and_key(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "faults.toml"
+    path.write_text(text)
+    with pytest.raises(FaultFileError) as refused:
+        load_faults(path)
+    assert expected in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_a_fault_file_that_is_not_text_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "faults.toml"
+    path.write_bytes(b"[[fault]]\nkind = \"\xff\xfe\"\n")
+    with pytest.raises(FaultFileError) as refused:
+        load_faults(path)
+    assert "cannot be read (not UTF-8 text)" in str(refused.value)

@@ -32,6 +32,8 @@ KINDS: dict[str, dict[str, tuple[type, float, float, str]]] = {
     "power_loss": {"off_s": (float, 0.0, 3600.0, "s")},
     "drug_added": {"volume_l": (float, 0.01, 2.0, "L"), "temp_c": (float, 2.0, 45.0, "degC")},
 }
+# A schedule reaches at most this far (a week of virtual time): past it, or NaN, is a typo.
+MAX_AT_S = 7 * 24 * 3600.0
 PROBE_KINDS = ("probe_open", "probe_short", "probe_drift", "probe_stuck", "probe_noise")
 # Kinds that happen once rather than last; duration_s does not apply to them.
 ONE_SHOT = ("link_unplug", "link_replug", "power_loss", "drug_added")
@@ -162,8 +164,8 @@ def make_fault(entry: dict[str, Any], source: str = "fault") -> Fault:
     if kind not in KINDS:
         raise FaultFileError(f"{source}: kind = {kind!r} is not one of: {', '.join(KINDS)}")
     at_s = entry.pop("at_s", 0.0)
-    if isinstance(at_s, bool) or not isinstance(at_s, (int, float)) or at_s < 0:
-        raise FaultFileError(f"{source}: at_s = {at_s!r} must be a number of seconds >= 0")
+    if isinstance(at_s, bool) or not isinstance(at_s, (int, float)) or not 0 <= at_s <= MAX_AT_S:
+        raise FaultFileError(f"{source}: at_s = {at_s!r} must be a number of seconds in 0..{MAX_AT_S:g}")
     probe = entry.pop("probe", None)
     if kind in PROBE_KINDS:
         if probe not in PROBES:
@@ -174,8 +176,9 @@ def make_fault(entry: dict[str, Any], source: str = "fault") -> Fault:
     if duration is not None:
         if kind in ONE_SHOT:
             raise FaultFileError(f"{source}: {kind} happens once and takes no duration_s")
-        if isinstance(duration, bool) or not isinstance(duration, (int, float)) or duration <= 0:
-            raise FaultFileError(f"{source}: duration_s = {duration!r} must be a number of seconds > 0")
+        if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not 0 < duration <= MAX_AT_S:
+            raise FaultFileError(f"{source}: duration_s = {duration!r} must be a number of seconds in "
+                                 f"0..{MAX_AT_S:g}, above 0")
     values = dict(DEFAULTS.get(kind, {}))
     allowed = KINDS[kind]
     for key, value in entry.items():
@@ -197,9 +200,17 @@ def load_faults(path: Path | None) -> list[Fault]:
         data = tomllib.loads(Path(path).read_text())
     except tomllib.TOMLDecodeError as exc:
         raise FaultFileError(f"{path}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        raise FaultFileError(f"{path}: cannot be read ({reason})") from None
     unknown = set(data) - {"fault"}
     if unknown:
         raise FaultFileError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}; use [[fault]]")
     entries = data.get("fault", [])
+    if not isinstance(entries, list):
+        raise FaultFileError(f"{path}: fault must be a list of tables, one [[fault]] each (found {type(entries).__name__})")
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise FaultFileError(f"{path}: fault {i + 1} = {entry!r} must be a table ([[fault]] with kind, at_s, ...)")
     return sorted((make_fault(e, f"{path}: fault {i + 1}") for i, e in enumerate(entries)),
                   key=lambda f: f.at_s)

@@ -182,6 +182,39 @@ def _half(h):
     return -value if h & 0x8000 else value
 
 
+def valid_utf8(raw):
+    """Strict UTF-8 (RFC 3629), which MicroPython's decoder is not: no overlong forms (C0 AF, E0 80 AF),
+    no surrogates (ED A0 80), nothing above U+10FFFF (F4 90 80 80), no stray continuation bytes."""
+    n = len(raw)
+    i = 0
+    while i < n:
+        b = raw[i]
+        if b < 0x80:
+            i += 1
+            continue
+        if 0xC2 <= b <= 0xDF:
+            need, low, high = 1, 0x80, 0xBF
+        elif 0xE0 <= b <= 0xEF:
+            need = 2
+            low = 0xA0 if b == 0xE0 else 0x80   # E0 80..9F would be overlong
+            high = 0x9F if b == 0xED else 0xBF  # ED A0..BF would be a surrogate
+        elif 0xF0 <= b <= 0xF4:
+            need = 3
+            low = 0x90 if b == 0xF0 else 0x80   # F0 80..8F would be overlong
+            high = 0x8F if b == 0xF4 else 0xBF  # F4 90.. would be above U+10FFFF
+        else:
+            return False
+        if i + need >= n:  # the sequence runs past the end
+            return False
+        if not low <= raw[i + 1] <= high:
+            return False
+        for k in range(2, need + 1):
+            if not 0x80 <= raw[i + k] <= 0xBF:
+                return False
+        i += need + 1
+    return True
+
+
 class _Decoder:
     def __init__(self, data):
         self.data = data
@@ -226,6 +259,8 @@ class _Decoder:
             raw = self._chunk(info)
         if major == 2:
             return raw
+        if not valid_utf8(raw):
+            raise CBORError("text string is not valid UTF-8")
         try:
             return raw.decode("utf-8")
         except UnicodeError:

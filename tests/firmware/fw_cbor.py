@@ -86,3 +86,19 @@ def test_subnormal_and_edge_halves_encode_in_two_bytes():
                            (6.103515625e-05, "f90400"), (65504.0, "f97bff"), (-0.0, "f98000"),
                            (float("inf"), "f97c00"), (float("-inf"), "f9fc00"), (65520.0, "fa477ff000")):
         assert cbor.dumps(value) == h(encoded), (value, cbor.dumps(value))
+
+
+def test_text_that_is_not_strict_utf8_is_refused():
+    # Overlong forms, a surrogate, above U+10FFFF, stray and missing continuation bytes: MicroPython's
+    # own decoder accepts some of these; the protocol does not.
+    for bad in (b"\xc0\xaf", b"\xe0\x80\xaf", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\x80", b"\xc3",
+                b"\xe2\x82", b"\xf0\x9d\x84", b"\xff", b"ok\xc3("):
+        try:
+            cbor.loads(bytes([0x60 + len(bad)]) + bad)
+        except cbor.CBORError as exc:
+            assert "UTF-8" in str(exc)
+        else:
+            raise AssertionError("accepted %r" % bad)
+    for good in ("é", "€", "\U0001d11e", "\ud7ff", "\ue000", "\U0010ffff", "plain"):
+        raw = good.encode("utf-8")
+        assert cbor.loads(bytes([0x60 + len(raw)]) + raw) == good

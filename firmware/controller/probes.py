@@ -21,7 +21,8 @@ CODE_SHORT = 0
 # A fluid probe reading outside this range is broken or out of the fluid, not measuring the perfusate.
 PLAUSIBLE_MIN_C = 2.0
 PLAUSIBLE_MAX_C = 80.0
-# Consecutive bad samples before a probe is declared failed (one bad sample is noise, 5 at 10 Hz is not).
+# Consecutive bad samples before a probe is declared failed (one bad sample is noise, 5 at 10 Hz is not),
+# and consecutive good ones before a failed probe counts as working again.
 BAD_SAMPLES_TO_FAIL = 5
 # Low-pass time constant: removes converter noise, adds about this much lag.
 FILTER_TAU_S = 1.0
@@ -83,6 +84,7 @@ class Probes:
         self.temp_c = array("f", [0.0] * N_PROBES)
         self.raw_c = array("f", [0.0] * N_PROBES)
         self.bad_count = array("H", [0] * N_PROBES)
+        self.good_count = array("H", [0] * N_PROBES)  # consecutive good samples of a failed probe
         self.valid = bytearray(N_PROBES)
         self.failed = bytearray(N_PROBES)
         self.primed = bytearray(N_PROBES)
@@ -100,6 +102,7 @@ class Probes:
             self.valid[i] = 0
             self.failed[i] = 0
             self.bad_count[i] = 0
+            self.good_count[i] = 0
             self.primed[i] = 0
         self.fitted_abdominal = abdominal_probes
 
@@ -120,12 +123,21 @@ class Probes:
                 ok = PLAUSIBLE_MIN_C <= t <= PLAUSIBLE_MAX_C
             if not ok:
                 self.valid[i] = 0
+                self.good_count[i] = 0
                 if self.bad_count[i] < BAD_SAMPLES_TO_FAIL:
                     self.bad_count[i] += 1
                 if self.bad_count[i] >= BAD_SAMPLES_TO_FAIL:
                     self.failed[i] = 1
                 continue
             self.bad_count[i] = 0
+            if self.failed[i]:
+                # A failure follows the probe: it ends after as many good samples as it took to begin
+                # (a bad calibration corrected, a connector reseated); the alarm stays latched until
+                # acknowledged.
+                self.good_count[i] += 1
+                if self.good_count[i] >= BAD_SAMPLES_TO_FAIL:
+                    self.failed[i] = 0
+                    self.good_count[i] = 0
             self.valid[i] = 1
             self.raw_c[i] = t
             if self.primed[i]:

@@ -230,3 +230,17 @@ def test_a_telemetry_period_between_ticks_is_refused():
     assert ctl.config.telemetry_period_ms == 1000
     (accepted,) = ask(board, ctl, [1, 2, "set_config", {"telemetry_period_ms": 200}])
     assert accepted[3]["telemetry_period_ms"] == 200
+
+
+def test_probe_alarms_of_a_bad_calibration_clear_once_it_is_restored_and_acknowledged():
+    board, ctl = make(43.0)
+    ask(board, ctl, [1, 1, "set_config", {"rtd_r0_ohm": 120.0}])  # a wrong probe type: reads implausibly low
+    board.run(ctl, 10)
+    assert "control_probe_failed" in ctl.alarms.active_names()
+    ask(board, ctl, [1, 2, "set_config", {"rtd_r0_ohm": 100.0}])  # the calibration restored
+    board.run(ctl, 10)
+    (acked,) = ask(board, ctl, [1, 3, "ack_alarm", {"alarm": "all"}])
+    assert "control_probe_failed" not in acked[3]["alarms"], acked
+    (started,) = ask(board, ctl, [1, 4, "start", {}])
+    board.run(ctl, 5)
+    assert started[2] == "ok" and ctl.session.phase == session.PRIMING  # not FAULT at once

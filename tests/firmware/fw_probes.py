@@ -123,3 +123,19 @@ def test_a_probe_and_converter_that_cannot_measure_the_perfusate_are_refused_tog
         assert cfg.rtd_r0_ohm == 100.0 and cfg.rtd_ref_ohm == 430.0  # nothing changed
     cfg.apply({"rtd_r0_ohm": 1000.0, "rtd_ref_ohm": 4300.0})  # a PT1000 on its own reference
     assert cfg.rtd_ref_ohm == 4300.0
+
+
+def test_a_failed_probe_recovers_once_it_reads_again():
+    """A failure follows the probe: after as many good samples as it took to fail, the probe is healthy
+    again (the alarm it raised stays latched until acknowledged; that is the alarm's business)."""
+    bank = bank_at(43.0)
+    bank.codes[probes.INFLOW] = probes.CODE_OPEN
+    for _ in range(probes.BAD_SAMPLES_TO_FAIL):
+        bank.update(0.1)
+    assert bank.failed[probes.INFLOW] == 1
+    bank.codes[probes.INFLOW] = code_for_c(43.0)
+    for _ in range(probes.BAD_SAMPLES_TO_FAIL - 1):
+        bank.update(0.1)
+        assert bank.failed[probes.INFLOW] == 1  # one good sample is not yet a probe that works
+    bank.update(0.1)
+    assert bank.failed[probes.INFLOW] == 0 and bank.valid[probes.INFLOW] == 1

@@ -65,12 +65,18 @@ def in_band(session: SessionRow, r: dict[str, int]) -> bool:
     return r["inflow_mc"] != NO_READING and abs(r["inflow_mc"] - r["setpoint_mc"]) <= band_c(session) * 1000.0
 
 
-def treatment_s(rows: list[dict[str, int]]) -> int:
-    """The board's treatment timer over the whole record: each boot's timer starts again at 0."""
-    last: dict[int, int] = {}
+def per_boot_sum(rows: list[dict[str, int]], column: str) -> int:
+    """A counter of the board's (treatment time, delivered volume) over the whole record: each boot's
+    counter starts again at 0, so the record's total is the sum of each boot's highest."""
+    highest: dict[int, int] = {}
     for r in rows:
-        last[r["boot"]] = max(last.get(r["boot"], 0), r["treatment_s"])
-    return sum(last.values())
+        highest[r["boot"]] = max(highest.get(r["boot"], 0), r[column])
+    return sum(highest.values())
+
+
+def treatment_s(rows: list[dict[str, int]]) -> int:
+    """The board's treatment timer over the whole record, every boot counted."""
+    return per_boot_sum(rows, "treatment_s")
 
 
 def summarize(store: Store, session_id: int) -> Summary:
@@ -93,7 +99,7 @@ def summarize(store: Store, session_id: int) -> Summary:
         treatment_min=treatment_s(rows) / 60.0,
         time_in_band_pct=100.0 * judged_in_band / len(treat) if treat else 0.0,
         max_deviation_c=max(deviations) if deviations else 0.0,
-        delivered_l=(rows[-1]["volume_ml"] / 1000.0) if rows else 0.0,
+        delivered_l=per_boot_sum(rows, "volume_ml") / 1000.0,
         mean_flow_ml_min=sum(flows) / len(flows) if flows else 0.0,
         phases=phases,
         alarms_raised=[f"{d['alarm']} ({d['priority']})" for _at, kind, d in store.events(session_id)

@@ -17,6 +17,8 @@ from hipec.store import DISCONNECTED, Store
 from hipec.tables import TELEMETRY_FIELDS, phase_names, protocol
 
 PROTOCOL_VERSION: int = protocol.PROTOCOL_VERSION
+# The outcome of a session the board reset under (it came back at rest, as it always does).
+INTERRUPTED = "INTERRUPTED"
 FINAL_PHASES = phase_names(protocol.FINAL)
 # What a pulled cable or a rebooting board looks like from the host's side.
 LINK_ERRORS = (LinkTimeout, serial.SerialException, OSError)
@@ -115,6 +117,7 @@ class SessionRunner:
         self.event_next = 1  # the board's next event sequence number not yet stored
         self.session_id = 0  # the record's session, once prepared
         self.config: dict[str, Any] = {}  # the board's configuration, once prepared or resumed
+        self.resets = 0  # board resets followed during this session
 
     def prepare(self) -> tuple[int, dict[str, Any]]:
         hello = self.link.request("hello")
@@ -199,7 +202,10 @@ class SessionRunner:
             pause = min(pause * 2, IDLE_POLL_MAX_S, self.clock.wall_s(HEARTBEAT_BOARD_S))
         try:
             status = self.link.request("status")
-            outcome = Outcome(session_id=session_id, phase=status["phase"], records=self.stored,
+            # A board that reset comes back at rest and does not carry the session on: the record says
+            # the session was interrupted, not that it ended in IDLE.
+            phase = INTERRUPTED if self.resets and status["phase"] == "IDLE" else status["phase"]
+            outcome = Outcome(session_id=session_id, phase=phase, records=self.stored,
                               treatment_s=int(status["treatment_s"]), fault=str(status["fault"]),
                               phases_seen=list(self.phases))
         except LINK_ERRORS:
@@ -228,6 +234,7 @@ class SessionRunner:
         """The board rebooted (its hello says so): record the reset and its cause, and follow the new
         boot's records and events from their first."""
         boot = int(hello["boot_id"])
+        self.resets += 1
         self.store.add_event(session_id, "board_reset", {"boot_id": boot, "reset_cause": hello["reset_cause"],
                                                          "previous_boot_id": self.boot_id})
         self.boot_id = boot

@@ -12,11 +12,12 @@ import pytest
 
 from hipec.bridge import BoardLink
 from hipec.emulator.mcu import EmulatedMCU
+from hipec.report import summarize
 from hipec.runner import Plan, SessionRunner
 from hipec.store import Store
 from hipec.tables import protocol
 
-FAULT_AT_MS = 200_000  # in TREATMENT on the default plant (it is reached after about 120 s)
+FAULT_AT_MS = 700_000  # in TREATMENT on the default plant (primed and the abdomen filled after about 9 min)
 
 
 @pytest.mark.parametrize("fault, cause", [("power_loss", "power_on"), ("loop_hang", "watchdog")])
@@ -55,5 +56,12 @@ def test_a_reset_the_link_survives_is_recorded_under_the_new_boot(tmp_path: Path
     alarms = [(d["alarm"], d["state"]) for _at, kind, d in events if kind == "alarm"]
     if cause == "watchdog":
         assert ("watchdog_reset", "raised") in alarms
-    # The board came back in IDLE and does not resume a session by itself: the record says so.
+    # The board came back in IDLE and does not resume a session by itself: the record says the session
+    # was interrupted, and its figures count the first boot's treatment and volume.
     assert rows[-1]["phase"] == protocol.IDLE and after["phase"] == "IDLE"
+    assert outcome.phase == "INTERRUPTED" and store.session(outcome.session_id).outcome == "INTERRUPTED"
+    summary = summarize(store, outcome.session_id)
+    first_boot = [r for r in rows if r["boot"] == 1]
+    assert summary.treatment_min * 60 == max(r["treatment_s"] for r in first_boot) > 0
+    assert summary.delivered_l * 1000 == max(r["volume_ml"] for r in first_boot) + max(
+        r["volume_ml"] for r in rows if r["boot"] == 2)

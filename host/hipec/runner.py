@@ -126,6 +126,11 @@ class SessionRunner:
         tables = self.link.request("describe")
         if tuple(tables.get("telemetry_fields", ())) != TELEMETRY_FIELDS:
             raise SessionError("board's telemetry fields differ from this bridge's record layout")
+        # Every board event from this moment on goes into the record (the plan and the start below
+        # already make some), and the alarms active before it are recorded as they stand.
+        self.boot_id = int(hello["boot_id"])
+        self.event_next = int(self.link.request("status")["event_next"])
+        active = self.link.request("get_alarms")["alarms"]
         accepted = self.link.request("set_plan", self.plan.fields())
         for key, value in self.plan.fields().items():
             if not _same(accepted.get(key), value):
@@ -135,6 +140,8 @@ class SessionRunner:
                                             hello, tables, self.config)
         self.session_id = session_id
         self.store.add_event(session_id, "hello", hello)
+        if active:
+            self.store.add_event(session_id, "alarms_active_at_connect", {"alarms": active})
         self.store.add_event(session_id, "plan_accepted", accepted)
         if self.plan_record is not None:
             self.store.add_event(session_id, "session_plan", self.plan_record)
@@ -176,7 +183,7 @@ class SessionRunner:
         self.first_seq = since
         self.since = since
         self.stored = 0
-        self._attach(session_id, first=True)
+        self._attach(session_id, first=self.session_id != session_id)  # prepare() has attached already
         return self._follow_loop(session_id)
 
     def _follow_loop(self, session_id: int) -> Outcome:

@@ -65,3 +65,25 @@ def test_a_reset_the_link_survives_is_recorded_under_the_new_boot(tmp_path: Path
     assert summary.treatment_min * 60 == max(r["treatment_s"] for r in first_boot) > 0
     assert summary.delivered_l * 1000 == max(r["volume_ml"] for r in first_boot) + max(
         r["volume_ml"] for r in rows if r["boot"] == 2)
+
+
+def test_an_alarm_raised_before_start_is_in_the_record(tmp_path: Path) -> None:
+    """The inflow probe is open from boot: the board raises control_probe_failed before any bridge
+    connects, and a session started on it goes to FAULT at once. The record holds the alarm as it stood
+    when the bridge connected, and every state event from then on, the FAULT included."""
+    mcu = EmulatedMCU(speed=None, host_sync=True, port_link=tmp_path / "board")
+    mcu.inject("probe_open", probe="inflow")
+    store = Store(tmp_path / "record.sqlite")
+    mcu.start()
+    try:
+        assert mcu.wait_until(3000)
+        with BoardLink(mcu.device) as link:
+            outcome = SessionRunner(link, store, Plan(duration_min=10.0)).run()
+    finally:
+        mcu.stop()
+    assert outcome.phase == "FAULT" and outcome.fault == "control_probe_failed"
+    events = store.events(outcome.session_id)
+    at_connect = [d["alarms"] for _at, kind, d in events if kind == "alarms_active_at_connect"]
+    assert at_connect and "control_probe_failed" in [a[0] for a in at_connect[0]]
+    states = [d["phase"] for _at, kind, d in events if kind == "state"]
+    assert states == ["PRIMING", "FAULT"], states

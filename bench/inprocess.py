@@ -73,6 +73,9 @@ class PlantBoard:
     def reset_cause(self) -> str:
         return "power_on"
 
+    def unique_id(self) -> str:
+        return "in-process"
+
     def boot_id(self) -> int:
         return 1
 

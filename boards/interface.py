@@ -58,6 +58,12 @@ class BoardInterface:
         reboots."""
         raise NotImplementedError
 
+    def unique_id(self):
+        """A text that names this board for good, the same on every boot (the chip's
+        machine.unique_id() in hex on the real boards): the host checks it on every connect so that it
+        never merges another board's records into a session."""
+        raise NotImplementedError
+
     def maintenance_boot(self):
         """True on the one boot after enter_repl reset the board: main.py then leaves every output off
         and starts neither the watchdog nor the loop, so the REPL is the host's (hipec flash). False

@@ -8,6 +8,7 @@ The link is the USB CDC serial port the REPL uses: while the firmware owns it, C
 maintenance flag set, because an armed watchdog cannot be stopped on the RP2040; the next boot sees the
 flag (maintenance_boot), leaves every output off and starts neither the watchdog nor the loop.
 """
+import binascii
 import os
 import select
 import sys
@@ -86,6 +87,9 @@ class McuBoard:
 
     def boot_id(self):
         return self._boot_id
+
+    def unique_id(self):
+        return "%s-%s" % (self.name, binascii.hexlify(machine.unique_id()).decode())
 
     def maintenance_boot(self):
         """True once after enter_repl reset the board: stay out of the loop and the watchdog."""

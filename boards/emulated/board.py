@@ -106,6 +106,10 @@ class Board:
         """A number that differs from one boot to the next (the launcher counts its boots)."""
         return int(os.getenv("HIPEC_BOOT_ID") or "1")
 
+    def unique_id(self):
+        """The emulated board's identity, kept by the launcher beside its settings file."""
+        return os.getenv("HIPEC_BOARD_ID") or "emulated"
+
     def maintenance_boot(self):
         """The emulated board hands the link back without a reset (enter_repl): never a maintenance boot."""
         return False

@@ -61,6 +61,7 @@ class Controller:
         self.asked = interlock.Outputs()
         # Sequence numbers restart at every boot; (boot_id, seq) names a record for good.
         self.boot_id = board.boot_id()
+        self.board_id = board.unique_id()  # the host never merges another board's records
         self.telemetry = telemetry.TelemetryRing(ring_records)
         self.events = EventLog(self.boot_id)
         self.door = FrontDoor(self)

@@ -47,6 +47,7 @@ class Commands:
             "firmware": FIRMWARE_VERSION,
             "protocol": PROTOCOL_VERSION,
             "board": ctl.board.name,
+            "board_id": ctl.board_id,
             "reset_cause": ctl.board.reset_cause(),
             "boot_id": ctl.boot_id,
             "uptime_ms": ctl.uptime_ms(self._now()),

@@ -228,6 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:  # one clear line for the operator, not a traceback
         from hipec.bridge import BoardError, LinkTimeout
+        from hipec.emulator.cable import PortLinkBusy
         from hipec.emulator.faults import FaultFileError
         from hipec.emulator.params import PlantFileError
         from hipec.plans import PlanFileError
@@ -236,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hipec.flash import FlashError
         from hipec.tune import TuneError
         known = (BoardError, LinkTimeout, FaultFileError, PlantFileError, PlanFileError, SessionError, TuneError,
-                 RecordError, FlashError, OSError)
+                 RecordError, FlashError, PortLinkBusy, OSError)
         if isinstance(exc, known):
             print(f"hipec {args.command}: error: {exc}", file=sys.stderr)
             return EXIT_LINK if isinstance(exc, (LinkTimeout, OSError)) else EXIT_USAGE

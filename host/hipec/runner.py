@@ -36,6 +36,10 @@ class SessionError(Exception):
     """The board and the bridge disagree (versions, plan) or the session cannot start."""
 
 
+class OtherBoard(SessionError):
+    """The port answers, but with another board than the session's: nothing of it may be merged."""
+
+
 @dataclass(frozen=True)
 class Plan:
     """Session parameters the board runs; defaults are the C-HIPEC standard session."""
@@ -118,6 +122,8 @@ class SessionRunner:
         self.session_id = 0  # the record's session, once prepared
         self.config: dict[str, Any] = {}  # the board's configuration, once prepared or resumed
         self.resets = 0  # board resets followed during this session
+        self.board_id = ""  # the identity of the session's board (hello.board_id)
+        self.other_boards: set[str] = set()  # boards found on the port that were not the session's
 
     def prepare(self) -> tuple[int, dict[str, Any]]:
         hello = self.link.request("hello")
@@ -129,6 +135,7 @@ class SessionRunner:
         # Every board event from this moment on goes into the record (the plan and the start below
         # already make some), and the alarms active before it are recorded as they stand.
         self.boot_id = int(hello["boot_id"])
+        self.board_id = str(hello.get("board_id", ""))
         self.event_next = int(self.link.request("status")["event_next"])
         active = self.link.request("get_alarms")["alarms"]
         accepted = self.link.request("set_plan", self.plan.fields())
@@ -160,6 +167,8 @@ class SessionRunner:
         record after the last one stored, backfilled from the board's ring."""
         self.session_id = session_id
         hello = self.link.request("hello")
+        self.board_id = str((self.store.session(session_id).hello or {}).get("board_id", ""))
+        self._same_board(session_id, hello)
         boot = int(hello["boot_id"])
         last = self.store.last_record(session_id)
         status = self.link.request("status")
@@ -229,6 +238,7 @@ class SessionRunner:
     def _attach(self, session_id: int, first: bool) -> None:
         """Learn the board's boot and event position; after a reset, follow the new boot from 1."""
         hello = self.link.request("hello")
+        self._same_board(session_id, hello)
         self.phase_names = list(self.link.request("describe")["phases"])
         boot = int(hello["boot_id"])
         if first:
@@ -236,6 +246,18 @@ class SessionRunner:
             self.event_next = int(self.link.request("status")["event_next"])
         elif boot != self.boot_id:
             self._new_boot(session_id, hello)
+
+    def _same_board(self, session_id: int, hello: dict[str, Any]) -> None:
+        """Refuse a board that is not the session's (another board on a reused port): recorded as an
+        alarm of the bridge's, and nothing of it stored."""
+        found = str(hello.get("board_id", ""))
+        if self.board_id and found != self.board_id:
+            if found not in self.other_boards:  # once per board found, not once per try
+                self.other_boards.add(found)
+                self.store.add_event(session_id, "board_mismatch", {"expected": self.board_id, "found": found,
+                                                                    "port": self.link.port})
+            raise OtherBoard(f"{self.link.port} answers as board {found}, not {self.board_id} of session "
+                             f"{session_id}; nothing of it recorded")
 
     def _new_boot(self, session_id: int, hello: dict[str, Any]) -> None:
         """The board rebooted (its hello says so): record the reset and its cause, and follow the new
@@ -257,6 +279,7 @@ class SessionRunner:
         if boot == self.boot_id:
             return False
         hello = self.link.request("hello")
+        self._same_board(session_id, hello)
         if int(hello["boot_id"]) != self.boot_id:
             self._new_boot(session_id, hello)
         return True
@@ -276,6 +299,9 @@ class SessionRunner:
                 self._attach(session_id, first=False)
                 self.store.add_event(session_id, "link_restored", {"boot_id": self.boot_id})
                 return True
+            except OtherBoard:
+                self.link.close()  # nothing more is asked of that board, not even the final status
+                time.sleep(0.2)  # the session's board may still come back on the port
             except LINK_ERRORS:
                 time.sleep(0.02)
         return False

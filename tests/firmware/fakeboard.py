@@ -55,6 +55,9 @@ class FakeBoard:
     def reset_cause(self):
         return "power_on"
 
+    def unique_id(self):
+        return "fake-board"
+
     def cpu_us(self):
         return 0
 

@@ -5,6 +5,7 @@ as a USB device drops them.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import select
 import threading
@@ -18,6 +19,10 @@ from pathlib import Path
 HOST_WRITE_TIMEOUT_S = 1.0
 
 
+class PortLinkBusy(RuntimeError):
+    """Another running emulator holds the port link."""
+
+
 class Cable:
     """lock: the emulator's lock, held while the pty is swapped and while bytes go to the host."""
 
@@ -29,6 +34,30 @@ class Cable:
         self._stopping = stopping
         self._master = -1
         self._slave = -1
+        self._claim_fd = -1
+
+    def claim(self) -> None:
+        """Take the port link for this emulator alone: a second emulator that pointed it at its own
+        board would hand that board to the first one's bridge when it reconnects. Held until release()."""
+        if self.port_link is None:
+            return
+        lock_path = self.port_link.with_name(self.port_link.name + ".lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise PortLinkBusy(f"--port-link {self.port_link} is held by another emulator (pid {holder}); "
+                               f"stop it or choose another path") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._claim_fd = fd
+
+    def release(self) -> None:
+        if self._claim_fd >= 0:
+            os.close(self._claim_fd)  # closing drops the lock
+            self._claim_fd = -1
 
     @property
     def plugged(self) -> bool:

@@ -153,6 +153,7 @@ class EmulatedMCU:
 
     def start(self) -> str:
         """Create the link, boot the firmware, and return the device path the host should open."""
+        self._cable.claim()
         self._cable.plug()
         self._threads.start(self._supervisor.run, "plant")
         self._threads.start(self._cable.relay_host_to_board, "host-to-mcu", self._interpreter.stdin_fd,
@@ -169,6 +170,7 @@ class EmulatedMCU:
         self._threads.join(5.0)
         with self._lock:
             self._cable.unplug()
+        self._cable.release()
         if self._settings_dir is not None:
             self._settings_dir.cleanup()
 

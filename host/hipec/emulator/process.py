@@ -6,6 +6,7 @@ again after a reset (after the power-off interval of a power loss), or leaves it
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import threading
 from collections import deque
@@ -43,6 +44,19 @@ class Threads:
             thread.join(timeout=timeout_s)
 
 
+def board_identity(settings_file: Path) -> str:
+    """The emulated board's identity, as a real board's chip id: made once and kept beside its flash
+    (the settings file), so the same emulated board is the same board on every run, and two emulators
+    with their own flash are two boards."""
+    path = settings_file.with_name(settings_file.name + ".board-id")
+    try:
+        return path.read_text().strip()
+    except OSError:
+        identity = "emulated-" + secrets.token_hex(8)
+        path.write_text(identity + "\n")
+        return identity
+
+
 class Interpreter:
     """One micropython process at a time: the board's CPU and RAM. Its stdout goes to stdout_sink
     (run in a thread with its own descriptor); its stderr lines are kept in stderr_lines."""
@@ -52,6 +66,7 @@ class Interpreter:
         self.firmware_dir = firmware_dir
         self.board_dir = board_dir
         self.settings_file = settings_file
+        self.board_id = board_identity(settings_file)
         self.heap_kib = heap_kib
         self.stderr_lines: deque[str] = deque(maxlen=200)
         self._lock = lock
@@ -76,6 +91,7 @@ class Interpreter:
             "HIPEC_PLANT_RFD": str(from_plant_r),
             "HIPEC_RESET_CAUSE": reset_cause,
             "HIPEC_BOOT_ID": str(boot_id),
+            "HIPEC_BOARD_ID": self.board_id,
             "HIPEC_SETTINGS_FILE": str(self.settings_file),
         })
         proc = subprocess.Popen(

@@ -18,14 +18,18 @@ from hipec.store import DISCONNECTED, Store
 def test_an_emulated_board_keeps_its_identity_across_runs(tmp_path: Path) -> None:
     flash = tmp_path / "flash.cbor"
     ids = []
+    boots = []
     for _run in range(2):
         mcu = EmulatedMCU(speed=None, settings_file=flash)
         mcu.start()
         try:
             with BoardLink(mcu.device) as link:
-                ids.append(link.request("hello")["board_id"])
+                hello = link.request("hello")
+                ids.append(hello["board_id"])
+                boots.append(hello["boot_id"])
         finally:
             mcu.stop()
+    assert boots == [1, 2]  # a boot of the same board on the next run is a new boot, not boot 1 again
     other = EmulatedMCU(speed=None)
     other.start()
     try:

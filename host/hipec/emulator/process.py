@@ -80,8 +80,20 @@ class Interpreter:
         """The running interpreter's stdin, or -1 between two boots."""
         return self._stdin_fd
 
-    def spawn(self, reset_cause: str, boot_id: int) -> tuple[int, int]:
+    def next_boot_id(self) -> int:
+        """A boot number that differs from every earlier boot of this board, on this run or an earlier
+        one with the same flash: counted beside the settings file, as a real board keeps its boots."""
+        path = self.settings_file.with_name(self.settings_file.name + ".boots")
+        try:
+            boots = int(path.read_text().strip())
+        except (OSError, ValueError):
+            boots = 0
+        path.write_text(f"{boots + 1}\n")
+        return boots + 1
+
+    def spawn(self, reset_cause: str) -> tuple[int, int]:
         """Boot the firmware; return the side channel's ends: (what the board writes, what it reads)."""
+        boot_id = self.next_boot_id()
         to_plant_r, to_plant_w = os.pipe()
         from_plant_r, from_plant_w = os.pipe()
         env = dict(os.environ)
@@ -169,7 +181,7 @@ class Supervisor:
         cause = "power_on"
         try:
             while not self._stopping.is_set():
-                from_board, to_board = self._interpreter.spawn(cause, len(self.resets) + 1)
+                from_board, to_board = self._interpreter.spawn(cause)
                 self.resets.append((self._now_ms(), cause))
                 try:
                     next_cause = self._serve(from_board, to_board)

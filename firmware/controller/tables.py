@@ -69,8 +69,6 @@ BYPASS = 4       # bypass valve opened: fluid that may be too hot does not reach
 FAULT_HOLD = 8   # session enters FAULT; heating resumes only on an explicit host command
 PAUSE_HOLD = 16  # session enters PAUSED (treatment timer stops); the host resumes it
 
-
-
 # The rule table, one row per alarm: name, priority, latching (stays active after its condition clears
 # until acknowledged), persistence in ms (a condition counts once it has held that long), reactions,
 # blocks resume (a held session stays held while it is active), and the setting whose seconds replace
@@ -183,7 +181,6 @@ FLAG_NAMES = ("bypass_open", "heater_on", "fault", "high_alarm", "in_band")
 
 # ---------------------------------------------------------------- events and errors
 
-EVENT_TYPES = ("state", "alarm", "heartbeat", "telemetry", "error")
 # Kinds of event log entries (the log keeps state and alarm events).
 EVENT_STATE = 1
 EVENT_ALARM = 2

@@ -15,6 +15,7 @@ from hipec.runner import Progress
 
 if TYPE_CHECKING:
     from hipec.plans import SessionPlan
+    from hipec.store import Store
 
 # Demo speed: a 60-minute treatment plus priming, filling, cooling and draining in about a minute.
 DEMO_SPEED = 90.0
@@ -408,6 +409,7 @@ def _resume(args: argparse.Namespace) -> int:
         outcome = runner.resume(session.id)
     print(f"session {outcome.session_id} ended {outcome.phase} (fault: {outcome.fault}); "
           f"{outcome.records} more records in {args.db}")
+    warn_conflicts(store)
     return session_exit(outcome.phase)
 
 
@@ -440,6 +442,13 @@ def summary_line(plan: SessionPlan) -> str:
             f"{plan.target_temp_c:g} °C at the {plan.controlled_point}, {plan.duration_min:g} min, "
             f"{plan.volume_l:g} L, {plan.flow_ml_min:g} mL/min; {drugs} in {plan.carrier}; PCI {plan.pci}, "
             f"CC-{plan.cc}")
+
+
+def warn_conflicts(store: Store) -> None:
+    """Records that came again with other content are kept aside in the record: say so, loudly."""
+    if store.conflicts:
+        print(f"WARNING: {store.conflicts} record(s) arrived again with other content than stored; both "
+              f"versions are in the record as record_conflict events", file=sys.stderr)
 
 
 def session_exit(phase: str) -> int:
@@ -490,6 +499,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             outcome = run_live(runner, Dashboard(plan, patient))
     print(f"session {outcome.session_id} ended {outcome.phase} (fault: {outcome.fault}); "
           f"{outcome.records} records in {args.db}")
+    warn_conflicts(store)
     return session_exit(outcome.phase)
 
 

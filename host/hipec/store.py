@@ -137,6 +137,7 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
+        self.conflicts = 0  # records that arrived again with other content than stored (see add_telemetry)
         self._migrate()
 
     @property
@@ -173,18 +174,34 @@ class Store:
                             (time.time(), outcome, session_id))
 
     def add_telemetry(self, session_id: int, records: Iterable[Sequence[int]], boot: int = 1) -> int:
-        """Store records (board field order) of one board boot; returns how many were new."""
+        """Store records (board field order) of one board boot; returns how many were new. A record whose
+        (boot, seq) is stored already with other content is never dropped in silence: it is a conflict,
+        kept as a record_conflict event with both versions and counted in self.conflicts."""
         rows = [(session_id, boot, *r) for r in records]
         for r in rows:
             if len(r) != len(TELEMETRY_FIELDS) + 2:
                 raise ValueError(f"telemetry record has {len(r) - 2} fields, expected {len(TELEMETRY_FIELDS)}")
         placeholders = ", ".join("?" * (len(TELEMETRY_FIELDS) + 2))
+        new = 0
         with self.db:
-            before = self.db.total_changes
-            self.db.executemany(
-                f"INSERT OR IGNORE INTO telemetry (session_id, boot, {', '.join(TELEMETRY_FIELDS)}) "
-                f"VALUES ({placeholders})", rows)
-            return self.db.total_changes - before
+            for row in rows:
+                cur = self.db.execute(
+                    f"INSERT OR IGNORE INTO telemetry (session_id, boot, {', '.join(TELEMETRY_FIELDS)}) "
+                    f"VALUES ({placeholders})", row)
+                if cur.rowcount == 1:
+                    new += 1
+                    continue
+                # Already stored: harmless if it is the same record again, a conflict if it is not.
+                stored = self.db.execute(
+                    f"SELECT {', '.join(TELEMETRY_FIELDS)} FROM telemetry WHERE session_id = ? AND boot = ? "
+                    f"AND seq = ?", (session_id, boot, row[2])).fetchone()
+                if stored is not None and tuple(stored) != tuple(row[2:]):
+                    self.conflicts += 1
+                    self.db.execute(
+                        "INSERT INTO events (session_id, at, kind, detail_json) VALUES (?, ?, 'record_conflict', ?)",
+                        (session_id, time.time(), json.dumps({"boot": boot, "seq": row[2], "stored": list(stored),
+                                                              "received": list(row[2:])})))
+        return new
 
     def add_event(self, session_id: int | None, kind: str, detail: dict[str, Any],
                   boot: int | None = None, seq: int | None = None) -> bool:

@@ -97,3 +97,17 @@ def test_request_table_gives_the_phases_each_request_is_allowed_in() -> None:
             assert text.startswith("at rest"), (request, text)
         else:
             assert tuple(listed) == tuple(names[p] for p in allowed), (request, text)
+
+
+def test_the_nesting_limit_counts_the_envelope_as_the_document_says() -> None:
+    from controller import cbor
+    assert "the envelope counted" in DOC
+    value: object = 0
+    for _ in range(14):
+        value = [value]
+    sixteen = [1, 1, "echo", {"v": value}]  # the envelope, the fields map, then 14 lists: 16 levels
+    assert cbor.loads(cbor.dumps(sixteen)) == sixteen
+    with pytest.raises(cbor.CBORError):
+        cbor.loads(cbor.dumps([1, 1, "echo", {"v": [value]}]))  # 17
+    with pytest.raises(cbor.CBORError):
+        cbor.loads(b"\x81" * 17 + b"\x00")

@@ -90,3 +90,16 @@ def test_a_session_keeps_its_boards_hello_describe_and_configuration(tmp_path: P
     row = store.session(session)
     assert row.hello == {"boot_id": 3} and row.config == {"band_c": 0.2}
     assert row.tables.flag("in_band", 2) is True and row.tables.flag("in_band", 1) is False
+
+
+def test_a_record_that_comes_again_different_is_a_conflict_not_a_duplicate(tmp_path: Path) -> None:
+    store = Store(tmp_path / "r.sqlite")
+    session = store.new_session("emulated", "0.2.0", {})
+    store.add_telemetry(session, [record(s) for s in range(1, 4)], boot=1)
+    assert store.add_telemetry(session, [record(2)], boot=1) == 0 and store.conflicts == 0  # the same again
+    changed = record(2, phase=7)  # same (boot, seq), other content: another board, or another boot
+    assert store.add_telemetry(session, [changed], boot=1) == 0
+    assert store.conflicts == 1
+    (conflict,) = [d for _at, kind, d in store.events(session) if kind == "record_conflict"]
+    assert conflict["boot"] == 1 and conflict["seq"] == 2 and conflict["received"] == changed
+    assert store.telemetry(session)[1]["phase"] == 3  # what was stored first stays

@@ -16,6 +16,10 @@ from hipec.bridge import BoardLink
 from hipec.tables import PROBE_NAMES as PROBES, protocol
 
 # The board's phase commands an operator gives from the command line (start belongs to `hipec run`).
+# A probe that gives no reading yet is asked again this often, this many times (a board's first readings
+# come with its first control ticks, 100 ms apart) before it is called unconnected.
+FIRST_READING_TRIES = 20
+FIRST_READING_WAIT_S = 0.1
 SESSION_ACTIONS = tuple(name for name in protocol.PHASE_COMMANDS if name != "start")
 # USB vendor ids of boards that run MicroPython out of the box: Raspberry Pi (RP2040/RP2350 native USB),
 # Espressif (ESP32-S2/S3/C3 native USB), and the USB-serial bridges common on ESP32 boards.
@@ -101,7 +105,12 @@ def calibrate_probe(link: BoardLink, probe: str, reference_c: float) -> list[str
     if probe not in PROBES:
         raise ValueError(f"probe {probe!r} is not one of: {', '.join(PROBES)}")
     index = PROBES.index(probe)
-    reading = link.request("status")["temps_c"].get(probe)
+    reading = None
+    for _try in range(FIRST_READING_TRIES):  # a board that has just booted reads its probes at its first ticks
+        reading = link.request("status")["temps_c"].get(probe)
+        if reading is not None:
+            break
+        time.sleep(FIRST_READING_WAIT_S)
     if reading is None:
         raise ValueError(f"the {probe} probe gives no reading: connect it (and fit it with abdominal_probes)")
     offsets = list(link.request("get_config")["probe_offset_c"])

@@ -217,7 +217,7 @@ class Controller:
         filled = delivered - self.patient_start_ml >= plan.volume_l * 1000.0 - cfg.circuit_prime_l * 1000.0
         self.abdomen_filled = filled and sess.phase != session.PRIMING
         cooled = temps[probes.INFLOW] <= cfg.cooldown_end_c
-        sess.advance(now, dt_ms, in_band, filled, cooled, self.board.ticks_diff, cfg, int(plan.duration_min * 60000.0))
+        sess.advance(now, dt_ms, in_band, filled, cooled, self.board.ticks_diff, cfg, int(self.inputs.duration_ms))
         self.control(sess.phase, reactions, target, controlled, cavity_c, tuning, dt_ms, dt_s)
 
         self.since_telemetry_ms += dt_ms

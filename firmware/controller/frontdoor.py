@@ -123,8 +123,8 @@ class FrontDoor:
         inflow = ctl.probes.temp_c[INFLOW]
         if target <= 0.0 or not -TUNE_READY_C <= inflow - target <= TUNE_READY_C:
             raise CommandError(BAD_STATE, "type",
-                               "tune_start needs the inflow within 0.2 degC of the target (now %.2f, target %.1f)"
-                               % (inflow, target))
+                               "tune_start needs the inflow within %s degC of the target (now %.2f, target %.1f)"
+                               % (TUNE_READY_C, inflow, target))
         ctl.tuner.start(target, amplitude_w, cycles, hysteresis_c)
 
     def tune_cancel(self):

@@ -51,6 +51,7 @@ class PlantBoard:
         self.pump_msps = 0
         self.bypass = True
         self.settings: bytes | None = None
+        self.reset_count = 0
 
     def ticks_ms(self) -> int:
         return self.now & TICKS_MAX
@@ -112,6 +113,12 @@ class PlantBoard:
 
     def air_in_line(self) -> bool:
         return self.plant.air_in_line()
+
+    def reset_count_read(self) -> int:
+        return self.reset_count
+
+    def reset_count_write(self, count: int) -> None:
+        self.reset_count = count
 
     def wdt_start(self, timeout_ms: int) -> None:
         pass

@@ -153,6 +153,15 @@ class BoardInterface:
         never half of the new one."""
         raise NotImplementedError
 
+    def reset_count_read(self):
+        """The count of consecutive watchdog resets kept in non-volatile memory beside the settings
+        (0 when none is stored): the boot-loop guard's (controller/bootguard.py)."""
+        raise NotImplementedError
+
+    def reset_count_write(self, count):
+        """Keep the count of consecutive watchdog resets across resets and power cycles."""
+        raise NotImplementedError
+
     # ------------------------------------------------------------ serial link
 
     def link_read(self, buf):

@@ -22,6 +22,8 @@ from max31865 import MAX31865
 SETTINGS_FILE = "settings.cbor"
 MAINTENANCE_FLAG = "maintenance"
 CRASH_FILE = "crash.txt"
+# The boot-loop guard's count of consecutive watchdog resets (controller/bootguard.py).
+RESET_COUNT_FILE = "resets.txt"
 # The heater duty is a PWM at this frequency for a DC heater; an SSR is switched whole ticks instead.
 HEATER_PWM_HZ = 1000
 FULL_PM = 1000
@@ -180,6 +182,18 @@ class McuBoard:
         with open(SETTINGS_FILE + ".new", "wb") as f:
             f.write(data)
         os.rename(SETTINGS_FILE + ".new", SETTINGS_FILE)
+
+    def reset_count_read(self):
+        try:
+            with open(RESET_COUNT_FILE) as f:
+                return int(f.read().strip() or "0")
+        except (OSError, ValueError):
+            return 0
+
+    def reset_count_write(self, count):
+        with open(RESET_COUNT_FILE + ".new", "w") as f:
+            f.write("%d\n" % count)
+        os.rename(RESET_COUNT_FILE + ".new", RESET_COUNT_FILE)
 
     # ------------------------------------------------------------ USB CDC link
 

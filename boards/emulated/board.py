@@ -196,6 +196,25 @@ class Board:
             f.write(data)
         os.rename(path + ".new", path)
 
+    def reset_count_read(self):
+        """The boot-loop guard's count, kept by the launcher's flash beside the settings file."""
+        path = os.getenv("HIPEC_SETTINGS_FILE")
+        if not path:
+            return 0
+        try:
+            with open(path + ".resets", "r") as f:
+                return int(f.read().strip() or "0")
+        except (OSError, ValueError):
+            return 0
+
+    def reset_count_write(self, count):
+        path = os.getenv("HIPEC_SETTINGS_FILE")
+        if not path:
+            return
+        with open(path + ".resets.new", "w") as f:
+            f.write("%d\n" % count)
+        os.rename(path + ".resets.new", path + ".resets")
+
     # ---------------------------------------------------------------- serial link
 
     def link_read(self, buf):

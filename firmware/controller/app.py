@@ -12,6 +12,7 @@ import gc
 
 from controller import autotune, cascade, eventlog, heater, heater_output, interlock, probes, safety, session, \
     settings, telemetry
+from controller.bootguard import BootGuard
 from controller.alarms import Alarms
 from controller.commands import Commands
 from controller.config import Config
@@ -34,6 +35,8 @@ WATCHDOG_TIMEOUT_MS = 2000
 LINK_TIMEOUT_MS = 5000
 # The board pushes a heartbeat event this often, so the host can tell a silent board from a quiet one.
 HEARTBEAT_EVENT_MS = 1000
+# Safe mode holds every output off whatever a session or a calibration asks (bootguard.py).
+SAFE_MODE_REACTIONS = HEATER_OFF | PUMP_STOP | BYPASS
 # Heap a control tick may allocate (floats are heap objects on MicroPython): it is collected at the
 # end of every tick, so this bounds the garbage, not the heap's high-water mark.
 TICK_ALLOC_BUDGET_BYTES = 8192
@@ -44,7 +47,11 @@ class Controller:
         gc.collect()  # the compiler's garbage from importing us, before the long-lived buffers
         self.board = board
         self.config = Config()
-        self.settings_status = settings.load(board, self.config)
+        self.guard = BootGuard(board)
+        if self.guard.safe_mode:
+            self.settings_status = "not applied: safe mode"
+        else:
+            self.settings_status = settings.load(board, self.config)
         self.plan = Plan()
         self.probes = probes.Probes(self.config)
         self.heater = heater.HeaterController(self.config)
@@ -183,6 +190,8 @@ class Controller:
         # Supervision first: the active alarms' reactions override everything below, in this same tick.
         self.supervisor.check(self.probes, self.inputs, dt_ms)
         reactions = self.alarms.update(self.uptime_ms(now), dt_ms, cfg)
+        if self.guard.safe_mode:
+            reactions |= SAFE_MODE_REACTIONS
         if reactions & FAULT_HOLD and self.session_running() and sess.phase != session.FAULT:
             self.fault_alarm = self.alarms.first_active(FAULT_HOLD)
             sess.hold(session.FAULT, now, self.fault_alarm)
@@ -295,6 +304,7 @@ class Controller:
         """Work that may allocate, kept out of the control computation: events for the host, the
         autotune's arithmetic."""
         sess = self.session
+        self.guard.tick(self.uptime_ms(now))
         if self.tuner.state == autotune.DONE and self.tuner.result is None:
             self.finish_tune()
         eventlog.log_changes(self.alarms, sess, self.events, self.link, self.uptime_ms)

@@ -49,6 +49,7 @@ class Commands:
             "board": ctl.board.name,
             "board_id": ctl.board_id,
             "reset_cause": ctl.board.reset_cause(),
+            "safe_mode": ctl.guard.report(),
             "boot_id": ctl.boot_id,
             "uptime_ms": ctl.uptime_ms(self._now()),
             "tick_ms": ctl.tick_ms,
@@ -86,6 +87,7 @@ class Commands:
             "setpoint_c": ctl.setpoint_c,
             "target_c": ctl.target_c,
             "settings": ctl.settings_status,
+            "safe_mode": ctl.guard.report(),
             "controlled_c": ctl.controlled_c,
             "cascade": ctl.cascade_active,
             "heater_w": ctl.heater_w,
@@ -221,6 +223,10 @@ class Commands:
         else:
             fields.unknown("(none)", ("revolutions", "measured_ml"))
         return pump.calibration_status()
+
+    def leave_safe_mode(self, _type, _args):
+        settings_status = self.ctl.door.leave_safe_mode()
+        return {"safe_mode": None, "settings": settings_status}
 
     def enter_repl(self, _type, _args):
         self.ctl.door.enter_repl()

@@ -3,9 +3,11 @@ abort, reset, acknowledge, plan, configuration, flow, vitals, the way back to th
 each, holding the whole rule of that request. commands.py checks a message's fields and calls exactly
 one of these; nothing else changes the session from outside the control tick.
 
+Safe mode (bootguard.py) refuses every request that would drive an output.
+
 The controller owns one FrontDoor and hands it itself; the methods act on the controller's parts.
 """
-from controller import interlock, session
+from controller import interlock, session, settings
 from controller.errors import CommandError, BAD_STATE
 from controller.autotune import RUNNING
 from controller.tables import N_ALARMS, WATCHDOG_RESET, ALARM_NAMES, INFLOW
@@ -25,8 +27,26 @@ class FrontDoor:
         """Refuse a request in a phase tables.REQUESTS does not allow it in."""
         session.require(request, self.ctl.session.phase)
 
+    def refuse_in_safe_mode(self, request):
+        guard = self.ctl.guard
+        if guard.safe_mode:
+            raise CommandError(BAD_STATE, "type",
+                               "%s is refused in safe mode (%d watchdog resets in a row; stored settings not "
+                               "applied): leave_safe_mode ends it" % (request, guard.resets))
+
+    def leave_safe_mode(self):
+        """The host ends safe mode: the count restarts and the stored settings are loaded again."""
+        ctl = self.ctl
+        self.require("leave_safe_mode")
+        if not ctl.guard.safe_mode:
+            raise CommandError(BAD_STATE, "type", "the board is not in safe mode")
+        ctl.guard.leave()
+        ctl.settings_status = settings.load(ctl.board, ctl.config)
+        return ctl.settings_status
+
     def start(self):
         ctl = self.ctl
+        self.refuse_in_safe_mode("start")
         if ctl.pump.calibrating:
             raise CommandError(BAD_STATE, "type", "start is not allowed while the pump calibration runs")
         ctl.session.command("start", self._now())
@@ -102,6 +122,7 @@ class FrontDoor:
     def calibrate_pump(self, revolutions):
         """Start a tubing calibration run: at rest, like any change of the settings."""
         session.require("pump_calibrate", self.ctl.session.phase, session.AT_REST)
+        self.refuse_in_safe_mode("pump_calibrate")
         self.ctl.pump.start_calibration(revolutions)
 
     def finish_pump_calibration(self, measured_ml):

@@ -225,6 +225,7 @@ REQUESTS = {
     "tune_start": (PRIMING,),
     "tune_status": ANY_PHASE,
     "tune_cancel": ANY_PHASE,
+    "leave_safe_mode": AT_REST,
 }
 PHASE_COMMANDS = ("start", "pause", "resume", "stop", "abort", "reset")
 # request: the fields it takes, every other one refused as bad_field; a request not listed takes none.

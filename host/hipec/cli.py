@@ -127,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(action, help=text, description=text[0].upper() + text[1:] + ".")
         p.add_argument("--port", required=True, help="serial device of the board")
 
+    p = sub.add_parser("leave-safe-mode", help="end the safe mode a board boot-looped into",
+                       description="A board that was reset by its watchdog 3 times in a row boots into safe mode "
+                                   "(stored settings not applied, outputs held off; `hipec status` says so). Once "
+                                   "the cause is found, this ends it and the board loads its stored settings again.")
+    p.add_argument("--port", required=True, help="serial device of the board")
+
     p = sub.add_parser("config", help="read or change the board's configuration",
                        description="`hipec config get --port P [NAME ...]` prints settings; `hipec config set "
                                    "--port P NAME=VALUE ...` changes them (at rest only; every value is checked "
@@ -311,7 +317,8 @@ class ProgressPrinter:
             self.next_line_s = t_s + self.LOG_EVERY_S
 
 
-OPERATE_COMMANDS = ("ports", "ack", "pause", "resume", "stop", "abort", "reset", "config", "calibrate")
+OPERATE_COMMANDS = ("ports", "ack", "pause", "resume", "stop", "abort", "reset", "leave-safe-mode", "config",
+                    "calibrate")
 
 
 def cmd_operate(args: argparse.Namespace) -> int:
@@ -331,6 +338,8 @@ def cmd_operate(args: argparse.Namespace) -> int:
                 lines = operate.acknowledge(link, args.alarm)
             elif args.command in operate.SESSION_ACTIONS:
                 lines = operate.session_action(link, args.command)
+            elif args.command == "leave-safe-mode":
+                lines = operate.leave_safe_mode(link)
             elif args.command == "config":
                 lines = (operate.config_get(link, args.names) if args.config_command == "get"
                          else operate.config_set(link, args.settings))
@@ -511,6 +520,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     temps = ", ".join(f"{k} {v:.2f}" if v is not None else f"{k} --" for k, v in status["temps_c"].items())
     print(f"phase {status['phase']} (fault: {status['fault']}); {temps} °C; flow {status['flow_ml_min']:.0f} mL/min; "
           f"treatment {status['treatment_s']}/{status['duration_s']} s")
+    if status.get("safe_mode"):
+        from hipec.operate import safe_mode_text
+        print(safe_mode_text(status["safe_mode"]))
     return EXIT_OK
 
 

@@ -50,6 +50,18 @@ def acknowledge(link: BoardLink, alarm: str) -> list[str]:
     return [f"acknowledged {alarm}; active now: {', '.join(still) if still else 'none'}"]
 
 
+def safe_mode_text(report: dict[str, Any]) -> str:
+    """The board's safe-mode report (hello or status `safe_mode`) for the operator."""
+    return (f"the board is in safe mode after {report['resets']} watchdog resets in a row: its stored settings "
+            f"are not applied and its outputs are held off. Find the cause (the board's crash log, "
+            f"`hipec config get`), then end it with `hipec leave-safe-mode`")
+
+
+def leave_safe_mode(link: BoardLink) -> list[str]:
+    reply = link.request("leave_safe_mode")
+    return [f"safe mode ended; stored settings: {reply['settings']}"]
+
+
 def session_action(link: BoardLink, action: str) -> list[str]:
     reply = link.request(action)
     return [f"{action}: phase now {reply['phase']}"]

@@ -13,6 +13,7 @@ from typing import Any, Callable
 import serial
 
 from hipec.bridge import BoardLink, LinkTimeout
+from hipec.operate import safe_mode_text
 from hipec.store import DISCONNECTED, Store
 from hipec.tables import TELEMETRY_FIELDS, phase_names, protocol
 
@@ -129,6 +130,8 @@ class SessionRunner:
         hello = self.link.request("hello")
         if hello.get("protocol") != PROTOCOL_VERSION:
             raise SessionError(f"board speaks protocol {hello.get('protocol')}, this bridge {PROTOCOL_VERSION}")
+        if hello.get("safe_mode"):
+            raise SessionError(safe_mode_text(hello["safe_mode"]) + "; not started")
         tables = self.link.request("describe")
         if tuple(tables.get("telemetry_fields", ())) != TELEMETRY_FIELDS:
             raise SessionError("board's telemetry fields differ from this bridge's record layout")

@@ -38,6 +38,7 @@ class FakeBoard:
         self.wdt_feeds = 0
         self.crashes = []
         self.settings = None  # the non-volatile settings record
+        self.reset_count = 0  # the boot-loop guard's count, non-volatile too
 
     def ticks_ms(self):
         return self.now & TICKS_MAX
@@ -109,6 +110,12 @@ class FakeBoard:
 
     def settings_write(self, data):
         self.settings = bytes(data)
+
+    def reset_count_read(self):
+        return self.reset_count
+
+    def reset_count_write(self, count):
+        self.reset_count = count
 
     def link_read(self, buf):
         start = self.rx_read

@@ -257,10 +257,10 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     from hipec.emulator.mcu import EmulatedMCU
     from hipec.emulator.params import load_plant
 
-    # At full speed the board must not outrun the bridge that supervises it (see EmulatedMCU).
+    # Faster than real time the board must not outrun the bridge that supervises it (emulator/pacing.py).
     mcu = EmulatedMCU(params=load_plant(args.plant), speed=args.speed, heap_kib=args.heap,
                       faults=load_faults(args.faults), port_link=args.port_link,
-                      host_sync=args.speed is None, settings_file=args.settings)
+                      host_sync=True, settings_file=args.settings)
     device = mcu.start()
     print(device, flush=True)
     speed = "max" if args.speed is None else f"{args.speed:g}x"

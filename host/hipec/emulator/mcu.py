@@ -42,7 +42,7 @@ def _fault(kind: str, probe: str | None, duration_s: float | None, values: dict[
 
 class EmulatedMCU:
     """The emulated board. speed: virtual-time factor, or None for as fast as the CPU allows;
-    host_sync: at full speed, fall back to real time whenever the host has been silent for
+    host_sync: faster than real time, fall back to real time whenever the host has been silent for
     pacing.HOST_SYNC_MS of virtual time (a fast board must not outrun the bridge that supervises it)."""
 
     def __init__(

@@ -1,9 +1,11 @@
 """Virtual time against the wall clock: how far the board's clock may run at each of its idle calls.
 
 At a speed factor virtual time is paced to the wall clock (re-anchored when it slips too far behind
-rather than racing to catch up); with speed None it runs as fast as the CPU allows, and with host_sync
-falls back to real time while the host is silent, so a fast board never outruns the bridge that
-supervises it. Bytes from the host (the link event) cut an idle short.
+rather than racing to catch up); with speed None it runs as fast as the CPU allows. With host_sync,
+either falls back to real time while the plugged-in host has been silent for HOST_SYNC_MS of virtual
+time, so a fast board never outruns a bridge that is merely slow (a loaded machine): the board's link
+supervision then sees the host as it would at real speed, and a host that is really gone is still
+found, in real time. Bytes from the host (the link event) cut an idle short.
 """
 from __future__ import annotations
 
@@ -38,20 +40,25 @@ class Pacer:
     def wake(self) -> None:
         self.link_event.set()
 
+    def host_behind(self, now_ms: int) -> bool:
+        """Whether the plugged-in host has been silent too long for the board to run ahead of it."""
+        return self.host_sync and self._host_plugged() and now_ms - self.host_seen_ms > HOST_SYNC_MS
+
     def pace(self, now_ms: int, until_ms: int) -> int:
         """How far virtual time may go now: until_ms, or less if the host sent something first."""
         if until_ms <= now_ms:
             return now_ms
-        if self.speed is None:
-            if self.link_event.is_set():
+        if self.link_event.is_set() and self.speed is None:
+            self.link_event.clear()
+            return now_ms
+        if self.host_behind(now_ms):
+            # Real time until the host speaks again.
+            self._anchor = None
+            if self.link_event.wait((until_ms - now_ms) / 1000.0):
                 self.link_event.clear()
                 return now_ms
-            if self.host_sync and self._host_plugged() and now_ms - self.host_seen_ms > HOST_SYNC_MS:
-                # The host has fallen behind: run at real time until it speaks again, so that the
-                # board's link supervision sees the host as it would at real speed.
-                if self.link_event.wait((until_ms - now_ms) / 1000.0):
-                    self.link_event.clear()
-                    return now_ms
+            return until_ms
+        if self.speed is None:
             return until_ms
         wall = time.monotonic()
         if self._anchor is None or wall - self._wall_due(now_ms) > PACE_SLIP_S:

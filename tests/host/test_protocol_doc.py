@@ -111,3 +111,27 @@ def test_the_nesting_limit_counts_the_envelope_as_the_document_says() -> None:
         cbor.loads(cbor.dumps([1, 1, "echo", {"v": [value]}]))  # 17
     with pytest.raises(cbor.CBORError):
         cbor.loads(b"\x81" * 17 + b"\x00")
+
+
+def _reply_row(request: str) -> str:
+    (row,) = re.findall(rf"^\| `{request}` \| .*$", DOC, re.M)
+    return row
+
+
+def test_every_field_of_hello_and_status_is_documented() -> None:
+    """A client written from the document alone learns every field the board sends, nested ones too."""
+    sys.path.insert(0, str(REPO_ROOT / "tests" / "firmware"))
+    from controller import app
+    from fakeboard import FakeBoard
+
+    ctl = app.Controller(FakeBoard(30.0), ring_records=10)
+    hello = ctl.commands.hello("hello", {})
+    status = ctl.commands.status("status", {})
+    for request, reply in (("hello", hello), ("status", status)):
+        named = set(re.findall(r"`([a-z_0-9]+)`", _reply_row(request)))
+        assert set(reply) - named == set(), f"{request}: undocumented fields {sorted(set(reply) - named)}"
+    for request, reply, nested in (("status", status, "perf"), ("status", status, "link"),
+                                   ("hello", hello, "limits")):
+        named = set(re.findall(r"`([a-z_0-9]+)`", _reply_row(request)))
+        inner = reply[nested]
+        assert set(inner) - named == set(), f"{nested}: undocumented fields {sorted(set(inner) - named)}"

@@ -86,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", required=True, help="serial device of the board (e.g. /dev/ttyACM0)")
     p.add_argument("--yes", action="store_true", help="start without asking for confirmation")
     p.add_argument("--resume", action="store_true",
-                   help="carry on recording the record's unfinished session (after the bridge was stopped)")
+                   help="carry on recording the record's unfinished session (after the bridge was stopped); "
+                        "after a board reset interrupted it, continue the treatment for the time that remains "
+                        "(the plan pushed again, on confirmation)")
     p.add_argument("--db", type=Path, default=Path("hipec-record.sqlite"), help="SQLite record file")
     p.add_argument("--headless", action="store_true",
                    help="no live display; exit status 0 when COMPLETE, 3 otherwise, 4 on link loss")
@@ -409,6 +411,9 @@ def _resume(args: argparse.Namespace) -> int:
     store = _open_record(args.db)
     session = store.unfinished_session()
     if session is None:
+        interrupted = store.last_interrupted_session()
+        if interrupted is not None:
+            return _continue(args, store, interrupted.id, Plan(**interrupted.plan))
         print(f"hipec run: no unfinished session in {args.db} to resume", file=sys.stderr)
         return EXIT_USAGE
     plan = Plan(**session.plan)
@@ -417,6 +422,31 @@ def _resume(args: argparse.Namespace) -> int:
                                reconnect=lambda: BoardLink(args.port))
         outcome = runner.resume(session.id)
     print(f"session {outcome.session_id} ended {outcome.phase} (fault: {outcome.fault}); "
+          f"{outcome.records} more records in {args.db}")
+    warn_conflicts(store)
+    return session_exit(outcome.phase)
+
+
+def _continue(args: argparse.Namespace, store: "Store", session_id: int, plan: Any) -> int:
+    """A board reset interrupted the session: continue it for the treatment time that remains, or not."""
+    from hipec import continuation
+    from hipec.bridge import BoardLink
+    from hipec.runner import SessionRunner
+
+    with BoardLink(args.port) as link:
+        runner = SessionRunner(link, store, plan, None if args.headless else ProgressPrinter(plan.duration_min * 60),
+                               reconnect=lambda: BoardLink(args.port))
+        given_s, left_min = continuation.remaining_min(runner, session_id)
+        print(f"session {session_id} was interrupted by a board reset after {given_s / 60.0:.1f} of "
+              f"{plan.duration_min:g} min of treatment; continuing it runs {left_min:.1f} min more at "
+              f"{plan.target_temp_c} °C, {plan.flow_ml_min:g} mL/min, recorded as the same session")
+        if not args.yes:
+            answer = input("Continue the treatment on the board? Type yes to continue: ")
+            if answer.strip().lower() != "yes":
+                print(f"not continued; session {session_id} stays ended INTERRUPTED")
+                return EXIT_USAGE
+        outcome = continuation.continue_session(runner, session_id)
+    print(f"session {outcome.session_id} (continued) ended {outcome.phase} (fault: {outcome.fault}); "
           f"{outcome.records} more records in {args.db}")
     warn_conflicts(store)
     return session_exit(outcome.phase)

@@ -173,6 +173,18 @@ class Store:
             self.db.execute("UPDATE sessions SET ended_at = ?, outcome = ? WHERE id = ?",
                             (time.time(), outcome, session_id))
 
+    def reopen_session(self, session_id: int) -> None:
+        """A session ended INTERRUPTED is continued: it runs again until its next outcome."""
+        with self.db:
+            self.db.execute("UPDATE sessions SET ended_at = NULL, outcome = NULL WHERE id = ?", (session_id,))
+
+    def last_interrupted_session(self) -> SessionRow | None:
+        """The latest session a board reset interrupted, if it is the latest session of the record."""
+        row = self.db.execute("SELECT id, outcome FROM sessions ORDER BY id DESC LIMIT 1").fetchone()
+        if row is None or row[1] != "INTERRUPTED":
+            return None
+        return self.session(int(row[0]))
+
     def add_telemetry(self, session_id: int, records: Iterable[Sequence[int]], boot: int = 1) -> int:
         """Store records (board field order) of one board boot; returns how many were new. A record whose
         (boot, seq) is stored already with other content is never dropped in silence: it is a conflict,

@@ -1,0 +1,65 @@
+"""Continuing a treatment a board reset interrupted, as a documented continuation of the same session.
+
+A board that resets (power loss, watchdog) comes back at rest and never resumes heating by itself; the
+record closes the session INTERRUPTED. The operator may then continue it: the same board (checked by
+its identity), the same plan with only the treatment time that remains, pushed again and confirmed by
+the board before it starts, and every record of the new boot stored under the same session, after a
+`continuation` event that says how much treatment had been given and how much remains.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from hipec.runner import INTERRUPTED, Outcome, SessionError, SessionRunner, _same
+from hipec.operate import safe_mode_text
+from hipec.report import treatment_s
+
+# The board's shortest plan (firmware plan.py duration_min range): less remaining ends the treatment.
+MIN_CONTINUATION_MIN = 1.0
+
+
+def remaining_min(runner: SessionRunner, session_id: int) -> tuple[int, float]:
+    """(treatment seconds given over every boot so far, minutes of the plan that remain)."""
+    given_s = treatment_s(runner.store.telemetry(session_id))
+    return given_s, runner.plan.duration_min - given_s / 60.0
+
+
+def continue_session(runner: SessionRunner, session_id: int) -> Outcome:
+    """Push the rest of the plan to the board the session ran on, start it and follow it."""
+    store = runner.store
+    row = store.session(session_id)
+    if row.outcome != INTERRUPTED:
+        raise SessionError(f"session {session_id} ended {row.outcome}, not interrupted by a reset; "
+                           f"nothing to continue")
+    runner.session_id = session_id
+    runner.board_id = str((row.hello or {}).get("board_id", ""))
+    hello = runner.link.request("hello")
+    runner._same_board(session_id, hello)
+    if hello.get("safe_mode"):
+        raise SessionError(safe_mode_text(hello["safe_mode"]) + "; not continued")
+    status = runner.link.request("status")
+    if status["phase"] not in ("IDLE", "COMPLETE", "ABORTED"):
+        raise SessionError(f"the board is in {status['phase']}, not at rest: `hipec reset` first")
+    given_s, left_min = remaining_min(runner, session_id)
+    if left_min < MIN_CONTINUATION_MIN:
+        raise SessionError(f"session {session_id} has {given_s / 60.0:.1f} of {runner.plan.duration_min:g} min "
+                           f"of treatment already; less than {MIN_CONTINUATION_MIN:g} min remains: not continued")
+    runner.plan = replace(runner.plan, duration_min=round(left_min, 1))
+    accepted = runner.link.request("set_plan", runner.plan.fields())
+    for key, value in runner.plan.fields().items():
+        if not _same(accepted.get(key), value):
+            raise SessionError(f"board holds {key} = {accepted.get(key)!r}, the continuation says {value!r}")
+    store.reopen_session(session_id)
+    store.add_event(session_id, "continuation", {"boot_id": int(hello["boot_id"]), "treatment_given_s": given_s,
+                                                 "duration_min": runner.plan.duration_min, "plan": accepted})
+    runner.boot_id = int(hello["boot_id"])
+    # Events of this boot a bridge stored already are not stored again; the rest from the first unstored.
+    stored = store.last_board_event(session_id, runner.boot_id)
+    runner.event_next = stored + 1 if stored else int(status["event_next"])
+    started = runner.link.request("start")
+    store.add_event(session_id, "operator", {"action": "start", "continuation": True})
+    runner.phase_names = list(runner.link.request("describe")["phases"])
+    runner.first_seq = runner.since = int(started["telemetry_next"])
+    runner.stored = 0
+    runner.config = row.config or runner.link.request("get_config")
+    return runner._follow_loop(session_id)

@@ -1,0 +1,83 @@
+"""A treatment a board reset interrupted is continued as the same session: `hipec run --resume` finds the
+interrupted session, says how much treatment was given and how much remains, and on confirmation pushes
+the rest of the plan to the same board and records the new boot under that session; the report's
+treatment time counts both boots and reaches the plan's."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hipec import cli
+from hipec.bridge import BoardLink
+from hipec.emulator.mcu import EmulatedMCU
+from hipec.report import summarize
+from hipec.runner import Plan, SessionRunner
+from hipec.store import Store
+
+POWER_LOSS_AT_MS = 700_000  # in TREATMENT on the default plant (about 1.5 min of it given)
+PLAN = Plan(duration_min=4.0)
+
+
+def test_an_interrupted_treatment_is_continued_for_the_time_that_remains(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    port = tmp_path / "board"
+    db = tmp_path / "record.sqlite"
+    mcu = EmulatedMCU(speed=None, host_sync=True, port_link=port, settings_file=tmp_path / "flash.cbor")
+    mcu.schedule(POWER_LOSS_AT_MS, "power_loss", off_s=5.0)
+    mcu.start()
+    try:
+        store = Store(db)
+        with BoardLink(str(port)) as link:
+            first = SessionRunner(link, store, PLAN).run()
+        assert first.phase == "INTERRUPTED"
+        given_s = summarize(store, first.session_id).treatment_min * 60.0
+        assert 0 < given_s < PLAN.duration_min * 60 - 60
+        store.close()
+        capsys.readouterr()
+        monkeypatch.setattr("builtins.input", lambda _prompt: "no")
+        assert cli.main(["run", "--resume", "--port", str(port), "--db", str(db), "--headless"]) == cli.EXIT_USAGE
+        said = capsys.readouterr().out
+        assert f"interrupted by a board reset after {given_s / 60.0:.1f} of 4 min" in said
+        assert "stays ended INTERRUPTED" in said
+        monkeypatch.setattr("builtins.input", lambda _prompt: "yes")
+        status = cli.main(["run", "--resume", "--port", str(port), "--db", str(db), "--headless"])
+        said = capsys.readouterr().out
+    finally:
+        mcu.stop()
+    store = Store(db)
+    assert len(store.sessions()) == 1
+    session = store.session(first.session_id)
+    assert f"session 1 (continued) ended {session.outcome}" in said
+    assert status == cli.session_exit(str(session.outcome))
+    events = store.events(first.session_id)
+    (cont,) = [d for _at, kind, d in events if kind == "continuation"]
+    assert cont["boot_id"] == 2 and cont["treatment_given_s"] == int(given_s)
+    assert cont["duration_min"] == round(PLAN.duration_min - given_s / 60.0, 1)
+    rows = store.telemetry(first.session_id)
+    assert sorted({r["boot"] for r in rows}) == [1, 2]
+    for boot in (1, 2):
+        seqs = [r["seq"] for r in rows if r["boot"] == boot]
+        assert seqs == sorted(set(seqs)), f"boot {boot}: records duplicated or out of order"
+    assert [r["phase"] for r in rows if r["boot"] == 2][-1] != 0  # boot 2 ran a session, not only IDLE
+
+
+@pytest.mark.xfail(strict=True, reason="warm restart: with the inflow line still at 42.8 degC and the reservoir "
+                   "at 34 degC, PRIMING's heater overshoots the inflow to temp_high within 25 s (robust "
+                   "control, issue 14); the bypass is open, nothing reaches the patient")
+def test_the_continued_treatment_completes_its_planned_time(tmp_path: Path) -> None:
+    from hipec import continuation
+
+    mcu = EmulatedMCU(speed=None, host_sync=True, port_link=tmp_path / "board")
+    mcu.schedule(POWER_LOSS_AT_MS, "power_loss", off_s=5.0)
+    mcu.start()
+    try:
+        store = Store(tmp_path / "record.sqlite")
+        with BoardLink(mcu.device) as link:
+            first = SessionRunner(link, store, PLAN).run()
+            outcome = continuation.continue_session(SessionRunner(link, store, PLAN), first.session_id)
+    finally:
+        mcu.stop()
+    assert outcome.phase == "COMPLETE", outcome.fault
+    total_min = summarize(store, first.session_id).treatment_min
+    assert abs(total_min - PLAN.duration_min) <= 0.1 + 1 / 60.0, total_min

@@ -19,17 +19,19 @@ RESETS_TO_SAFE_MODE = 3  # controller/bootguard.py SAFE_MODE_AFTER_RESETS, as do
 def test_a_board_hung_three_times_in_a_row_boots_into_safe_mode(tmp_path: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     port = tmp_path / "board"
-    mcu = EmulatedMCU(speed=None, port_link=port, settings_file=tmp_path / "flash.cbor")
+    mcu = EmulatedMCU(speed=None, host_sync=True, port_link=port, settings_file=tmp_path / "flash.cbor")
     mcu.start()
     try:
         with BoardLink(str(port)) as link:
             link.request("set_config", {"kp_w_per_c": 31.0})
-            for n in range(1, RESETS_TO_SAFE_MODE + 1):
-                mcu.inject("loop_hang")
-                wait_for(lambda: len(mcu.resets) == n + 1)
-                assert mcu.resets[n][1] == "watchdog"
-                hello = link.request("hello")
-                assert (hello["safe_mode"] is not None) == (n == RESETS_TO_SAFE_MODE), n
+            # Three hangs 10 s of board time apart: each boot is well inside the 60 s that would restart
+            # the count (virtual time, so however loaded the machine).
+            first_ms = mcu.now_ms + 3000
+            for n in range(RESETS_TO_SAFE_MODE):
+                mcu.schedule(first_ms + 10_000 * n, "loop_hang")
+            wait_for(lambda: len(mcu.resets) == RESETS_TO_SAFE_MODE + 1, timeout_s=60.0)
+            assert [c for _t, c in mcu.resets] == ["power_on"] + ["watchdog"] * RESETS_TO_SAFE_MODE
+            hello = link.request("hello")
             assert hello["safe_mode"] == {"resets": RESETS_TO_SAFE_MODE, "after": RESETS_TO_SAFE_MODE}
             status = link.request("status")
             assert status["settings"] == "not applied: safe mode"

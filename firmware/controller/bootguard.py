@@ -38,13 +38,14 @@ class BootGuard:
         """Called every tick: once this boot has run long enough outside safe mode, the count restarts."""
         if self._stable or self.safe_mode or uptime_ms < STABLE_RUN_MS:
             return
-        self._stable = True
-        self.resets = 0
-        self.board.reset_count_write(0)
+        self._restart_count()
 
     def leave(self):
         """The host ends safe mode; the count restarts from zero."""
         self.safe_mode = False
+        self._restart_count()
+
+    def _restart_count(self):
         self._stable = True
         self.resets = 0
         self.board.reset_count_write(0)

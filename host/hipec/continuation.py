@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hipec.runner import INTERRUPTED, Outcome, SessionError, SessionRunner, _same
+from hipec.runner import INTERRUPTED, Outcome, SessionError, SessionRunner
+from hipec.tables import phase_names, protocol
 from hipec.operate import safe_mode_text
 from hipec.report import treatment_s
 
@@ -38,17 +39,14 @@ def continue_session(runner: SessionRunner, session_id: int) -> Outcome:
     if hello.get("safe_mode"):
         raise SessionError(safe_mode_text(hello["safe_mode"]) + "; not continued")
     status = runner.link.request("status")
-    if status["phase"] not in ("IDLE", "COMPLETE", "ABORTED"):
+    if status["phase"] not in phase_names(protocol.REQUESTS["start"]):
         raise SessionError(f"the board is in {status['phase']}, not at rest: `hipec reset` first")
     given_s, left_min = remaining_min(runner, session_id)
     if left_min < MIN_CONTINUATION_MIN:
         raise SessionError(f"session {session_id} has {given_s / 60.0:.1f} of {runner.plan.duration_min:g} min "
                            f"of treatment already; less than {MIN_CONTINUATION_MIN:g} min remains: not continued")
     runner.plan = replace(runner.plan, duration_min=round(left_min, 1))
-    accepted = runner.link.request("set_plan", runner.plan.fields())
-    for key, value in runner.plan.fields().items():
-        if not _same(accepted.get(key), value):
-            raise SessionError(f"board holds {key} = {accepted.get(key)!r}, the continuation says {value!r}")
+    accepted = runner.push_plan()
     store.reopen_session(session_id)
     store.add_event(session_id, "continuation", {"boot_id": int(hello["boot_id"]), "treatment_given_s": given_s,
                                                  "duration_min": runner.plan.duration_min, "plan": accepted})

@@ -141,10 +141,7 @@ class SessionRunner:
         self.board_id = str(hello.get("board_id", ""))
         self.event_next = int(self.link.request("status")["event_next"])
         active = self.link.request("get_alarms")["alarms"]
-        accepted = self.link.request("set_plan", self.plan.fields())
-        for key, value in self.plan.fields().items():
-            if not _same(accepted.get(key), value):
-                raise SessionError(f"board holds {key} = {accepted.get(key)!r}, plan says {value!r}")
+        accepted = self.push_plan()
         self.config = self.link.request("get_config")
         session_id = self.store.new_session(str(hello.get("board")), str(hello.get("firmware")), accepted,
                                             hello, tables, self.config)
@@ -158,6 +155,14 @@ class SessionRunner:
             for override in self.plan_record.get("overrides", []):
                 self.store.add_event(session_id, "override", override)
         return session_id, hello
+
+    def push_plan(self) -> dict[str, Any]:
+        """Send the plan and check the board holds exactly it; returns the plan as the board accepted it."""
+        accepted: dict[str, Any] = self.link.request("set_plan", self.plan.fields())
+        for key, value in self.plan.fields().items():
+            if not _same(accepted.get(key), value):
+                raise SessionError(f"board holds {key} = {accepted.get(key)!r}, plan says {value!r}")
+        return accepted
 
     def run(self) -> Outcome:
         session_id, _hello = self.prepare()

@@ -190,12 +190,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", action="store_true", help="copy .py sources instead of mpy-cross bytecode")
     p.add_argument("--config", type=Path, help="TOML with a [config] table to store on the board")
 
-    p = sub.add_parser("bench", help="run a benchmark from bench/ (control, peers, autotune)",
+    p = sub.add_parser("bench", help="run a benchmark from bench/ (control, peers, autotune, scenarios)",
                        description="`hipec bench control --plant FILE --json` runs a whole session on the "
                                    "emulated MCU and prints the control figures (bench/control.py); `peers` "
                                    "runs this controller, simple-pid and an on/off thermostat on the same plant "
-                                   "(bench/peers.py); `autotune` tunes on every plant variant (bench/autotune.py).")
-    p.add_argument("name", choices=["control", "peers", "autotune"], help="which benchmark")
+                                   "(bench/peers.py); `autotune` tunes on every plant variant (bench/autotune.py); "
+                                   "`scenarios --count N --seed S` runs the randomized scenario campaign "
+                                   "(bench/scenarios.py).")
+    p.add_argument("name", choices=["control", "peers", "autotune", "scenarios"], help="which benchmark")
     p.add_argument("args", nargs=argparse.REMAINDER, help="the benchmark's own options (see --help)")
 
     p = sub.add_parser("demo", help="emulate a board and run one full default treatment on it",
@@ -236,22 +238,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # one clear line for the operator, not a traceback
-        from hipec.bridge import BoardError, LinkTimeout
-        from hipec.emulator.cable import PortLinkBusy
-        from hipec.emulator.faults import FaultFileError
-        from hipec.emulator.params import PlantFileError
-        from hipec.plans import PlanFileError
-        from hipec.runner import SessionError
-        from hipec.store import RecordError
-        from hipec.flash import FlashError
-        from hipec.tune import TuneError
-        known = (BoardError, LinkTimeout, FaultFileError, PlantFileError, PlanFileError, SessionError, TuneError,
-                 RecordError, FlashError, PortLinkBusy, OSError)
-        if isinstance(exc, known):
-            print(f"hipec {args.command}: error: {exc}", file=sys.stderr)
-            return EXIT_LINK if isinstance(exc, (LinkTimeout, OSError)) else EXIT_USAGE
-        raise
+        status = error_exit(exc)
+        if status is None:
+            raise
+        print(f"hipec {args.command}: error: {exc}", file=sys.stderr)
+        return status
     return EXIT_USAGE
+
+
+def error_exit(exc: BaseException) -> int | None:
+    """The exit status for an error the operator is told about in one line (4 for the link, 2 for the
+    rest); None for an error that is a defect and must show its traceback."""
+    from hipec.bridge import BoardError, LinkTimeout
+    from hipec.emulator.cable import PortLinkBusy
+    from hipec.emulator.faults import FaultFileError
+    from hipec.emulator.params import PlantFileError
+    from hipec.flash import FlashError
+    from hipec.plans import PlanFileError
+    from hipec.runner import SessionError
+    from hipec.store import RecordError
+    from hipec.tune import TuneError
+
+    known = (BoardError, LinkTimeout, FaultFileError, PlantFileError, PlanFileError, SessionError, TuneError,
+             RecordError, FlashError, PortLinkBusy, OSError)
+    if not isinstance(exc, known):
+        return None
+    return EXIT_LINK if isinstance(exc, (LinkTimeout, OSError)) else EXIT_USAGE
 
 
 def cmd_emulate(args: argparse.Namespace) -> int:

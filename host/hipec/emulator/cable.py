@@ -34,6 +34,7 @@ class Cable:
         self._stopping = stopping
         self._master = -1
         self._slave = -1
+        self._plugs = 0  # counts plug() and unplug(): which pty a reader's duplicate belongs to
         self._claim_fd = -1
 
     def claim(self) -> None:
@@ -68,6 +69,7 @@ class Cable:
         tty.setraw(slave)
         os.set_blocking(master, False)
         self._master, self._slave = master, slave
+        self._plugs += 1
         self.device = os.ttyname(slave)
         if self.port_link is not None:
             tmp = self.port_link.with_name(self.port_link.name + ".new")
@@ -80,6 +82,8 @@ class Cable:
         for fd in (self._master, self._slave):
             if fd >= 0:
                 os.close(fd)
+        if self._master >= 0:
+            self._plugs += 1
         self._master = self._slave = -1
 
     def replug(self) -> None:
@@ -88,28 +92,43 @@ class Cable:
 
     def relay_host_to_board(self, board_stdin: Callable[[], int], on_input: Callable[[], None]) -> None:
         """Until the emulator stops: what the host writes goes to the interpreter's stdin (board_stdin,
-        -1 while it resets), then on_input is called."""
+        -1 while it resets), then on_input is called.
+
+        The relay reads through its own duplicate of the pty master, taken under the lock: a number
+        read outside it could, once unplug() has closed it, already name a new descriptor (the side
+        channel of a board booting meanwhile), and the relay would steal the board's bytes. For the
+        same reason the interpreter's stdin is written to under the lock, without blocking."""
+        mine, plugged_as = -1, -1
         while not self._stopping.is_set():
-            master = self._master
-            if master < 0:
+            with self._lock:
+                if plugged_as != self._plugs:  # plugged in again, or pulled: let go of the old pty
+                    if mine >= 0:
+                        os.close(mine)
+                    mine = os.dup(self._master) if self._master >= 0 else -1
+                    plugged_as = self._plugs
+            if mine < 0:
                 time.sleep(0.01)
                 continue
             try:
-                ready, _, _ = select.select([master], [], [], 0.05)
+                ready, _, _ = select.select([mine], [], [], 0.05)
                 if not ready:
                     continue
-                data = os.read(master, 4096)
-            except (OSError, ValueError):
-                time.sleep(0.01)  # unplugged under our feet
+                data = os.read(mine, 4096)
+            except OSError:
+                time.sleep(0.01)  # the host end has gone
                 continue
             with self._lock:
+                if plugged_as != self._plugs or not data:
+                    continue  # pulled while these bytes were read: they never crossed the cable
                 fd = board_stdin()
-            if fd >= 0 and data:
-                try:
-                    os.write(fd, data)
-                except OSError:
-                    pass  # the board is resetting; bytes in flight are lost as on a real cable
+                if fd >= 0:
+                    try:
+                        os.write(fd, data)
+                    except OSError:
+                        pass  # the board is resetting, or not reading: lost as on a real cable
             on_input()
+        if mine >= 0:
+            os.close(mine)
 
     def relay_board_to_host(self, stdout_fd: int) -> None:
         """Until the interpreter's stdout closes: what it writes goes to the host; closes stdout_fd."""

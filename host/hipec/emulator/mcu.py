@@ -142,6 +142,11 @@ class EmulatedMCU:
         return self._supervisor.failed
 
     @property
+    def plugged(self) -> bool:
+        """Whether the USB cable is in."""
+        return self._cable.plugged
+
+    @property
     def halted(self) -> bool:
         return self._supervisor.halted
 

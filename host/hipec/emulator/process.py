@@ -116,6 +116,7 @@ class Interpreter:
         with self._lock:
             self._proc = proc
             self._stdin_fd = proc.stdin.fileno()
+            os.set_blocking(self._stdin_fd, False)  # the cable drops what a stuck board does not read
         self._threads.start(self._stdout_sink, "mcu-to-host", os.dup(proc.stdout.fileno()))
         self._stderr_thread = self._threads.start(self._collect_stderr, "stderr", proc)
         return to_plant_r, from_plant_w

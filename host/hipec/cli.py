@@ -91,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(the plan pushed again, on confirmation)")
     p.add_argument("--db", type=Path, default=Path("hipec-record.sqlite"), help="SQLite record file")
     p.add_argument("--headless", action="store_true",
-                   help="no live display; exit status 0 when COMPLETE, 3 otherwise, 4 on link loss")
+                   help="no live display; exit status 0 when COMPLETE with the whole treatment time given, 3 "
+                        "otherwise (stopped early, aborted, a fault, interrupted), 4 on link loss")
 
     p = sub.add_parser("report", help="write the PDF, PNG and CSV report of a recorded session",
                        description="A clinician's report of one session from the SQLite record: summary table "
@@ -503,7 +504,8 @@ def warn_conflicts(store: Store) -> None:
 
 
 def session_exit(phase: str) -> int:
-    """The exit status of `hipec run`: 0 completed, 4 the link never came back, 3 ended otherwise."""
+    """The exit status of `hipec run`: 0 completed (its whole planned treatment time), 4 the link never
+    came back, 3 ended otherwise (STOPPED early by the operator among them)."""
     from hipec.store import DISCONNECTED
 
     if phase == "COMPLETE":

@@ -20,6 +20,9 @@ from hipec.tables import TELEMETRY_FIELDS, phase_names, protocol
 PROTOCOL_VERSION: int = protocol.PROTOCOL_VERSION
 # The outcome of a session the board reset under (it came back at rest, as it always does).
 INTERRUPTED = "INTERRUPTED"
+# The outcome of a session the board took to COMPLETE after the operator's stop, short of its planned
+# treatment time (the board's own timer and plan say so): not a completed treatment.
+STOPPED = "STOPPED"
 FINAL_PHASES = phase_names(protocol.FINAL)
 # What a pulled cable or a rebooting board looks like from the host's side.
 LINK_ERRORS = (LinkTimeout, serial.SerialException, OSError)
@@ -228,7 +231,11 @@ class SessionRunner:
             status = self.link.request("status")
             # A board that reset comes back at rest and does not carry the session on: the record says
             # the session was interrupted, not that it ended in IDLE.
-            phase = INTERRUPTED if self.resets and status["phase"] == "IDLE" else status["phase"]
+            phase = status["phase"]
+            if self.resets and phase == "IDLE":
+                phase = INTERRUPTED
+            elif phase == "COMPLETE" and int(status["treatment_s"]) < int(status["duration_s"]):
+                phase = STOPPED
             outcome = Outcome(session_id=session_id, phase=phase, records=self.stored,
                               treatment_s=int(status["treatment_s"]), fault=str(status["fault"]),
                               phases_seen=list(self.phases))

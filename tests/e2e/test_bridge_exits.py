@@ -1,6 +1,7 @@
 """The bridge's own outcomes: a second bridge on a board's port is refused naming the holder; a link
 that never comes back ends the session as DISCONNECTED with exit status 4, as the README says; a
-plan file that cannot be read is a usage error (2), not a link error."""
+plan file that cannot be read is a usage error (2), not a link error; a treatment the operator stopped
+early is not reported as completed."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from hipec.bridge import BoardLink, PortBusy
-from hipec.cli import EXIT_LINK, EXIT_USAGE, main, session_exit
+from hipec.cli import EXIT_LINK, EXIT_SESSION_NOT_COMPLETE, EXIT_USAGE, main, session_exit
 from hipec.emulator.mcu import EmulatedMCU
-from hipec.runner import Plan, SessionRunner
+from hipec.runner import STOPPED, Plan, Progress, SessionRunner
 from hipec.store import DISCONNECTED, Store
 
 
@@ -46,3 +47,29 @@ def test_a_missing_plan_file_is_a_usage_error(tmp_path: Path, capsys: pytest.Cap
     assert main(["run", str(missing), "--port", str(tmp_path / "no-board"), "--yes"]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert f"{missing}: cannot be read (No such file or directory)" in err and err.count("\n") == 1
+
+
+def test_a_treatment_stopped_early_ends_stopped_with_status_3(tmp_path: Path) -> None:
+    """The operator's stop takes the board through COOLDOWN and DRAIN to COMPLETE, but the treatment
+    was not given in full: the record says STOPPED and the exit status is not the one of success."""
+    mcu = EmulatedMCU(speed=None, host_sync=True, port_link=tmp_path / "board")
+    store = Store(tmp_path / "record.sqlite")
+    mcu.start()
+    try:
+        with BoardLink(mcu.device) as link:
+            link.request("set_config", {"cooldown_max_s": 30, "drain_s": 10})
+            runner = SessionRunner(link, store, Plan(duration_min=10.0))
+            stopped = []
+
+            def stop_once_primed(p: Progress) -> None:
+                if not stopped and p.phase == "HEATING":
+                    stopped.append(link.request("stop")["phase"])
+
+            runner.on_progress = stop_once_primed
+            outcome = runner.run()
+            board = link.request("status")
+    finally:
+        mcu.stop()
+    assert stopped == ["COOLDOWN"] and board["phase"] == "COMPLETE" and board["treatment_s"] < board["duration_s"]
+    assert outcome.phase == STOPPED == store.session(outcome.session_id).outcome
+    assert session_exit(outcome.phase) == EXIT_SESSION_NOT_COMPLETE == 3

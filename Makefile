@@ -8,7 +8,7 @@ RP2_STUBS := micropython-rp2-rpi-pico-stubs==1.29.0.post1
 ESP32_STUBS := micropython-esp32-stubs==1.29.0.post1
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 
-.PHONY: test demo emulate fuzz typecheck fault-matrix clean
+.PHONY: test demo emulate fuzz typecheck fault-matrix scenarios clean
 
 $(STAMP): requirements.txt pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ fuzz: $(STAMP)
 
 fault-matrix: $(STAMP)
 	$(BIN)/python bench/fault_matrix.py --markdown docs/fault-matrix.md
+
+# The randomized scenario campaign (bench/scenarios.py); make test runs a seeded sample of it.
+scenarios: $(STAMP)
+	$(BIN)/hipec bench scenarios --count 1000 --seed 1
 
 typecheck: $(STAMP)
 	$(BIN)/python tools/typecheck.py

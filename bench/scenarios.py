@@ -39,8 +39,9 @@ def run_one(seed: int) -> dict[str, Any]:
         try:
             seen = run.run()
             violations = check(scenario, run.mcu, seen, run.db)
-        except Exception:
-            violations = ["the scenario itself failed: " + traceback.format_exc().strip().splitlines()[-1]]
+        except Exception as exc:
+            where = [f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in traceback.extract_tb(exc.__traceback__)]
+            violations = [f"the scenario itself failed: {type(exc).__name__}: {exc} (at {' < '.join(reversed(where[-3:]))})"]
             seen = run.seen
     final = seen.final_status or {}
     return {"seed": seed, "violations": violations, "exit_status": seen.exit_status,

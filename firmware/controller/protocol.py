@@ -11,7 +11,9 @@ from controller.errors import CommandError
 from controller.tables import PROTOCOL_VERSION, MAX_REQUEST_ID
 
 # Replies remembered for retries; the host keeps one request outstanding, a few cover reordering.
-REPLY_CACHE = 4
+# Two (the last reply and the one before): with the event frame and the payload buffer the link then
+# holds less heap than a cache of four did, and a reply is sent without a block of its size free.
+REPLY_CACHE = 2
 RX_CHUNK = 64
 
 
@@ -27,6 +29,8 @@ class Link:
         # Replies are copied into buffers allocated once, so the live heap does not follow their sizes.
         self.cache_ids = [0] * REPLY_CACHE
         self.cache_frames = [bytearray(wire.MAX_ENCODED) for _ in range(REPLY_CACHE)]
+        self.event_frame = bytearray(wire.MAX_ENCODED)
+        self.payload = wire.PayloadBuffer()
         self.cache_lengths = [0] * REPLY_CACHE
         self.cache_next = 0
         self.requests = 0
@@ -60,10 +64,20 @@ class Link:
                     self.after_message()
 
     def send(self, msg_id, msg_type, fields):
-        out = bytearray()
-        wire.encode_frame(cbor.dumps([PROTOCOL_VERSION, msg_id, msg_type, fields]), out)
-        self.board.link_write(out)
-        return out
+        """Encode and write one message: a reply into the reply cache's next slot (kept for a retry of
+        its id), an event into the event frame; returns the frame's length."""
+        payload = self.payload
+        payload.n = 0
+        cbor.encode([PROTOCOL_VERSION, msg_id, msg_type, fields], payload)
+        if msg_id:
+            slot = self.cache_next
+            self.cache_ids[slot] = 0  # its old reply is being overwritten
+            buf = self.cache_frames[slot]
+        else:
+            buf = self.event_frame
+        n = wire.encode_frame_into(payload.view(), buf)
+        self.board.link_write(memoryview(buf)[:n])
+        return n
 
     def event(self, kind, fields):
         try:
@@ -108,18 +122,16 @@ class Link:
                     return
             self.requests += 1
             result = self.handler.handle(msg_type, fields)
-            frame = self.send(msg_id, "ok", result)
+            frame_len = self.send(msg_id, "ok", result)
         except CommandError as exc:
             self.bad_messages += 1
-            frame = self._send_error(msg_id, exc.code, exc.field, exc.message)
+            frame_len = self._send_error(msg_id, exc.code, exc.field, exc.message)
         except Exception as exc:  # a bug must not take the control loop down
             self.internal_errors += 1
-            frame = self._send_error(msg_id, errors.INTERNAL, "", "internal error: %r" % exc)
+            frame_len = self._send_error(msg_id, errors.INTERNAL, "", "internal error: %r" % exc)
         if msg_id:
-            slot = self.cache_next
-            n = len(frame)
-            self.cache_frames[slot][:n] = frame
-            self.cache_lengths[slot] = n
+            slot = self.cache_next  # send() wrote the frame there
+            self.cache_lengths[slot] = frame_len
             self.cache_ids[slot] = msg_id
             self.cache_next = (slot + 1) % REPLY_CACHE
 

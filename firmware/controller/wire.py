@@ -38,17 +38,70 @@ def cobs_encode(data, out):
     out.append(0)
 
 
+class PayloadBuffer:
+    """A message's CBOR, encoded into a bytearray made once at boot: cbor.encode writes it through
+    append and extend as into a growing one, so a reply of a kilobyte needs no free block of that
+    size at the moment it is sent (a fragmented heap may have none)."""
+
+    def __init__(self):
+        self.buf = bytearray(MAX_PAYLOAD)
+        self.n = 0
+
+    def append(self, byte):
+        if self.n >= MAX_PAYLOAD:
+            raise ValueError("message exceeds MAX_PAYLOAD %d" % MAX_PAYLOAD)
+        self.buf[self.n] = byte
+        self.n += 1
+
+    def extend(self, data):
+        n = self.n
+        end = n + len(data)
+        if end > MAX_PAYLOAD:
+            raise ValueError("message exceeds MAX_PAYLOAD %d" % MAX_PAYLOAD)
+        self.buf[n:end] = data  # the same length replaced: in place
+        self.n = end
+
+    def view(self):
+        return memoryview(self.buf)[:self.n]
+
+
 def encode_frame(payload, out):
     """Append a whole frame carrying payload to the bytearray out."""
-    if len(payload) > MAX_PAYLOAD:
-        raise ValueError("payload of %d bytes exceeds MAX_PAYLOAD %d" % (len(payload), MAX_PAYLOAD))
+    body = len(payload) + CRC_BYTES
+    buf = bytearray(body + body // 254 + 2)
+    out.extend(memoryview(buf)[:encode_frame_into(payload, buf)])
+
+
+def encode_frame_into(payload, buf):
+    """Write the frame carrying payload (COBS of payload and its CRC, then 0x00) into buf, a bytearray
+    of MAX_ENCODED bytes, from its start; return the frame's length. Nothing grows or is copied, so a
+    reply needs no block of memory the size of a frame (a fragmented heap may not have one)."""
+    n = len(payload)
+    if n > MAX_PAYLOAD:
+        raise ValueError("payload of %d bytes exceeds MAX_PAYLOAD %d" % (n, MAX_PAYLOAD))
     crc = crc32(payload)
-    body = bytearray(payload)
-    body.append(crc & 0xFF)
-    body.append((crc >> 8) & 0xFF)
-    body.append((crc >> 16) & 0xFF)
-    body.append((crc >> 24) & 0xFF)
-    cobs_encode(body, out)
+    code_pos = 0
+    i = 1
+    code = 1
+    for k in range(n + CRC_BYTES):
+        byte = payload[k] if k < n else (crc >> (8 * (k - n))) & 0xFF
+        if byte == 0:
+            buf[code_pos] = code
+            code_pos = i
+            i += 1
+            code = 1
+        else:
+            buf[i] = byte
+            i += 1
+            code += 1
+            if code == 0xFF:
+                buf[code_pos] = code
+                code_pos = i
+                i += 1
+                code = 1
+    buf[code_pos] = code
+    buf[i] = 0
+    return i + 1
 
 
 def cobs_decode_in_place(buf, n):

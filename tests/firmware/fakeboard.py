@@ -28,6 +28,7 @@ class FakeBoard:
         self.rx_len = 0
         self.rx_read = 0
         self.tx = bytearray()
+        self.reader = None  # what replies() decodes the board's output with, made at its first call
         self.heater_pm = 0
         self.heater_relay = False
         self.pump_msps = 0
@@ -164,7 +165,9 @@ class FakeBoard:
 
     def replies(self):
         """Decode every frame the board wrote since the last call."""
-        reader = wire.FrameReader()
+        if self.reader is None:  # one for the board's whole output: a frame reader is a kilobyte of heap
+            self.reader = wire.FrameReader()
+        reader = self.reader
         found = []
         for byte in self.tx:
             n = reader.push(byte)

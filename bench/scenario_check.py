@@ -85,10 +85,13 @@ def heater_holds(f: Facts) -> list[str]:
             holds.append((int(d["t_ms"]), f"alarm {d['alarm']}"))
         elif kind == "state" and d.get("phase") == "FAULT":
             holds.append((int(d["t_ms"]), "FAULT"))
-    alarm_bits = [i for i, name in enumerate(protocol.ALARM_NAMES) if name in HEATER_OFF_ALARMS]
-    for row in f.rows:  # the alarm as the records show it, in case its event is missing
-        if any(row["alarms"] & (1 << i) for i in alarm_bits):
+    alarm_bits = sum(1 << i for i, name in enumerate(protocol.ALARM_NAMES) if name in HEATER_OFF_ALARMS)
+    before = 0
+    for row in f.rows:  # the alarm as the records show it rising, in case its event is missing
+        rising = row["alarms"] & alarm_bits & ~before
+        if rising:
             holds.append((int(row["t_ms"]), "heater-off alarm in a record"))
+        before = row["alarms"]
     resumes = sorted(d.t_ms for d in f.seen.done if d.accepted and d.what in ("resume", "start"))
     problems = []
     for held_ms, why in sorted(holds):
@@ -99,8 +102,8 @@ def heater_holds(f: Facts) -> list[str]:
                                 f"with no resume from the operator")
                 break
         # The state at the moment of the hold counts too: an output already on must be off one tick later.
-        before = [e for e in f.mcu.output_log if e[0] <= held_ms + TICK_MS]
-        if before and f.driving(before[-1]) and held_ms + TICK_MS < until:
+        so_far = [e for e in f.mcu.output_log if e[0] <= held_ms + TICK_MS]
+        if so_far and f.driving(so_far[-1]) and held_ms + TICK_MS < until:
             problems.append(f"heater still driven one tick after {why} at {held_ms / 1000:.1f} s")
         if problems:
             break
@@ -130,15 +133,18 @@ def record_integrity(f: Facts) -> list[str]:
             if b != a + 1 and (boot, a + 1, b - 1) not in recorded_gaps:
                 problems.append(f"boot {boot}: records {a + 1}..{b - 1} missing and no gap recorded")
                 break
-    event_gaps = sum(1 for g in _gaps(f) if g[3] is not None)
+    event_gaps = {(g[3], g[2]) for g in _gaps(f) if g[3] is not None}
     ev_by_boot: dict[int, list[int]] = {}
     for boot, seq in f.board_seqs:
         ev_by_boot.setdefault(boot, []).append(seq)
     for boot, seqs in ev_by_boot.items():
         if sorted(set(seqs)) != seqs:
             problems.append(f"boot {boot}: board events stored out of order or twice: {seqs}")
-        elif seqs != list(range(seqs[0], seqs[-1] + 1)) and not event_gaps:
-            problems.append(f"boot {boot}: board events missing: {seqs}")
+            continue
+        for a, b in zip(seqs, seqs[1:]):
+            if b != a + 1 and (a + 1, b - 1) not in event_gaps:
+                problems.append(f"boot {boot}: board events {a + 1}..{b - 1} missing and no gap recorded")
+                break
     if any(k == "record_conflict" for _a, k, _d in f.events):
         problems.append("a record arrived twice with different content")
     problems += _alarms_recorded(f)
@@ -188,8 +194,12 @@ def exit_status(f: Facts) -> list[str]:
     seen = f.seen
     if seen.crash:
         return [f"the bridge crashed: {seen.crash}"]
-    outcome = f.sessions[0].outcome if f.sessions else None
-    if f.sessions and f.sessions[0].ended_at is None:
+    if not f.sessions:  # refused before a session began: an error status, and said why
+        if seen.exit_status in (None, EXIT_OK) or not seen.exit_error:
+            return [f"no session was recorded, yet exit status {seen.exit_status} ({seen.exit_error!r})"]
+        return []
+    outcome = f.sessions[0].outcome
+    if f.sessions[0].ended_at is None:
         return [f"the session was left open (exit {seen.exit_status})"]
     expected = {"COMPLETE": EXIT_OK, DISCONNECTED: EXIT_LINK}.get(outcome or "", EXIT_SESSION_NOT_COMPLETE)
     if seen.exit_status != expected:

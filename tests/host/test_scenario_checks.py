@@ -1,0 +1,82 @@
+"""The scenario campaign's invariants (bench/scenario_check.py) judge what they are shown: each is given
+a made-up run that breaks it and one that keeps it, so that a pass of the campaign means something."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Sequence
+
+from hipec import REPO_ROOT
+from hipec.emulator.world import TruthSample
+from hipec.runner import Plan
+from hipec.store import Store
+from hipec.tables import TELEMETRY_FIELDS
+
+sys.path.insert(0, str(REPO_ROOT / "bench"))
+import scenario_check  # noqa: E402
+from scenario_gen import Scenario  # noqa: E402
+from scenario_run import Done, Observed  # noqa: E402
+
+TEMPS = {"inflow": 43.0, "outflow": 42.0, "abdominal_1": 42.5, "abdominal_2": 42.4, "reservoir": 41.0,
+         "abdominal_3": 42.5, "abdominal_4": 42.5}
+
+
+def sample(t_ms: int, bypass_open: bool = False, **temps: float) -> TruthSample:
+    return TruthSample(t_ms, dict(TEMPS, **temps), 37.0, 3.5, 0.0, 500.0, 0.0, 0, True, bypass_open)
+
+
+def record(seq: int, t_ms: int, alarms: int = 0, treatment_s: int = 0) -> list[int]:
+    values = dict.fromkeys(TELEMETRY_FIELDS, 0)
+    values.update(seq=seq, t_ms=t_ms, alarms=alarms, treatment_s=treatment_s)
+    return [values[name] for name in TELEMETRY_FIELDS]
+
+
+def run(tmp_path: Path, *, truth: list[TruthSample] | None = None, outputs: list[tuple[int, int, bool, int, bool]] | None = None,
+        records: list[list[int]] | None = None, events: Sequence[tuple[str, dict[str, Any]]] = (),
+        outcome: str = "ABORTED", exit_status: int = 3, done: list[Done] | None = None) -> scenario_check.Facts:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    db = tmp_path / "record.sqlite"
+    store = Store(db)
+    sid = store.new_session("emulated", "0", {}, {"board_id": "b1"})
+    store.add_telemetry(sid, records or [record(1, 1000), record(2, 2000)], boot=1)
+    for kind, detail in events:
+        store.add_event(sid, kind, detail, detail.get("boot"), detail.get("seq"))
+    store.end_session(sid, outcome)
+    store.close()
+    mcu = SimpleNamespace(truth=truth or [sample(1000)], output_log=outputs or [(0, 0, False, 0, True)],
+                          resets=[(0, "power_on")], failed=None)
+    seen = Observed(t0_ms=0, session_id=sid, exit_status=exit_status, board_id="b1",
+                    done=done or [Done(0, "start")], final_status={"phase": outcome})
+    scenario = Scenario(1, {}, {}, Plan(duration_min=1.0), ())
+    return scenario_check.Facts(scenario, mcu, seen, db)  # type: ignore[arg-type]
+
+
+def test_fluid_reaching_the_patient_at_the_limit_is_a_violation(tmp_path: Path) -> None:
+    assert scenario_check.patient_fluid(run(tmp_path, truth=[sample(1000, abdominal_1=45.0)]))
+    # the inflow while the bypass returns it to the reservoir does not reach the patient
+    assert not scenario_check.patient_fluid(run(tmp_path / "b", truth=[sample(1000, bypass_open=True, inflow=47.0)]))
+
+
+def test_heating_after_a_heater_off_alarm_without_a_resume_is_a_violation(tmp_path: Path) -> None:
+    alarm = ("alarm", {"alarm": "temp_high", "state": "raised", "priority": "high", "t_ms": 1000, "seq": 1, "boot": 1})
+    heating_later = [(0, 500, True, 0, False), (1000, 0, False, 0, True), (5000, 400, True, 0, False)]
+    assert scenario_check.heater_holds(run(tmp_path, outputs=heating_later, events=[alarm]))
+    resumed = [Done(0, "start"), Done(3000, "resume")]
+    assert not scenario_check.heater_holds(run(tmp_path / "b", outputs=heating_later, events=[alarm], done=resumed))
+    still_on = [(0, 500, True, 0, False), (1300, 0, False, 0, True)]  # off 3 ticks after the alarm
+    assert scenario_check.heater_holds(run(tmp_path / "c", outputs=still_on, events=[alarm]))
+
+
+def test_a_record_missing_without_a_recorded_gap_is_a_violation(tmp_path: Path) -> None:
+    holes = [record(1, 1000), record(2, 2000), record(4, 4000)]
+    assert scenario_check.record_integrity(run(tmp_path, records=holes))
+    gap = ("gap", {"boot_id": 1, "from": 3, "to": 3})
+    assert not scenario_check.record_integrity(run(tmp_path / "b", records=holes, events=[gap]))
+
+
+def test_an_exit_status_that_does_not_match_the_outcome_is_a_violation(tmp_path: Path) -> None:
+    done = [record(1, 1000, treatment_s=60), record(2, 2000, treatment_s=60)]
+    assert scenario_check.exit_status(run(tmp_path, records=done, outcome="COMPLETE", exit_status=3))
+    assert not scenario_check.exit_status(run(tmp_path / "b", records=done, outcome="COMPLETE", exit_status=0))
+    assert scenario_check.exit_status(run(tmp_path / "c", outcome="COMPLETE", exit_status=0))  # 0 of 60 s given

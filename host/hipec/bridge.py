@@ -41,13 +41,16 @@ def port_holder(port: str) -> str:
 
     try:
         st = os.stat(port)
+        # The kernel names the file by its device (hex major:minor) and inode: both must match, or a
+        # lock on another file system's file with the same inode number would be taken for this one.
+        device = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
         with open("/proc/locks") as f:
             for line in f:
                 fields = line.split()
                 if "FLOCK" not in fields:
                     continue
                 pid, where = fields[4], fields[5]  # "12345", "00:05:3" (major:minor:inode)
-                if where.split(":")[-1] != str(st.st_ino):
+                if where != device:
                     continue
                 with open(f"/proc/{pid}/cmdline", "rb") as c:
                     command = c.read().replace(b"\0", b" ").decode(errors="replace").strip()
@@ -71,7 +74,7 @@ class BoardLink:
             # link losses, so it is refused here, naming the process that holds the port.
             self.serial = serial.Serial(port, baudrate=115200, timeout=0.02, exclusive=True)
         except serial.SerialException as exc:
-            holder = port_holder(port)
+            holder = port_holder(port) if "exclusively lock" in str(exc) else ""
             if holder:
                 raise PortBusy(f"{port} is in use by {holder}; one bridge per board") from None
             raise

@@ -175,26 +175,33 @@ class SessionRunner:
 
     def resume(self, session_id: int) -> Outcome:
         """Carry on recording a session a previous bridge started (it was stopped or killed): from the
-        record after the last one stored, backfilled from the board's ring."""
+        record after the last one stored, backfilled from the board's ring; a board that reset
+        meanwhile ends it INTERRUPTED, its reset recorded."""
         self.session_id = session_id
         hello = self.link.request("hello")
         self.board_id = str((self.store.session(session_id).hello or {}).get("board_id", ""))
         self._same_board(session_id, hello)
         boot = int(hello["boot_id"])
         last = self.store.last_record(session_id)
-        status = self.link.request("status")
-        if status["phase"] in ("IDLE",) or (last is not None and last[0] != boot):
-            raise SessionError(f"session {session_id} is not running on this board any more "
-                               f"(phase {status['phase']}, boot {boot}); nothing to resume")
-        self.store.add_event(session_id, "bridge_resumed", {"boot_id": boot, "last_stored": list(last or ())})
-        since = last[1] + 1 if last else 1
-        self.first_seq = since
-        self.since = since
-        self.stored = 0
+        session_boot = last[0] if last else int((self.store.session(session_id).hello or {}).get("boot_id", boot))
         self.phase_names = list(self.link.request("describe")["phases"])
         self.config = self.store.session(session_id).config or self.link.request("get_config")
-        self.boot_id = boot
-        self.event_next = self.store.last_board_event(session_id, boot) + 1
+        if session_boot == boot and self.link.request("status")["phase"] == "IDLE":
+            raise SessionError(f"session {session_id} is not running on this board any more "
+                               f"(phase IDLE, boot {boot}); nothing to resume")
+        self.store.add_event(session_id, "bridge_resumed", {"boot_id": boot, "last_stored": list(last or ())})
+        self.stored = 0
+        if session_boot != boot:
+            # The board reset while no bridge was there and came back at rest: the reset and what the
+            # new boot logged go into the record, and the session ends INTERRUPTED (a later --resume
+            # offers to continue it).
+            self.boot_id = session_boot
+            self._new_boot(session_id, hello)
+            self.first_seq = 1
+        else:
+            self.first_seq = self.since = last[1] + 1 if last else 1
+            self.boot_id = boot
+            self.event_next = self.store.last_board_event(session_id, boot) + 1
         return self._follow_loop(session_id)
 
     def follow(self, session_id: int, since: int) -> Outcome:

@@ -12,7 +12,7 @@ from hipec import cli
 from hipec.bridge import BoardLink
 from hipec.emulator.mcu import EmulatedMCU
 from hipec.report import summarize
-from hipec.runner import Plan, SessionRunner
+from hipec.runner import Plan, Progress, SessionRunner
 from hipec.store import Store
 
 POWER_LOSS_AT_MS = 700_000  # in TREATMENT on the default plant (about 1.5 min of it given)
@@ -84,3 +84,42 @@ def test_the_continued_treatment_completes_its_planned_time(tmp_path: Path) -> N
     assert outcome.phase == "COMPLETE", outcome.fault
     total_min = summarize(store, first.session_id).treatment_min
     assert abs(total_min - PLAN.duration_min) <= 0.1 + 1 / 60.0, total_min
+
+
+def test_a_board_that_reset_while_the_bridge_was_stopped_ends_the_session_interrupted_on_resume(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The bridge dies in TREATMENT, the board loses power before it is started again: --resume finds a
+    new boot, records the reset with its cause and what the new boot logged, and ends the session
+    INTERRUPTED (exit 3) instead of leaving it open for ever."""
+    port = tmp_path / "board"
+    db = tmp_path / "record.sqlite"
+    mcu = EmulatedMCU(speed=None, host_sync=True, port_link=port)
+    mcu.start()
+
+    class Killed(Exception):
+        pass
+
+    def die_in_treatment(p: Progress) -> None:
+        if p.phase == "TREATMENT":
+            raise Killed
+
+    try:
+        store = Store(db)
+        with BoardLink(str(port)) as link:
+            with pytest.raises(Killed):
+                SessionRunner(link, store, PLAN, die_in_treatment).run()
+        store.close()
+        mcu.inject("power_loss", off_s=2.0)
+        assert mcu.wait_until(mcu.now_ms + 4000)
+        capsys.readouterr()
+        status = cli.main(["run", "--resume", "--port", str(port), "--db", str(db), "--headless"])
+        said = capsys.readouterr().out
+    finally:
+        mcu.stop()
+    store = Store(db)
+    (session,) = store.sessions()
+    assert session.outcome == "INTERRUPTED" and session.ended_at is not None
+    assert status == cli.EXIT_SESSION_NOT_COMPLETE and "ended INTERRUPTED" in said
+    resets = [d for _at, kind, d in store.events(session.id) if kind == "board_reset"]
+    assert resets == [{"boot_id": 2, "previous_boot_id": 1, "reset_cause": "power_on"}]
+    assert [r["seq"] for r in store.telemetry(session.id) if r["boot"] == 2][:1] == [1]

@@ -195,8 +195,9 @@ class Controller:
         if reactions & FAULT_HOLD and self.session_running() and sess.phase != session.FAULT:
             self.fault_alarm = self.alarms.first_active(FAULT_HOLD)
             sess.hold(session.FAULT, now, self.fault_alarm)
-        elif reactions & PAUSE_HOLD and sess.phase in session.RUNNING:
+        elif reactions & PAUSE_HOLD and (sess.phase in session.RUNNING or sess.phase == session.PAUSED):
             sess.hold(session.PAUSED, now)
+            sess.heat_held = True  # heating again takes the operator's resume, not only an acknowledgement
 
         # Session transitions, judged on the controlled point.
         plan = self.plan
@@ -241,7 +242,7 @@ class Controller:
         temps = self.probes.temp_c
         pump = self.pump
         asked = self.asked
-        heated = phase in session.HEATED and not reactions & HEATER_OFF
+        heated = phase in session.HEATED and not reactions & HEATER_OFF and not self.session.heat_held
         circulating = (phase in session.RUNNING or phase == session.PAUSED or phase == session.FAULT) \
             and not reactions & PUMP_STOP
         self.bypass_open = not self._perfusing_phase(phase) or (reactions & BYPASS) != 0

@@ -35,6 +35,8 @@ class Session:
         self.phase = IDLE
         self.phase_since_ms = 0
         self.resume_to = IDLE  # where resume returns from PAUSED or FAULT
+        # An alarm paused the session with the heater off (host_absent): PAUSED holds it off until resume.
+        self.heat_held = False
         self.treatment_ms = 0
         self.target_reached = False
         self.in_band_ms = 0
@@ -66,6 +68,8 @@ class Session:
     def command(self, name, now_ms):
         """Apply an operator command; refuses it with a clear error in the wrong phase."""
         require(name, self.phase)
+        if name == "start" or name == "resume":
+            self.heat_held = False
         if name == "start":
             self.treatment_ms = 0
             self.target_reached = False

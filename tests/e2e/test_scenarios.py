@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import sys
 
-import pytest
-
 from hipec import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "bench"))
@@ -16,24 +14,21 @@ import scenarios  # noqa: E402
 SAMPLE = list(range(1, 21))
 # Seeds that found a defect, kept so that it stays fixed:
 #  109 - a treatment stopped early was reported COMPLETE with exit status 0;
-#  201 - after a watchdog reset the board could not answer status (no free block the size of a reply).
-FOUND_DEFECTS = [109, 201]
+#  201 - after a watchdog reset the board could not answer status (no free block the size of a reply);
+#  363 - the bridge killed, the board reset meanwhile: --resume refused and left the session open;
+#  658 - a session host_absent had paused heated again on the acknowledgement, before any resume.
+FOUND_DEFECTS = [109, 201, 363, 658]
 
 
-def test_twenty_seeded_scenarios_break_no_invariant() -> None:
-    results = scenarios.campaign(SAMPLE, workers=2, timeout_s=300.0, report=lambda _r: None)
-    assert [r["seed"] for r in results] == SAMPLE
+def test_twenty_seeded_scenarios_and_those_that_found_defects_break_no_invariant() -> None:
+    results = scenarios.campaign(SAMPLE + FOUND_DEFECTS, workers=2, timeout_s=300.0, report=lambda _r: None)
+    assert [r["seed"] for r in results] == sorted(SAMPLE + FOUND_DEFECTS)
     broken = {r["seed"]: r["violations"] for r in results if r["violations"]}
     assert not broken, broken
     # The sample is not idle: it ends sessions in more than one way and injects faults.
-    assert len({r["exit_status"] for r in results}) >= 2
-    assert sum(len(r["steps"]) for r in results) >= 20
-
-
-@pytest.mark.parametrize("seed", FOUND_DEFECTS)
-def test_a_scenario_that_once_found_a_defect_passes(seed: int) -> None:
-    (result,) = scenarios.campaign([seed], workers=1, timeout_s=300.0, report=lambda _r: None)
-    assert result["violations"] == []
+    sample = [r for r in results if r["seed"] in SAMPLE]
+    assert len({r["exit_status"] for r in sample}) >= 2
+    assert sum(len(r["steps"]) for r in sample) >= 20
 
 
 def test_a_seed_gives_the_same_scenario_every_time() -> None:

@@ -93,3 +93,23 @@ def test_cavity_probes_disagreeing_raise_an_alarm_with_four_fitted():
         board.run(ctl, 100)
     assert ctl.alarms.active[tables.PROBE_DISAGREEMENT]
     assert abs(ctl.alarms.value[tables.PROBE_DISAGREEMENT] - 3.5) < 0.1
+
+
+def test_a_session_the_absent_host_paused_heats_again_only_on_resume():
+    board, ctl = make(42.0)
+    ctl.config.link_grace_s = 10
+    ctl.session.enter(session.TREATMENT, board.now)
+    board.run(ctl, 5)
+    assert board.heater_pm > 0 and board.heater_relay
+    board.run(ctl, 120)  # no request for 12 s: host_absent pauses the session, heater off
+    assert "host_absent" in ctl.alarms.active_names() and ctl.session.phase == session.PAUSED
+    assert board.heater_pm == 0 and not board.heater_relay
+    board.send([1, 2, "ack_alarm", {"alarm": "all"}])  # the host is back and acknowledges
+    ctl.link.service()
+    board.run(ctl, 20)
+    assert ctl.alarms.active_names() == [] and ctl.session.phase == session.PAUSED
+    assert board.heater_pm == 0 and not board.heater_relay  # still off: nobody resumed
+    board.send([1, 3, "resume", {}])
+    ctl.link.service()
+    board.run(ctl, 20)
+    assert ctl.session.phase == session.TREATMENT and board.heater_relay

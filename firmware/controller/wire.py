@@ -15,29 +15,6 @@ def crc32(data):
     return binascii.crc32(data) & 0xFFFFFFFF
 
 
-def cobs_encode(data, out):
-    """Append COBS(data) and the 0x00 delimiter to the bytearray out."""
-    code_pos = len(out)
-    out.append(0)
-    code = 1
-    for byte in data:
-        if byte == 0:
-            out[code_pos] = code
-            code_pos = len(out)
-            out.append(0)
-            code = 1
-        else:
-            out.append(byte)
-            code += 1
-            if code == 0xFF:
-                out[code_pos] = code
-                code_pos = len(out)
-                out.append(0)
-                code = 1
-    out[code_pos] = code
-    out.append(0)
-
-
 class PayloadBuffer:
     """A message's CBOR, encoded into a bytearray made once at boot: cbor.encode writes it through
     append and extend as into a growing one, so a reply of a kilobyte needs no free block of that

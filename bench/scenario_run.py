@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hipec.bridge import BoardError, BoardLink
-from hipec.cli import error_exit, session_exit
+from hipec.cli import EXIT_LINK, EXIT_USAGE, error_exit, session_exit
 from hipec.dashboard import Action, Dashboard, carry_out
 from hipec.emulator.mcu import EmulatedMCU
 from hipec.emulator.params import PlantParams
@@ -58,11 +58,9 @@ class Observed:
     exit_status: int | None = None
     exit_error: str = ""
     done: list[Done] = field(default_factory=list)
-    kills: int = 0
     final_status: dict[str, Any] | None = None
     status_error: str = ""
     board_id: str = ""
-    config_refused: str = ""
     second_bridges: list[tuple[int, str, str]] = field(default_factory=list)  # (exit, stderr, its db)
     crash: str = ""  # an exception that escaped the bridge: a defect in itself
     stalled: str = ""  # the board left alone stopped running
@@ -100,7 +98,6 @@ class ScenarioRun:
 
     def act(self, step: Step, t_ms: int) -> None:
         if step.what == "bridge_kill":
-            self.seen.kills += 1
             raise BridgeKilled(step.values["restart_after_s"])
         if step.what == "second_bridge":
             other_db = self.folder / f"second-{len(self.second)}.sqlite"
@@ -138,11 +135,12 @@ class ScenarioRun:
             self.seen.exit_status, self.seen.exit_error = error_exit(exc), str(exc)
             return
         # The site's technician stores the circuit's settings and acknowledges what the board raised
-        # while it read the probes with the factory ones.
+        # while it read the probes with the factory ones. A pair the board refuses (rtd_ref / rtd_r0
+        # out of range) leaves it on the factory settings, as that site would find it.
         try:
             link.request("set_config", self.scenario.config)
-        except BoardError as exc:
-            self.seen.config_refused = str(exc)
+        except BoardError:
+            pass
         self.mcu.wait_until(self.mcu.now_ms + 1000)
         link.request("ack_alarm", {"alarm": "all"})
         self.seen.t0_ms = self.mcu.now_ms
@@ -162,7 +160,7 @@ class ScenarioRun:
                 else:
                     unfinished = store.unfinished_session()
                     if unfinished is None:
-                        self.seen.exit_status, self.seen.exit_error = 2, "no unfinished session to resume"
+                        self.seen.exit_status, self.seen.exit_error = EXIT_USAGE, "no unfinished session to resume"
                         break
                     outcome = runner.resume(unfinished.id)
                 self.seen.session_id = outcome.session_id
@@ -177,7 +175,7 @@ class ScenarioRun:
                 store = Store(self.db)
                 link = self.reopen()
                 if link is None:
-                    self.seen.exit_status, self.seen.exit_error = 4, "the port never came back after a restart"
+                    self.seen.exit_status, self.seen.exit_error = EXIT_LINK, "the port never came back after a restart"
                     break
             except Exception as exc:
                 status = error_exit(exc)

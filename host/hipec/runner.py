@@ -178,14 +178,15 @@ class SessionRunner:
         record after the last one stored, backfilled from the board's ring; a board that reset
         meanwhile ends it INTERRUPTED, its reset recorded."""
         self.session_id = session_id
+        row = self.store.session(session_id)
         hello = self.link.request("hello")
-        self.board_id = str((self.store.session(session_id).hello or {}).get("board_id", ""))
+        self.board_id = str((row.hello or {}).get("board_id", ""))
         self._same_board(session_id, hello)
         boot = int(hello["boot_id"])
         last = self.store.last_record(session_id)
-        session_boot = last[0] if last else int((self.store.session(session_id).hello or {}).get("boot_id", boot))
+        session_boot = last[0] if last else int((row.hello or {}).get("boot_id", boot))
         self.phase_names = list(self.link.request("describe")["phases"])
-        self.config = self.store.session(session_id).config or self.link.request("get_config")
+        self.config = row.config or self.link.request("get_config")
         if session_boot == boot and self.link.request("status")["phase"] == "IDLE":
             raise SessionError(f"session {session_id} is not running on this board any more "
                                f"(phase IDLE, boot {boot}); nothing to resume")

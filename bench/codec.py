@@ -31,9 +31,9 @@ STATUS = {
     "link_losses": 0,
 }
 MESSAGES = (
-    ("telemetry_event", [1, 0, "telemetry", {"record": RECORD}]),
-    ("telemetry_pull_12", [1, 123456, "ok", {"records": [RECORD] * 12, "oldest": 4100, "next": 4712}]),
-    ("status_reply", [1, 123457, "ok", STATUS]),
+    ("telemetry_event", [2, 0, "telemetry", {"record": RECORD}]),
+    ("telemetry_pull_12", [2, 123456, "ok", {"records": [RECORD] * 12, "oldest": 4100, "next": 4712}]),
+    ("status_reply", [2, 123457, "ok", STATUS]),
 )
 
 

@@ -80,7 +80,7 @@ CASES = (
          bypass_open=True, probe="inflow", values={"offset_c": -20.0}, window_s=120.0),
     Case("probe_stuck_inflow", "probe_stuck", "control_probe_failed", "high", 125.0, heater_off=True,
          probe="inflow", window_s=180.0),
-    Case("heater_stuck_on", "heater_stuck_on", "temp_high", "high", 60.0, heater_off=True, bypass_open=True,
+    Case("heater_stuck_on", "heater_stuck_on", "heater_runaway", "high", 5.0, heater_off=True, bypass_open=True,
          harmless_in=("COOLDOWN",)),
     Case("heater_dead", "heater_dead", "heat_balance", "high", 260.0, heater_off=True, window_s=300.0,
          harmless_in=("COOLDOWN",)),

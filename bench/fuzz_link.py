@@ -67,7 +67,7 @@ def valid_request(msg_id):
         args = {"since": random.getrandbits(6), "max": 1 + random.getrandbits(3)}
     elif msg_type == "echo":
         args = {"v": rnd_value()}
-    return cbor.dumps([1, msg_id, msg_type, args])
+    return cbor.dumps([2, msg_id, msg_type, args])
 
 
 def bad_args_request(msg_id):
@@ -75,7 +75,7 @@ def bad_args_request(msg_id):
     args = {"no_such_field": rnd_value()}  # an unknown field: the whole request must be refused
     if random.getrandbits(1):
         args["target_temp_c"] = rnd_value()
-    return cbor.dumps([1, msg_id, msg_type, args])
+    return cbor.dumps([2, msg_id, msg_type, args])
 
 
 def make_frame(category, msg_id):
@@ -101,9 +101,9 @@ def make_frame(category, msg_id):
         elif shape == 1:
             msg = [rnd_value(), rnd_value(), rnd_value(), rnd_value()]
         elif shape == 2:
-            msg = [1, msg_id, SAFE_TYPES[random.getrandbits(8) % len(SAFE_TYPES)], rnd_value()]
+            msg = [2, msg_id, SAFE_TYPES[random.getrandbits(8) % len(SAFE_TYPES)], rnd_value()]
         else:
-            msg = [1, msg_id, "telemetry_pull", {"since": rnd_value(), "max": rnd_value()}]
+            msg = [2, msg_id, "telemetry_pull", {"since": rnd_value(), "max": rnd_value()}]
         if isinstance(msg, list) and len(msg) == 4 and isinstance(msg[2], str) and msg[2] == "echo":
             msg[3] = {}  # echo would return any map, valid or not; keep it a wrong-type probe
         return framed(cbor.dumps(msg))
@@ -161,7 +161,7 @@ def main():
     heap_end = gc.mem_alloc() if hasattr(gc, "mem_alloc") else 0
     elapsed_ms = time.ticks_diff(time.ticks_ms(), started) if hasattr(time, "ticks_ms") else 0
     # A host starts with 0x00 (docs/protocol.md), which ends whatever partial frame the fuzz left.
-    board.feed(b"\x00" + framed(cbor.dumps([1, 0xFFFFFFFF, "status", {}])))
+    board.feed(b"\x00" + framed(cbor.dumps([2, 0xFFFFFFFF, "status", {}])))
     ctl.link.service()
     answers = [r for r in board.replies() if r[1] == 0xFFFFFFFF]
     status_ok = len(answers) == 1 and answers[0][2] == "ok" and answers[0][3]["phase"] == "IDLE"

@@ -46,8 +46,15 @@ class McuBoard:
         self.air = machine.Pin(pins.AIR_DETECTOR, machine.Pin.IN, machine.Pin.PULL_UP)
         spi = machine.SPI(pins.SPI_ID, baudrate=1000000, polarity=0, phase=1, sck=machine.Pin(pins.SPI_SCK),
                           mosi=machine.Pin(pins.SPI_MOSI), miso=machine.Pin(pins.SPI_MISO))
+        # The safety channel (redundant inflow, exchanger outlet) has its own SPI controller and pins:
+        # a fault of one bus (a shorted MISO, a stuck clock) leaves the other bus's probes reading.
+        safety_spi = machine.SPI(pins.SAFETY_SPI_ID, baudrate=1000000, polarity=0, phase=1,
+                                 sck=machine.Pin(pins.SAFETY_SPI_SCK), mosi=machine.Pin(pins.SAFETY_SPI_MOSI),
+                                 miso=machine.Pin(pins.SAFETY_SPI_MISO))
         self.rtds = [MAX31865(spi, machine.Pin(cs, machine.Pin.OUT, value=1), pins.RTD_THREE_WIRE,
                               pins.MAINS_HZ) for cs in pins.RTD_CS]
+        self.rtds += [MAX31865(safety_spi, machine.Pin(cs, machine.Pin.OUT, value=1), pins.RTD_THREE_WIRE,
+                               pins.MAINS_HZ) for cs in pins.SAFETY_RTD_CS]
         self.wdt = None
         self._reset_cause = "watchdog" if machine.reset_cause() == machine.WDT_RESET else "power_on"
         self._boot_id = (os.urandom(1)[0] << 16 | os.urandom(1)[0] << 8 | os.urandom(1)[0]) + 1

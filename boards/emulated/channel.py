@@ -19,11 +19,11 @@ MODE_REPL = 1
 
 # plant -> board
 IN_NOW_MS = 0           # virtual time reached
-IN_RTD = 1              # seven RTD converter codes follow, in probe order
-IN_PRESSURE_MMHG = 8
-IN_RESERVOIR_LOW = 9
-IN_AIR = 10
-IN_PUMP_STEPS = 11      # steps the stepper has executed since boot
-IN_HANG = 12            # 1 = the fault "firmware loop hang" is active
-IN_WORDS = 14
-N_RTD = 7
+IN_RTD = 1              # nine RTD converter codes follow, in probe order
+IN_PRESSURE_MMHG = 10
+IN_RESERVOIR_LOW = 11
+IN_AIR = 12
+IN_PUMP_STEPS = 13      # steps the stepper has executed since boot
+IN_HANG = 14            # 1 = the fault "firmware loop hang" is active
+IN_WORDS = 16
+N_RTD = 9

@@ -17,6 +17,14 @@ class Pins:
     # MAX31865 chip-selects in probe order: inflow, outflow, abdominal 1, abdominal 2, reservoir,
     # abdominal 3, abdominal 4.
     RTD_CS = (5, 17, 16, 4, 21, 22, 13)
+    # The safety channel's own bus (HSPI, through the GPIO matrix) and chip-selects: inflow_2 and
+    # heater_outlet. GPIO 0, 2 and 15 are strapping pins, read only at reset: the MAX31865 inputs they
+    # drive are high-impedance there, so the module's own strapping resistors still decide the boot.
+    SAFETY_SPI_ID = 1
+    SAFETY_SPI_SCK = 2
+    SAFETY_SPI_MOSI = 15
+    SAFETY_SPI_MISO = 39   # input only: fine for MISO
+    SAFETY_RTD_CS = (32, 0)
     RTD_THREE_WIRE = False
     MAINS_HZ = 50
     HEATER = 25            # SSR input, or the DC heater's MOSFET gate (PWM)
@@ -26,7 +34,7 @@ class Pins:
     PUMP_DIR = 14
     PUMP_ENABLE = 12       # active low on common stepper drivers (GPIO12 is a strapping pin: low at boot)
     BYPASS_VALVE = 33      # 1 = open (fluid back to the reservoir): the valve's rest position
-    RESERVOIR_LOW = 32     # float switch to ground
+    RESERVOIR_LOW = 36     # float switch to ground; input only, external pull-up (none on 34-39)
     AIR_DETECTOR = 35      # input only; external pull-up (the ESP32 has none on 34-39)
     PRESSURE_ADC = 34      # ADC1_CH6: pressure transducer through its divider
     PRESSURE_MV_AT_0 = 333

@@ -23,7 +23,13 @@ class Pins:
     SPI_MISO = 16
     # MAX31865 chip-selects in probe order: inflow, outflow, abdominal 1, abdominal 2, reservoir,
     # abdominal 3, abdominal 4.
-    RTD_CS = (17, 20, 21, 22, 13, 14, 15)
+    RTD_CS = (17, 20, 21, 22, 13, 0, 1)
+    # The safety channel's own bus (SPI1) and chip-selects: inflow_2, heater_outlet.
+    SAFETY_SPI_ID = 1
+    SAFETY_SPI_SCK = 14
+    SAFETY_SPI_MOSI = 15
+    SAFETY_SPI_MISO = 12
+    SAFETY_RTD_CS = (4, 5)
     RTD_THREE_WIRE = False
     MAINS_HZ = 50
     HEATER = 2             # SSR input, or the DC heater's MOSFET gate (PWM)

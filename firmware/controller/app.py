@@ -25,10 +25,6 @@ from controller.protocol import Link
 from controller.pump import Pump
 from controller.tables import FAULT_HOLD, PAUSE_HOLD, HEATER_OFF, PUMP_STOP, BYPASS, ALARM_NAMES, TICK_MS
 
-# Ring of records kept for a host that reconnects: 300 records = 5 min at the default 1 Hz (five times
-# the link-loss grace period), 22 KiB; a larger ring left too little heap for a board that compiles
-# the firmware from source.
-TELEMETRY_RING_RECORDS = 300
 # Watchdog timeout: several ticks, so one slow tick is tolerated but a hung loop is not.
 WATCHDOG_TIMEOUT_MS = 2000
 # The host is considered gone after this long without a valid request (it heartbeats every 1 s).
@@ -43,10 +39,17 @@ TICK_ALLOC_BUDGET_BYTES = 8192
 
 
 class Controller:
-    def __init__(self, board, ring_records=TELEMETRY_RING_RECORDS):
+    def __init__(self, board, ring_records=telemetry.RING_RECORDS):
         gc.collect()  # the compiler's garbage from importing us, before the long-lived buffers
+        # The objects holding the largest blocks first (the link's frame buffers, the predictor's
+        # history, the tick histograms), while the import's holes are still whole: made after the
+        # small objects have taken those holes, they may find no block of their size. The ring, cut
+        # into small chunks, fits anywhere and comes last.
         self.board = board
+        self.link = Link(board, None)
+        self.perf = Perf()
         self.config = Config()
+        self.heater = heater.HeaterController(self.config)
         self.guard = BootGuard(board)
         if self.guard.safe_mode:
             self.settings_status = "not applied: safe mode"
@@ -54,7 +57,6 @@ class Controller:
             self.settings_status = settings.load(board, self.config)
         self.plan = Plan()
         self.probes = probes.Probes(self.config)
-        self.heater = heater.HeaterController(self.config)
         self.heater_output = heater_output.HeaterOutput(self.config)
         self.cascade = cascade.CavityController(self.config)
         self.tuner = autotune.RelayTune(self.config)
@@ -69,12 +71,12 @@ class Controller:
         # Sequence numbers restart at every boot; (boot_id, seq) names a record for good.
         self.boot_id = board.boot_id()
         self.board_id = board.unique_id()  # the host never merges another board's records
-        self.telemetry = telemetry.TelemetryRing(ring_records)
         self.events = EventLog(self.boot_id)
         self.door = FrontDoor(self)
         self.commands = Commands(self)
-        self.perf = Perf()
-        self.link = Link(board, self.commands, self.perf.collect)
+        self.telemetry = telemetry.TelemetryRing(ring_records)
+        self.link.handler = self.commands
+        self.link.after_message = self.perf.collect
         self.fault_alarm = -1  # the alarm that put the session into FAULT
         self.heater_w = 0.0
         self.setpoint_c = 0.0   # the inflow setpoint (the target, or the cascade's demand)
@@ -164,6 +166,7 @@ class Controller:
         inp.controlled_c = self.controlled_c
         inp.cascade_active = self.cascade_active
         inp.heater_w = self.heater_w
+        inp.heater_written_w = self.asked.written_pm * self.config.heater_rated_w / 1000.0
         inp.flow_ml_min = pump.flow_ml_min
         inp.target_flow_ml_min = pump.target_ml_min
         inp.steps_per_s = pump.steps_per_s(pump.flow_ml_min)

@@ -20,7 +20,7 @@ import math
 from array import array
 
 from controller import probes
-from controller.safety import PERFUSATE_J_PER_ML_C
+from controller.fluid import PERFUSATE_J_PER_ML_C
 
 IDLE = 0
 RUNNING = 1

@@ -7,14 +7,10 @@ into exactly one reply. Handlers check every field before anything changes.
 from controller import autotune, eventlog, fields, probes, safety, session, telemetry
 from controller.errors import CommandError, UNKNOWN_TYPE
 from controller.tables import (PROTOCOL_VERSION, PHASE_COMMANDS, ALARM_NAMES, PHASE_NAMES, FLAG_NAMES, REQUESTS,
-                               REQUEST_FIELDS)
+                               REQUEST_FIELDS, PULL_MAX_RECORDS, PULL_MAX_EVENTS)
 from controller.alarms import rule_index
 
 FIRMWARE_VERSION = "0.2.0"
-# Most records in one telemetry_pull reply, so the reply stays under the frame size limit.
-PULL_MAX_RECORDS = 12
-# Most events in one events_pull reply (an alarm event is under 110 bytes).
-PULL_MAX_EVENTS = 8
 VITALS_FIELDS = REQUEST_FIELDS["set_vitals"]
 ALARM_CHOICES = ALARM_NAMES + ("all",)
 
@@ -68,7 +64,6 @@ class Commands:
             "alarms": list(ALARM_NAMES),
             "probes": list(probes.PROBE_NAMES),
             "flags": list(FLAG_NAMES),
-            "capabilities": sorted(self.table),
         }
 
     def status(self, _type, _args):

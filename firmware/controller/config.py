@@ -20,6 +20,8 @@ SPEC = {
     "probe_offset_c": (PER_PROBE, -2.0, 2.0, "degC"),
     "probe_gain": (PER_PROBE, 0.95, 1.05, ""),
     "abdominal_probes": (INT, 1, 4, ""),
+    "inflow_2_fitted": (INT, 0, 1, ""),
+    "heater_outlet_fitted": (INT, 0, 1, ""),
     "heater_rated_w": (FLOAT, 100.0, 3000.0, "W"),
     "kp_w_per_c": (FLOAT, 0.0, 500.0, "W/degC"),
     "ti_s": (FLOAT, 1.0, 3600.0, "s"),
@@ -72,6 +74,10 @@ class Config:
         self.probe_gain = array("f", [1.0] * probes.N_PROBES)
         # Cavity probes fitted (abdominal_1 .. abdominal_N); the others are neither read nor alarmed.
         self.abdominal_probes = 2
+        # The redundant inflow probe and the exchanger-outlet probe are part of the reference build;
+        # 0 runs a circuit without one, with the protection it gives gone (docs/hazards.md).
+        self.inflow_2_fitted = 1
+        self.heater_outlet_fitted = 1
         # Heater rated power: the feed-forward and the gains are in watts, the output is a duty.
         self.heater_rated_w = 1500.0
         # PID gains at the reference flow, on the Smith predictor's estimate (heater-to-outlet gain

@@ -17,11 +17,11 @@ class EventLog:
     def __init__(self, boot_id, capacity=CAPACITY):
         self.boot_id = boot_id  # every pushed event says which boot it belongs to
         self.capacity = capacity
-        self.t_ms = array("i", [0] * capacity)
+        self.t_ms = array("i", bytes(4 * capacity))
         self.kind = bytearray(capacity)
         self.code = bytearray(capacity)
         self.detail = bytearray(capacity)
-        self.value = array("f", [0.0] * capacity)
+        self.value = array("f", bytes(4 * capacity))
         self.next_seq = 1
 
     def add(self, t_ms, kind, code, detail, value):

@@ -26,7 +26,7 @@ has to undo.
 from array import array
 
 from controller import probes, safety
-from controller.safety import PERFUSATE_J_PER_ML_C
+from controller.fluid import PERFUSATE_J_PER_ML_C
 
 # Flows below this do not schedule the gains further down (a stopped pump must not zero the loop).
 MIN_SCHEDULE_FLOW_ML_MIN = 50.0
@@ -56,7 +56,7 @@ class HeaterController:
         # Smith predictor: the modelled heater outlet now, its history, and the same model seen
         # through the line delay and the probe's lag.
         self.outlet_model_c = 0.0
-        self.history_c = array("f", [0.0] * HISTORY_SAMPLES)
+        self.history_c = array("f", bytes(4 * HISTORY_SAMPLES))  # zero bytes: a list would take twice the heap
         self.history_next = 0
         self.history_s = 0.0
         self.probe_model_c = 0.0

@@ -17,6 +17,7 @@ class Outputs:
         self.heater_relay = False   # the safety relay in series with the switch: closed lets it heat
         self.pump_msps = 0          # pump step rate, milli-steps per second
         self.bypass_open = True     # fluid returns to the reservoir instead of the patient
+        self.written_pm = 0         # (set by drive) the duty that reached the element: 0 with the relay open
 
     def rest(self):
         self.heater_pm = 0
@@ -34,6 +35,7 @@ def drive(board, asked, reactions):
         relay = False  # the relay in series: cuts even a switch that failed closed
     board.heater_enable(relay)
     board.heater_set(heater_pm)
+    asked.written_pm = heater_pm if relay else 0
     board.pump_set(0 if reactions & PUMP_STOP else asked.pump_msps)
     board.bypass_set(asked.bypass_open or (reactions & BYPASS) != 0)
 

@@ -13,8 +13,8 @@ class Perf:
     BUCKETS = 200  # the last bucket holds everything from 9.95 ms up
 
     def __init__(self):
-        self.histogram = array("i", [0] * self.BUCKETS)
-        self.with_gc = array("i", [0] * self.BUCKETS)
+        self.histogram = array("i", bytes(4 * self.BUCKETS))
+        self.with_gc = array("i", bytes(4 * self.BUCKETS))
         self.ticks = 0
         self.tick_us_max = 0
         self.gc_us_max = 0

@@ -27,10 +27,11 @@ BAD_SAMPLES_TO_FAIL = 5
 # Low-pass time constant: removes converter noise, adds about this much lag.
 FILTER_TAU_S = 1.0
 
-# Converter channels in board order. A circuit has one to four cavity probes (config abdominal_probes):
+# Converter channels in board order. A circuit has one to four cavity probes (config abdominal_probes)
+# and may lack the redundant inflow or the exchanger-outlet probe (inflow_2_fitted, heater_outlet_fitted):
 # the ones not fitted are neither read nor alarmed on.
 from controller.tables import (PROBE_NAMES, INFLOW, OUTFLOW, ABDOMINAL_1, ABDOMINAL_2, RESERVOIR,  # noqa: F401
-                               ABDOMINAL_3, ABDOMINAL_4, N_PROBES, ABDOMINAL)
+                               ABDOMINAL_3, ABDOMINAL_4, INFLOW_2, HEATER_OUTLET, N_PROBES, ABDOMINAL)
 MAX_ABDOMINAL = 4
 # Converter reference over the RTD's nominal resistance: above 1.35 the top of the plausible range
 # (80 degC, R = 1.31 R0) still reads below full scale; below 6.3 one converter step is 0.05 degC or
@@ -89,28 +90,38 @@ class Probes:
         self.failed = bytearray(N_PROBES)
         self.primed = bytearray(N_PROBES)
         self.fitted = bytearray(N_PROBES)
-        self.fitted_abdominal = 0
-        self.fit(config.abdominal_probes)
+        self.fitted_as = -1  # the configuration self.fitted was made from (fitting_key)
+        self.fit()
 
-    def fit(self, abdominal_probes):
-        """Which channels carry a probe: every fluid probe, and the first abdominal_probes cavity ones."""
+    def fitting_key(self):
+        cfg = self.config
+        return cfg.abdominal_probes | cfg.inflow_2_fitted << 3 | cfg.heater_outlet_fitted << 4
+
+    def fit(self):
+        """Which channels carry a probe: the fluid probes, the first abdominal_probes cavity ones, and
+        the redundant inflow and exchanger-outlet probes where the configuration says so."""
+        cfg = self.config
         for i in range(N_PROBES):
             self.fitted[i] = 1
-        for n in range(abdominal_probes, MAX_ABDOMINAL):
-            i = ABDOMINAL[n]
+        unfitted = [ABDOMINAL[n] for n in range(cfg.abdominal_probes, MAX_ABDOMINAL)]
+        if not cfg.inflow_2_fitted:
+            unfitted.append(INFLOW_2)
+        if not cfg.heater_outlet_fitted:
+            unfitted.append(HEATER_OUTLET)
+        for i in unfitted:
             self.fitted[i] = 0
             self.valid[i] = 0
             self.failed[i] = 0
             self.bad_count[i] = 0
             self.good_count[i] = 0
             self.primed[i] = 0
-        self.fitted_abdominal = abdominal_probes
+        self.fitted_as = self.fitting_key()
 
     def update(self, dt_s):
         """Convert self.codes (filled by the board) into temperatures."""
         cfg = self.config
-        if cfg.abdominal_probes != self.fitted_abdominal:
-            self.fit(cfg.abdominal_probes)
+        if self.fitting_key() != self.fitted_as:
+            self.fit()
         alpha = dt_s / (FILTER_TAU_S + dt_s)
         for i in range(N_PROBES):
             if not self.fitted[i]:

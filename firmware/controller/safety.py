@@ -9,11 +9,13 @@ of it depends on the host being connected.
 from array import array
 
 from controller import probes
+from controller.fluid import PERFUSATE_J_PER_ML_C
+from controller.runaway import RunawayWatch
 from controller.tables import (OVER_TEMPERATURE, TEMP_HIGH, TEMP_LOW, CONTROL_PROBE_FAILED,
                                MONITOR_PROBE_FAILED, PROBE_DISAGREEMENT, HEAT_BALANCE, PRESSURE_HIGH,
                                AIR_IN_LINE, RESERVOIR_LOW, FLOW_DEVIATION, LINK_LOST, HOST_ABSENT,
                                TREATMENT_OVERRUN, CORE_TEMP_HIGH, CORE_TEMP_CRITICAL, HEART_RATE_HIGH,
-                               WATCHDOG_RESET)
+                               WATCHDOG_RESET, INFLOW_DISAGREEMENT, HEATER_RUNAWAY)
 
 # Highest setpoint any plan may ask for: 1 degC above the C-HIPEC target of 43.0 degC.
 ABS_MAX_SETPOINT_C = 44.0
@@ -32,6 +34,11 @@ HEART_RATE_ALARM_BPM = 120
 PROBE_STUCK_MS = 120000
 # Abdominal probes further apart than this measure different things: one is drifting or misplaced.
 PROBE_DISAGREEMENT_C = 1.0
+# The two inflow probes read the same fluid. Further apart than this one is wrong: with the higher
+# governing the limits, a probe reading low by less lets the fluid reach at most the highest setpoint
+# plus this (44.5 degC), whatever the alarm band; twelve standard deviations of the filtered difference
+# at the noisiest converter the plant model allows.
+INFLOW_DISAGREEMENT_C = 0.5
 # Executed pump steps more than this fraction away from the commanded rate: the motor is stalling.
 FLOW_DEVIATION_FRACTION = 0.05
 # Heat balance: how far the inflow may sit from what heater power and flow predict, for how long.
@@ -57,10 +64,10 @@ HEATING_BELOW_SETPOINT_C = 2.0
 HEATING_MIN_W = 100.0
 # The treatment phase may last this much longer than the plan before the operator is told.
 TREATMENT_OVERRUN_FACTOR = 1.5
-# Heat capacity of the perfusate (water-like carrier solutions), J per mL per degC.
-PERFUSATE_J_PER_ML_C = 4.18
 
-CONTROL_PROBES = (probes.INFLOW, probes.RESERVOIR)
+# Probes without which the heater may not run: control's (inflow, reservoir) and the safety channel's
+# (the redundant inflow, the exchanger outlet) where fitted.
+CONTROL_PROBES = (probes.INFLOW, probes.RESERVOIR, probes.INFLOW_2, probes.HEATER_OUTLET)
 MONITOR_PROBES = (probes.OUTFLOW, probes.ABDOMINAL_1, probes.ABDOMINAL_2, probes.ABDOMINAL_3, probes.ABDOMINAL_4)
 
 # The heat balance's own windows (its rule has no persistence of its own).
@@ -81,6 +88,7 @@ class Inputs:
         self.controlled_c = 0.0        # (last tick) the temperature judged against the target
         self.cascade_active = False    # (last tick) the cascade holds the cavity
         self.heater_w = 0.0            # (last tick) heater power control demanded, W
+        self.heater_written_w = 0.0    # (last tick) power the switch was driven with (0 with the relay open), W
         self.flow_ml_min = 0.0         # (last tick) flow the pump was commanded, mL/min
         self.target_flow_ml_min = 0.0  # (last tick) flow the pump ramps to, mL/min
         self.steps_per_s = 0.0         # (last tick) step rate commanded, steps/s
@@ -113,12 +121,13 @@ class Supervisor:
         self.reservoir_slope_c_per_s = 0.0
         self.gain_from_c = 0.0
         self.gain_window_ms = -1  # -1: not heating up, no window running
-        self.delay_line = array("f", [0.0] * DELAY_SLOTS)
+        self.delay_line = array("f", bytes(4 * DELAY_SLOTS))
         self.delay_index = 0
         self.delay_ms = 0
         self.residual_c = 0.0
         self.balance_used_max = 0.0  # largest share of its tolerance the heat balance has used
         self.last_steps = 0
+        self.runaway = RunawayWatch(config)
 
     def _persist(self, timer, active, dt_ms, needed_ms):
         """Count how long a condition has held; True once it has held needed_ms."""
@@ -140,11 +149,13 @@ class Supervisor:
         hottest = p.hottest_c()
         a.set(OVER_TEMPERATURE, hottest >= ABS_CUTOFF_C, hottest)
 
-        inflow = p.temp_c[probes.INFLOW]
         inflow_ok = p.valid[probes.INFLOW]
-        # Too hot is judged on the raw reading (no filter lag): a heater switch failed closed
-        # shows first here, and every tenth of a second counts.
+        # Too hot is judged on the raw reading (no filter lag), of the higher of the two inflow probes:
+        # a probe reading low never hides hot fluid.
         raw_inflow = p.raw_c[probes.INFLOW]
+        if p.valid[probes.INFLOW_2] and (p.raw_c[probes.INFLOW_2] > raw_inflow or not inflow_ok):
+            raw_inflow = p.raw_c[probes.INFLOW_2]
+            inflow_ok = True
         # In a cascade the inflow setpoint moves and the line delays the inflow behind it: the inflow is
         # judged against the absolute setpoint limit instead, and the cavity against the target.
         inflow_limit = ABS_MAX_SETPOINT_C if inp.cascade_active else setpoint
@@ -167,7 +178,7 @@ class Supervisor:
                 self.unchanged_ms[i] += dt_ms
         control_bad = -1
         for i in CONTROL_PROBES:
-            if p.failed[i] or self.unchanged_ms[i] >= PROBE_STUCK_MS:
+            if p.fitted[i] and (p.failed[i] or self.unchanged_ms[i] >= PROBE_STUCK_MS):
                 control_bad = i
         a.set(CONTROL_PROBE_FAILED, control_bad >= 0, control_bad)
         monitor_bad = -1
@@ -187,6 +198,11 @@ class Supervisor:
                     low = t
         spread = high - low if high >= low else 0.0
         a.set(PROBE_DISAGREEMENT, inp.perfusing and spread > PROBE_DISAGREEMENT_C, spread)
+        apart = 0.0
+        if p.valid[probes.INFLOW] and p.valid[probes.INFLOW_2]:
+            apart = p.temp_c[probes.INFLOW] - p.temp_c[probes.INFLOW_2]
+        a.set(INFLOW_DISAGREEMENT, apart > INFLOW_DISAGREEMENT_C or apart < -INFLOW_DISAGREEMENT_C, apart)
+        self._runaway(p, inp, dt_ms)
 
         self._heat_balance(p, inp, dt_ms)
 
@@ -216,6 +232,17 @@ class Supervisor:
         a.set(CORE_TEMP_CRITICAL, core >= ABS_CORE_CRITICAL_C, core)
         a.set(HEART_RATE_HIGH, inp.heart_rate_bpm > HEART_RATE_ALARM_BPM, inp.heart_rate_bpm)
         a.set(WATCHDOG_RESET, inp.reset_by_watchdog, 1)
+
+    def _runaway(self, p, inp, dt_ms):
+        """The exchanger outlet against what the power driven explains (runaway.py)."""
+        watch = self.runaway
+        if not (p.valid[probes.HEATER_OUTLET] and p.valid[probes.RESERVOIR]):
+            watch.stop()
+            self.alarms.set(HEATER_RUNAWAY, False, 0.0)
+            return
+        running_away = watch.update(p.raw_c[probes.HEATER_OUTLET], p.temp_c[probes.RESERVOIR], inp.flow_ml_min,
+                                    inp.heater_written_w, dt_ms / 1000.0)
+        self.alarms.set(HEATER_RUNAWAY, running_away, watch.excess_c)
 
     def _heat_balance(self, p, inp, dt_ms):
         """Does the inflow sit where heater power and flow put it? Catches a drifting or dislodged

@@ -5,11 +5,13 @@ A record that fails its CRC, does not decode, or holds a value outside today's r
 board starts on its defaults and says why (status `settings`), rather than run on half a configuration.
 """
 from controller import cbor, wire
-from controller.config import SPEC
+from controller.config import SPEC, PER_PROBE
 from controller.errors import CommandError
-
-# Bumped when the meaning of a stored field changes; an older record is then ignored, not misread.
-SETTINGS_VERSION = 1
+# Bumped when the meaning of a stored field changes; an older record is then migrated or ignored, not
+# misread.
+from controller.tables import SETTINGS_VERSION
+# Probes a version 1 record's per-probe lists have.
+V1_PROBES = 7
 
 
 def save(board, config):
@@ -33,11 +35,13 @@ def load(board, config):
         record = cbor.loads(payload)
     except cbor.CBORError as exc:
         return "ignored: %s" % exc
-    if not isinstance(record, list) or len(record) != 2 or record[0] != SETTINGS_VERSION:
+    if not isinstance(record, list) or len(record) != 2 or record[0] not in (1, SETTINGS_VERSION):
         return "ignored: not a version %d record" % SETTINGS_VERSION
     stored = record[1]
     if not isinstance(stored, dict):
         return "ignored: not a version %d record" % SETTINGS_VERSION
+    if record[0] == 1:
+        _from_v1(stored, config)
     # A setting this firmware no longer has is dropped; every one it has must be in range.
     known = {}
     for name in stored:
@@ -48,3 +52,12 @@ def load(board, config):
     except CommandError as exc:
         return "ignored: %s" % exc.message
     return "loaded"
+
+
+def _from_v1(stored, config):
+    """A version 1 record's per-probe lists end at abdominal_4: the new probes keep their defaults."""
+    for name in stored:
+        if name in SPEC and SPEC[name][0] == PER_PROBE and isinstance(stored[name], list) \
+                and len(stored[name]) == V1_PROBES:
+            defaults = getattr(config, name)
+            stored[name] = stored[name] + [defaults[i] for i in range(V1_PROBES, len(defaults))]

@@ -6,12 +6,21 @@ own copy: a name, an order or a number of the protocol exists only here. docs/pr
 checked against it by tests/host/test_protocol_doc.py.
 """
 
-PROTOCOL_VERSION = 1
+# 2: the redundant inflow probe and the heat-exchanger outlet probe joined the probes and the records.
+PROTOCOL_VERSION = 2
+# The board's stored settings record, CBOR [version, config] + CRC-32 (settings.py; `hipec flash` writes
+# one too). 2: per-probe lists gained inflow_2 and heater_outlet (a version 1 record is migrated).
+SETTINGS_VERSION = 2
 # Request ids run 1..2**32-1; events carry id 0.
 MAX_REQUEST_ID = 0xFFFFFFFF
-# Largest message (CBOR payload) either side may send; the largest replies (a 12-record backfill,
-# get_alarms with every alarm active) fit, and the board's receive buffer and reply cache stay small.
+# Largest message (CBOR payload) either side may send; the largest replies (describe, a telemetry_pull
+# of PULL_MAX_RECORDS records, get_alarms with every alarm active) fit, and the board's receive buffer
+# and reply cache stay small.
 MAX_PAYLOAD_BYTES = 1024
+# Most records in one telemetry_pull reply (at most 91 bytes each), and most events in one events_pull
+# reply (an alarm event is under 110 bytes): both replies stay under MAX_PAYLOAD_BYTES.
+PULL_MAX_RECORDS = 11
+PULL_MAX_EVENTS = 8
 # Each frame's payload is followed by its CRC-32, little-endian.
 CRC_BYTES = 4
 
@@ -43,8 +52,11 @@ FINAL = (COMPLETE, ABORTED, FAULT)
 
 # ---------------------------------------------------------------- probes
 
-# Converter channels in board order; lists of per-probe values on the wire follow it.
-PROBE_NAMES = ("inflow", "outflow", "abdominal_1", "abdominal_2", "reservoir", "abdominal_3", "abdominal_4")
+# Converter channels in board order; lists of per-probe values on the wire follow it. inflow_2 sits
+# beside inflow on its own converter and bus (the redundant channel: the higher of the two governs the
+# limits); heater_outlet sits at the heat exchanger's outlet, where a heater stuck on shows first.
+PROBE_NAMES = ("inflow", "outflow", "abdominal_1", "abdominal_2", "reservoir", "abdominal_3", "abdominal_4",
+               "inflow_2", "heater_outlet")
 INFLOW = 0
 OUTFLOW = 1
 ABDOMINAL_1 = 2
@@ -52,7 +64,9 @@ ABDOMINAL_2 = 3
 RESERVOIR = 4
 ABDOMINAL_3 = 5
 ABDOMINAL_4 = 6
-N_PROBES = 7
+INFLOW_2 = 7
+HEATER_OUTLET = 8
+N_PROBES = 9
 ABDOMINAL = (ABDOMINAL_1, ABDOMINAL_2, ABDOMINAL_3, ABDOMINAL_4)
 
 # ---------------------------------------------------------------- alarms (IEC 60601-1-8 priorities)
@@ -95,6 +109,10 @@ ALARM_RULES = (
     ("heart_rate_high", MEDIUM, False, 0, 0, False, ""),
     # latching, and only its acknowledgement ends its cause
     ("watchdog_reset", HIGH, True, 0, 0, False, ""),
+    # the two inflow probes read the same fluid: apart, one of them is wrong and nobody knows which
+    ("inflow_disagreement", HIGH, True, 2000, HEATER_OFF | BYPASS | FAULT_HOLD, True, ""),
+    # the exchanger outlet heats faster than the power commanded explains: a switch failed closed
+    ("heater_runaway", HIGH, True, 300, HEATER_OFF | BYPASS | FAULT_HOLD, True, ""),
 )
 # The same table by column, indexed by alarm number: what the firmware's per-tick loops read.
 ALARM_NAMES = tuple(rule[0] for rule in ALARM_RULES)
@@ -124,6 +142,8 @@ CORE_TEMP_HIGH = 14
 CORE_TEMP_CRITICAL = 15
 HEART_RATE_HIGH = 16
 WATCHDOG_RESET = 17
+INFLOW_DISAGREEMENT = 18
+HEATER_RUNAWAY = 19
 
 # What happened to an alarm, as `state` in alarm events.
 RAISED = 1
@@ -144,6 +164,8 @@ TELEMETRY_FIELDS = (
     "reservoir_mc",
     "abdominal_3_mc",
     "abdominal_4_mc",
+    "inflow_2_mc",
+    "heater_outlet_mc",
     "setpoint_mc",
     "heater_demand_pm",
     "flow_ml_min",
@@ -158,16 +180,16 @@ N_FIELDS = len(TELEMETRY_FIELDS)
 SEQ = 0
 T_MS = 1
 PHASE = 2
-TEMPS = 3  # the seven probe temperatures follow in PROBE_NAMES order
-SETPOINT = 10
-HEATER_DEMAND = 11  # the power control asked for, per mille of the rated power (not the duty written)
-FLOW = 12
-VOLUME = 13
-PRESSURE = 14
-TREATMENT_S = 15
-FLAGS = 16
-ALARMS = 17  # bit i set while alarm i of ALARM_RULES is active
-CONTROLLED = 18  # the temperature the board judges against the target: the inflow, or the cavity mean
+TEMPS = 3  # the nine probe temperatures follow in PROBE_NAMES order
+SETPOINT = 12
+HEATER_DEMAND = 13  # the power control asked for, per mille of the rated power (not the duty written)
+FLOW = 14
+VOLUME = 15
+PRESSURE = 16
+TREATMENT_S = 17
+FLAGS = 18
+ALARMS = 19  # bit i set while alarm i of ALARM_RULES is active
+CONTROLLED = 20  # the temperature the board judges against the target: the inflow, or the cavity mean
 # A probe that cannot be read (or is not fitted) is recorded as this value instead of a temperature.
 NO_READING = -1000000
 

@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("names", nargs="*", help="setting names")
     q.add_argument("--port", required=True, help="serial device of the board")
     q = config_sub.add_parser("set", help="change settings, NAME=VALUE")
-    q.add_argument("settings", nargs="+", help="NAME=VALUE, e.g. kp_w_per_c=12 or probe_offset_c=[0,0.1,0,0,0,0,0]")
+    q.add_argument("settings", nargs="+", help="NAME=VALUE, e.g. kp_w_per_c=12 or probe_offset_c=[0,0.1,0,0,0,0,0,0,0]")
     q.add_argument("--port", required=True, help="serial device of the board")
 
     p = sub.add_parser("calibrate", help="calibrate the pump tubing or a probe",

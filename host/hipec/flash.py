@@ -20,10 +20,11 @@ from typing import Any
 import cbor2
 
 from hipec import firmware_build, tool
+from hipec.tables import protocol
 
 # The board's settings record (firmware/controller/settings.py): CBOR [version, config] + CRC-32.
 SETTINGS_FILE = "settings.cbor"
-SETTINGS_VERSION = 1
+SETTINGS_VERSION: int = protocol.SETTINGS_VERSION
 
 
 class FlashError(RuntimeError):

@@ -26,7 +26,8 @@ DEFAULT_BAND_C = 0.1
 PHASE_COLOURS = {"PRIMING": "#fff3cd", "HEATING": "#ffe5d0", "TREATMENT": "#d1e7dd", "COOLDOWN": "#cfe2ff",
                  "DRAIN": "#e2e3e5", "PAUSED": "#f8d7da", "FAULT": "#f5c2c7", "ABORTED": "#f5c2c7"}
 PROBE_COLOURS = {"inflow": "#d62728", "outflow": "#1f77b4", "abdominal_1": "#2ca02c", "abdominal_2": "#98df8a",
-                 "reservoir": "#9467bd", "abdominal_3": "#17becf", "abdominal_4": "#bcbd22"}
+                 "reservoir": "#9467bd", "abdominal_3": "#17becf", "abdominal_4": "#bcbd22",
+                 "inflow_2": "#ff7f0e", "heater_outlet": "#8c564b"}
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ STOPPED = "STOPPED"
 FINAL_PHASES = phase_names(protocol.FINAL)
 # What a pulled cable or a rebooting board looks like from the host's side.
 LINK_ERRORS = (LinkTimeout, serial.SerialException, OSError)
-PULL_MAX = 12
+PULL_MAX: int = protocol.PULL_MAX_RECORDS
 # Once caught up with the board, pauses between pulls grow from the first to the last value; the
 # longest pause is also capped at one second of the board's own time, because an emulated board may
 # run its clock faster than the wall's and supervises the host on its own clock.

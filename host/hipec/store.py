@@ -103,6 +103,11 @@ MIGRATIONS: tuple[str, ...] = (
                                       AND events.kind = 'hello' ORDER BY events.id LIMIT 1);
     UPDATE sessions SET outcome = 'DISCONNECTED' WHERE outcome = 'LINK_LOST';
     """,
+    # 8: the redundant inflow probe and the heat-exchanger outlet probe (null in older records)
+    """
+    ALTER TABLE telemetry ADD COLUMN inflow_2_mc INTEGER;
+    ALTER TABLE telemetry ADD COLUMN heater_outlet_mc INTEGER;
+    """,
 )
 # The bridge's outcome when the link never came back (not a board phase).
 DISCONNECTED = "DISCONNECTED"

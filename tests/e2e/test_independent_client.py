@@ -118,7 +118,7 @@ class Client:
 
     def request(self, msg_type: str, fields: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
         msg_id, self.next_id = self.next_id, self.next_id + 1
-        payload = cbor_encode([1, msg_id, msg_type, fields or {}])
+        payload = cbor_encode([2, msg_id, msg_type, fields or {}])
         os.write(self.fd, cobs_encode(payload + struct.pack("<I", zlib.crc32(payload))) + b"\x00")
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
@@ -141,7 +141,7 @@ def test_a_client_written_from_the_document_drives_the_board() -> None:
     try:
         client = Client(mcu.device)
         kind, hello = client.request("hello")
-        assert kind == "ok" and hello["protocol"] == 1
+        assert kind == "ok" and hello["protocol"] == 2
         kind, plan = client.request("set_plan", {"target_temp_c": 42.5, "duration_min": 1.0})
         assert kind == "ok" and plan["target_temp_c"] == 42.5
         kind, error = client.request("set_plan", {"flow_ml_min": 5000.0})

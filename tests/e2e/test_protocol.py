@@ -15,11 +15,11 @@ from hipec.wire import encode_message
 
 def test_config_is_read_changed_within_range_and_refused_outside(link: BoardLink) -> None:
     config = link.request("get_config")
-    assert config["pump_ml_per_rev"] == 10.0 and len(config["probe_offset_c"]) == 7
-    changed = link.request("set_config", {"kp_w_per_c": 25.0, "probe_offset_c": [0.1, 0, 0, 0, -0.1, 0, 0]})
+    assert config["pump_ml_per_rev"] == 10.0 and len(config["probe_offset_c"]) == 9
+    changed = link.request("set_config", {"kp_w_per_c": 25.0, "probe_offset_c": [0.1, 0, 0, 0, -0.1, 0, 0, 0, 0]})
     assert changed["kp_w_per_c"] == 25.0 and changed["probe_offset_c"][0] == pytest.approx(0.1)
     with pytest.raises(BoardError) as refused:
-        link.request("set_config", {"ti_s": 60.0, "probe_gain": [1.0, 1.0, 1.2, 1.0, 1.0, 1.0, 1.0]})
+        link.request("set_config", {"ti_s": 60.0, "probe_gain": [1.0, 1.0, 1.2, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]})
     assert refused.value.field == "probe_gain[2]" and "0.95..1.05" in refused.value.message
     assert link.request("get_config")["ti_s"] == config["ti_s"]  # nothing of the refused change applied
     link.request("start")

@@ -34,7 +34,7 @@ class FakeBoard:
         self.pump_msps = 0
         self.bypass_open = True
         self.steps = 0
-        self.codes = [code_for_c(temp_c)] * 7
+        self.codes = [code_for_c(temp_c)] * 9
         self.wdt_timeout = 0
         self.wdt_feeds = 0
         self.crashes = []

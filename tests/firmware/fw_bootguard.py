@@ -19,7 +19,7 @@ def boot(board, cause):
     """A new boot of the same board (same non-volatile store) after a reset of the given cause."""
     gc.collect()  # one controller's buffers at a time fit the RP2040-sized heap
     board.reset_cause = lambda: cause
-    return app.Controller(board, ring_records=60)
+    return app.Controller(board, ring_records=25)
 
 
 def stored_kp(board, kp):
@@ -39,14 +39,14 @@ def test_watchdog_resets_in_a_row_boot_into_safe_mode_on_defaults_with_outputs_h
     assert ctl.guard.safe_mode
     assert ctl.config.kp_w_per_c == Config().kp_w_per_c  # the stored record is not applied
     assert ctl.settings_status == "not applied: safe mode"
-    (hello,) = ask(board, ctl, [1, 1, "hello", {}])
+    (hello,) = ask(board, ctl, [2, 1, "hello", {}])
     assert hello[3]["safe_mode"] == {"resets": SAFE_MODE_AFTER_RESETS, "after": SAFE_MODE_AFTER_RESETS}
-    (status,) = ask(board, ctl, [1, 2, "status", {}])
+    (status,) = ask(board, ctl, [2, 2, "status", {}])
     assert status[3]["safe_mode"]["resets"] == SAFE_MODE_AFTER_RESETS
-    (refused,) = ask(board, ctl, [1, 3, "start", {}])
+    (refused,) = ask(board, ctl, [2, 3, "start", {}])
     assert refused[2] == "error" and refused[3]["code"] == "bad_state"
     assert "safe mode" in refused[3]["message"] and "leave_safe_mode" in refused[3]["message"]
-    (refused,) = ask(board, ctl, [1, 4, "pump_calibrate", {"revolutions": 5}])
+    (refused,) = ask(board, ctl, [2, 4, "pump_calibrate", {"revolutions": 5}])
     assert refused[2] == "error" and "safe mode" in refused[3]["message"]
     # Even a session forced on from inside cannot drive an output: the interlock holds them off.
     ctl.session.phase = app.session.HEATING
@@ -63,12 +63,12 @@ def test_a_power_cycle_does_not_end_safe_mode_and_the_host_does():
     assert ctl.guard.safe_mode  # power-cycled out of a loop: still safe
     board.run(ctl, STABLE_RUN_MS // 100 + 10, after=True)
     assert ctl.guard.safe_mode and board.reset_count == SAFE_MODE_AFTER_RESETS  # a quiet run does not end it
-    (left,) = ask(board, ctl, [1, 1, "leave_safe_mode", {}])
+    (left,) = ask(board, ctl, [2, 1, "leave_safe_mode", {}])
     assert left[2] == "ok" and left[3] == {"safe_mode": None, "settings": "loaded"}
     assert ctl.config.kp_w_per_c == 31.0 and board.reset_count == 0
-    (again,) = ask(board, ctl, [1, 2, "leave_safe_mode", {}])
+    (again,) = ask(board, ctl, [2, 2, "leave_safe_mode", {}])
     assert again[2] == "error" and again[3]["code"] == "bad_state"
-    (started,) = ask(board, ctl, [1, 3, "start", {}])
+    (started,) = ask(board, ctl, [2, 3, "start", {}])
     assert started[2] == "ok"
 
 
@@ -93,7 +93,7 @@ def test_settings_fixed_in_safe_mode_are_the_ones_loaded_when_it_ends():
     stored_kp(board, 31.0)
     board.reset_count = SAFE_MODE_AFTER_RESETS
     ctl = boot(board, "watchdog")
-    (reply,) = ask(board, ctl, [1, 1, "set_config", {"kp_w_per_c": 12.0}])
+    (reply,) = ask(board, ctl, [2, 1, "set_config", {"kp_w_per_c": 12.0}])
     assert reply[2] == "ok"
-    (left,) = ask(board, ctl, [1, 2, "leave_safe_mode", {}])
+    (left,) = ask(board, ctl, [2, 2, "leave_safe_mode", {}])
     assert left[3]["settings"] == "loaded" and ctl.config.kp_w_per_c == 12.0

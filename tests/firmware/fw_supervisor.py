@@ -7,7 +7,7 @@ from fakeboard import FakeBoard, code_for_c
 def make(temp_c=43.0):
     board = FakeBoard(temp_c)
     ctl = app.Controller(board, ring_records=50)
-    board.send([1, 1, "start", {}])
+    board.send([2, 1, "start", {}])
     ctl.link.service()
     board.replies()
     return board, ctl
@@ -58,7 +58,7 @@ def test_critical_core_temperature_stops_heating():
     board, ctl = make(40.0)
     board.run(ctl, 5)
     assert board.heater_pm > 0
-    board.send([1, 2, "set_vitals", {"core_temp_c": 39.6}])
+    board.send([2, 2, "set_vitals", {"core_temp_c": 39.6}])
     ctl.link.service()
     board.run(ctl, 1)
     assert {"core_temp_high", "core_temp_critical"} <= set(ctl.alarms.active_names())
@@ -71,7 +71,7 @@ def test_watchdog_reset_is_reported_until_acknowledged():
     ctl = app.Controller(board, ring_records=50)
     board.run(ctl, 3)
     assert ctl.alarms.active_names() == ["watchdog_reset"]
-    board.send([1, 1, "ack_alarm", {"alarm": "watchdog_reset"}])
+    board.send([2, 1, "ack_alarm", {"alarm": "watchdog_reset"}])
     ctl.link.service()
     board.run(ctl, 1)
     assert ctl.alarms.active_names() == []
@@ -82,13 +82,13 @@ def test_cavity_probes_disagreeing_raise_an_alarm_with_four_fitted():
     ctl = app.Controller(board, ring_records=60)
     ctl.config.abdominal_probes = 4
     ctl.config.prime_stable_s = 0
-    board.send([1, 1, "start", {}])
+    board.send([2, 1, "start", {}])
     ctl.link.service()
-    board.codes = [code_for_c(43.0)] * 7
+    board.codes = [code_for_c(43.0)] * 9
     board.run(ctl, 20)  # in band: HEATING, perfusing
     board.codes[probes.ABDOMINAL_4] = code_for_c(39.5)  # one probe 3.5 degC colder: out of the fluid
     for n in range(2, 8):
-        board.send([1, n, "heartbeat", {}])
+        board.send([2, n, "heartbeat", {}])
         ctl.link.service()
         board.run(ctl, 100)
     assert ctl.alarms.active[tables.PROBE_DISAGREEMENT]
@@ -104,12 +104,12 @@ def test_a_session_the_absent_host_paused_heats_again_only_on_resume():
     board.run(ctl, 120)  # no request for 12 s: host_absent pauses the session, heater off
     assert "host_absent" in ctl.alarms.active_names() and ctl.session.phase == session.PAUSED
     assert board.heater_pm == 0 and not board.heater_relay
-    board.send([1, 2, "ack_alarm", {"alarm": "all"}])  # the host is back and acknowledges
+    board.send([2, 2, "ack_alarm", {"alarm": "all"}])  # the host is back and acknowledges
     ctl.link.service()
     board.run(ctl, 20)
     assert ctl.alarms.active_names() == [] and ctl.session.phase == session.PAUSED
     assert board.heater_pm == 0 and not board.heater_relay  # still off: nobody resumed
-    board.send([1, 3, "resume", {}])
+    board.send([2, 3, "resume", {}])
     ctl.link.service()
     board.run(ctl, 20)
     assert ctl.session.phase == session.TREATMENT and board.heater_relay

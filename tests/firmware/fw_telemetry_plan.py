@@ -5,8 +5,8 @@ from controller.plan import Plan
 
 
 def test_ring_keeps_the_latest_records_with_sequence_numbers():
-    ring = telemetry.TelemetryRing(2 * telemetry.CHUNK_RECORDS)
-    assert ring.capacity == 100
+    ring = telemetry.TelemetryRing(100)
+    assert ring.capacity == 100 and 100 % telemetry.CHUNK_RECORDS == 0
     for i in range(250):
         ring.row[telemetry.T_MS] = i * 1000
         assert ring.commit() == i + 1

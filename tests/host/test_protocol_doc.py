@@ -105,10 +105,10 @@ def test_the_nesting_limit_counts_the_envelope_as_the_document_says() -> None:
     value: object = 0
     for _ in range(14):
         value = [value]
-    sixteen = [1, 1, "echo", {"v": value}]  # the envelope, the fields map, then 14 lists: 16 levels
+    sixteen = [2, 1, "echo", {"v": value}]  # the envelope, the fields map, then 14 lists: 16 levels
     assert cbor.loads(cbor.dumps(sixteen)) == sixteen
     with pytest.raises(cbor.CBORError):
-        cbor.loads(cbor.dumps([1, 1, "echo", {"v": [value]}]))  # 17
+        cbor.loads(cbor.dumps([2, 1, "echo", {"v": [value]}]))  # 17
     with pytest.raises(cbor.CBORError):
         cbor.loads(b"\x81" * 17 + b"\x00")
 

@@ -17,7 +17,8 @@ def record(seq: int, phase: str, inflow_mc: int, treatment_s: int, controlled_mc
            in_band: bool = False) -> list[int | None]:
     values = {"seq": seq, "t_ms": seq * 1000, "phase": PHASE_NAMES.index(phase), "inflow_mc": inflow_mc,
               "outflow_mc": 41000, "abdominal_1_mc": 41500, "abdominal_2_mc": 41400, "reservoir_mc": 40000,
-              "abdominal_3_mc": NO, "abdominal_4_mc": NO, "setpoint_mc": 43000, "heater_demand_pm": 150,
+              "abdominal_3_mc": NO, "abdominal_4_mc": NO, "inflow_2_mc": inflow_mc, "heater_outlet_mc": 43300,
+              "setpoint_mc": 43000, "heater_demand_pm": 150,
               "flow_ml_min": 500, "volume_ml": seq * 8, "pressure_mmhg": 110, "treatment_s": treatment_s,
               "flags": protocol.FLAG_IN_BAND if in_band else 0, "alarms": 0, "controlled_mc": controlled_mc}
     return [values[name] for name in TELEMETRY_FIELDS]

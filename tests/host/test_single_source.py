@@ -26,7 +26,8 @@ VOCABULARIES: dict[str, frozenset[str]] = {
     "priorities": frozenset(protocol.PRIORITY_NAMES[1:]),
 }
 # Numbers of the protocol that would mean something if they appeared under a name of their own.
-NUMBERS = {name: getattr(protocol, name) for name in ("PROTOCOL_VERSION", "MAX_REQUEST_ID", "MAX_PAYLOAD_BYTES",
+NUMBERS = {name: getattr(protocol, name) for name in ("PROTOCOL_VERSION", "SETTINGS_VERSION", "MAX_REQUEST_ID",
+                                                     "MAX_PAYLOAD_BYTES", "PULL_MAX_RECORDS", "PULL_MAX_EVENTS",
                                                      "NO_READING", "N_FIELDS", "N_ALARMS", "N_PROBES")}
 
 
@@ -55,7 +56,8 @@ def copies_in(path: Path) -> list[str]:
             shared = [n for n in names if n in vocabulary]
             if len(shared) >= 3 and len(shared) >= 0.4 * len(vocabulary):
                 found.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno}: {len(shared)} {table} ({', '.join(shared[:4])}…)")
-        if isinstance(node, ast.Assign) and isinstance(node.value, (ast.Constant, ast.UnaryOp)):
+        if isinstance(node, ast.Assign) and (isinstance(node.value, ast.Constant) or (
+                isinstance(node.value, ast.UnaryOp) and isinstance(node.value.operand, ast.Constant))):
             value = ast.literal_eval(node.value)
             for target in node.targets:
                 if isinstance(target, ast.Name) and target.id in NUMBERS and value == NUMBERS[target.id]:

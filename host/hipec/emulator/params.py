@@ -61,6 +61,7 @@ class PlantParams:
     abdominal_2_offset_c: float = _p(-0.15, "degC", -1.0, 1.0, "second cavity probe sits in a cooler region by this much")
     abdominal_3_offset_c: float = _p(-0.05, "degC", -1.0, 1.0, "third cavity probe (when fitted): offset from the mixed cavity")
     abdominal_4_offset_c: float = _p(0.05, "degC", -1.0, 1.0, "fourth cavity probe (when fitted): offset from the mixed cavity")
+    inflow_2_offset_c: float = _p(0.0, "degC", -0.3, 0.3, "redundant inflow probe: where it sits in the line against the inflow probe")
     seed: int = _p(1, "-", 0, 2**31 - 1, "seed of the probe noise")
 
     @staticmethod

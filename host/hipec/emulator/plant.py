@@ -83,6 +83,10 @@ class Plant:
     def _true(self, name: str) -> float:
         if name == "inflow":
             return self.line_in[-1]
+        if name == "inflow_2":  # beside the inflow probe, on its own converter
+            return self.line_in[-1] + self.p.inflow_2_offset_c
+        if name == "heater_outlet":
+            return self.t_hx
         if name == "outflow":
             return self.line_out[0]
         if name == "reservoir":

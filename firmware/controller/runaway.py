@@ -1,0 +1,115 @@
+"""Heater runaway watch: does the heat exchanger's outlet heat faster than the power the heater switch
+was driven with can explain?
+
+A switch failed closed (a welded SSR, a shorted MOSFET) delivers full power whatever the duty. The
+inflow probe shows it only after the line's transport delay, and the heat balance after a minute; the
+exchanger-outlet probe shows it within seconds. The watch keeps its own model of the element and the
+exchanger (the physics the controller's predictor uses, none of its state), driven by the duty the
+interlock wrote, fed at the reservoir reading, and seen through the probe's lag:
+
+    excess = outlet reading - modelled reading - slow correction
+
+The slow correction absorbs a steady model error that makes the outlet read high (the exchanger's loss,
+an uncalibrated flow); one that makes it read low is left standing, so that a model that ran ahead in
+a transient does not count as runaway when it comes back. While
+the model itself moves (heat-up, a flow change) a wrong exchanger volume or element lag shows as excess
+too, so the tolerance widens by a share of the model's own excursion from its slow mean; in a steady
+treatment, where a stuck switch is otherwise hidden, the tolerance is set by the probe's noise alone. A pump that stops
+moving fluid while the heater works (a stall) heats the outlet beyond the model as well, and is caught
+here first.
+"""
+import math
+
+from controller.fluid import PERFUSATE_J_PER_ML_C
+
+# Excess of the outlet over the model that counts as runaway: RUNAWAY_SIGMAS standard deviations of the
+# smoothed residual's noise as measured on this circuit, and never less than RUNAWAY_MIN_C (seven
+# converter steps of a PT100 on 430 ohm). A quiet probe sees a stuck switch sooner; a noisy one (an
+# electrosurgical unit nearby) does not raise false alarms.
+RUNAWAY_MIN_C = 0.25
+RUNAWAY_SIGMAS = 6.0
+# Smoothing of the residual against converter noise (adds about this much to the detection time).
+RUNAWAY_SMOOTH_S = 0.3
+# Time constant of the noise estimate: a minute of samples. Until it has seen the probe, the estimate
+# starts from the noisiest converter the plant model allows (0.2 degC per sample).
+RUNAWAY_NOISE_S = 60.0
+RUNAWAY_NOISE_START_C = 0.2
+# Time constant of the correction and of the model's slow mean: long against the seconds a stuck
+# switch takes to show, short against the minutes in which a circuit's losses change.
+RUNAWAY_CORRECTION_S = 30.0
+# Share of the model's own excursion added to the tolerance (a model error up to 100 % in transients).
+RUNAWAY_MODEL_SHARE = 1.0
+
+
+class RunawayWatch:
+    """Preallocated; update() once a tick, before the outputs are decided."""
+
+    def __init__(self, config):
+        self.config = config
+        self.started = False
+        self.element_w = 0.0
+        self.exchanger_c = 0.0
+        self.reading_c = 0.0   # the outlet probe as the model says it reads
+        self.slow_c = 0.0      # the model's reading, slowly averaged
+        self.residual_c = 0.0  # smoothed measured minus modelled reading
+        self.correction_c = 0.0
+        # Variance of the raw residual about the smoothed one, degC^2: a property of the circuit, kept
+        # across restarts.
+        self.noise_var = RUNAWAY_NOISE_START_C * RUNAWAY_NOISE_START_C
+        self.excess_c = 0.0
+        self.limit_c = RUNAWAY_MIN_C  # the excess that counts as runaway this tick
+        self.excess_max_c = 0.0  # largest excess seen since boot (benchmarks: the margin left)
+
+    def restart(self, outlet_c, written_w):
+        """Take the exchanger as settled at what the outlet reads, the element at what it is driven."""
+        self.started = True
+        self.element_w = written_w
+        self.exchanger_c = outlet_c
+        self.reading_c = outlet_c
+        self.slow_c = outlet_c
+        self.residual_c = 0.0
+        self.correction_c = 0.0
+        self.excess_c = 0.0
+
+    def stop(self):
+        self.started = False
+        self.excess_c = 0.0
+
+    def update(self, outlet_c, inlet_c, flow_ml_min, written_w, dt_s):
+        """One tick with the outlet's raw reading, the exchanger's inlet (reservoir) reading, the flow
+        commanded and the power the switch was driven with in the last tick; True while the outlet
+        runs away."""
+        cfg = self.config
+        if not self.started:
+            self.restart(outlet_c, written_w)
+            return False
+        volume_ml = cfg.heater_volume_ml
+        moved_ml = flow_ml_min * dt_s / 60.0
+        t = (self.exchanger_c * volume_ml + inlet_c * moved_ml) / (volume_ml + moved_ml)
+        t += (self.element_w - cfg.circuit_loss_w_per_c * (t - cfg.room_temp_c)) * dt_s / (
+            PERFUSATE_J_PER_ML_C * volume_ml)
+        self.exchanger_c = t
+        self.element_w += (written_w - self.element_w) * dt_s / (cfg.heater_tau_s + dt_s)
+        self.reading_c += (t - self.reading_c) * dt_s / (cfg.probe_tau_s + dt_s)
+        self.slow_c += (self.reading_c - self.slow_c) * dt_s / (RUNAWAY_CORRECTION_S + dt_s)
+        raw = outlet_c - self.reading_c
+        alpha = dt_s / (RUNAWAY_SMOOTH_S + dt_s)
+        spread = raw - self.residual_c
+        self.noise_var += (spread * spread - self.noise_var) * dt_s / (RUNAWAY_NOISE_S + dt_s)
+        self.residual_c += (raw - self.residual_c) * alpha
+        self.correction_c += (self.residual_c - self.correction_c) * dt_s / (RUNAWAY_CORRECTION_S + dt_s)
+        excess = self.residual_c
+        if self.correction_c > 0.0:
+            excess -= self.correction_c
+        self.excess_c = excess
+        if excess > self.excess_max_c:
+            self.excess_max_c = excess
+        motion = self.reading_c - self.slow_c
+        if motion < 0.0:
+            motion = -motion
+        # The smoothed residual's standard deviation is the raw one's times sqrt(alpha / (2 - alpha)).
+        limit = RUNAWAY_SIGMAS * math.sqrt(self.noise_var * alpha / (2.0 - alpha))
+        if limit < RUNAWAY_MIN_C:
+            limit = RUNAWAY_MIN_C
+        self.limit_c = limit
+        return excess > limit + RUNAWAY_MODEL_SHARE * motion

@@ -1,0 +1,179 @@
+# The safety channel: the redundant inflow probe compared with the inflow, the higher of the two governing
+# the limits, the exchanger-outlet probe's runaway watch, and circuits that do not fit them.
+from controller import app, probes, runaway, session, tables
+from controller.config import Config
+from fakeboard import FakeBoard, code_for_c
+
+
+def make(temp_c=43.0):
+    board = FakeBoard(temp_c)
+    ctl = app.Controller(board, ring_records=25)
+    ctl.config.prime_stable_s = 0
+    board.send([2, 1, "start", {}])
+    ctl.link.service()
+    board.replies()
+    return board, ctl
+
+
+def heater_off(board, ctl):
+    return board.heater_pm == 0 and not board.heater_relay and ctl.session.phase == session.FAULT
+
+
+def test_inflow_probes_apart_raise_a_high_alarm_that_stops_the_heater():
+    board, ctl = make(42.5)
+    board.run(ctl, 10)
+    assert board.heater_relay
+    board.codes[probes.INFLOW_2] = code_for_c(43.1)  # 0.6 degC apart
+    board.run(ctl, 15)
+    assert not ctl.alarms.active[tables.INFLOW_DISAGREEMENT]  # the filter (1 s), then 2 s of persistence
+    board.run(ctl, 30)
+    assert ctl.alarms.active[tables.INFLOW_DISAGREEMENT]
+    assert abs(ctl.alarms.value[tables.INFLOW_DISAGREEMENT] + 0.6) < 0.05
+    assert heater_off(board, ctl) and board.bypass_open
+
+
+def test_inflow_probes_within_the_threshold_do_not_alarm():
+    board, ctl = make(42.5)
+    board.codes[probes.INFLOW_2] = code_for_c(42.9)  # 0.4 degC apart
+    board.run(ctl, 100)
+    assert not ctl.alarms.active[tables.INFLOW_DISAGREEMENT] and ctl.session.phase != session.FAULT
+
+
+def test_the_higher_inflow_reading_governs_the_temperature_limit():
+    board, ctl = make(43.0)
+    board.run(ctl, 10)
+    # The inflow (control's probe) reads in band; the redundant probe reads 0.45 degC higher, inside
+    # the disagreement threshold but above the 0.5 degC alarm band over the 43.0 setpoint once added.
+    board.codes[probes.INFLOW] = code_for_c(43.1)
+    board.codes[probes.INFLOW_2] = code_for_c(43.55)
+    board.run(ctl, 15)
+    assert ctl.alarms.active[tables.TEMP_HIGH] and not ctl.alarms.active[tables.INFLOW_DISAGREEMENT]
+    assert abs(ctl.alarms.value[tables.TEMP_HIGH] - 43.55) < 0.05
+    assert heater_off(board, ctl)
+
+
+def test_the_exchanger_outlet_at_the_cutoff_cuts_the_heater_in_the_same_tick():
+    board, ctl = make(43.0)
+    board.run(ctl, 10)
+    board.codes[probes.HEATER_OUTLET] = code_for_c(45.05)
+    board.run(ctl, 1)
+    assert ctl.alarms.active[tables.OVER_TEMPERATURE] and heater_off(board, ctl) and board.bypass_open
+
+
+def fail_probe(probe):
+    board, ctl = make(43.0)
+    board.run(ctl, 10)
+    board.codes[probe] = probes.CODE_OPEN
+    board.run(ctl, 6)
+    assert ctl.alarms.active[tables.CONTROL_PROBE_FAILED], probe
+    assert ctl.alarms.value[tables.CONTROL_PROBE_FAILED] == probe and heater_off(board, ctl)
+
+
+def test_a_failed_redundant_inflow_probe_is_a_control_probe_failure():
+    fail_probe(probes.INFLOW_2)
+
+
+def test_a_failed_exchanger_outlet_probe_is_a_control_probe_failure():
+    fail_probe(probes.HEATER_OUTLET)
+
+
+def test_a_circuit_without_the_safety_channel_neither_reads_nor_alarms_on_it():
+    board = FakeBoard(43.0)
+    board.replies()  # the test's reply reader, made before the controller's buffers
+    ctl = app.Controller(board, ring_records=25)
+    board.send([2, 1, "set_config", {"inflow_2_fitted": 0, "heater_outlet_fitted": 0}])
+    board.send([2, 2, "start", {}])
+    ctl.link.service()
+    board.codes[probes.INFLOW_2] = probes.CODE_OPEN  # empty sockets
+    board.codes[probes.HEATER_OUTLET] = probes.CODE_OPEN
+    board.run(ctl, 20)
+    assert ctl.alarms.active_names() == [] and board.heater_relay
+    assert ctl.telemetry.latest()[tables.TEMPS + probes.INFLOW_2] == tables.NO_READING
+    board.replies()
+    board.send([2, 3, "status", {}])
+    ctl.link.service()
+    (status,) = [r for r in board.replies() if r[1] == 3]
+    assert status[3]["temps_c"]["heater_outlet"] is None and status[3]["temps_c"]["inflow"] is not None
+
+
+class Exchanger:
+    """A heat exchanger as the watch models it, with a switch that can stick: the watch's own physics
+    as the truth, so only the switch differs between what it models and what happens."""
+
+    def __init__(self, cfg, inlet_c, flow_ml_min):
+        self.cfg = cfg
+        self.inlet_c = inlet_c
+        self.flow = flow_ml_min
+        self.element_w = 0.0
+        self.t_c = inlet_c
+        self.probe_c = inlet_c
+
+    def step(self, power_w, dt_s):
+        cfg = self.cfg
+        moved = self.flow * dt_s / 60.0
+        v = cfg.heater_volume_ml
+        t = (self.t_c * v + self.inlet_c * moved) / (v + moved)
+        t += (self.element_w - cfg.circuit_loss_w_per_c * (t - cfg.room_temp_c)) * dt_s / (4.18 * v)
+        self.t_c = t
+        self.element_w += (power_w - self.element_w) * dt_s / (cfg.heater_tau_s + dt_s)
+        self.probe_c += (t - self.probe_c) * dt_s / (cfg.probe_tau_s + dt_s)
+
+
+def settle(cfg, watch, plant, power_w, seconds):
+    for _ in range(int(seconds * 10)):
+        plant.step(power_w, 0.1)
+        assert not watch.update(plant.probe_c, plant.inlet_c, plant.flow, power_w, 0.1)
+
+
+def test_the_runaway_watch_sees_a_switch_stick_on_within_five_seconds():
+    cfg = Config()
+    watch = runaway.RunawayWatch(cfg)
+    plant = Exchanger(cfg, 40.0, 500.0)
+    settle(cfg, watch, plant, 350.0, 300)  # a steady treatment: 350 W
+    steady_c = plant.t_c
+    for tick in range(1, 100):
+        plant.step(cfg.heater_rated_w, 0.1)  # stuck on: full power whatever the duty
+        if watch.update(plant.probe_c, plant.inlet_c, plant.flow, 350.0, 0.1):
+            break
+    # The rule's persistence comes on top: within 5 s in all.
+    assert tick + tables.ALARM_PERSIST_MS[tables.HEATER_RUNAWAY] // 100 <= 50, tick / 10.0
+    assert plant.t_c - steady_c < 1.5  # the exchanger has not got far
+
+
+def test_the_runaway_watch_follows_heat_up_and_power_steps_without_alarm():
+    cfg = Config()
+    watch = runaway.RunawayWatch(cfg)
+    plant = Exchanger(cfg, 30.0, 500.0)
+    settle(cfg, watch, plant, cfg.heater_rated_w, 60)  # full power
+    settle(cfg, watch, plant, 0.0, 60)  # off
+    settle(cfg, watch, plant, 700.0, 60)
+
+
+def test_the_runaway_watch_tolerates_a_wrong_exchanger_volume_during_heat_up():
+    cfg = Config()
+    watch = runaway.RunawayWatch(cfg)
+    truth = Config()
+    truth.heater_volume_ml = cfg.heater_volume_ml * 0.5  # the exchanger is half what the board was told
+    plant = Exchanger(truth, 30.0, 500.0)
+    settle(cfg, watch, plant, 0.0, 60)
+    settle(cfg, watch, plant, cfg.heater_rated_w, 40)
+    settle(cfg, watch, plant, 400.0, 120)
+
+
+def test_the_runaway_watch_raises_no_false_alarm_on_the_noisiest_converter():
+    import math
+    import random
+    random.seed(7)
+    cfg = Config()
+    watch = runaway.RunawayWatch(cfg)
+    plant = Exchanger(cfg, 40.0, 500.0)
+    worst = 0.0
+    for tick in range(6000):  # ten minutes of steady treatment, 0.2 degC of noise on every sample
+        plant.step(350.0, 0.1)
+        u = random.random() or 1e-9
+        noise = 0.2 * math.sqrt(-2.0 * math.log(u)) * math.cos(2.0 * math.pi * random.random())
+        assert not watch.update(plant.probe_c + noise, plant.inlet_c, plant.flow, 350.0, 0.1), tick
+        if tick > 600:
+            worst = max(worst, watch.excess_c / watch.limit_c)
+    assert watch.limit_c > runaway.RUNAWAY_MIN_C  # the limit follows the measured noise
+    assert worst < 1.0

@@ -149,7 +149,8 @@ class BoardInterface:
         raise NotImplementedError
 
     def settings_write(self, data):
-        """Replace the stored record whole with data (bytes): a reset mid-write leaves the old record,
+        """Replace the stored record whole with data (bytes, or a memoryview of a buffer the firmware
+        reuses: copy it, do not keep it): a reset mid-write leaves the old record,
         never half of the new one."""
         raise NotImplementedError
 

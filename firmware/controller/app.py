@@ -339,7 +339,7 @@ class Controller:
         self.heater.reset()
 
     def save_settings(self):
-        settings.save(self.board, self.config)
+        settings.save(self.board, self.config, self.link.payload)
         self.settings_status = "saved"
 
 

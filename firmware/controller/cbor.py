@@ -162,6 +162,12 @@ def encode(value, out, depth=0):
         raise CBORError("cannot encode a value of type %s" % type(value).__name__)
 
 
+def encode_head(out, major, n):
+    """The head of a data item of major type major (4 array, 5 map) with n items: for writers that
+    encode a container item by item instead of building it first."""
+    _head(out, major, n)
+
+
 def dumps(value):
     out = bytearray()
     encode(value, out)

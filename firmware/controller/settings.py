@@ -14,10 +14,22 @@ from controller.tables import SETTINGS_VERSION
 V1_PROBES = 7
 
 
-def save(board, config):
-    payload = cbor.dumps([SETTINGS_VERSION, config.as_dict()])
-    crc = wire.crc32(payload)
-    board.settings_write(payload + bytes((crc >> 24 & 0xFF, crc >> 16 & 0xFF, crc >> 8 & 0xFF, crc & 0xFF)))
+def save(board, config, out):
+    """Write the record through out, a wire.PayloadBuffer made at boot (the link's, idle whenever a
+    request's handler or the tick's after-work runs): on a fragmented heap a record of about a
+    kilobyte built as a new object may find no block of its size."""
+    out.n = 0
+    cbor.encode_head(out, 4, 2)
+    cbor.encode(SETTINGS_VERSION, out)
+    cbor.encode_head(out, 5, len(SPEC))
+    for name in SPEC:
+        value = getattr(config, name)
+        cbor.encode(name, out)
+        cbor.encode([v for v in value] if SPEC[name][0] == PER_PROBE else value, out)
+    crc = wire.crc32(out.view())
+    for shift in (24, 16, 8, 0):
+        out.append(crc >> shift & 0xFF)
+    board.settings_write(out.view())
 
 
 def load(board, config):

@@ -1,7 +1,7 @@
 # The boot-loop guard: consecutive watchdog resets lead to safe mode, which no stored value can defeat.
 import gc
 
-from controller import app, settings
+from controller import app, settings, wire
 from controller.bootguard import SAFE_MODE_AFTER_RESETS, STABLE_RUN_MS
 from controller.config import Config
 from fakeboard import FakeBoard
@@ -25,7 +25,7 @@ def boot(board, cause):
 def stored_kp(board, kp):
     cfg = Config()
     cfg.kp_w_per_c = kp
-    settings.save(board, cfg)
+    settings.save(board, cfg, wire.PayloadBuffer())
 
 
 def test_watchdog_resets_in_a_row_boot_into_safe_mode_on_defaults_with_outputs_held_off():

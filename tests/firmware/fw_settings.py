@@ -1,7 +1,7 @@
 # Settings in non-volatile store: saved by set_config and calibration, reloaded at boot, corrupt records refused.
 import gc
 
-from controller import app, settings
+from controller import app, settings, wire
 from controller.config import Config
 from fakeboard import FakeBoard
 
@@ -30,7 +30,7 @@ def test_a_corrupt_or_out_of_range_record_is_not_used():
     board = FakeBoard(30.0)
     cfg = Config()
     cfg.kp_w_per_c = 33.0
-    settings.save(board, cfg)
+    settings.save(board, cfg, wire.PayloadBuffer())
     good = board.settings
     board.settings = good[:10] + bytes((good[10] ^ 0x01,)) + good[11:]
     fresh = Config()
@@ -39,7 +39,7 @@ def test_a_corrupt_or_out_of_range_record_is_not_used():
     assert settings.load(board, fresh).startswith("ignored")
     cfg.kp_w_per_c = 33.0
     cfg.ti_s = 1e6  # outside today's range (a record from another firmware)
-    settings.save(board, cfg)
+    settings.save(board, cfg, wire.PayloadBuffer())
     status = settings.load(board, fresh)
     assert status.startswith("ignored") and "ti_s" in status, status
     assert fresh.kp_w_per_c == Config().kp_w_per_c  # nothing of a refused record is applied

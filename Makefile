@@ -8,7 +8,7 @@ RP2_STUBS := micropython-rp2-rpi-pico-stubs==1.29.0.post1
 ESP32_STUBS := micropython-esp32-stubs==1.29.0.post1
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 
-.PHONY: test demo emulate fuzz typecheck fault-matrix scenarios clean
+.PHONY: test demo emulate fuzz typecheck fault-matrix fault-pairs scenarios clean
 
 $(STAMP): requirements.txt pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ fuzz: $(STAMP)
 
 fault-matrix: $(STAMP)
 	$(BIN)/python bench/fault_matrix.py --markdown docs/fault-matrix.md
+
+# Every pair of a latent and an active fault, and of two active ones (bench/fault_pairs.py); make test
+# runs a sample of it.
+fault-pairs: $(STAMP)
+	$(BIN)/python bench/fault_pairs.py --markdown docs/fault-matrix-pairs.md
 
 # The randomized scenario campaign (bench/scenarios.py); make test runs a seeded sample of it.
 scenarios: $(STAMP)

@@ -126,8 +126,13 @@ class PlantBoard:
     def wdt_feed(self) -> None:
         pass
 
-    def settings_read(self) -> bytes | None:
-        return self.settings
+    def settings_read_into(self, buf: bytearray) -> int:
+        if not self.settings:
+            return 0
+        if len(self.settings) > len(buf):
+            return -1
+        buf[:len(self.settings)] = self.settings
+        return len(self.settings)
 
     def settings_write(self, data: bytes) -> None:
         self.settings = bytes(data)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import sys
 import tempfile
@@ -28,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scenario_check import check  # noqa: E402
 from scenario_gen import generate  # noqa: E402
 from scenario_run import ScenarioRun  # noqa: E402
+from workers import run_all  # noqa: E402
 
 
 def run_one(seed: int) -> dict[str, Any]:
@@ -50,45 +50,10 @@ def run_one(seed: int) -> dict[str, Any]:
             "steps": [s.what for s in scenario.steps]}
 
 
-def _child(seed: int, out: Any) -> None:
-    try:
-        out.send(run_one(seed))
-    finally:
-        out.close()
-
-
 def campaign(seeds: list[int], workers: int, timeout_s: float, report: Any) -> list[dict[str, Any]]:
     """Each scenario in its own process (a hung one is killed and reported), `workers` at a time."""
-    ctx = multiprocessing.get_context("fork")
-    pending = list(seeds)
-    running: dict[int, tuple[Any, Any, float]] = {}
-    results: list[dict[str, Any]] = []
-    while pending or running:
-        while pending and len(running) < workers:
-            seed = pending.pop(0)
-            receive, send = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_child, args=(seed, send), daemon=True)
-            proc.start()
-            send.close()
-            running[seed] = (proc, receive, time.monotonic())
-        for seed, (proc, receive, since) in list(running.items()):
-            result = None
-            if receive.poll(0.05):
-                try:
-                    result = receive.recv()
-                except EOFError:
-                    result = {"seed": seed, "violations": [f"the scenario's process died (exit {proc.exitcode})"]}
-            elif not proc.is_alive() and not receive.poll(0.2):
-                result = {"seed": seed, "violations": [f"the scenario's process died (exit {proc.exitcode})"]}
-            elif time.monotonic() - since > timeout_s:
-                proc.kill()
-                result = {"seed": seed, "violations": [f"the scenario did not finish in {timeout_s:.0f} s of wall time"]}
-            if result is not None:
-                proc.join(5)
-                receive.close()
-                del running[seed]
-                results.append(result)
-                report(result)
+    results = run_all(seeds, run_one, workers, timeout_s,
+                      lambda seed, why: {"seed": seed, "violations": [f"the scenario failed to finish: {why}"]}, report)
     return sorted(results, key=lambda r: r["seed"])
 
 

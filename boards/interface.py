@@ -143,9 +143,10 @@ class BoardInterface:
 
     # ------------------------------------------------------------ stored settings
 
-    def settings_read(self):
-        """The stored settings record (bytes) as settings_write last wrote it, or None if there is
-        none. Kept across resets and power loss, as flash is."""
+    def settings_read_into(self, buf):
+        """Read the stored settings record, as settings_write last wrote it, into the bytearray buf
+        (made at boot: reading allocates nothing); return its length, 0 if there is none, or -1 if it
+        is longer than buf. Kept across resets and power loss, as flash is."""
         raise NotImplementedError
 
     def settings_write(self, data):

@@ -178,12 +178,13 @@ class McuBoard:
 
     # ------------------------------------------------------------ settings in flash
 
-    def settings_read(self):
+    def settings_read_into(self, buf):
         try:
             with open(SETTINGS_FILE, "rb") as f:
-                return f.read()
+                n = f.readinto(buf)
+                return -1 if n == len(buf) and f.read(1) else n
         except OSError:
-            return None
+            return 0
 
     def settings_write(self, data):
         with open(SETTINGS_FILE + ".new", "wb") as f:

@@ -174,17 +174,18 @@ class Board:
 
     # ---------------------------------------------------------------- non-volatile settings
 
-    def settings_read(self):
-        """The stored settings record, or None. The launcher keeps the file across emulated resets, as
-        flash keeps it across a real board's."""
+    def settings_read_into(self, buf):
+        """The stored settings record into buf (the launcher keeps the file across emulated resets, as
+        flash keeps it across a real board's)."""
         path = os.getenv("HIPEC_SETTINGS_FILE")
         if not path:
-            return None
+            return 0
         try:
             with open(path, "rb") as f:
-                return f.read()
+                n = f.readinto(buf)
+                return -1 if n == len(buf) and f.read(1) else n
         except OSError:
-            return None
+            return 0
 
     def settings_write(self, data):
         """Replace the record whole: written beside it, then renamed over it (a reset mid-write leaves

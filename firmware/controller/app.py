@@ -54,7 +54,7 @@ class Controller:
         if self.guard.safe_mode:
             self.settings_status = "not applied: safe mode"
         else:
-            self.settings_status = settings.load(board, self.config)
+            self.settings_status = settings.load(board, self.config, self.link.payload)
         self.plan = Plan()
         self.probes = probes.Probes(self.config)
         self.heater_output = heater_output.HeaterOutput(self.config)

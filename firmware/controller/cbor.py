@@ -125,6 +125,15 @@ def _put_half(out, bits):
     out.append(bits & 0xFF)
 
 
+class LazyMap:
+    """A map that encode writes key by key, from its keys and get(key), without it ever being built
+    as a dict: a reply of fifty settings then needs no free block of a kilobyte when it is sent."""
+
+    def __init__(self, keys, get):
+        self.keys = keys
+        self.get = get
+
+
 def encode(value, out, depth=0):
     """Append the CBOR encoding of value to the bytearray out."""
     if depth > MAX_DEPTH:
@@ -158,14 +167,13 @@ def encode(value, out, depth=0):
         for key in value:
             encode(key, out, depth + 1)
             encode(value[key], out, depth + 1)
+    elif isinstance(value, LazyMap):
+        _head(out, 5, len(value.keys))
+        for key in value.keys:
+            encode(key, out, depth + 1)
+            encode(value.get(key), out, depth + 1)
     else:
         raise CBORError("cannot encode a value of type %s" % type(value).__name__)
-
-
-def encode_head(out, major, n):
-    """The head of a data item of major type major (4 array, 5 map) with n items: for writers that
-    encode a container item by item instead of building it first."""
-    _head(out, major, n)
 
 
 def dumps(value):

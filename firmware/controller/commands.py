@@ -126,11 +126,11 @@ class Commands:
         return self.ctl.plan.as_dict()
 
     def get_config(self, _type, _args):
-        return self.ctl.config.as_dict()
+        return self.ctl.config.as_map()
 
     def set_config(self, _type, args):
         self.ctl.door.set_config(args)  # the configuration checks its own fields, all before any changes
-        return self.ctl.config.as_dict()
+        return self.ctl.config.as_map()
 
     def phase_command(self, msg_type, _args):
         ctl = self.ctl

@@ -6,7 +6,7 @@ a 1500 W heater, a stepper peristaltic pump with 3200 microsteps per revolution 
 """
 from array import array
 
-from controller import fields, probes
+from controller import cbor, fields, probes
 from controller.tables import TICK_MS
 
 FLOAT = 0
@@ -159,37 +159,47 @@ class Config:
         # Therapy continues this long without a host (a replugged cable, a restarted bridge).
         self.link_grace_s = 60
 
-    def as_dict(self):
-        result = {}
-        for name in SPEC:
-            value = getattr(self, name)
-            result[name] = [v for v in value] if SPEC[name][0] == PER_PROBE else value
-        return result
+    def value(self, name):
+        """A setting as the wire carries it (a per-probe array as a list)."""
+        value = getattr(self, name)
+        return [v for v in value] if SPEC[name][0] == PER_PROBE else value
 
-    def apply(self, changes):
-        """Check every field first, then apply them all: a refused change alters nothing."""
-        checked = {}
+    def as_map(self):
+        """Every setting, for cbor.encode to write one by one (replies, the stored record)."""
+        return cbor.LazyMap(SPEC, self.value)
+
+    def as_dict(self):
+        return {name: self.value(name) for name in SPEC}
+
+    def apply(self, changes, known_only=False):
+        """Check every field first, then apply them all: a refused change alters nothing. The checked
+        values replace the given ones in changes (no second table of a stored record's fifty
+        settings); known_only skips the names this firmware does not have (a stored record's)."""
         for name in changes:
             if name not in SPEC:
+                if known_only:
+                    continue
                 fields.unknown(name, SPEC)
             kind, low, high, unit = SPEC[name]
             value = changes[name]
             if kind == FLOAT:
-                checked[name] = fields.number(name, value, low, high, unit)
+                changes[name] = fields.number(name, value, low, high, unit)
             elif kind == INT:
-                checked[name] = fields.integer(name, value, low, high, unit)
+                changes[name] = fields.integer(name, value, low, high, unit)
             else:
-                checked[name] = fields.numbers(name, value, probes.N_PROBES, low, high, unit)
-        probes.check_converter(checked.get("rtd_r0_ohm", self.rtd_r0_ohm),
-                               checked.get("rtd_ref_ohm", self.rtd_ref_ohm))
-        period_ms = checked.get("telemetry_period_ms", TICK_MS)
+                changes[name] = fields.numbers(name, value, probes.N_PROBES, low, high, unit)
+        probes.check_converter(changes.get("rtd_r0_ohm", self.rtd_r0_ohm),
+                               changes.get("rtd_ref_ohm", self.rtd_ref_ohm))
+        period_ms = changes.get("telemetry_period_ms", TICK_MS)
         if period_ms % TICK_MS:  # records are made at ticks: 150 would silently be 200
             fields.refuse("telemetry_period_ms", "telemetry_period_ms = %d is not a whole number of %d ms control ticks"
                           % (period_ms, TICK_MS))
-        for name in checked:
+        for name in changes:
+            if name not in SPEC:
+                continue
             if SPEC[name][0] == PER_PROBE:
                 target = getattr(self, name)
                 for i in range(probes.N_PROBES):
-                    target[i] = checked[name][i]
+                    target[i] = changes[name][i]
             else:
-                setattr(self, name, checked[name])
+                setattr(self, name, changes[name])

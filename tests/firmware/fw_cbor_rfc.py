@@ -2,10 +2,13 @@
 # encode back to the same bytes where the RFC marks them round-trip), the rest are refused cleanly.
 import json
 import math
+import os
 
 from controller import cbor
 
-VECTORS = __file__.rsplit("/", 2)[0] + "/data/cbor-rfc8949-appendix-a.json"
+# The test sources' folder: this module's own, or (compiled, run from the build) the one the runner names.
+TESTS_DIR = os.getenv("HIPEC_FW_TESTS_DIR") or __file__.rsplit("/", 1)[0]
+VECTORS = TESTS_DIR.rsplit("/", 1)[0] + "/data/cbor-rfc8949-appendix-a.json"
 INF = float("inf")
 # Examples whose value JSON cannot carry, written out; any other "diagnostic" example is a tag,
 # undefined or a simple value, which the subset excludes.

@@ -34,13 +34,13 @@ def test_a_corrupt_or_out_of_range_record_is_not_used():
     good = board.settings
     board.settings = good[:10] + bytes((good[10] ^ 0x01,)) + good[11:]
     fresh = Config()
-    assert settings.load(board, fresh) == "ignored: CRC mismatch" and fresh.kp_w_per_c == Config().kp_w_per_c
+    assert settings.load(board, fresh, wire.PayloadBuffer()) == "ignored: CRC mismatch" and fresh.kp_w_per_c == Config().kp_w_per_c
     board.settings = good[:3]
-    assert settings.load(board, fresh).startswith("ignored")
+    assert settings.load(board, fresh, wire.PayloadBuffer()).startswith("ignored")
     cfg.kp_w_per_c = 33.0
     cfg.ti_s = 1e6  # outside today's range (a record from another firmware)
     settings.save(board, cfg, wire.PayloadBuffer())
-    status = settings.load(board, fresh)
+    status = settings.load(board, fresh, wire.PayloadBuffer())
     assert status.startswith("ignored") and "ti_s" in status, status
     assert fresh.kp_w_per_c == Config().kp_w_per_c  # nothing of a refused record is applied
 
@@ -54,6 +54,6 @@ def test_a_version_1_record_keeps_its_calibrations_and_the_new_probes_take_their
     crc = wire.crc32(payload)
     board.settings = payload + bytes((crc >> 24 & 0xFF, crc >> 16 & 0xFF, crc >> 8 & 0xFF, crc & 0xFF))
     cfg = Config()
-    assert settings.load(board, cfg) == "loaded"
+    assert settings.load(board, cfg, wire.PayloadBuffer()) == "loaded"
     assert cfg.kp_w_per_c == 14.0 and abs(cfg.probe_offset_c[4] + 0.2) < 1e-6 and abs(cfg.probe_gain[1] - 1.01) < 1e-6
     assert len(cfg.probe_offset_c) == 9 and cfg.probe_offset_c[8] == 0.0 and cfg.probe_gain[7] == 1.0

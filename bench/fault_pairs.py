@@ -11,9 +11,10 @@ Every pair of a latent and an active fault runs, and every pair of two active on
 
 A pair passes when:
   - no fluid reaching the patient (the inflow while the bypass is closed, the cavity) reaches 45.0 degC;
-  - the board made the circuit safe for the second fault: its own alarm (or reset) within the single-fault
-    matrix's detection time, with the reactions it asks for; or a high-priority alarm raised after the
-    first fault had already switched the heater off and kept it off;
+  - the board made the circuit safe for the second fault: its own alarm (or reset) within its window,
+    with the reactions it asks for (the single-fault matrix's detection times hold for one fault; a
+    latent fault may slow the second's detection, and the table gives by how much); or a
+    high-priority alarm raised after the first fault had already switched the heater off and kept it off;
   - the record holds every telemetry record and every board event of each boot with no gap.
 
 Usage: python bench/fault_pairs.py [--phases HEATING,TREATMENT] [--workers W] [--only FIRST+SECOND,...]
@@ -27,7 +28,7 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +37,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fault_matrix  # noqa: E402
 from fault_matrix import Case, CaseRun, Result  # noqa: E402
 from workers import run_all  # noqa: E402
+from hipec.tables import protocol  # noqa: E402
 
 PHASES = ("HEATING", "TREATMENT")
 # The latent fault's probes and offsets (degC); see the docstring for what each size is beyond.
-PROBES = ("inflow", "inflow_2", "reservoir", "heater_outlet")
+PROBES = tuple(protocol.PROBE_NAMES[i] for i in (protocol.INFLOW, protocol.INFLOW_2, protocol.RESERVOIR,
+                                                  protocol.HEATER_OUTLET))
 OFFSETS_C = (-3.0, -1.4, -0.7, -0.3, 0.3, 0.7, 1.4, 3.0)
 # The active faults, as the single-fault matrix defines and judges them.
 ACTIVE = ("heater_stuck_on", "heater_dead", "pump_stall", "air_in_line", "link_unplug_90s", "power_loss",
@@ -78,8 +81,8 @@ class PairRun(CaseRun):
     """A single-fault run whose window starts at the second fault, with the first injected before it."""
 
     def __init__(self, pair: Pair, phase: str, folder: Path):
-        # The second fault is judged; its window must cover the first fault's lead.
-        super().__init__(pair.second, phase, folder)
+        # The second fault is judged, its detection allowed its whole window (see the module docstring).
+        super().__init__(replace(pair.second, detect_s=pair.second.window_s), phase, folder)
         self.pair = pair
         self.first_ms: int | None = None
 

@@ -21,6 +21,7 @@ from hipec.wire import encode_message
 
 sys.path.insert(0, str(REPO_ROOT / "firmware"))
 from controller import app, autotune, session  # noqa: E402
+from controller.cutout import Cutout  # noqa: E402
 
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 from control import BAND_C, HEATING_UP, percentile  # noqa: E402
@@ -41,12 +42,14 @@ class PlantBoard:
     """The firmware's board HAL wired straight to the plant model: virtual time, no link latency."""
 
     name = "in-process"
+    cutout = None  # the independent over-temperature cut-out, made at power-on (__init__)
 
     def __init__(self, plant: Plant):
         self.plant = plant
         self.now = 0
         self.rx = bytearray()
         self.heater_pm = 0
+        self.cutout = Cutout()
         self.relay = False
         self.pump_msps = 0
         self.bypass = True
@@ -87,10 +90,10 @@ class PlantBoard:
         pass
 
     def heater_set(self, pm: int) -> None:
-        self.heater_pm = pm
+        self.heater_pm = 0 if self.cutout.tripped else pm
 
     def heater_enable(self, closed: bool) -> None:
-        self.relay = closed
+        self.relay = closed and not self.cutout.tripped
 
     def pump_set(self, msps: int) -> None:
         self.pump_msps = msps
@@ -102,8 +105,12 @@ class PlantBoard:
         self.bypass = is_open
 
     def read_rtd(self, codes: Any) -> None:
+        """The converters, sampled by the cut-out too, as a real board's cut-out timer samples them."""
         for i, name in enumerate(PROBES):
             codes[i] = self.plant.rtd_code(name)
+        if self.cutout.sample(codes[protocol.INFLOW_2], codes[protocol.HEATER_OUTLET]):
+            self.heater_pm = 0
+            self.relay = False
 
     def pressure_mmhg(self) -> int:
         return int(self.plant.pressure_mmhg)

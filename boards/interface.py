@@ -47,6 +47,13 @@ class BoardInterface:
         """end - start of two cpu_us() readings, in microseconds, signed, across the wrap."""
         raise NotImplementedError
 
+    cutout = None
+    """The independent over-temperature cut-out (controller/cutout.py), made by the board at power-on
+    and sampled by it on its own (a timer on the real boards, every exchange with the plant on the
+    emulated one), never by the controller's loop. The controller only arms it with the converter
+    settings, releases it once over_temperature is acknowledged, and reports it; while it is tripped
+    heater_set and heater_enable drive nothing."""
+
     # ------------------------------------------------------------ identity and boot (main.py)
 
     def reset_cause(self):

@@ -17,6 +17,7 @@ import time
 import machine
 import micropython
 
+from controller.cutout import Cutout
 from max31865 import MAX31865
 
 SETTINGS_FILE = "settings.cbor"
@@ -24,6 +25,8 @@ MAINTENANCE_FLAG = "maintenance"
 CRASH_FILE = "crash.txt"
 # The boot-loop guard's count of consecutive watchdog resets (controller/bootguard.py).
 RESET_COUNT_FILE = "resets.txt"
+# The independent over-temperature cut-out samples the safety bus this often, from its own timer.
+CUTOUT_PERIOD_MS = 100
 # The heater duty is a PWM at this frequency for a DC heater; an SSR is switched whole ticks instead.
 HEATER_PWM_HZ = 1000
 FULL_PM = 1000
@@ -34,6 +37,7 @@ class McuBoard:
     pump_steps and pressure_mmhg."""
 
     name = "mcu"
+    cutout = None  # the independent over-temperature cut-out, made at power-on (__init__)
 
     def __init__(self, pins):
         self.pins = pins
@@ -53,8 +57,13 @@ class McuBoard:
                                  miso=machine.Pin(pins.SAFETY_SPI_MISO))
         self.rtds = [MAX31865(spi, machine.Pin(cs, machine.Pin.OUT, value=1), pins.RTD_THREE_WIRE,
                               pins.MAINS_HZ) for cs in pins.RTD_CS]
-        self.rtds += [MAX31865(safety_spi, machine.Pin(cs, machine.Pin.OUT, value=1), pins.RTD_THREE_WIRE,
-                               pins.MAINS_HZ) for cs in pins.SAFETY_RTD_CS]
+        # The safety bus belongs to the cut-out's timer: the controller reads the codes it last took.
+        self.safety_rtds = [MAX31865(safety_spi, machine.Pin(cs, machine.Pin.OUT, value=1), pins.RTD_THREE_WIRE,
+                                     pins.MAINS_HZ) for cs in pins.SAFETY_RTD_CS]
+        self.safety_codes = [0, 0]
+        self.cutout = Cutout()
+        self.cutout_timer = machine.Timer(pins.CUTOUT_TIMER_ID)
+        self.cutout_timer.init(period=CUTOUT_PERIOD_MS, mode=machine.Timer.PERIODIC, callback=self._cutout_tick)
         self.wdt = None
         self._reset_cause = "watchdog" if machine.reset_cause() == machine.WDT_RESET else "power_on"
         self._boot_id = (os.urandom(1)[0] << 16 | os.urandom(1)[0] << 8 | os.urandom(1)[0]) + 1
@@ -142,14 +151,26 @@ class McuBoard:
 
     # ------------------------------------------------------------ outputs
 
+    def _cutout_tick(self, _timer):
+        """The cut-out's timer: sample the safety bus; once tripped, the heater and its relay are off
+        whatever the main loop does (it runs while that loop is stuck in Python code, too)."""
+        codes = self.safety_codes
+        codes[0] = self.safety_rtds[0].read_code()
+        codes[1] = self.safety_rtds[1].read_code()
+        if self.cutout.sample(codes[0], codes[1]):
+            self.relay.value(0)
+            self.heater_set(0)
+
     def heater_set(self, permille):
+        if self.cutout.tripped:
+            permille = 0
         if self.heater_pwm is not None:
             self.heater_pwm.duty_u16(permille * 65535 // FULL_PM)
         else:
             self.heater_pin.value(1 if permille > 0 else 0)
 
     def heater_enable(self, closed):
-        self.relay.value(1 if closed else 0)
+        self.relay.value(1 if closed and not self.cutout.tripped else 0)
 
     def bypass_set(self, is_open):
         self.bypass.value(1 if is_open else 0)
@@ -158,8 +179,11 @@ class McuBoard:
 
     def read_rtd(self, codes):
         rtds = self.rtds
-        for i in range(len(rtds)):
+        n = len(rtds)
+        for i in range(n):
             codes[i] = rtds[i].read_code()
+        codes[n] = self.safety_codes[0]
+        codes[n + 1] = self.safety_codes[1]
 
     def reservoir_low(self):
         return self.level.value() == 0  # the float switch pulls the line low when the level is low

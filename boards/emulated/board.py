@@ -14,6 +14,8 @@ from array import array
 import micropython
 
 import channel as ch
+from controller.cutout import Cutout
+from controller.tables import INFLOW_2, HEATER_OUTLET
 
 # MicroPython's ticks wrap at 2**30; virtual ticks wrap the same way so the firmware's arithmetic is exercised.
 TICKS_PERIOD = 1 << 30
@@ -33,6 +35,7 @@ def _env(name):
 
 class Board:
     name = "emulated"
+    cutout = None  # the independent over-temperature cut-out, made at power-on (__init__)
 
     def __init__(self):
         self._to_plant = open("/dev/fd/" + _env("HIPEC_PLANT_WFD"), "wb")
@@ -47,6 +50,9 @@ class Board:
         self._one = memoryview(bytearray(1))
         self._heater_written_ms = 0
         self._link_open = True
+        # The independent over-temperature cut-out, sampled at every exchange with the plant as a real
+        # board's timer samples it (controller/cutout.py).
+        self.cutout = Cutout()
         # Ctrl-C bytes may appear inside binary frames: they must not interrupt the firmware.
         micropython.kbd_intr(-1)
         self._exchange(0)
@@ -60,8 +66,14 @@ class Board:
         self._to_plant.write(self._out)
         if self._from_plant.readinto(self._in) != ch.IN_WORDS * 4:
             sys.exit(3)  # the plant is gone: the board has lost power
+        self._sample_cutout()
         if self._in[ch.IN_HANG]:
             self._hang()
+
+    def _sample_cutout(self):
+        if self.cutout.sample(self._in[ch.IN_RTD + INFLOW_2], self._in[ch.IN_RTD + HEATER_OUTLET]):
+            self._out[ch.OUT_HEATER_RELAY] = 0
+            self._out[ch.OUT_HEATER_PM] = 0
 
     def _hang(self):
         # A loop stuck in a driver: time passes, the watchdog is never fed again, and the heater's
@@ -72,6 +84,7 @@ class Board:
             self._out[ch.OUT_UNTIL_MS] = self._in[ch.IN_NOW_MS] + 100
             self._to_plant.write(self._out)
             self._from_plant.readinto(self._in)
+            self._sample_cutout()  # a hung loop does not stop the cut-out's timer
 
     # ---------------------------------------------------------------- clock
 
@@ -133,12 +146,12 @@ class Board:
             permille = 0
         elif permille > 1000:
             permille = 1000
-        self._out[ch.OUT_HEATER_PM] = permille
+        self._out[ch.OUT_HEATER_PM] = 0 if self.cutout.tripped else permille
         self._heater_written_ms = self._in[ch.IN_NOW_MS]
 
     def heater_enable(self, closed):
         """The safety relay in series with the heater switch: open, no duty can heat."""
-        self._out[ch.OUT_HEATER_RELAY] = 1 if closed else 0
+        self._out[ch.OUT_HEATER_RELAY] = 1 if closed and not self.cutout.tripped else 0
 
     def pump_set(self, milli_steps_per_s):
         self._out[ch.OUT_PUMP_MSPS] = milli_steps_per_s if milli_steps_per_s > 0 else 0

@@ -25,6 +25,7 @@ class Pins:
     SAFETY_SPI_MOSI = 15
     SAFETY_SPI_MISO = 39   # input only: fine for MISO
     SAFETY_RTD_CS = (32, 0)
+    CUTOUT_TIMER_ID = 0    # hardware timer 0: its callback runs as a scheduled (soft) interrupt
     RTD_THREE_WIRE = False
     MAINS_HZ = 50
     HEATER = 25            # SSR input, or the DC heater's MOSFET gate (PWM)

@@ -30,6 +30,7 @@ class Pins:
     SAFETY_SPI_MOSI = 15
     SAFETY_SPI_MISO = 12
     SAFETY_RTD_CS = (4, 5)
+    CUTOUT_TIMER_ID = -1   # a virtual timer: its callback runs as a scheduled (soft) interrupt
     RTD_THREE_WIRE = False
     MAINS_HZ = 50
     HEATER = 2             # SSR input, or the DC heater's MOSFET gate (PWM)

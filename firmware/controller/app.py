@@ -23,7 +23,7 @@ from controller.perf import Perf
 from controller.plan import Plan
 from controller.protocol import Link
 from controller.pump import Pump
-from controller.tables import FAULT_HOLD, PAUSE_HOLD, HEATER_OFF, PUMP_STOP, BYPASS, ALARM_NAMES, TICK_MS
+from controller.tables import FAULT_HOLD, PAUSE_HOLD, HEATER_OFF, PUMP_STOP, BYPASS, ALARM_NAMES, TICK_MS, OVER_TEMPERATURE
 
 # Watchdog timeout: several ticks, so one slow tick is tolerated but a hung loop is not.
 WATCHDOG_TIMEOUT_MS = 2000
@@ -55,6 +55,7 @@ class Controller:
             self.settings_status = "not applied: safe mode"
         else:
             self.settings_status = settings.load(board, self.config, self.link.payload)
+        self.arm_cutout()
         self.plan = Plan()
         self.probes = probes.Probes(self.config)
         self.heater_output = heater_output.HeaterOutput(self.config)
@@ -193,6 +194,8 @@ class Controller:
         # Supervision first: the active alarms' reactions override everything below, in this same tick.
         self.supervisor.check(self.probes, self.inputs, dt_ms)
         reactions = self.alarms.update(self.uptime_ms(now), dt_ms, cfg)
+        if self.board.cutout.tripped and not self.alarms.active[OVER_TEMPERATURE]:
+            self.board.cutout.release()  # over_temperature acknowledged and gone: the cut-out may let go
         if self.guard.safe_mode:
             reactions |= SAFE_MODE_REACTIONS
         if reactions & FAULT_HOLD and self.session_running() and sess.phase != session.FAULT:
@@ -339,8 +342,18 @@ class Controller:
         self.heater.reset()
 
     def save_settings(self):
+        """Every change of the configuration ends here: stored, and the cut-out armed with it."""
         settings.save(self.board, self.config, self.link.payload)
         self.settings_status = "saved"
+        self.arm_cutout()
+
+    def arm_cutout(self):
+        """Give the board's independent cut-out the converter settings and the safety channel's
+        calibrations (a copy: it reads nothing of the controller when it samples)."""
+        cfg = self.config
+        self.board.cutout.arm(cfg.rtd_r0_ohm, cfg.rtd_ref_ohm,
+                              (cfg.probe_gain[probes.INFLOW_2], cfg.probe_gain[probes.HEATER_OUTLET]),
+                              (cfg.probe_offset_c[probes.INFLOW_2], cfg.probe_offset_c[probes.HEATER_OUTLET]))
 
 
 def run(board):

@@ -83,6 +83,7 @@ class Commands:
             "target_c": ctl.target_c,
             "settings": ctl.settings_status,
             "safe_mode": ctl.guard.report(),
+            "cutout": {"tripped": ctl.board.cutout.tripped, "trips": ctl.board.cutout.trips},
             "controlled_c": ctl.controlled_c,
             "cascade": ctl.cascade_active,
             "heater_w": ctl.heater_w,

@@ -42,6 +42,7 @@ class FrontDoor:
             raise CommandError(BAD_STATE, "type", "the board is not in safe mode")
         ctl.guard.leave()
         ctl.settings_status = settings.load(ctl.board, ctl.config, ctl.link.payload)
+        ctl.arm_cutout()
         return ctl.settings_status
 
     def start(self):

@@ -6,9 +6,9 @@ large block is needed on a fragmented heap. Temperatures are in milli-degC, so n
 """
 from array import array
 
-# Records kept for a host that reconnects: 200 = 3 min 20 s at the default 1 Hz (over three times the
-# link-loss grace period), 16.4 KiB; a larger ring leaves too little heap for the board to boot.
-RING_RECORDS = 200
+# Records kept for a host that reconnects: 160 = 2 min 40 s at the default 1 Hz (over twice the
+# link-loss grace period), 13.1 KiB; a larger ring leaves too little heap for the board to boot.
+RING_RECORDS = 160
 # Rows per chunk: 10 rows of 21 int32 = 840 bytes, easy to find even on a heap the firmware's import
 # has broken up.
 CHUNK_RECORDS = 10

@@ -1,6 +1,8 @@
 # A board HAL for firmware unit tests: in-memory link, a clock the test moves, outputs recorded.
 # Runs under CPython and MicroPython alike.
 from controller import cbor, wire
+from controller.cutout import Cutout
+from controller.tables import INFLOW_2, HEATER_OUTLET
 
 # PT100 converter codes (430 ohm reference) for a few temperatures, from R = R0(1 + A t + B t^2).
 A = 3.9083e-3
@@ -20,20 +22,23 @@ def code_for_c(temp_c, r0=100.0, rref=430.0):
 
 class FakeBoard:
     name = "fake"
+    cutout = None  # the independent over-temperature cut-out, made at power-on (__init__)
 
     def __init__(self, temp_c=22.0):
         self.now = 0
-        self.rx_buf = None  # bytes from the host, rx_buf[rx_read:rx_len] not read yet; made at the first
-        # bytes, so that it is not in the way of the controller's buffers when those are made
+        # Bytes from the host, rx_buf[rx_read:rx_len] not read yet, and the reader of the board's output:
+        # made with the board, before the controller's buffers, as a real board's USB buffers are.
+        self.rx_buf = bytearray(RX_CAPACITY)
         self.rx_len = 0
         self.rx_read = 0
         self.tx = bytearray()
-        self.reader = None  # what replies() decodes the board's output with, made at its first call
+        self.reader = wire.FrameReader()  # what replies() decodes the board's output with
         self.heater_pm = 0
         self.heater_relay = False
         self.pump_msps = 0
         self.bypass_open = True
         self.steps = 0
+        self.cutout = Cutout()
         self.codes = [code_for_c(temp_c)] * 9
         self.wdt_timeout = 0
         self.wdt_feeds = 0
@@ -73,10 +78,10 @@ class FakeBoard:
         self.crashes.append(exc)
 
     def heater_set(self, pm):
-        self.heater_pm = pm
+        self.heater_pm = 0 if self.cutout.tripped else pm
 
     def heater_enable(self, closed):
-        self.heater_relay = closed
+        self.heater_relay = closed and not self.cutout.tripped
 
     def pump_set(self, msps):
         self.pump_msps = msps
@@ -88,8 +93,12 @@ class FakeBoard:
         self.bypass_open = is_open
 
     def read_rtd(self, codes):
+        """The converters, sampled by the cut-out too, as a real board's cut-out timer samples them."""
         for i in range(len(self.codes)):
             codes[i] = self.codes[i]
+        if self.cutout.sample(self.codes[INFLOW_2], self.codes[HEATER_OUTLET]):
+            self.heater_pm = 0
+            self.heater_relay = False
 
     def pressure_mmhg(self):
         return 110
@@ -137,8 +146,6 @@ class FakeBoard:
     def feed(self, data):
         """Bytes from the host into the board's receive buffer: a fixed one, as a USB CDC driver has, so
         the link's input costs the firmware's heap nothing (unread bytes move to the front first)."""
-        if self.rx_buf is None:
-            self.rx_buf = bytearray(RX_CAPACITY)
         if self.rx_read:
             unread = self.rx_len - self.rx_read
             self.rx_buf[0:unread] = memoryview(self.rx_buf)[self.rx_read:self.rx_len]
@@ -168,15 +175,17 @@ class FakeBoard:
         wire.encode_frame(cbor.dumps(msg), out)
         self.feed(out)
 
+    def discard(self):
+        """Drop what the board wrote since the last call, undecoded."""
+        self.tx = bytearray()
+
     def replies(self):
         """Decode every frame the board wrote since the last call."""
-        if self.reader is None:  # one for the board's whole output: a frame reader is a kilobyte of heap
-            self.reader = wire.FrameReader()
         reader = self.reader
         found = []
         for byte in self.tx:
             n = reader.push(byte)
             if n > 0:
-                found.append(cbor.loads(bytes(reader.view[:n])))
+                found.append(cbor.loads(reader.view[:n]))  # decoded in place: no copy of a kilobyte
         self.tx = bytearray()
         return found

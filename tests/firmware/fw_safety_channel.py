@@ -79,7 +79,6 @@ def test_a_failed_exchanger_outlet_probe_is_a_control_probe_failure():
 
 def test_a_circuit_without_the_safety_channel_neither_reads_nor_alarms_on_it():
     board = FakeBoard(43.0)
-    board.replies()  # the test's reply reader, made before the controller's buffers
     ctl = app.Controller(board, ring_records=25)
     board.send([2, 1, "set_config", {"inflow_2_fitted": 0, "heater_outlet_fitted": 0}])
     board.send([2, 2, "start", {}])
@@ -89,7 +88,7 @@ def test_a_circuit_without_the_safety_channel_neither_reads_nor_alarms_on_it():
     board.run(ctl, 20)
     assert ctl.alarms.active_names() == [] and board.heater_relay
     assert ctl.telemetry.latest()[tables.TEMPS + probes.INFLOW_2] == tables.NO_READING
-    board.replies()
+    board.discard()  # the whole configuration's reply: not decoded, its fifty entries are not the test
     board.send([2, 3, "status", {}])
     ctl.link.service()
     (status,) = [r for r in board.replies() if r[1] == 3]
@@ -177,3 +176,36 @@ def test_the_runaway_watch_raises_no_false_alarm_on_the_noisiest_converter():
             worst = max(worst, watch.excess_c / watch.limit_c)
     assert watch.limit_c > runaway.RUNAWAY_MIN_C  # the limit follows the measured noise
     assert worst < 1.0
+
+
+def test_the_cutout_holds_the_relay_open_whatever_the_controller_writes_until_acknowledged_cool():
+    board, ctl = make(43.0)
+    board.run(ctl, 10)
+    assert board.heater_relay and not board.cutout.tripped
+    board.codes[probes.HEATER_OUTLET] = code_for_c(45.2)
+    board.run(ctl, 1)
+    assert board.cutout.tripped and not board.heater_relay and board.heater_pm == 0
+    board.heater_enable(True)  # a controller that failed to react writes the heater on again:
+    board.heater_set(800)
+    assert not board.heater_relay and board.heater_pm == 0  # the cut-out does not let it
+    board.send([2, 2, "ack_alarm", {"alarm": "over_temperature"}])
+    ctl.link.service()
+    assert board.cutout.tripped  # still hot: not released
+    board.codes[probes.HEATER_OUTLET] = code_for_c(44.7)  # below the cut-off, within its hysteresis
+    board.run(ctl, 2)
+    assert "over_temperature" not in ctl.alarms.active_names() and board.cutout.tripped
+    board.codes[probes.HEATER_OUTLET] = code_for_c(43.2)
+    board.run(ctl, 2)
+    assert not board.cutout.tripped and board.cutout.trips == 1
+
+
+def test_the_cutout_trips_where_the_calibrated_probe_reads_the_cutoff_and_not_on_a_broken_probe():
+    from controller.cutout import Cutout
+    cut = Cutout()
+    cut.arm(100.0, 430.0, (1.0, 1.0), (0.0, 1.0))  # the outlet probe reads 1 degC high: raw 44 is 45
+    assert not cut.sample(code_for_c(44.9), code_for_c(43.9))
+    assert cut.sample(code_for_c(43.0), code_for_c(44.05))
+    cut = Cutout()
+    assert not cut.sample(probes.CODE_OPEN, probes.CODE_SHORT)  # the supervisor judges broken probes
+    assert cut.sample(code_for_c(45.05), code_for_c(43.0))
+    assert not cut.release()  # still at the cut-off

@@ -168,7 +168,7 @@ def test_ticks_wrap_at_2_to_the_30(index: int) -> None:
 def test_emulated_board_ticks_wrap_and_the_interface_loads_under_micropython() -> None:
     # The emulated board's constructor needs its launcher; its tick methods do not use self.
     script = (
-        f"import sys\nsys.path[:0] = [{str(BOARDS)!r}, {str(BOARDS / 'emulated')!r}]\n"
+        f"import sys\nsys.path[:0] = [{str(BOARDS)!r}, {str(BOARDS / 'emulated')!r}, {str(FIRMWARE)!r}]\n"
         "import interface, board\n"
         "b = board.Board\n"
         f"for t, d in {WRAP_CASES!r}:\n"

@@ -1,0 +1,162 @@
+"""The safety channel against a heater switch stuck on, and its false alarms: the firmware in-process
+(bench/inprocess.py) on the plant model.
+
+Detection: on the reference circuit and its variants (flows, probe noise, an SSR heater, the switch
+sticking early in HEATING), a session runs until it has been in the phase for the given time, the switch
+sticks, and the table gives the time to the first high-priority alarm (and which), the heat exchanger's
+peak and the hottest fluid that reached the patient.
+
+False alarms: random circuits (every plant parameter drawn over its documented range, the site's
+settings as bench/scenario_gen.py makes them) run a fault-free session through priming, heating and
+treatment; every high-priority alarm of the safety channel (heater_runaway, inflow_disagreement) raised
+in one is counted, with the run's largest runaway excess as a share of its limit.
+
+Usage: python bench/runaway.py [--random N] [--seed S] [--json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from hipec.emulator.params import PlantParams  # noqa: E402
+from hipec.runner import Plan  # noqa: E402
+from hipec.tables import phase_names, protocol  # noqa: E402
+from inprocess import Harness  # noqa: E402
+from controller.errors import CommandError  # noqa: E402
+import scenario_gen  # noqa: E402
+
+# After the switch sticks, how long a run goes on (the alarm comes in seconds; the slug's peak after).
+AFTER_S = 60.0
+# A fault-free run ends this long into TREATMENT.
+TREATMENT_S = 300.0
+GIVE_UP_S = 3600.0
+SAFETY_CHANNEL = ("heater_runaway", "inflow_disagreement")
+# A fault-free run is over once the session has ended or waits for an operator.
+ENDED = phase_names(protocol.FINAL + (protocol.PAUSED,))
+VARIANTS: tuple[tuple[str, dict[str, Any], dict[str, Any], str, float], ...] = (
+    # name, plant overrides, site settings, phase, seconds in the phase before the switch sticks
+    ("reference, 500 mL/min", {}, {}, "TREATMENT", 60.0),
+    ("reference, 400 mL/min", {}, {"flow_ml_min": 400.0}, "TREATMENT", 60.0),
+    ("reference, 600 mL/min", {}, {"flow_ml_min": 600.0}, "TREATMENT", 60.0),
+    ("probe noise 0.05 degC", {"probe_noise_c": 0.05}, {}, "TREATMENT", 60.0),
+    ("probe noise 0.2 degC", {"probe_noise_c": 0.2}, {}, "TREATMENT", 60.0),
+    ("SSR heater (2 s windows)", {}, {"heater_output": 1}, "TREATMENT", 60.0),
+    ("5 s into HEATING", {}, {}, "HEATING", 5.0),
+    ("60 s into HEATING", {}, {}, "HEATING", 60.0),
+    ("in PRIMING, bypass open", {}, {}, "PRIMING", 30.0),
+)
+PLAN_FIELDS = ("flow_ml_min",)
+
+
+def _phase(h: Harness) -> str:
+    return str(protocol.PHASE_NAMES[h.ctl.session.phase])
+
+
+def detection(name: str, plant: dict[str, Any], settings: dict[str, Any], phase: str, after_s: float) -> dict[str, Any]:
+    plan = Plan(**{k: v for k, v in settings.items() if k in PLAN_FIELDS})
+    config = {k: v for k, v in settings.items() if k not in PLAN_FIELDS}
+    h = Harness(replace(PlantParams(), **plant), plan, config)
+    h.send("start")
+    since_s: float | None = None
+    stuck_s: float | None = None
+    result: dict[str, Any] = {"variant": name, "phase": phase, "detect_s": None, "alarm": None,
+                              "duty_pm_at_stick": None, "exchanger_peak_c": 0.0, "patient_max_c": 0.0}
+    t_s = 0.0
+    while t_s < GIVE_UP_S:
+        h.step()
+        t_s += 0.1
+        if stuck_s is None:
+            if _phase(h) == phase and since_s is None:
+                since_s = t_s
+            if since_s is not None and t_s - since_s >= after_s:
+                result["duty_pm_at_stick"] = h.board.heater_pm
+                h.plant.faults.heater_stuck_on = True
+                stuck_s = t_s
+            continue
+        result["exchanger_peak_c"] = max(result["exchanger_peak_c"], h.plant.t_hx)
+        if not h.board.bypass:
+            result["patient_max_c"] = max(result["patient_max_c"], h.plant.line_in[-1])
+        if result["detect_s"] is None and h.ctl.alarms.high_active():
+            result["detect_s"] = round(t_s - stuck_s, 1)
+            result["alarm"] = ",".join(h.ctl.alarms.active_names())
+        if t_s - stuck_s >= AFTER_S:
+            break
+    result["exchanger_peak_c"] = round(result["exchanger_peak_c"], 2)
+    result["patient_max_c"] = round(result["patient_max_c"], 2)
+    return result
+
+
+def false_alarms(seed: int) -> dict[str, Any]:
+    """One fault-free session on a random circuit: the safety channel's alarms raised in it."""
+    rng = random.Random(seed)
+    plant_overrides = scenario_gen._plant(rng)
+    params = replace(PlantParams(), **plant_overrides)
+    plan = replace(scenario_gen._plan(rng, params), duration_min=TREATMENT_S / 60.0 + 1.0)
+    config = scenario_gen._config(rng, params)
+    try:
+        h = Harness(params, plan, config)
+    except CommandError as exc:  # the generator's one-in-ten converter the board refuses
+        return {"seed": seed, "alarms": [], "safety_channel": [], "ended_in": f"refused: {exc.message}",
+                "board_s": 0, "runaway_excess_share_max": 0.0}
+    h.send("start")
+    raised: list[str] = []
+    seen: set[str] = set()
+    worst = 0.0
+    treatment_s = 0.0
+    t_s = 0.0
+    while t_s < GIVE_UP_S and treatment_s < TREATMENT_S:
+        h.step()
+        t_s += 0.1
+        watch = h.ctl.supervisor.runaway
+        if watch.started:
+            worst = max(worst, watch.excess_c / watch.limit_c)
+        for name in h.ctl.alarms.active_names():
+            if name not in seen:
+                seen.add(name)
+                raised.append(name)
+        phase = _phase(h)
+        if phase == "TREATMENT":
+            treatment_s += 0.1
+        elif phase in ENDED:
+            break
+    return {"seed": seed, "alarms": raised, "safety_channel": [a for a in raised if a in SAFETY_CHANNEL],
+            "ended_in": _phase(h), "board_s": round(t_s), "runaway_excess_share_max": round(worst, 2)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--random", type=int, default=50, help="random circuits for the false-alarm count")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    rows = [detection(*variant) for variant in VARIANTS]
+    runs = [false_alarms(seed) for seed in range(args.seed, args.seed + args.random)]
+    flagged = [r for r in runs if r["safety_channel"]]
+    summary = {"random_circuits": len(runs), "with_safety_channel_alarms": len(flagged),
+               "flagged": [(r["seed"], r["safety_channel"]) for r in flagged],
+               "runaway_excess_share_max": max((r["runaway_excess_share_max"] for r in runs), default=0.0)}
+    if args.json:
+        print(json.dumps({"detection": rows, "false_alarms": runs, "summary": summary}))
+        return 0
+    print("| variant | phase | duty at sticking (per mille) | detected in (s) | by | heat exchanger peak (°C) | "
+          "to the patient, max (°C) |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['variant']} | {r['phase']} | {r['duty_pm_at_stick']} | {r['detect_s']} | {r['alarm']} | "
+              f"{r['exchanger_peak_c']} | {r['patient_max_c'] or '-'} |")
+    print()
+    print(f"fault-free sessions on {len(runs)} random circuits from seed {args.seed}: "
+          f"{len(flagged)} raised a safety-channel alarm {summary['flagged']}; largest runaway excess "
+          f"{summary['runaway_excess_share_max']} of its limit")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

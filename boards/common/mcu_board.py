@@ -37,7 +37,7 @@ class McuBoard:
     pump_steps and pressure_mmhg."""
 
     name = "mcu"
-    cutout = None  # the independent over-temperature cut-out, made at power-on (__init__)
+    cutout: Cutout  # the independent over-temperature cut-out, made at power-on (__init__)
 
     def __init__(self, pins):
         self.pins = pins

@@ -44,7 +44,7 @@ class Controller:
         # The objects holding the largest blocks first (the link's frame buffers, the predictor's
         # history, the tick histograms), while the import's holes are still whole: made after the
         # small objects have taken those holes, they may find no block of their size. The ring, cut
-        # into small chunks, fits anywhere and comes last.
+        # into small chunks, comes last.
         self.board = board
         self.link = Link(board, None)
         self.perf = Perf()

@@ -369,6 +369,21 @@ class _Decoder:
         raise CBORError("simple value %d is not supported" % info)
 
 
+class Reader(_Decoder):
+    """Items read one at a time from data, for a large record taken apart without being built whole
+    (a map of fifty settings as a dict needs a block of a kilobyte)."""
+
+    def container(self, major):
+        """The length of the definite-length array (major 4) or map (major 5) that comes next."""
+        ib = self.data[self._take(1)]
+        if ib >> 5 != major or ib & 0x1F == 31:
+            raise CBORError("expected a definite-length %s" % ("array" if major == 4 else "map"))
+        n = self._uint(ib & 0x1F)
+        if n > len(self.data) - self.pos:
+            raise CBORError("container length %d exceeds the message" % n)
+        return n
+
+
 def loads(data):
     """Decode exactly one CBOR item from data (bytes, bytearray or memoryview)."""
     decoder = _Decoder(data)

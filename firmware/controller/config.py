@@ -171,35 +171,64 @@ class Config:
     def as_dict(self):
         return {name: self.value(name) for name in SPEC}
 
-    def apply(self, changes, known_only=False):
-        """Check every field first, then apply them all: a refused change alters nothing. The checked
-        values replace the given ones in changes (no second table of a stored record's fifty
-        settings); known_only skips the names this firmware does not have (a stored record's)."""
+    def apply(self, changes):
+        """Check every field first, then apply them all: a refused change alters nothing."""
         for name in changes:
             if name not in SPEC:
-                if known_only:
-                    continue
                 fields.unknown(name, SPEC)
-            kind, low, high, unit = SPEC[name]
-            value = changes[name]
-            if kind == FLOAT:
-                changes[name] = fields.number(name, value, low, high, unit)
-            elif kind == INT:
-                changes[name] = fields.integer(name, value, low, high, unit)
-            else:
-                changes[name] = fields.numbers(name, value, probes.N_PROBES, low, high, unit)
-        probes.check_converter(changes.get("rtd_r0_ohm", self.rtd_r0_ohm),
-                               changes.get("rtd_ref_ohm", self.rtd_ref_ohm))
-        period_ms = changes.get("telemetry_period_ms", TICK_MS)
+        for name in changes:
+            changes[name] = self._check(name, changes[name])  # the checked value, in place: no second table
+        self._check_together(changes.get("rtd_r0_ohm", self.rtd_r0_ohm), changes.get("rtd_ref_ohm", self.rtd_ref_ohm),
+                             changes.get("telemetry_period_ms", TICK_MS))
+        for name in changes:
+            self._set(name, changes[name])
+
+    def apply_record(self, reader, count, upgrade):
+        """The same, for a stored record's map of count settings read from reader (cbor.Reader), taken
+        apart pair by pair in two passes, never built as a dict: a setting this firmware no longer has
+        is dropped; upgrade(config, name, value) turns an older record's value into today's."""
+        start = reader.pos
+        r0_ohm = self.rtd_r0_ohm
+        rref_ohm = self.rtd_ref_ohm
+        period_ms = TICK_MS
+        for _ in range(count):
+            name = reader.value()
+            value = reader.value()
+            if name in SPEC:
+                value = self._check(name, upgrade(self, name, value))
+                if name == "rtd_r0_ohm":
+                    r0_ohm = value
+                elif name == "rtd_ref_ohm":
+                    rref_ohm = value
+                elif name == "telemetry_period_ms":
+                    period_ms = value
+        self._check_together(r0_ohm, rref_ohm, period_ms)
+        reader.pos = start
+        for _ in range(count):
+            name = reader.value()
+            value = reader.value()
+            if name in SPEC:
+                self._set(name, self._check(name, upgrade(self, name, value)))
+
+    def _check(self, name, value):
+        kind, low, high, unit = SPEC[name]
+        if kind == FLOAT:
+            return fields.number(name, value, low, high, unit)
+        if kind == INT:
+            return fields.integer(name, value, low, high, unit)
+        return fields.numbers(name, value, probes.N_PROBES, low, high, unit)
+
+    @staticmethod
+    def _check_together(r0_ohm, rref_ohm, period_ms):
+        probes.check_converter(r0_ohm, rref_ohm)
         if period_ms % TICK_MS:  # records are made at ticks: 150 would silently be 200
             fields.refuse("telemetry_period_ms", "telemetry_period_ms = %d is not a whole number of %d ms control ticks"
                           % (period_ms, TICK_MS))
-        for name in changes:
-            if name not in SPEC:
-                continue
-            if SPEC[name][0] == PER_PROBE:
-                target = getattr(self, name)
-                for i in range(probes.N_PROBES):
-                    target[i] = changes[name][i]
-            else:
-                setattr(self, name, changes[name])
+
+    def _set(self, name, value):
+        if SPEC[name][0] == PER_PROBE:
+            target = getattr(self, name)
+            for i in range(probes.N_PROBES):
+                target[i] = value[i]
+        else:
+            setattr(self, name, value)

@@ -6,6 +6,7 @@ board starts on its defaults and says why (status `settings`), rather than run o
 """
 from controller import cbor, wire
 from controller.config import SPEC, PER_PROBE
+from controller.probes import N_PROBES
 from controller.errors import CommandError
 # Bumped when the meaning of a stored field changes; an older record is then migrated or ignored, not
 # misread.
@@ -28,8 +29,8 @@ def save(board, config, out):
 
 def load(board, config, buf):
     """Apply the stored configuration, read through buf (a wire.PayloadBuffer made at boot: a record of
-    about a kilobyte read as a new object may find no block of its size); return "loaded", "none" or
-    the reason it was not used."""
+    about a kilobyte read, or decoded whole, as a new object may find no block of its size); return
+    "loaded", "none" or the reason it was not used."""
     n = board.settings_read_into(buf.buf)
     if n == 0:
         return "none"
@@ -42,29 +43,32 @@ def load(board, config, buf):
     crc = (data[-4] << 24) | (data[-3] << 16) | (data[-2] << 8) | data[-1]
     if wire.crc32(payload) != crc:
         return "ignored: CRC mismatch"
+    reader = cbor.Reader(payload)
     try:
-        record = cbor.loads(payload)
+        if reader.container(4) != 2:
+            return "ignored: not a version %d record" % SETTINGS_VERSION
+        version = reader.value()
+        if version not in (1, SETTINGS_VERSION):
+            return "ignored: not a version %d record" % SETTINGS_VERSION
+        count = reader.container(5)
+        config.apply_record(reader, count, _from_v1 if version == 1 else _as_stored)
+        if reader.pos != len(payload):
+            return "ignored: %d bytes after the record" % (len(payload) - reader.pos)
     except cbor.CBORError as exc:
         return "ignored: %s" % exc
-    if not isinstance(record, list) or len(record) != 2 or record[0] not in (1, SETTINGS_VERSION):
-        return "ignored: not a version %d record" % SETTINGS_VERSION
-    stored = record[1]
-    if not isinstance(stored, dict):
-        return "ignored: not a version %d record" % SETTINGS_VERSION
-    if record[0] == 1:
-        _from_v1(stored, config)
-    # A setting this firmware no longer has is dropped; every one it has must be in range.
-    try:
-        config.apply(stored, known_only=True)
     except CommandError as exc:
         return "ignored: %s" % exc.message
     return "loaded"
 
 
-def _from_v1(stored, config):
-    """A version 1 record's per-probe lists end at abdominal_4: the new probes keep their defaults."""
-    for name in stored:
-        if name in SPEC and SPEC[name][0] == PER_PROBE and isinstance(stored[name], list) \
-                and len(stored[name]) == V1_PROBES:
-            defaults = getattr(config, name)
-            stored[name] = stored[name] + [defaults[i] for i in range(V1_PROBES, len(defaults))]
+def _as_stored(_config, _name, value):
+    return value
+
+
+def _from_v1(config, name, value):
+    """A version 1 record's per-probe lists end at abdominal_4: the new probes keep what they have
+    (their defaults, at boot)."""
+    if SPEC[name][0] == PER_PROBE and isinstance(value, list) and len(value) == V1_PROBES:
+        current = getattr(config, name)
+        return value + [current[i] for i in range(V1_PROBES, N_PROBES)]
+    return value

@@ -6,9 +6,9 @@ large block is needed on a fragmented heap. Temperatures are in milli-degC, so n
 """
 from array import array
 
-# Records kept for a host that reconnects: 160 = 2 min 40 s at the default 1 Hz (over twice the
-# link-loss grace period), 13.1 KiB; a larger ring leaves too little heap for the board to boot.
-RING_RECORDS = 160
+# Records kept for a host that reconnects: 120 = 2 min at the default 1 Hz (twice the link-loss grace
+# period), 9.8 KiB; a larger ring leaves too little heap for the board to boot with its settings.
+RING_RECORDS = 120
 # Rows per chunk: 10 rows of 21 int32 = 840 bytes, easy to find even on a heap the firmware's import
 # has broken up.
 CHUNK_RECORDS = 10

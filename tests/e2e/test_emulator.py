@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from hipec import REPO_ROOT
 from hipec.bridge import BoardLink, LinkTimeout
 from hipec.emulator.faults import load_faults
 from hipec.emulator.mcu import DEFAULT_HEAP_KIB, EmulatedMCU
 from hipec.emulator.params import load_plant
+from hipec.flash import settings_record
 from hipec.tables import protocol
 
 
@@ -147,13 +149,21 @@ def test_bad_plant_file_is_refused_in_one_line(tmp_path: Path) -> None:
                                      "the range 3.0..8.0 L")
 
 
-def test_the_board_boots_with_heap_to_spare() -> None:
+def test_the_board_boots_with_heap_to_spare_and_its_whole_stored_configuration(tmp_path: Path) -> None:
     """The firmware's import breaks the heap up: the board must boot with a margin below its heap, not
-    only just at it (a board that fails to boot is no board)."""
-    mcu = EmulatedMCU(heap_kib=DEFAULT_HEAP_KIB - 2)
+    only just at it, and load a stored record of every setting (a board that fails to boot is no board)."""
+    sys.path.insert(0, str(REPO_ROOT / "firmware"))
+    from controller.config import Config  # the firmware's own table, every setting at its default
+    record = tmp_path / "settings.cbor"
+    settings = Config().as_dict()
+    settings["kp_w_per_c"] = 12.5
+    record.write_bytes(settings_record(settings))
+    mcu = EmulatedMCU(heap_kib=DEFAULT_HEAP_KIB - 2, settings_file=record)
     mcu.start()
     try:
         with BoardLink(mcu.device) as link:
-            assert link.request("status")["phase"] == "IDLE"
+            status = link.request("status")
+            assert status["phase"] == "IDLE" and status["settings"] == "loaded"
+            assert link.request("get_config")["kp_w_per_c"] == 12.5
     finally:
         mcu.stop()

@@ -124,12 +124,16 @@ def make_frame(category, msg_id):
 def main():
     frames = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     random.seed(int(sys.argv[2]) if len(sys.argv) > 2 else 1)
+    # The oversize frame first, in one allocation, while the heap still has a block its size.
+    oversize = bytearray(wire.MAX_ENCODED + 257)
+    for i in range(wire.MAX_ENCODED + 256):
+        oversize[i] = 1
+    OVERSIZE[0] = oversize
     board = FakeBoard(40.0)
-    # The firmware tests' ring (60 records) rather than the board's 300: this process holds the fuzzer
-    # and its fake board in the same capped heap as the firmware, and the ring's size changes nothing
-    # the link does (a pull returns at most 12 records).
+    # The firmware tests' ring rather than the board's: this process holds the fuzzer and its fake
+    # board in the capped heap beside the firmware (with the harness's allowance on top), and the
+    # ring's size changes nothing the link does.
     ctl = app.Controller(board, ring_records=60)
-    OVERSIZE[0] = bytearray(b"\x01" * (wire.MAX_ENCODED + 256)) + b"\x00"
     plan_before = ctl.plan.as_dict()
     config_before = ctl.config.as_dict()
     counts = {}

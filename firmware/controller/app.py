@@ -41,15 +41,18 @@ TICK_ALLOC_BUDGET_BYTES = 8192
 class Controller:
     def __init__(self, board, ring_records=telemetry.RING_RECORDS):
         gc.collect()  # the compiler's garbage from importing us, before the long-lived buffers
-        # The objects holding the largest blocks first (the link's frame buffers, the predictor's
-        # history, the tick histograms), while the import's holes are still whole: made after the
-        # small objects have taken those holes, they may find no block of their size. The ring, cut
-        # into small chunks, comes last.
+        # The objects holding the largest blocks first, while the heap left by the import still has
+        # blocks of their size: the configuration (its table of fifty settings), the link's frame
+        # buffers, the predictor's history, the tick histograms, then the telemetry ring's chunks.
+        # Made after the small objects and the stored settings' decoding have broken those blocks up,
+        # they find none (the board then fails to boot: tests/e2e/test_emulator.py boots it with a
+        # stored record, 2 KiB below its heap).
         self.board = board
-        self.link = Link(board, None)
-        self.perf = Perf()
         self.config = Config()
+        self.link = Link(board, None)
         self.heater = heater.HeaterController(self.config)
+        self.perf = Perf()
+        self.telemetry = telemetry.TelemetryRing(ring_records)
         self.guard = BootGuard(board)
         if self.guard.safe_mode:
             self.settings_status = "not applied: safe mode"
@@ -75,7 +78,6 @@ class Controller:
         self.events = EventLog(self.boot_id)
         self.door = FrontDoor(self)
         self.commands = Commands(self)
-        self.telemetry = telemetry.TelemetryRing(ring_records)
         self.link.handler = self.commands
         self.link.after_message = self.perf.collect
         self.fault_alarm = -1  # the alarm that put the session into FAULT

@@ -50,7 +50,9 @@ def files_for(board: str, compiled: bool = True) -> list[FileToFlash]:
 
 
 def settings_record(config: dict[str, Any]) -> bytes:
-    payload = cbor2.dumps([SETTINGS_VERSION, config])
+    # Floats in their shortest exact form, as the board writes them: the record must fit the board's
+    # payload buffer (MAX_PAYLOAD_BYTES), which it is read into.
+    payload = cbor2.dumps([SETTINGS_VERSION, config], canonical=True)
     return payload + (zlib.crc32(payload) & 0xFFFFFFFF).to_bytes(4, "big")
 
 

@@ -21,14 +21,12 @@ from typing import Any, Iterator
 import pytest
 
 from hipec import firmware_build
-from hipec.emulator.mcu import DEFAULT_HEAP_KIB, micropython_binary
+from hipec.emulator.mcu import DEFAULT_HEAP_KIB, HARNESS_HEAP_KIB, micropython_binary
 
 HERE = Path(__file__).resolve().parent
-# The test's own module, the fake board and its decoding of every reply share the interpreter's heap
-# with the firmware: they get this much on top of the board's heap, so the firmware keeps what a board
-# gives it (tests/e2e/test_emulator.py boots the emulated board below its heap, and bench/heap.py
+# The test's module, the fake board and its decoding of every reply get HARNESS_HEAP_KIB on top of the
+# board's heap (tests/e2e/test_emulator.py boots the emulated board below its heap; bench/heap.py
 # measures it).
-HARNESS_HEAP_KIB = 8
 TEST_HEAP_KIB = DEFAULT_HEAP_KIB + HARNESS_HEAP_KIB
 FIRMWARE = HERE.parents[1] / "firmware"
 RESULT_MARK = "@@result "

@@ -9,12 +9,13 @@ import os
 import subprocess
 
 from hipec import REPO_ROOT, firmware_build
-from hipec.emulator.mcu import DEFAULT_HEAP_KIB, micropython_binary
+from hipec.emulator.mcu import DEFAULT_HEAP_KIB, HARNESS_HEAP_KIB, micropython_binary
 
 
 def test_fuzzed_frames_change_nothing_and_the_link_still_answers() -> None:
     result = subprocess.run(
-        [micropython_binary(), "-X", f"heapsize={DEFAULT_HEAP_KIB}K", str(REPO_ROOT / "bench" / "fuzz_link.py"),
+        [micropython_binary(), "-X", f"heapsize={DEFAULT_HEAP_KIB + HARNESS_HEAP_KIB}K",
+         str(REPO_ROOT / "bench" / "fuzz_link.py"),
          "5000", "7"], capture_output=True, text=True, timeout=300,
         env=dict(os.environ, HIPEC_FIRMWARE=str(firmware_build.build("emulated"))))
     assert result.returncode == 0, result.stdout + result.stderr

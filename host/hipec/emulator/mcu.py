@@ -24,10 +24,10 @@ from hipec.emulator.faults import Fault, make_fault
 from hipec.emulator.pacing import Pacer
 from hipec.emulator.params import PlantParams
 from hipec.emulator.plant import Plant
-from hipec.emulator.process import DEFAULT_HEAP_KIB, Interpreter, Supervisor, Threads, micropython_binary
+from hipec.emulator.process import DEFAULT_HEAP_KIB, HARNESS_HEAP_KIB, Interpreter, Supervisor, Threads, micropython_binary
 from hipec.emulator.world import SideChannel, TruthSample, World
 
-__all__ = ["DEFAULT_HEAP_KIB", "EmulatedMCU", "TruthSample", "micropython_binary"]
+__all__ = ["DEFAULT_HEAP_KIB", "HARNESS_HEAP_KIB", "EmulatedMCU", "TruthSample", "micropython_binary"]
 
 
 def _fault(kind: str, probe: str | None, duration_s: float | None, values: dict[str, float], source: str) -> Fault:

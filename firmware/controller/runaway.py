@@ -10,13 +10,13 @@ interlock wrote, fed at the reservoir reading, and seen through the probe's lag:
     excess = outlet reading - modelled reading - slow correction
 
 The slow correction absorbs a steady model error that makes the outlet read high (the exchanger's loss,
-an uncalibrated flow); one that makes it read low is left standing, so that a model that ran ahead in
-a transient does not count as runaway when it comes back. While
-the model itself moves (heat-up, a flow change) a wrong exchanger volume or element lag shows as excess
-too, so the tolerance widens by a share of the model's own excursion from its slow mean; in a steady
-treatment, where a stuck switch is otherwise hidden, the tolerance is set by the probe's noise alone. A pump that stops
-moving fluid while the heater works (a stall) heats the outlet beyond the model as well, and is caught
-here first.
+an uncalibrated flow); one that makes it read low is left standing, so that a model that ran ahead in a
+transient does not count as runaway when it comes back. While the model itself moves (heat-up, a power
+or flow change), lags and gains the configuration has wrong (the element's, the exchanger's, the
+probe's, an uncalibrated flow) show as excess too, so the tolerance widens by the modelled reading's
+excursion from its slow mean and by RUNAWAY_LAG_S times the rate at which it moves; in a steady
+treatment, where a stuck switch is otherwise hidden, the probe's noise alone sets it. A pump that stops moving fluid while the heater works (a stall) heats the outlet beyond the model
+as well, and is caught here first.
 """
 import math
 
@@ -37,8 +37,11 @@ RUNAWAY_NOISE_START_C = 0.2
 # Time constant of the correction and of the model's slow mean: long against the seconds a stuck
 # switch takes to show, short against the minutes in which a circuit's losses change.
 RUNAWAY_CORRECTION_S = 30.0
-# Share of the model's own excursion added to the tolerance (a model error up to 100 % in transients).
-RUNAWAY_MODEL_SHARE = 1.0
+# How far the configured lags may be off in all: a reading moving at r degC/s leaves up to this many
+# seconds times r between model and probe (an element or probe lag set a few times too short).
+RUNAWAY_LAG_S = 20.0
+# Smoothing of the modelled reading's rate of change.
+RUNAWAY_SLOPE_S = 2.0
 
 
 class RunawayWatch:
@@ -50,7 +53,8 @@ class RunawayWatch:
         self.element_w = 0.0
         self.exchanger_c = 0.0
         self.reading_c = 0.0   # the outlet probe as the model says it reads
-        self.slow_c = 0.0      # the model's reading, slowly averaged
+        self.slow_c = 0.0      # the modelled reading, slowly averaged
+        self.slope_c_per_s = 0.0  # how fast the modelled reading moves, smoothed
         self.residual_c = 0.0  # smoothed measured minus modelled reading
         self.correction_c = 0.0
         # Variance of the raw residual about the smoothed one, degC^2: a property of the circuit, kept
@@ -67,6 +71,7 @@ class RunawayWatch:
         self.exchanger_c = outlet_c
         self.reading_c = outlet_c
         self.slow_c = outlet_c
+        self.slope_c_per_s = 0.0
         self.residual_c = 0.0
         self.correction_c = 0.0
         self.excess_c = 0.0
@@ -90,7 +95,9 @@ class RunawayWatch:
             PERFUSATE_J_PER_ML_C * volume_ml)
         self.exchanger_c = t
         self.element_w += (written_w - self.element_w) * dt_s / (cfg.heater_tau_s + dt_s)
-        self.reading_c += (t - self.reading_c) * dt_s / (cfg.probe_tau_s + dt_s)
+        step_c = (t - self.reading_c) * dt_s / (cfg.probe_tau_s + dt_s)
+        self.reading_c += step_c
+        self.slope_c_per_s += (step_c / dt_s - self.slope_c_per_s) * dt_s / (RUNAWAY_SLOPE_S + dt_s)
         self.slow_c += (self.reading_c - self.slow_c) * dt_s / (RUNAWAY_CORRECTION_S + dt_s)
         raw = outlet_c - self.reading_c
         alpha = dt_s / (RUNAWAY_SMOOTH_S + dt_s)
@@ -104,12 +111,13 @@ class RunawayWatch:
         self.excess_c = excess
         if excess > self.excess_max_c:
             self.excess_max_c = excess
-        motion = self.reading_c - self.slow_c
-        if motion < 0.0:
-            motion = -motion
+        moving = self.slope_c_per_s if self.slope_c_per_s > 0.0 else -self.slope_c_per_s
+        away = self.reading_c - self.slow_c
+        if away < 0.0:
+            away = -away
         # The smoothed residual's standard deviation is the raw one's times sqrt(alpha / (2 - alpha)).
         limit = RUNAWAY_SIGMAS * math.sqrt(self.noise_var * alpha / (2.0 - alpha))
         if limit < RUNAWAY_MIN_C:
             limit = RUNAWAY_MIN_C
         self.limit_c = limit
-        return excess > limit + RUNAWAY_MODEL_SHARE * motion
+        return excess > limit + away + RUNAWAY_LAG_S * moving

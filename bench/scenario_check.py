@@ -4,6 +4,8 @@ found, one line each; an empty list is a pass.
 """
 from __future__ import annotations
 
+import json
+
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -38,9 +40,16 @@ class Facts:
             self.rows = store.telemetry(sid) if sid else []
             self.events = store.events(sid) if sid else []
             self.board_seqs = _board_events_in_stored_order(db, sid)
+            # The board's events with the boot each belongs to: their t_ms is that boot's uptime.
+            self.board_events = [(int(boot), kind, json.loads(detail)) for boot, kind, detail in store.db.execute(
+                "SELECT boot, kind, detail_json FROM events WHERE session_id = ? AND boot IS NOT NULL ORDER BY id",
+                (sid,))] if sid else []
         finally:
             store.close()
         self.resets = [(at, cause) for at, cause in mcu.resets[1:] if at >= seen.t0_ms]
+        # Where each boot's uptime starts in the emulator's virtual time: the emulated board numbers
+        # its boots 1, 2, ... from a fresh flash, in the order the emulator started them.
+        self.boot_start_ms = {n + 1: at for n, (at, _cause) in enumerate(mcu.resets)}
         # Windows in which a heater switch was stuck on (the relay alone then decides).
         self.stuck_on: list[tuple[int, int]] = []
         for step in scenario.steps:
@@ -48,6 +57,10 @@ class Facts:
                 start = seen.t0_ms + int(step.at_s * 1000)
                 end = start + int(step.duration_s * 1000) if step.duration_s is not None else 2**62
                 self.stuck_on.append((start, end))
+
+    def virtual_ms(self, boot: int, uptime_ms: int) -> int:
+        """A board time (a record's or an event's t_ms, its boot's uptime) on the emulator's clock."""
+        return int(self.boot_start_ms.get(boot, 0)) + uptime_ms
 
     def driving(self, entry: tuple[int, int, bool, int, bool]) -> bool:
         """Whether the heater is given power from this output-log entry on."""
@@ -80,17 +93,17 @@ def heater_holds(f: Facts) -> list[str]:
     """After a heater-off alarm, a FAULT or a reset, the heater stays off from the next control tick
     until the operator resumes (or starts) a session: it never starts heating again by itself."""
     holds: list[tuple[int, str]] = [(at, f"reset ({cause})") for at, cause in f.resets]
-    for _at, kind, d in f.events:
+    for boot, kind, d in f.board_events:
         if kind == "alarm" and d.get("state") == "raised" and d.get("alarm") in HEATER_OFF_ALARMS:
-            holds.append((int(d["t_ms"]), f"alarm {d['alarm']}"))
+            holds.append((f.virtual_ms(boot, int(d["t_ms"])), f"alarm {d['alarm']}"))
         elif kind == "state" and d.get("phase") == "FAULT":
-            holds.append((int(d["t_ms"]), "FAULT"))
+            holds.append((f.virtual_ms(boot, int(d["t_ms"])), "FAULT"))
     alarm_bits = sum(1 << i for i, name in enumerate(protocol.ALARM_NAMES) if name in HEATER_OFF_ALARMS)
     before = 0
     for row in f.rows:  # the alarm as the records show it rising, in case its event is missing
         rising = row["alarms"] & alarm_bits & ~before
         if rising:
-            holds.append((int(row["t_ms"]), "heater-off alarm in a record"))
+            holds.append((f.virtual_ms(int(row["boot"]), int(row["t_ms"])), "heater-off alarm in a record"))
         before = row["alarms"]
     resumes = sorted(d.t_ms for d in f.seen.done if d.accepted and d.what in ("resume", "start"))
     problems = []
@@ -182,7 +195,7 @@ def _connect_alarm(f: Facts, name: str) -> bool:
 def _resets_recorded(f: Facts) -> list[str]:
     """A reset while the bridge followed the session is recorded with its cause."""
     recorded = [d.get("reset_cause") for _a, k, d in f.events if k == "board_reset"]
-    ended_ms = max((int(r["t_ms"]) for r in f.rows), default=0)
+    ended_ms = max((f.virtual_ms(int(r["boot"]), int(r["t_ms"])) for r in f.rows), default=0)
     expected = [cause for at, cause in f.resets if at < ended_ms]
     if recorded[:len(expected)] != expected:
         return [f"resets {expected} but the record says {recorded}"]

@@ -34,7 +34,8 @@ def record(seq: int, t_ms: int, alarms: int = 0, treatment_s: int = 0) -> list[i
 
 def run(tmp_path: Path, *, truth: list[TruthSample] | None = None, outputs: list[tuple[int, int, bool, int, bool]] | None = None,
         records: list[list[int]] | None = None, events: Sequence[tuple[str, dict[str, Any]]] = (),
-        outcome: str = "ABORTED", exit_status: int = 3, done: list[Done] | None = None) -> scenario_check.Facts:
+        outcome: str = "ABORTED", exit_status: int = 3, done: list[Done] | None = None,
+        resets: list[tuple[int, str]] | None = None) -> scenario_check.Facts:
     tmp_path.mkdir(parents=True, exist_ok=True)
     db = tmp_path / "record.sqlite"
     store = Store(db)
@@ -45,7 +46,7 @@ def run(tmp_path: Path, *, truth: list[TruthSample] | None = None, outputs: list
     store.end_session(sid, outcome)
     store.close()
     mcu = SimpleNamespace(truth=truth or [sample(1000)], output_log=outputs or [(0, 0, False, 0, True)],
-                          resets=[(0, "power_on")], failed=None)
+                          resets=resets or [(0, "power_on")], failed=None)
     seen = Observed(t0_ms=0, session_id=sid, exit_status=exit_status, board_id="b1",
                     done=done or [Done(0, "start")], final_status={"phase": outcome})
     scenario = Scenario(1, {}, {}, Plan(duration_min=1.0), ())
@@ -66,6 +67,18 @@ def test_heating_after_a_heater_off_alarm_without_a_resume_is_a_violation(tmp_pa
     assert not scenario_check.heater_holds(run(tmp_path / "b", outputs=heating_later, events=[alarm], done=resumed))
     still_on = [(0, 500, True, 0, False), (1300, 0, False, 0, True)]  # off 3 ticks after the alarm
     assert scenario_check.heater_holds(run(tmp_path / "c", outputs=still_on, events=[alarm]))
+
+
+def test_a_later_boots_times_are_its_own_uptime_on_the_emulators_clock(tmp_path: Path) -> None:
+    # An alarm 1.5 s into the second boot, which began 30 s into the run: heating at 2-5 s, in the first
+    # boot, was before it; heating at 31.7 s, after it without a resume, is not allowed.
+    alarm = ("alarm", {"alarm": "heater_runaway", "state": "raised", "priority": "high", "t_ms": 1500, "seq": 1,
+                       "boot": 2})
+    resets = [(0, "power_on"), (30000, "power_on")]
+    before = [(0, 0, False, 0, True), (2000, 400, True, 0, False), (5000, 0, False, 0, True)]
+    assert not scenario_check.heater_holds(run(tmp_path, outputs=before, events=[alarm], resets=resets))
+    after = before + [(31700, 400, True, 0, False)]
+    assert scenario_check.heater_holds(run(tmp_path / "b", outputs=after, events=[alarm], resets=resets))
 
 
 def test_a_record_missing_without_a_recorded_gap_is_a_violation(tmp_path: Path) -> None:

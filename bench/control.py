@@ -153,7 +153,7 @@ def run(params: PlantParams, plan: Plan, drug_at_min: float | None = None,
                 if t_ms > give_up_ms and runner is not None:
                     runner.stop()
                 if "10min" not in statuses and t_ms >= 600_000:
-                    statuses["10min"] = link.request("status")
+                    statuses["10min"] = link.request("diagnostics")
                 if flow_steps and treatment_start_ms and steps_done[0] < len(FLOW_STEPS):
                     at_min, flow = FLOW_STEPS[steps_done[0]]
                     if t_ms >= treatment_start_ms[0] + at_min * 60000:
@@ -171,7 +171,7 @@ def run(params: PlantParams, plan: Plan, drug_at_min: float | None = None,
 
             runner = SessionRunner(link, store, plan, watch)
             outcome = runner.run()
-            statuses["end"] = link.request("status")
+            statuses["end"] = link.request("diagnostics")
             records = store.telemetry(outcome.session_id)
             alarms = [d["alarm"] for _at, kind, d in store.events(outcome.session_id)
                       if kind == "alarm" and d["state"] == "raised"]

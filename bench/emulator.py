@@ -39,13 +39,13 @@ def main() -> int:
 
                 def watch(p: Progress) -> None:
                     if "10min" not in marks and p.record["t_ms"] >= 600_000:
-                        marks["10min"] = link.request("status")
+                        marks["10min"] = link.request("diagnostics")
 
                 store = Store(Path(tmp) / "bench.sqlite")
                 start = time.perf_counter()
                 outcome = SessionRunner(link, store, Plan(), watch).run()
                 wall = time.perf_counter() - start
-                end = link.request("status")
+                end = link.request("diagnostics")
         finally:
             mcu.stop()
     figures.update({

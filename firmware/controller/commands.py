@@ -100,6 +100,17 @@ class Commands:
             "telemetry_next": ctl.telemetry.next_seq,
             "telemetry_oldest": ctl.telemetry.oldest_seq(),
             "uptime_ms": ctl.uptime_ms(self._now()),
+            "core_temp_c": ctl.inputs.core_temp_c or None,
+            "heart_rate_bpm": ctl.inputs.heart_rate_bpm or None,
+            "calibration": pump.calibration_status(),
+        }
+
+    def diagnostics(self, _type, _args):
+        """The board's own figures, apart from status so that status stays small with every alarm
+        active (its reply must always fit a frame: it is asked for most when things go wrong)."""
+        ctl = self.ctl
+        return {
+            "uptime_ms": ctl.uptime_ms(self._now()),
             "overruns": ctl.overruns,
             "heap_peak_bytes": ctl.perf.heap_peak_bytes,
             "heap_live_bytes": ctl.perf.heap_live_bytes,
@@ -107,9 +118,8 @@ class Commands:
             "link_losses": ctl.link_losses,
             "heat_balance_residual_c": ctl.supervisor.residual_c,
             "heat_balance_used_max": ctl.supervisor.balance_used_max,
-            "core_temp_c": ctl.inputs.core_temp_c or None,
-            "heart_rate_bpm": ctl.inputs.heart_rate_bpm or None,
-            "calibration": pump.calibration_status(),
+            "runaway_excess_c": ctl.supervisor.runaway.excess_c,
+            "runaway_limit_c": ctl.supervisor.runaway.limit_c,
             "link": ctl.link.counters(),
         }
 

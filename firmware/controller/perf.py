@@ -1,5 +1,5 @@
 """What the control tick costs on this processor, and the heap it leaves, measured by the firmware itself
-(status reports both); and the one place garbage is collected."""
+(diagnostics reports both); and the one place garbage is collected."""
 import gc
 from array import array
 

@@ -42,6 +42,9 @@ RUNAWAY_CORRECTION_S = 30.0
 RUNAWAY_LAG_S = 20.0
 # Smoothing of the modelled reading's rate of change.
 RUNAWAY_SLOPE_S = 2.0
+# After a (re)start the element's power is not known (after a power loss its stored heat still warms the
+# standing exchanger): the watch models but does not judge for this many element lags.
+RUNAWAY_SETTLE_LAGS = 3.0
 
 
 class RunawayWatch:
@@ -50,6 +53,7 @@ class RunawayWatch:
     def __init__(self, config):
         self.config = config
         self.started = False
+        self.settle_s = 0.0
         self.element_w = 0.0
         self.exchanger_c = 0.0
         self.reading_c = 0.0   # the outlet probe as the model says it reads
@@ -67,6 +71,7 @@ class RunawayWatch:
     def restart(self, outlet_c, written_w):
         """Take the exchanger as settled at what the outlet reads, the element at what it is driven."""
         self.started = True
+        self.settle_s = RUNAWAY_SETTLE_LAGS * self.config.heater_tau_s
         self.element_w = written_w
         self.exchanger_c = outlet_c
         self.reading_c = outlet_c
@@ -120,4 +125,7 @@ class RunawayWatch:
         if limit < RUNAWAY_MIN_C:
             limit = RUNAWAY_MIN_C
         self.limit_c = limit
+        if self.settle_s > 0.0:
+            self.settle_s -= dt_s
+            return False
         return excess > limit + away + RUNAWAY_LAG_S * moving

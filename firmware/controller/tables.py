@@ -17,9 +17,9 @@ MAX_REQUEST_ID = 0xFFFFFFFF
 # of PULL_MAX_RECORDS records, get_alarms with every alarm active) fit, and the board's receive buffer
 # and reply cache stay small.
 MAX_PAYLOAD_BYTES = 1024
-# Most records in one telemetry_pull reply (at most 91 bytes each), and most events in one events_pull
+# Most records in one telemetry_pull reply (at most 106 bytes each), and most events in one events_pull
 # reply (an alarm event is under 110 bytes): both replies stay under MAX_PAYLOAD_BYTES.
-PULL_MAX_RECORDS = 11
+PULL_MAX_RECORDS = 8
 PULL_MAX_EVENTS = 8
 # Each frame's payload is followed by its CRC-32, little-endian.
 CRC_BYTES = 4
@@ -224,6 +224,7 @@ REQUESTS = {
     "hello": ANY_PHASE,
     "describe": ANY_PHASE,
     "status": ANY_PHASE,
+    "diagnostics": ANY_PHASE,
     "heartbeat": ANY_PHASE,
     "echo": ANY_PHASE,
     "get_plan": ANY_PHASE,

@@ -74,15 +74,15 @@ def test_a_retried_request_is_answered_from_the_cache_not_applied_twice(link: Bo
     while len(replies) < 2 and time.monotonic() < deadline:
         replies += [m for m in link._receive() if m.id == 777]
     assert [r.type for r in replies] == ["ok", "ok"] and replies[0].fields == replies[1].fields
-    counters = link.request("status")["link"]
+    counters = link.request("diagnostics")["link"]
     assert counters["retries"] == 1
 
 
 def test_board_notices_a_silent_host(mcu: EmulatedMCU, link: BoardLink) -> None:
     link.request("heartbeat")
-    assert link.request("status")["link_losses"] == 0
+    assert link.request("diagnostics")["link_losses"] == 0
     mcu.wait_until(mcu.now_ms + 8000)  # the host says nothing for 8 s of board time
-    assert link.request("status")["link_losses"] == 1
+    assert link.request("diagnostics")["link_losses"] == 1
 
 
 def test_enter_repl_makes_outputs_safe_and_hands_the_link_back(mcu: EmulatedMCU, link: BoardLink) -> None:

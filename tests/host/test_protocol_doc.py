@@ -118,7 +118,7 @@ def _reply_row(request: str) -> str:
     return row
 
 
-def test_every_field_of_hello_and_status_is_documented() -> None:
+def test_every_field_of_hello_status_and_diagnostics_is_documented() -> None:
     """A client written from the document alone learns every field the board sends, nested ones too."""
     sys.path.insert(0, str(REPO_ROOT / "tests" / "firmware"))
     from controller import app
@@ -127,11 +127,12 @@ def test_every_field_of_hello_and_status_is_documented() -> None:
     ctl = app.Controller(FakeBoard(30.0), ring_records=10)
     hello = ctl.commands.hello("hello", {})
     status = ctl.commands.status("status", {})
-    for request, reply in (("hello", hello), ("status", status)):
+    diagnostics = ctl.commands.diagnostics("diagnostics", {})
+    for request, reply in (("hello", hello), ("status", status), ("diagnostics", diagnostics)):
         named = set(re.findall(r"`([a-z_0-9]+)`", _reply_row(request)))
         assert set(reply) - named == set(), f"{request}: undocumented fields {sorted(set(reply) - named)}"
-    for request, reply, nested in (("status", status, "perf"), ("status", status, "link"),
-                                   ("hello", hello, "limits")):
+    for request, reply, nested in (("diagnostics", diagnostics, "perf"), ("diagnostics", diagnostics, "link"),
+                                   ("status", status, "cutout"), ("hello", hello, "limits")):
         named = set(re.findall(r"`([a-z_0-9]+)`", _reply_row(request)))
         inner = reply[nested]
         assert set(inner) - named == set(), f"{nested}: undocumented fields {sorted(set(inner) - named)}"

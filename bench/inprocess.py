@@ -42,7 +42,7 @@ class PlantBoard:
     """The firmware's board HAL wired straight to the plant model: virtual time, no link latency."""
 
     name = "in-process"
-    cutout = None  # the independent over-temperature cut-out, made at power-on (__init__)
+    cutout: Cutout  # the independent over-temperature cut-out, made at power-on (__init__)
 
     def __init__(self, plant: Plant):
         self.plant = plant

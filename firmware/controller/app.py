@@ -48,6 +48,29 @@ class Controller:
         # they find none (the board then fails to boot: tests/e2e/test_emulator.py boots it with a
         # stored record, 2 KiB below its heap).
         self.board = board
+        # The plain state first: the controller's own table of attributes grows to most of its size
+        # while the heap still has blocks for it.
+        self.fault_alarm = -1  # the alarm that put the session into FAULT
+        self.heater_w = 0.0
+        self.setpoint_c = 0.0   # the inflow setpoint (the target, or the cascade's demand)
+        self.target_c = 0.0     # the plan's target while heating, else 0
+        self.controlled_c = 0.0  # the temperature judged against the target: inflow, or cavity mean
+        self.in_band = False    # the controlled value in the band, as the treatment timer counts it
+        self.cascade_active = False
+        self.abdomen_filled = False
+        self.bypass_open = True
+        self.patient_start_ml = 0.0
+        self.since_telemetry_ms = 0
+        self.since_heartbeat_ms = 0
+        self.stream_pending = False
+        self.link_ok = False
+        self.link_was_ok = False
+        self.link_losses = 0
+        self.repl_requested = False
+        self.tick_ms = TICK_MS
+        self.overruns = 0
+        self.now_ms = board.ticks_ms()
+        self.started_ms = self.now_ms
         self.config = Config()
         self.link = Link(board, None)
         self.heater = heater.HeaterController(self.config)
@@ -80,27 +103,6 @@ class Controller:
         self.commands = Commands(self)
         self.link.handler = self.commands
         self.link.after_message = self.perf.collect
-        self.fault_alarm = -1  # the alarm that put the session into FAULT
-        self.heater_w = 0.0
-        self.setpoint_c = 0.0   # the inflow setpoint (the target, or the cascade's demand)
-        self.target_c = 0.0     # the plan's target while heating, else 0
-        self.controlled_c = 0.0  # the temperature judged against the target: inflow, or cavity mean
-        self.in_band = False    # the controlled value in the band, as the treatment timer counts it
-        self.cascade_active = False
-        self.abdomen_filled = False
-        self.bypass_open = True
-        self.patient_start_ml = 0.0
-        self.since_telemetry_ms = 0
-        self.since_heartbeat_ms = 0
-        self.stream_pending = False
-        self.link_ok = False
-        self.link_was_ok = False
-        self.link_losses = 0
-        self.repl_requested = False
-        self.tick_ms = TICK_MS
-        self.overruns = 0
-        self.now_ms = board.ticks_ms()
-        self.started_ms = self.now_ms
 
     # ------------------------------------------------------------ loop
 

@@ -162,7 +162,10 @@ def test_the_board_boots_with_heap_to_spare_and_its_whole_stored_configuration(t
     mcu.start()
     try:
         with BoardLink(mcu.device) as link:
-            status = link.request("status")
+            try:
+                status = link.request("status")
+            except LinkTimeout:
+                raise AssertionError(mcu.stderr_tail()) from None
             assert status["phase"] == "IDLE" and status["settings"] == "loaded"
             assert link.request("get_config")["kp_w_per_c"] == 12.5
     finally:

@@ -17,7 +17,7 @@ SAMPLE = list(range(1, 21))
 #  201 - after a watchdog reset the board could not answer status (no free block the size of a reply);
 #  363 - the bridge killed, the board reset meanwhile: --resume refused and left the session open;
 #  658 - a session host_absent had paused heated again on the acknowledgement, before any resume.
-FOUND_DEFECTS = [109, 201, 363, 658]
+FOUND_DEFECTS = [109, 201, 342, 363, 658, 667]
 
 
 def test_twenty_seeded_scenarios_and_those_that_found_defects_break_no_invariant() -> None:

@@ -26,7 +26,7 @@ has to undo.
 from array import array
 
 from controller import probes, safety
-from controller.fluid import PERFUSATE_J_PER_ML_C
+from controller.fluid import PERFUSATE_J_PER_ML_C, exchanger_step
 
 # Flows below this do not schedule the gains further down (a stopped pump must not zero the loop).
 MIN_SCHEDULE_FLOW_ML_MIN = 50.0
@@ -93,11 +93,7 @@ class HeaterController:
         model output.
         """
         cfg = self.config
-        volume_ml = cfg.heater_volume_ml
-        moved_ml = flow_ml_min * dt_s / 60.0
-        t = (self.outlet_model_c * volume_ml + inlet_c * moved_ml) / (volume_ml + moved_ml)
-        t += (self.element_w - cfg.circuit_loss_w_per_c * (t - cfg.room_temp_c)) * dt_s / (
-            PERFUSATE_J_PER_ML_C * volume_ml)
+        t = exchanger_step(self.outlet_model_c, inlet_c, flow_ml_min, self.element_w, cfg, dt_s)
         self.outlet_model_c = t
         self.history_s += dt_s
         if self.history_s >= HISTORY_PERIOD_S:

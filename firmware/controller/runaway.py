@@ -20,7 +20,7 @@ as well, and is caught here first.
 """
 import math
 
-from controller.fluid import PERFUSATE_J_PER_ML_C
+from controller.fluid import exchanger_step
 
 # Excess of the outlet over the model that counts as runaway: RUNAWAY_SIGMAS standard deviations of the
 # smoothed residual's noise as measured on this circuit, and never less than RUNAWAY_MIN_C (seven
@@ -93,11 +93,7 @@ class RunawayWatch:
         if not self.started:
             self.restart(outlet_c, written_w)
             return False
-        volume_ml = cfg.heater_volume_ml
-        moved_ml = flow_ml_min * dt_s / 60.0
-        t = (self.exchanger_c * volume_ml + inlet_c * moved_ml) / (volume_ml + moved_ml)
-        t += (self.element_w - cfg.circuit_loss_w_per_c * (t - cfg.room_temp_c)) * dt_s / (
-            PERFUSATE_J_PER_ML_C * volume_ml)
+        t = exchanger_step(self.exchanger_c, inlet_c, flow_ml_min, self.element_w, cfg, dt_s)
         self.exchanger_c = t
         self.element_w += (written_w - self.element_w) * dt_s / (cfg.heater_tau_s + dt_s)
         step_c = (t - self.reading_c) * dt_s / (cfg.probe_tau_s + dt_s)

@@ -130,9 +130,101 @@ def test_a_file_that_is_not_a_plan_is_refused_clearly(tmp_path: Path) -> None:
     path.write_text("[perfusion\n")
     with pytest.raises(plans.PlanFileError, match="not valid TOML"):
         plans.load(path)
-    path.write_text("[patients]\nid = 'x'\n")
-    with pytest.raises(plans.PlanFileError, match="unknown table"):
-        plans.load(path)
+    path.write_text(plans.TEMPLATE + "[patients]\nid = 'x'\n")
+    assert messages(plans.load(path)) == [
+        "[patients]: unknown table; did you mean patient?; a plan has patient, treatment, perfusion, scores, "
+        "contraindications, drug, override"]
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (("flow_ml_min = 500", "flow_ml_mn = 420"),
+     ["perfusion.flow_ml_mn: unknown key; did you mean flow_ml_min?",
+      "perfusion.flow_ml_min: missing: write it (no default is taken for it)"]),
+    (("target_temp_c = 43.0", "target_tmp_c = 42.0"),
+     ["perfusion.target_tmp_c: unknown key; did you mean target_temp_c?",
+      "perfusion.target_temp_c: missing: write it (no default is taken for it)"]),
+    (("duration_min = 60 ", "duraton_min = 90 "),
+     ["perfusion.duraton_min: unknown key; did you mean duration_min?",
+      "perfusion.duration_min: missing: write it (no default is taken for it)"]),
+    (("cc = 0 ", "CC = 2 "),
+     ["scores.CC: unknown key; did you mean cc?", "scores.cc: missing: write it (no default is taken for it)"]),
+    (('id = "P-0001"', 'id = "P-0001"\nname = "Jane Doe"'),
+     ["patient.name: a plan holds no name, birth date, address or record number of the patient: only the "
+      "pseudonymous patient.id"]),
+    (('id = "P-0001"', 'id = "Jane Doe"'),
+     ["patient.id: 'Jane Doe' is not a pseudonymous id: letters and digits with . _ -, at least one digit, no "
+      "spaces, e.g. P-0001 (never the name)"]),
+    (("carrier = \"saline\"", "carier = \"saline\""),
+     ["treatment.carier: unknown key; did you mean carrier?",
+      "treatment.carrier: missing: write it (no default is taken for it)",
+      "treatment.carrier: '' is not one of: saline, glucose_5, ringer, plasma_substitute, distilled_water"]),
+    (("infection = false", "infektion = false"),
+     ["contraindications.infektion: unknown key; did you mean infection?",
+      "contraindications.infection: must be confirmed (false when absent)"]),
+    (("dose_mg = 80.0", "dose_mg = nan"), ["drug[1].dose_mg: nan is not a finite number (mg)"]),
+    (("dose_mg = 80.0", "dose_mg = inf"), ["drug[1].dose_mg: inf is not a finite number (mg)"]),
+    (("dose_mg = 80.0", "dose_mg = \"80\""), ["drug[1].dose_mg: '80' is not a number (mg)"]),
+    (("dose_mg = 80.0", "dose_mg = 80000.0"),
+     ["drug[1].dose_mg: 80000 mg is outside 0..5000 mg (above 0; more is a unit slip)"]),
+    (("dose_mg = 80.0", "dose = 80.0"),
+     ["drug[1].dose: unknown key; did you mean dose_mg?", "drug[1].dose_mg: missing: write it"]),
+    (("volume_l = 5.0", "volume_l = nan"), ["perfusion.volume_l: nan is not a finite number (L)"]),
+    (("flow_ml_min = 500", "flow_ml_min = -inf"), ["perfusion.flow_ml_min: -inf is not a finite number (mL/min)"]),
+    (("session_number = 1 ", "session_number = 1.0 "),
+     ["patient.session_number: 1.0 must be a whole number, 1 or more"]),
+    (('name = "cisplatin"', 'name = "aspirin"'),
+     ["drug[1].name: 'aspirin' is not a drug of the standard (paclitaxel, docetaxel, oxaliplatin, cisplatin, "
+      "fluorouracil, epirubicin, mitomycin, irinotecan, carboplatin, gemcitabine, pemetrexed) (an [[override]] of "
+      "this field with a reason allows it)"]),
+    (('name = "cisplatin"', 'name = "oxaliplatn"'),
+     ["drug[1].name: 'oxaliplatn' is not a drug of the standard (paclitaxel, docetaxel, oxaliplatin, cisplatin, "
+      "fluorouracil, epirubicin, mitomycin, irinotecan, carboplatin, gemcitabine, pemetrexed); did you mean "
+      "oxaliplatin? (an [[override]] of this field with a reason allows it)"]),
+    (('name = "cisplatin"', 'name = "oxaliplatin "'),
+     ['treatment.carrier: oxaliplatin is unstable in saline: it must be given in 5 % glucose '
+      '(carrier = "glucose_5")']),
+    (('name = "cisplatin"', 'name = "Eloxatin"'),
+     ['treatment.carrier: oxaliplatin (Eloxatin) is unstable in saline: it must be given in 5 % glucose '
+      '(carrier = "glucose_5")']),
+    (('name = "cisplatin"', 'name = "  CARBOPLATIN"'),
+     ['treatment.carrier: carboplatin (CARBOPLATIN) is unstable in saline: it must be given in 5 % glucose '
+      '(carrier = "glucose_5")']),
+    (("weight_kg = 70.0", "weight_kg = 154.0\nheight_cm = 1.72"),
+     ["patient.height_cm: 1.72 cm is outside 100..230 cm"]),
+    (("flow_ml_min = 500", "flow_ml_min = 500\nflow_ml_min_x = 1"),
+     ["perfusion.flow_ml_min_x: unknown key; did you mean flow_ml_min?"]),
+])
+def test_a_plan_cannot_be_mistyped(tmp_path: Path, edit: tuple[str, str], expected: list[str]) -> None:
+    text = plans.TEMPLATE.replace("# weight_kg = 70.0", "weight_kg = 70.0")
+    path = tmp_path / "plan.toml"
+    assert edit[0] in text, edit[0]
+    path.write_text(text.replace(edit[0], edit[1], 1))
+    assert messages(plans.load(path)) == expected
+
+
+def test_brand_names_and_synonyms_are_recorded_under_their_generic_name(tmp_path: Path) -> None:
+    plan = template(tmp_path, ('name = "cisplatin"', 'name = "Eloxatin"'),
+                    ('carrier = "saline"', 'carrier = "5% glucose"'))
+    assert messages(plan) == []
+    record = plan.record()
+    assert record["drugs"] == [{"name": "oxaliplatin", "written": "Eloxatin", "dose_mg": 80.0}]
+    assert record["carrier"] == "glucose_5"
+    assert plan.notes() == ["5 % glucose carrier: blood glucose may rise (watch diabetic patients)"]
+    assert template(tmp_path).notes() == ["cisplatin needs routine hydration"]
+
+
+def test_an_unknown_drug_runs_only_with_an_override_and_keeps_its_name(tmp_path: Path) -> None:
+    plan = template(tmp_path, ('name = "cisplatin"', 'name = "raltitrexed"'),
+                    ("# [[override]]\n", '[[override]]\nfield = "drug[1].name"\n'
+                                         'reason = "trial protocol 12, agreed with the pharmacist"\n'))
+    assert messages(plan) == []
+    assert plan.record()["drugs"] == [{"name": "raltitrexed", "dose_mg": 80.0}]
+
+
+def test_a_key_outside_any_table_is_placed(tmp_path: Path) -> None:
+    path = tmp_path / "plan.toml"
+    path.write_text("flow_ml_min = 420\n" + plans.TEMPLATE)
+    assert messages(plans.load(path)) == ["flow_ml_min: a key outside any table; it belongs in [perfusion]"]
 
 
 def test_plan_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -28,7 +28,7 @@ def record(seq: int, phase: str, inflow_mc: int, treatment_s: int, controlled_mc
 def recorded(tmp_path: Path) -> tuple[Store, int, Path]:
     db = tmp_path / "record.sqlite"
     store = Store(db)
-    plan = plans.SessionPlan(drugs=[("cisplatin", 80.0)])
+    plan = plans.SessionPlan(drugs=[plans.Drug("cisplatin", 80.0)])
     session = store.new_session("emulated", "0.2.0", plan.board_plan().fields())
     rows = [record(1, "PRIMING", 30000, 0), record(2, "HEATING", 42950, 0)]
     # 100 s of treatment: 90 in band, 10 at +0.15 degC

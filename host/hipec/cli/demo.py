@@ -1,0 +1,64 @@
+"""`hipec demo`: an emulated board and one full default treatment on it, with a summary at the end."""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+
+from hipec.cli.exits import session_exit
+from hipec.cli.progress import ProgressPrinter
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from hipec.bridge import BoardLink
+    from hipec.report import band_c, plot_temperatures, summarize
+    from hipec.runner import Plan, SessionRunner
+    from hipec.store import Store
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    db_path = args.out / f"demo-{stamp}.sqlite"
+    plot_path = args.out / f"demo-{stamp}-temperatures.png"
+    speed = "max" if args.speed is None else str(args.speed)
+    cmd = [sys.executable, "-m", "hipec", "emulate", "--speed", speed]
+    if args.plant:
+        cmd += ["--plant", str(args.plant)]
+    plan = Plan()
+    print(f"Starting the emulated MCU (MicroPython, 190 KiB heap) at {speed}x virtual time ...", flush=True)
+    with tempfile.TemporaryFile() as errors:
+        emulator = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, text=True)
+        try:
+            assert emulator.stdout is not None
+            device = emulator.stdout.readline().strip()
+            if not device.startswith("/dev/"):
+                errors.seek(0)
+                print(f"hipec demo: error: the emulator did not start: {errors.read().decode()}", file=sys.stderr)
+                return 1
+            print(f"Board on {device}. Plan: {plan.target_temp_c} °C for {plan.duration_min:g} min, "
+                  f"{plan.volume_l} L at {plan.flow_ml_min:g} mL/min, controlled at the {plan.controlled_point}.",
+                  flush=True)
+            store = Store(db_path)
+            with BoardLink(device) as link:
+                outcome = SessionRunner(link, store, plan, ProgressPrinter(plan.duration_min * 60)).run()
+        finally:
+            emulator.terminate()
+            emulator.wait(timeout=10)
+    summary = summarize(store, outcome.session_id)
+    plot_temperatures(store, outcome.session_id, plot_path)
+    print()
+    print(f"Session {outcome.session_id} ended {outcome.phase} (fault: {outcome.fault})")
+    print(f"  phases:            {' -> '.join(summary.phases)}")
+    print(f"  treatment time:    {summary.treatment_min:.1f} min in band")
+    band = band_c(store.session(outcome.session_id))
+    print(f"  in ±{band:g} °C:        {summary.time_in_band_pct:.1f} % of treatment records, as the board judged "
+          f"them; max deviation {summary.max_deviation_c:.3f} °C (measured)")
+    print(f"  delivered volume:  {summary.delivered_l:.1f} L pumped, mean flow {summary.mean_flow_ml_min:.0f} mL/min")
+    print(f"  alarms raised:     {', '.join(summary.alarms_raised) or 'none'}")
+    print(f"  records stored:    {summary.records}")
+    print(f"  record (SQLite):   {db_path}")
+    print(f"  temperature plot:  {plot_path}")
+    return session_exit(outcome.phase)
+
+

@@ -190,10 +190,13 @@ class Commands:
         rate = inp.heart_rate_bpm
         if not args:
             fields.unknown("(none)", VITALS_FIELDS)  # either or both, not neither
+        # null clears a value the host knows to be wrong or out of date: the board then holds none.
         if "core_temp_c" in args:
-            core = fields.number("core_temp_c", args["core_temp_c"], 30.0, 45.0, "degC")
+            value = args["core_temp_c"]
+            core = 0.0 if value is None else fields.number("core_temp_c", value, 30.0, 45.0, "degC")
         if "heart_rate_bpm" in args:
-            rate = fields.integer("heart_rate_bpm", args["heart_rate_bpm"], 20, 250, "/min")
+            value = args["heart_rate_bpm"]
+            rate = 0 if value is None else fields.integer("heart_rate_bpm", value, 20, 250, "/min")
         self.ctl.door.set_vitals(core, rate)
         return {"core_temp_c": core or None, "heart_rate_bpm": rate or None}  # null: not entered, as in status
 

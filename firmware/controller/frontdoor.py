@@ -82,6 +82,9 @@ class FrontDoor:
     def _fresh_session(self):
         ctl = self.ctl
         ctl.fault_alarm = -1
+        # Patient values belong to the session they were entered in: a new one starts with none, so a
+        # value entered for the last one (a slip among them) cannot hold the next.
+        ctl.door.set_vitals(0.0, 0)
         ctl.heater.reset()
         ctl.pump.steps_at_start = ctl.board.pump_steps()
         ctl.patient_start_ml = 0.0

@@ -1,253 +1,263 @@
-"""The live bedside view of `hipec run`: temperatures against the band, flow, volume, pressure, phase,
-treatment time, the patient values entered, active alarms by priority, and the operator's keys.
+"""The live bedside view of `hipec run`, drawn with rich from the view model (bedside.py): the session,
+phase and treatment clocks, every probe judged against its own limit, flow, volume, pressure, heater,
+the patient values with their age, the active alarms by priority then time, and the operator's keys.
 
-Rendering (Dashboard.render) is separate from the terminal: tests render it into a recording console.
-Keys are read on their own thread and queued; the session runner's thread carries them out between
-pulls (it owns the link), so the board is never spoken to from two threads.
+The layout fills the terminal at every size from 80x24 up, each part in a place of fixed size, so
+nothing moves when a value or a title changes; with room (120 columns and more) a trend of the
+controlled temperature against its band joins it. Rendering is separate from the terminal: tests render
+it into a recording console of any size.
 """
 from __future__ import annotations
 
-import queue
-import sys
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.layout import Layout
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from hipec.runner import Outcome, Plan, Progress, SessionRunner
-from hipec.tables import NO_READING, PROBE_NAMES, protocol
+from hipec.bedside import ALARM, OK, WARN, BedsideState, BedsideView, Row, held_vitals
+from hipec.keys import KEYS, KEYS_SHORT, PROMPT_TIMEOUT_S, Action, KeyReader, Prompt, parse_command
+from hipec.session_model import Plan, Progress
+from hipec.tables import protocol
+from hipec.vitals import BY_FIELD
 
-# Probes in the order a perfusionist reads the circuit: in, out, the cavity, back to the reservoir.
-PROBE_ORDER = tuple(sorted(PROBE_NAMES, key=lambda name: name == "reservoir"))
+__all__ = ["Dashboard", "Action", "KeyReader", "carry_out", "parse_command", "run_live", "STATE_STYLE",
+           "PRIORITY_STYLE"]
+
+STATE_STYLE = {OK: "", WARN: "bold black on yellow", ALARM: "bold white on red"}
 PRIORITY_STYLE = {"high": "bold white on red", "medium": "black on yellow", "low": "cyan"}
-KEYS = "[p]ause  [r]esume  [s]top  [a]bort  [k] acknowledge all  [d] drug added  [:] core 37.8 / hr 95 / note …"
-
-
-@dataclass
-class Action:
-    """An operator action the runner thread carries out."""
-    kind: str  # pause, resume, stop, abort, ack, event, vitals
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-def parse_command(line: str) -> Action | None:
-    """A typed command after ':' — `core 37.8`, `hr 95`, `note <text>`; None if not understood."""
-    words = line.strip().split(None, 1)
-    if not words:
-        return None
-    verb, rest = words[0].lower(), (words[1] if len(words) > 1 else "")
-    try:
-        if verb == "core":
-            return Action("vitals", {"core_temp_c": float(rest)})
-        if verb in ("hr", "heart"):
-            return Action("vitals", {"heart_rate_bpm": int(rest)})
-    except ValueError:
-        return None
-    if verb == "note" and rest:
-        return Action("event", {"note": rest})
-    return None
-
-
-KEY_ACTIONS = {"p": Action("pause"), "r": Action("resume"), "s": Action("stop"), "a": Action("abort"),
-               "k": Action("ack"), "d": Action("event", {"note": "drug added"})}
+PHASE_STYLE = {"FAULT": "bold white on red", "PAUSED": "bold black on yellow", "ABORTED": "bold white on red"}
+# From this width on, a trend of the controlled temperature joins the screen.
+WIDE_COLUMNS = 120
+SPARK = "▁▂▃▄▅▆▇█"
 
 
 class Dashboard:
     def __init__(self, plan: Plan, patient: str = ""):
-        self.plan = plan
-        self.patient = patient
-        self.record: dict[str, int] | None = None
-        self.phase = "IDLE"
-        self.alarms: list[list[Any]] = []  # get_alarms rows: name, priority, present, acknowledged, ...
-        self.vitals: dict[str, float] = {}
+        self.state = BedsideState(plan, patient)
         self.messages: list[str] = []
-        self.typing: str | None = None  # the ':' command being typed
-        # The board's configuration (get_config): its band and alarm band colour the temperatures.
-        self.config: dict[str, Any] = {}
+        self.typing: str | None = None  # the ':' command or the confirmation word being typed
+        self.prompt: Prompt | None = None
+        self.lock = threading.RLock()  # keys arrive on their own thread; rendering reads the same state
 
-    def update(self, progress: Progress) -> None:
-        self.record = progress.record
-        self.phase = progress.phase
+    # The names the session runner and the benches use.
+    @property
+    def plan(self) -> Plan:
+        return self.state.plan
+
+    @property
+    def record(self) -> dict[str, int] | None:
+        return self.state.record
+
+    @property
+    def phase(self) -> str:
+        return self.state.phase
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.state.config
+
+    @config.setter
+    def config(self, value: dict[str, Any]) -> None:
+        self.state.config = value
+
+    @property
+    def alarms(self) -> list[list[Any]]:
+        return self.state.alarms
+
+    @alarms.setter
+    def alarms(self, rows: list[list[Any]]) -> None:
+        self.state.alarms = rows
+
+    def update(self, progress: Progress, boot: int | None = None) -> None:
+        with self.lock:
+            self.state.update(progress, boot)
 
     def say(self, message: str) -> None:
-        self.messages = (self.messages + [message])[-3:]
+        self.messages.append(message)
 
-    def _temperature(self, value_mc: int, setpoint_c: float) -> Text:
-        if value_mc == NO_READING:
-            return Text("--", style="dim")
-        value = value_mc / 1000.0
-        text = f"{value:6.2f} °C"
-        if setpoint_c <= 0 or not self.config:
-            return Text(text)
-        error = abs(value - setpoint_c)
-        band_c, alarm_band_c = float(self.config["band_c"]), float(self.config["alarm_band_c"])
-        style = "green" if error <= band_c else "yellow" if error <= alarm_band_c else "bold red"
-        return Text(text, style=style)
+    def doubt(self, field: str, value: float | None) -> str | None:
+        sign = BY_FIELD.get(field)
+        return None if sign is None or value is None else self.state.vitals.doubt(sign, value)
+
+    def lapse_prompt(self) -> None:
+        with self.lock:
+            if self.prompt is not None and time.monotonic() - self.prompt.asked_at > PROMPT_TIMEOUT_S:
+                self.say(f"not confirmed in {PROMPT_TIMEOUT_S:g} s: {self.prompt.action.kind} not done")
+                self.prompt, self.typing = None, None
+
+    def __rich__(self) -> RenderableType:
+        return self.render()
 
     def render(self) -> RenderableType:
-        r = self.record
-        plan = self.plan
-        title = f"HIPEC {plan.target_temp_c:g} °C · {plan.duration_min:g} min · {plan.volume_l:g} L · " \
-                f"{plan.flow_ml_min:g} mL/min · {plan.controlled_point}"
-        if self.patient:
-            title = f"patient {self.patient} · " + title
-        if r is None:
-            return Panel(Text("waiting for the board's first record…"), title=title)
-        setpoint = r["setpoint_mc"] / 1000.0
-        temps = Table.grid(padding=(0, 2))
-        temps.add_column(justify="right")
-        temps.add_column()
-        fitted = int(self.config.get("abdominal_probes", 4))
-        for probe in PROBE_ORDER:
-            value = r.get(probe + "_mc", NO_READING)
-            if value is None or (probe.startswith("abdominal_") and int(probe[-1]) > fitted):
-                continue  # a cavity probe that is not fitted
-            temps.add_row(probe.replace("_", " "), self._temperature(value, setpoint))
-        band_text = f" ± {float(self.config['band_c']):g} °C" if self.config else ""
-        band = f"setpoint {setpoint:.2f} °C{band_text}" if setpoint > 0 else "heater off (no setpoint)"
-        treatment_s = r["treatment_s"]
-        total_s = plan.duration_min * 60
-        remaining_s = max(0.0, total_s - treatment_s)
-        state = Table.grid(padding=(0, 2))
-        state.add_column(justify="right")
-        state.add_column()
-        state.add_row("phase", Text(self.phase, style="bold"))
-        state.add_row("treatment", f"{treatment_s // 60:d}:{treatment_s % 60:02d} in band · "
-                                   f"{int(remaining_s) // 60:d}:{int(remaining_s) % 60:02d} to go")
-        state.add_row("flow", f"{r['flow_ml_min']} mL/min")
-        state.add_row("delivered", f"{r['volume_ml'] / 1000.0:.2f} L")
-        state.add_row("line pressure", f"{r['pressure_mmhg']} mmHg")
-        state.add_row("heater", f"{r['heater_demand_pm'] / 10.0:.1f} %")
-        core = self.vitals.get("core_temp_c")
-        rate = self.vitals.get("heart_rate_bpm")
-        state.add_row("patient core", f"{core:.1f} °C" if core is not None else "not entered")
-        state.add_row("heart rate", f"{rate:.0f} /min" if rate is not None else "not entered")
-        top = Table.grid(padding=(0, 4))
-        top.add_row(Panel(temps, title=band), Panel(state, title="session"))
-        alarm_lines: list[RenderableType] = []
-        for row in self.alarms:
-            name, priority, present, acknowledged = row[0], row[1], row[2], row[3]
-            note = "" if present else " (cause gone, acknowledge to clear)"
-            note += " acknowledged" if acknowledged else ""
-            alarm_lines.append(Text(f" {priority.upper():6} {name}{note} ", style=PRIORITY_STYLE.get(priority, "")))
-        alarms = Panel(Group(*alarm_lines) if alarm_lines else Text("no active alarm", style="green"),
-                       title="alarms")
-        footer = Text(KEYS if self.typing is None else f": {self.typing}▏", style="dim" if self.typing is None else "")
-        parts: list[RenderableType] = [top, alarms]
-        parts += [Text(m, style="italic") for m in self.messages]
-        parts.append(footer)
-        return Panel(Group(*parts), title=title)
+        """This moment's frame (it lays itself out for the width it is drawn at)."""
+        with self.lock:
+            return Screen(self.state.view(), self.messages[-2:], self.prompt, self.typing)
 
 
-class KeyReader:
-    """Reads single keys (and ':' command lines) from a terminal on a thread, queueing actions."""
+def _rows(rows: list[Row]) -> Table:
+    grid = Table.grid(padding=(0, 1), expand=True)
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_column(no_wrap=True, ratio=1, overflow="ellipsis")
+    for row in rows:
+        grid.add_row(row.label, Text(row.text, style=STATE_STYLE[row.state]))
+    return grid
 
-    def __init__(self, dashboard: Dashboard, actions: queue.Queue[Action]):
-        self.dashboard = dashboard
-        self.actions = actions
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="keys", daemon=True)
 
-    def start(self) -> None:
-        if sys.stdin.isatty():
-            self.thread.start()
+def _alarm_lines(view: BedsideView, width: int) -> RenderableType:
+    if not view.alarms:
+        return Text("no active alarm")
+    table = Table.grid(padding=(0, 1), expand=True)
+    wide = width >= WIDE_COLUMNS
+    # Fixed widths for everything but the words, which take the rest: the columns never move.
+    for column, size in (("priority", 7), ("raised", 7), ("alarm", None), ("reading", 12 if wide else 9),
+                         ("limit", 16 if wide else 9), ("state", 26 if wide else 10)):
+        table.add_column(no_wrap=True, overflow="ellipsis", width=size, ratio=1 if size is None else None)
+    for a in view.alarms:
+        if wide:
+            state = ("acknowledged" if a.acknowledged else "not acknowledged") + ("" if a.present else ", cause gone")
+        else:
+            state = ("ack" if a.acknowledged else "unack") + ("" if a.present else " · gone")
+        words = f"{a.words} [{a.name}]" if wide else a.words
+        table.add_row(Text(f" {a.priority.upper():6}", style=PRIORITY_STYLE.get(a.priority, "")), a.raised,
+                      Text(words, overflow="ellipsis", no_wrap=True), a.reading, a.limit,
+                      Text(state, style="" if a.acknowledged else "bold"))
+    return table
 
-    def stop(self) -> None:
-        self.stopped.set()
 
-    def _run(self) -> None:
-        import select
-        import termios
-        import tty
+class Screen:
+    """One frame of the dashboard, laid out for the width it is drawn at."""
 
-        fd = sys.stdin.fileno()
-        saved = termios.tcgetattr(fd)
-        try:
-            tty.setcbreak(fd)
-            while not self.stopped.is_set():
-                ready, _w, _x = select.select([fd], [], [], 0.2)
-                if ready:
-                    self.key(sys.stdin.read(1))
-        finally:
-            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+    def __init__(self, view: BedsideView, messages: list[str], prompt: Prompt | None, typing: str | None):
+        self.view, self.messages, self.prompt, self.typing = view, messages, prompt, typing
 
-    def key(self, ch: str) -> None:
-        d = self.dashboard
-        if d.typing is not None:
-            if ch in ("\n", "\r"):
-                action = parse_command(d.typing)
-                if action is None:
-                    d.say(f"not understood: {d.typing!r} (core 37.8, hr 95, note text)")
-                else:
-                    self.actions.put(action)
-                d.typing = None
-            elif ch in ("\x7f", "\b"):
-                d.typing = d.typing[:-1]
-            elif ch == "\x1b":
-                d.typing = None
-            else:
-                d.typing += ch
-            return
-        if ch == ":":
-            d.typing = ""
-        elif ch in KEY_ACTIONS:
-            self.actions.put(KEY_ACTIONS[ch])
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield layout(self.view, self.messages, self.prompt, self.typing, width=options.max_width)
+
+
+def _footer(messages: list[str], prompt: Prompt | None, typing: str | None, width: int) -> Group:
+    lines: list[RenderableType] = [Text(m, style="italic", overflow="ellipsis", no_wrap=True)
+                                   for m in ([""] * 2 + messages)[-2:]]
+    if prompt is not None:
+        lines.append(Text(f" {prompt.question}: {typing or ''}▏", style="bold black on yellow", no_wrap=True,
+                          overflow="ellipsis"))
+    elif typing is not None:
+        lines.append(Text(f" : {typing}▏", style="bold", no_wrap=True, overflow="ellipsis"))
+    else:
+        lines.append(Text(KEYS if width > len(KEYS) else KEYS_SHORT, style="dim", no_wrap=True, overflow="ellipsis"))
+    return Group(*lines)
+
+
+def trend_chart(values: list[float], width: int, height: int, band: tuple[float, float] | None) -> list[Text]:
+    """The last `width` values as a chart `height` rows tall of block characters, scaled to the band
+    widened to hold every point; points outside the band in yellow."""
+    points = values[-width:]
+    if not points:
+        return [Text("no record yet", style="dim")]
+    low, high = min(points), max(points)
+    if band is not None:
+        low, high = min(low, band[0] - 0.05), max(high, band[1] + 0.05)
+    span = max(high - low, 1e-6)
+    eighths = [int((v - low) / span * (height * 8 - 1)) + 1 for v in points]
+    lines = []
+    for row in range(height - 1, -1, -1):
+        line = Text()
+        for v, level in zip(points, eighths):
+            fill = min(8, max(0, level - row * 8))
+            outside = band is not None and not band[0] <= v <= band[1]
+            line.append(SPARK[fill - 1] if fill else " ", style="yellow" if outside else "green")
+        lines.append(line)
+    return lines
+
+
+class Trend:
+    """The trend of the controlled temperature, drawn at whatever size the layout gives it."""
+
+    def __init__(self, view: BedsideView):
+        self.view = view
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        view = self.view
+        band = view.trend_band
+        width = max(10, options.max_width - 4)
+        height = max(1, (options.height or 8) - 3)
+        recent = view.trend[-width:]
+        title = "controlled temperature" + (f" · band {band[0]:.2f}..{band[1]:.2f} °C" if band else "")
+        lines: list[RenderableType] = list(trend_chart(recent, width, height, band))
+        if recent:
+            lines.append(Text(f"now {recent[-1]:.2f} °C · low {min(recent):.2f} · high {max(recent):.2f} · last "
+                              f"{len(recent)} records", style="dim", no_wrap=True, overflow="ellipsis"))
+        yield Panel(Group(*lines), title=title, title_align="left", height=options.height)
+
+
+def layout(view: BedsideView, messages: list[str], prompt: Prompt | None, typing: str | None,
+           width: int = 80) -> Layout:
+    header = Table.grid(expand=True)
+    header.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+    header.add_row(Text(f" HIPEC · {view.title}", style="bold"))
+    phase_line = Text(f" {view.phase:<9} ", style=PHASE_STYLE.get(view.phase, "bold reverse"))
+    phase_line.append(f" {view.reason}" if view.reason else "")
+    header.add_row(phase_line)
+    body_rows = max(len(view.temps) + 1, len(view.clocks) + len(view.circuit) + len(view.vitals), 1) + 2
+    parts = [Layout(header, name="header", size=2), Layout(name="body", size=body_rows)]
+    parts += [Layout(Panel(_alarm_lines(view, width), title="alarms (by priority, then time)", title_align="left"),
+                     name="alarms", minimum_size=3),
+              Layout(_footer(messages, prompt, typing, width), name="footer", size=3)]
+    root = Layout()
+    root.split_column(*parts)
+    if not view.temps:
+        root["body"].update(Panel(Text("waiting for the board's first record…"), title="session",
+                                  title_align="left"))
+        return root
+    temps = Panel(Group(Text(view.temps_title, style="dim", no_wrap=True, overflow="ellipsis"), _rows(view.temps)),
+                  title="temperatures", title_align="left")
+    session = Panel(_rows(view.clocks + view.circuit + view.vitals), title="session", title_align="left")
+    columns = [Layout(temps, name="temps", ratio=2), Layout(session, name="session", ratio=2)]
+    if width >= WIDE_COLUMNS:
+        columns.append(Layout(Trend(view), name="trend", ratio=5))
+    root["body"].split_row(*columns)
+    return root
 
 
 def carry_out(action: Action, request: Callable[[str, dict[str, Any]], dict[str, Any]],
               record_event: Callable[[str, dict[str, Any]], object], dashboard: Dashboard) -> None:
-    """Do one operator action on the runner's thread; refusals are shown, never raised."""
+    """Do one operator action on the runner's thread; refusals are shown, never raised. What was done
+    (or declined) goes into the record with the board's time and the session's."""
     from hipec.bridge import BoardError
 
+    state = dashboard.state
+    at: dict[str, Any] = {}
+    if state.record is not None:
+        at = {"t_ms": state.record["t_ms"], "session_s": round(state.now_s(), 1)}
     try:
         if action.kind in protocol.PHASE_COMMANDS:
             reply = request(action.kind, {})
             dashboard.say(f"{action.kind}: phase now {reply['phase']}")
+            state.paused_by_operator = action.kind == "pause"
         elif action.kind == "ack":
             reply = request("ack_alarm", {"alarm": "all"})
             dashboard.say("acknowledged; active: " + (", ".join(reply["alarms"]) or "none"))
         elif action.kind == "vitals":
             reply = request("set_vitals", action.detail)
-            dashboard.vitals.update({k: v for k, v in reply.items() if v is not None})
-            dashboard.say("patient values sent to the board")
+            state.vitals.board = held_vitals(reply)
+            for name, value in action.detail.items():
+                sign = BY_FIELD.get(name)
+                if sign is not None:
+                    state.vitals.enter(sign, value, state.now_s())
+            dashboard.say("patient values sent; the board holds: " + ", ".join(
+                f"{BY_FIELD[k].label} {BY_FIELD[k].show(v) if v is not None else 'none'}"
+                for k, v in state.vitals.board.items()))
         elif action.kind == "event":
             dashboard.say(f"recorded: {action.detail['note']}")
-        at = {"t_ms": dashboard.record["t_ms"]} if dashboard.record is not None else {}
         record_event("operator", {"action": action.kind, **action.detail, **at})
     except BoardError as exc:
-        dashboard.say(f"{action.kind} refused: {exc}")
+        dashboard.say(f"{action.kind} refused: {exc.message}")
+        record_event("operator", {"action": action.kind, **action.detail, **at, "refused": exc.message})
 
 
-def run_live(runner: SessionRunner, dashboard: Dashboard, console: Console | None = None) -> Outcome:
-    """Run the session with the dashboard on screen and the operator's keys live."""
-    from rich.live import Live
-
-    actions: queue.Queue[Action] = queue.Queue()
-    keys = KeyReader(dashboard, actions)
-    last_alarms = [-1]
-
-    def on_progress(progress: Progress) -> None:
-        dashboard.config = runner.config
-        dashboard.update(progress)
-        bits = progress.record["alarms"]
-        if bits != last_alarms[0]:
-            last_alarms[0] = bits
-            dashboard.alarms = runner.link.request("get_alarms")["alarms"] if bits else []
-        while not actions.empty():
-            action = actions.get()
-            carry_out(action, runner.link.request,
-                      lambda kind, detail: runner.store.add_event(runner.session_id, kind, detail), dashboard)
-        live.update(dashboard.render())
-
-    runner.on_progress = on_progress
-    with Live(dashboard.render(), console=console, refresh_per_second=4, transient=False) as live:
-        keys.start()
-        try:
-            return runner.run()
-        finally:
-            keys.stop()
+from hipec.live import run_live  # noqa: E402  (run_live drives a Dashboard: defined after it)

@@ -1,220 +1,154 @@
-"""What a clinician reads after a session: a summary of the numbers, a temperature plot with the
-alarms on its timeline, a PDF of both, and the telemetry as CSV.
-
-The figures are the board's verdicts, not re-derived here: time in band is the board's treatment
-timer, in band or not is the flag the board set on each record, the deviation is that of the value the
-board controlled (the inflow, or the cavity mean in a cascade). Records of a firmware that sent no
-verdict are judged on the inflow against the board's band as its stored configuration gives it."""
+"""The treatment record of one session: a PDF a perfusionist and a surgeon sign (record_pdf.py), its
+figure as PNG (record_plot.py), every telemetry record as CSV, and the summary the command line
+prints. What each part says is read from the record by record_data.py.
+"""
 from __future__ import annotations
 
 import csv
 import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+from hipec.record_data import (Summary, alarm_table, band_c, drug_added, operator_actions, phase_starts,
+                               probe_stats, reading, session_plan, summarize, treatment_s, vitals_trend)
+from hipec.record_pdf import Section, write_document
+from hipec.record_plot import Mark, event_marks, plot_record
+from hipec.store import SessionRow, Store
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from hipec.store import SessionRow, Store  # noqa: E402
-from hipec.tables import NO_READING, PROBE_NAMES  # noqa: E402
-
-# The band a record's own board used when it sent no in-band verdict and no configuration was kept.
-DEFAULT_BAND_C = 0.1
-PHASE_COLOURS = {"PRIMING": "#fff3cd", "HEATING": "#ffe5d0", "TREATMENT": "#d1e7dd", "COOLDOWN": "#cfe2ff",
-                 "DRAIN": "#e2e3e5", "PAUSED": "#f8d7da", "FAULT": "#f5c2c7", "ABORTED": "#f5c2c7"}
-PROBE_COLOURS = {"inflow": "#d62728", "outflow": "#1f77b4", "abdominal_1": "#2ca02c", "abdominal_2": "#98df8a",
-                 "reservoir": "#9467bd", "abdominal_3": "#17becf", "abdominal_4": "#bcbd22",
-                 "inflow_2": "#ff7f0e", "heater_outlet": "#8c564b"}
+__all__ = ["Summary", "summarize", "summary_rows", "write_report", "write_csv", "session_plan", "band_c",
+           "treatment_s", "event_marks", "record_sections"]
 
 
-@dataclass(frozen=True)
-class Summary:
-    records: int
-    treatment_min: float
-    time_in_band_pct: float
-    max_deviation_c: float
-    delivered_l: float
-    mean_flow_ml_min: float
-    phases: list[str]
-    alarms_raised: list[str]
-
-
-def _reading(value: int | None) -> bool:
-    """A temperature was measured (not NO_READING, and not a column older records do not have)."""
-    return value is not None and value != NO_READING
-
-
-def band_c(session: SessionRow) -> float:
-    """The board's band around its target, as its configuration said at the start of the session."""
-    return float((session.config or {}).get("band_c", DEFAULT_BAND_C))
-
-
-def controlled_mc(r: dict[str, int]) -> int:
-    """The value the board judged against its target (the inflow, for a firmware that did not say)."""
-    value = r.get("controlled_mc")
-    return r["inflow_mc"] if value is None else value
-
-
-def in_band(session: SessionRow, r: dict[str, int]) -> bool:
-    """The board's verdict on a record; re-judged on the inflow only for a firmware that gave none."""
-    verdict = session.tables.flag("in_band", r["flags"])
-    if verdict is not None:
-        return verdict
-    return r["inflow_mc"] != NO_READING and abs(r["inflow_mc"] - r["setpoint_mc"]) <= band_c(session) * 1000.0
-
-
-def per_boot_sum(rows: list[dict[str, int]], column: str) -> int:
-    """A counter of the board's (treatment time, delivered volume) over the whole record: each boot's
-    counter starts again at 0, so the record's total is the sum of each boot's highest."""
-    highest: dict[int, int] = {}
-    for r in rows:
-        highest[r["boot"]] = max(highest.get(r["boot"], 0), r[column])
-    return sum(highest.values())
-
-
-def treatment_s(rows: list[dict[str, int]]) -> int:
-    """The board's treatment timer over the whole record, every boot counted."""
-    return per_boot_sum(rows, "treatment_s")
-
-
-def summarize(store: Store, session_id: int) -> Summary:
-    session = store.session(session_id)
-    names = session.tables.phases
-    rows = store.telemetry(session_id)
-    target_mc = float(session.plan.get("target_temp_c", 0.0)) * 1000.0
-    treat = [r for r in rows if names[r["phase"]] == "TREATMENT"]
-    deviations = [abs(controlled_mc(r) - (target_mc or r["setpoint_mc"])) / 1000.0 for r in treat
-                  if controlled_mc(r) != NO_READING]
-    judged_in_band = sum(1 for r in treat if in_band(session, r))
-    phases: list[str] = []
-    for r in rows:
-        name = names[r["phase"]]
-        if not phases or phases[-1] != name:
-            phases.append(name)
-    flows = [r["flow_ml_min"] for r in rows if r["flow_ml_min"] > 0]
-    return Summary(
-        records=len(rows),
-        treatment_min=treatment_s(rows) / 60.0,
-        time_in_band_pct=100.0 * judged_in_band / len(treat) if treat else 0.0,
-        max_deviation_c=max(deviations) if deviations else 0.0,
-        delivered_l=per_boot_sum(rows, "volume_ml") / 1000.0,
-        mean_flow_ml_min=sum(flows) / len(flows) if flows else 0.0,
-        phases=phases,
-        alarms_raised=[f"{d['alarm']} ({d['priority']})" for _at, kind, d in store.events(session_id)
-                       if kind == "alarm" and d.get("state") == "raised"],
-    )
-
-
-def plot_temperatures(store: Store, session_id: int, path: Path) -> Path:
-    rows = store.telemetry(session_id)
-    if not rows:
-        raise ValueError(f"session {session_id} has no telemetry to plot")
-    session = store.session(session_id)
-    names = session.tables.phases
-    band = band_c(session)
-    t0 = rows[0]["t_ms"]
-    minutes = [(r["t_ms"] - t0) / 60000.0 for r in rows]
-    fig, (ax, ax_flow) = plt.subplots(2, 1, figsize=(11, 7), sharex=True,
-                                      gridspec_kw={"height_ratios": [3, 1]})
-    start = 0
-    for i in range(1, len(rows) + 1):
-        if i == len(rows) or rows[i]["phase"] != rows[start]["phase"]:
-            name = names[rows[start]["phase"]]
-            colour = PHASE_COLOURS.get(name)
-            if colour:
-                for a in (ax, ax_flow):
-                    a.axvspan(minutes[start], minutes[i - 1], color=colour, lw=0)
-                ax.text((minutes[start] + minutes[i - 1]) / 2, 0.99, name, transform=ax.get_xaxis_transform(),
-                        ha="center", va="top", fontsize=8)
-            start = i
-    for probe in PROBE_NAMES:
-        key, label, colour = probe + "_mc", probe.replace("_", " "), PROBE_COLOURS[probe]
-        xs = [m for m, r in zip(minutes, rows) if _reading(r[key])]
-        ys = [r[key] / 1000.0 for r in rows if _reading(r[key])]
-        if xs:
-            ax.plot(xs, ys, label=label, color=colour, lw=1.2)
-    heated = [(m, r["setpoint_mc"] / 1000.0) for m, r in zip(minutes, rows) if r["setpoint_mc"] > 0]
-    if heated:
-        band_x = [m for m, _ in heated]
-        ax.fill_between(band_x, [sp - band for _, sp in heated], [sp + band for _, sp in heated],
-                        color="black", alpha=0.25, lw=0, label=f"setpoint ±{band:g} °C")
-    for minute, label in board_event_marks(store, session_id, t0):
-        ax.axvline(minute, color="#b02a37", lw=0.8, ls="--")
-        ax.text(minute, 0.02, label, transform=ax.get_xaxis_transform(), rotation=90, fontsize=7,
-                color="#b02a37", va="bottom", ha="right")
-    ax.set_ylabel("temperature (°C)")
-    ax.legend(loc="lower right", fontsize=8, ncol=3)
-    ax.grid(alpha=0.3)
-    ax.set_title(f"Session {session_id}: temperatures")
-    ax_flow.plot(minutes, [r["flow_ml_min"] for r in rows], color="#17becf", label="flow (mL/min)")
-    ax_flow.plot(minutes, [r["heater_demand_pm"] for r in rows], color="#ff7f0e", label="heater demand (‰)")
-    ax_flow.set_xlabel("time (min)")
-    ax_flow.legend(loc="upper right", fontsize=8)
-    ax_flow.grid(alpha=0.3)
-    fig.tight_layout()
-    if str(path).endswith(".pdf"):
-        raise ValueError("use write_pdf for a PDF report")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def board_event_marks(store: Store, session_id: int, t0_ms: int) -> list[tuple[float, str]]:
-    """Alarms raised by the board and the operator's actions during the session, placed on the
-    session's time axis (minutes from the first record)."""
-    marks = []
-    for _at, kind, d in store.events(session_id):
-        if "t_ms" not in d:
-            continue
-        if kind == "alarm" and d.get("state") == "raised":
-            marks.append(((d["t_ms"] - t0_ms) / 60000.0, f"{d['alarm']} ({d['priority']})"))
-        elif kind == "operator":
-            label = d.get("note") or d.get("action", "")
-            marks.append(((d["t_ms"] - t0_ms) / 60000.0, f"operator: {label}"))
-    return marks
-
-
-def session_plan(store: Store, session_id: int) -> dict[str, Any] | None:
-    for _at, kind, d in store.events(session_id):
-        if kind == "session_plan":
-            return d
-    return None
+def _started(session: SessionRow) -> str:
+    return dt.datetime.fromtimestamp(session.started_at).strftime("%Y-%m-%d %H:%M")
 
 
 def summary_rows(store: Store, session_id: int) -> list[tuple[str, str]]:
-    """The summary table of a report: what was planned and what happened, as (label, value) rows."""
+    """What was planned and what happened, as (label, value) rows (the command line prints them)."""
     session = store.session(session_id)
     s = summarize(store, session_id)
     plan = session_plan(store, session_id)
-    started = dt.datetime.fromtimestamp(session.started_at).strftime("%Y-%m-%d %H:%M")
-    rows = [("session", f"{session_id}, started {started}, ended {session.outcome or 'not ended'}"),
+    rows = [("session", f"{session_id} of this record, started {_started(session)}, ended "
+                        f"{session.outcome or 'not ended'}"),
             ("board", f"{session.board}, firmware {session.firmware}")]
-    perfusion = session.plan
     if plan is not None:
         drugs = ", ".join(f"{d['name']} {d['dose_mg']:g} mg" for d in plan["drugs"])
         rows += [("patient", f"{plan['patient_id']}, session {plan['session_number']}"),
                  ("treatment", f"{plan['mode']}, {plan['technique']}, primary {plan['primary_tumour']}"),
                  ("drugs", f"{drugs} in {plan['carrier']}"),
                  ("scores", f"PCI {plan['pci']}, CC-{plan['cc']}")]
-    rows += [("plan", f"{perfusion['target_temp_c']:g} °C at the {perfusion['controlled_point']}, "
-                      f"{perfusion['duration_min']:g} min, {perfusion['volume_l']:g} L, "
-                      f"{perfusion['flow_ml_min']:g} mL/min"),
-             ("treatment time in band", f"{s.treatment_min:.1f} min"),
+    perfusion = session.plan
+    if perfusion:
+        rows.append(("plan", f"{perfusion['target_temp_c']:g} °C at the {perfusion['controlled_point']}, "
+                             f"{perfusion['duration_min']:g} min, {perfusion['volume_l']:g} L, "
+                             f"{perfusion['flow_ml_min']:g} mL/min"))
+    rows += [("treatment time in band", f"{s.treatment_min:.1f} min"),
              (f"time in ±{band_c(session):g} °C (treatment)", f"{s.time_in_band_pct:.1f} %"),
              ("largest deviation (treatment)", f"{s.max_deviation_c:.3f} °C"),
              ("delivered volume", f"{s.delivered_l:.2f} L"),
              ("mean flow", f"{s.mean_flow_ml_min:.0f} mL/min"),
-             ("phases", " → ".join(s.phases)),
+             ("phases", " → ".join(s.phases) or "none recorded"),
              ("alarms raised", ", ".join(s.alarms_raised) or "none")]
     if plan is not None:
         for override in plan["overrides"]:
             rows.append(("override", f"{override['field']}: {override['reason']}"))
-    operator = [d.get("action", "") for _at, kind, d in store.events(session_id) if kind == "operator"]
+    operator = [a.action for a in operator_actions(store, session_id)]
     rows.append(("operator actions", ", ".join(operator) or "none"))
     return rows
+
+
+def _plan_section(store: Store, session_id: int, session: SessionRow) -> Section:
+    plan = session_plan(store, session_id)
+    perfusion = session.plan
+    rows: list[tuple[str, str]] = []
+    if plan is None:
+        rows.append(("plan file", "none: the standard session was run without a plan file (no patient data)"))
+    else:
+        body = [f"{label} {plan[key]:g} {unit}" for key, label, unit in
+                (("weight_kg", "weight", "kg"), ("height_cm", "height", "cm"), ("bsa_m2", "BSA", "m²")) if key in plan]
+        rows += [("patient (pseudonymous)", f"{plan['patient_id']}, the patient's session {plan['session_number']}"
+                  + (f", previous session {plan['previous_session']}" if plan.get("previous_session") else "")),
+                 ("body", ", ".join(body) or "not given"),
+                 ("treatment", f"{plan['mode']}, {plan['technique']} technique, primary {plan['primary_tumour']}"),
+                 ("drugs", "; ".join(f"{d['name']} {d['dose_mg']:g} mg" + (f" (written {d['written']!r})"
+                                                                            if d.get("written") else "")
+                                     for d in plan["drugs"])),
+                 ("carrier", str(plan["carrier"])),
+                 ("scores", f"PCI {plan['pci']} (regions {plan['pci_regions']}), CC-{plan['cc']}"),
+                 ("contraindications", "each confirmed absent" if not any(plan["contraindications"].values())
+                  else "present: " + ", ".join(k for k, v in plan["contraindications"].items() if v))]
+        rows += [(f"override {o['field']}", o["reason"]) for o in plan["overrides"]] or [("overrides", "none")]
+    if perfusion:
+        rows.append(("perfusion plan", f"{perfusion['target_temp_c']:g} °C at the {perfusion['controlled_point']}, "
+                                       f"{perfusion['duration_min']:g} min, volume {perfusion['volume_l']:g} L, "
+                                       f"flow {perfusion['flow_ml_min']:g} mL/min"))
+    return Section("Patient and plan", rows)
+
+
+def _board_section(store: Store, session: SessionRow) -> Section:
+    hello = session.hello or {}
+    config = session.config or {}
+    resets = [d for _at, kind, d in store.events(session.id) if kind == "board_reset"]
+    rows = [("board", f"{session.board}, id {hello.get('board_id', 'not reported')}"),
+            ("firmware", f"{session.firmware}, protocol {hello.get('protocol', '?')}"),
+            ("band and alarm band", f"±{band_c(session):g} °C, ±{config.get('alarm_band_c', '?')} °C"),
+            ("absolute limits", ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in hello.get("limits", {}).items())
+             or "not reported"),
+            ("resets during the session", ", ".join(f"boot {d['boot_id']} ({d['reset_cause']})" for d in resets)
+             or "none")]
+    return Section("Board", rows)
+
+
+def _course_section(store: Store, session_id: int, session: SessionRow) -> Section:
+    s = summarize(store, session_id)
+    starts = phase_starts(store, session_id)
+    added = drug_added(store, session_id)
+    rows = [("started", _started(session)),
+            ("outcome", session.outcome or "not ended (a bridge may still follow it)"),
+            ("phases began at (session time)", ", ".join(f"{name} {at}" for name, at in starts) or "none recorded"),
+            ("drug added at", ", ".join(added) or "not recorded"),
+            ("treatment time in band", f"{s.treatment_min:.1f} min (the board's timer)"),
+            (f"time in ±{band_c(session):g} °C", f"{s.time_in_band_pct:.1f} % of treatment records, as the board "
+                                                 "judged them"),
+            ("largest deviation", f"{s.max_deviation_c:.3f} °C of the controlled value during treatment"),
+            ("delivered volume", f"{s.delivered_l:.2f} L pumped, mean flow {s.mean_flow_ml_min:.0f} mL/min"),
+            ("records", f"{s.records} telemetry records")]
+    return Section("Course of the session", rows)
+
+
+def record_sections(store: Store, session_id: int, figure: Path | None, marks: list[Mark]) -> list[Section]:
+    """Every section of the treatment record, in the order it is read."""
+    session = store.session(session_id)
+    stats = probe_stats(store, session_id)
+    alarms = alarm_table(store, session_id)
+    actions = operator_actions(store, session_id)
+    vitals = vitals_trend(store, session_id)
+    return [
+        _plan_section(store, session_id, session),
+        _board_section(store, session),
+        _course_section(store, session_id, session),
+        Section("Probes and thermal dose",
+                table=[["probe", "min °C", "mean °C", "max °C", "session max °C", "CEM43 (min)"]]
+                + [[p.probe.replace("_", " "), f"{p.minimum_c:.2f}", f"{p.mean_c:.2f}", f"{p.maximum_c:.2f}",
+                    f"{p.session_max_c:.2f}", f"{p.cem43_min:.1f}"] for p in stats],
+                note="min, mean and max over the treatment phase; CEM43: cumulative equivalent minutes at 43 °C over "
+                     "the whole session (Sapareto and Dewey 1984: Σ Δt · R^(43 − T), R = 0.5 at or above 43 °C, "
+                     "0.25 below)." if stats else "no probe readings recorded"),
+        Section("Temperatures", image=figure,
+                note="" if figure else "no telemetry recorded: no figure"),
+        Section("Events on the figure", table=[["#", "time (min)", "event"]]
+                + [[str(m.number), f"{m.minute:.1f}", m.text] for m in marks],
+                note="" if marks else "no alarm and no operator action during the session"),
+        Section("Alarms", table=[["raised", "priority", "alarm", "reading", "limit", "acknowledged", "cleared"]]
+                + [[a.raised, a.priority, f"{a.words} [{a.name}]", a.reading, a.limit, a.acknowledged or "-",
+                    a.cleared or "still active"] for a in alarms],
+                note="" if alarms else "no alarm raised"),
+        Section("Operator actions", table=[["time", "action", "values"]]
+                + [[a.at, a.action, a.values] for a in actions],
+                note="" if actions else "none recorded"),
+        Section("Patient values entered", table=[["time", "core °C", "heart rate /min"]] + [list(v) for v in vitals],
+                note="" if vitals else "none entered"),
+    ]
 
 
 def write_csv(store: Store, session_id: int, path: Path) -> Path:
@@ -226,39 +160,24 @@ def write_csv(store: Store, session_id: int, path: Path) -> Path:
         columns = list(rows[0]) if rows else []
         writer.writerow([c[:-3] + "_c" if c.endswith("_mc") else c for c in columns] + ["phase_name"])
         for r in rows:
-            values = [(f"{r[c] / 1000.0:.3f}" if _reading(r[c]) else "") if c.endswith("_mc") else r[c]
-                      for c in columns]
+            values: list[Any] = [(f"{r[c] / 1000.0:.3f}" if reading(r[c]) else "") if c.endswith("_mc") else r[c]
+                                 for c in columns]
             writer.writerow(values + [names[r["phase"]]])
     return path
 
 
-def write_pdf(store: Store, session_id: int, path: Path, plot_png: Path) -> Path:
-    """Page 1: the summary table; page 2: the temperature plot."""
-    from matplotlib.backends.backend_pdf import PdfPages
-
-    with PdfPages(path) as pdf:
-        fig = plt.figure(figsize=(8.27, 11.69))  # A4
-        fig.text(0.08, 0.95, f"HIPEC session {session_id}: treatment report", fontsize=15, weight="bold")
-        y = 0.9
-        for label, value in summary_rows(store, session_id):
-            fig.text(0.08, y, label, fontsize=9, weight="bold")
-            fig.text(0.36, y, value, fontsize=9, wrap=True)
-            y -= 0.028
-        pdf.savefig(fig)
-        plt.close(fig)
-        fig = plt.figure(figsize=(11.69, 8.27))
-        ax = fig.add_axes((0, 0, 1, 1))
-        ax.imshow(plt.imread(plot_png))
-        ax.axis("off")
-        pdf.savefig(fig)
-        plt.close(fig)
-    return path
-
-
 def write_report(store: Store, session_id: int, folder: Path) -> list[Path]:
-    """PNG, PDF and CSV of one session into folder; returns their paths."""
+    """The record's PDF, its figure (PNG, when there is telemetry) and the CSV; returns their paths."""
     folder.mkdir(parents=True, exist_ok=True)
-    png = plot_temperatures(store, session_id, folder / f"session-{session_id}-temperatures.png")
-    pdf = write_pdf(store, session_id, folder / f"session-{session_id}-report.pdf", png)
+    session = store.session(session_id)
+    figure: Path | None = None
+    marks: list[Mark] = []
+    if store.telemetry(session_id):
+        figure, marks = plot_record(store, session_id, folder / f"session-{session_id}-temperatures.png")
+    plan = session_plan(store, session_id)
+    who = f"patient {plan['patient_id']}, " if plan else ""
+    title = f"HIPEC treatment record: {who}session {session_id} of {session.board} ({_started(session)})"
+    pdf = write_document(folder / f"session-{session_id}-record.pdf", title,
+                         record_sections(store, session_id, figure, marks), f"HIPEC record, session {session_id}")
     table = write_csv(store, session_id, folder / f"session-{session_id}-telemetry.csv")
-    return [pdf, png, table]
+    return [pdf] + ([figure] if figure else []) + [table]

@@ -5,17 +5,19 @@ the loop ends when the board reports a final phase and nothing is left to pull.
 """
 from __future__ import annotations
 
-import math
 import time
-from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
 import serial
 
-from hipec.bridge import BoardLink, LinkTimeout
+from hipec.bridge import BoardError, BoardLink, LinkTimeout
 from hipec.operate import safe_mode_text
+from hipec.session_model import BoardClock, OtherBoard, Outcome, Plan, Progress, SessionError, same_value
 from hipec.store import DISCONNECTED, Store
 from hipec.tables import TELEMETRY_FIELDS, phase_names, protocol
+
+__all__ = ["SessionRunner", "Plan", "Progress", "Outcome", "SessionError", "OtherBoard", "BoardClock",
+           "INTERRUPTED", "STOPPED", "NOT_STARTED", "FINAL_PHASES", "LINK_ERRORS", "PROTOCOL_VERSION"]
 
 PROTOCOL_VERSION: int = protocol.PROTOCOL_VERSION
 # The outcome of a session the board reset under (it came back at rest, as it always does).
@@ -23,7 +25,11 @@ INTERRUPTED = "INTERRUPTED"
 # The outcome of a session the board took to COMPLETE after the operator's stop, short of its planned
 # treatment time (the board's own timer and plan say so): not a completed treatment.
 STOPPED = "STOPPED"
+# The outcome of a session the board refused to start (it is kept, and listed as such).
+NOT_STARTED = "NOT_STARTED"
 FINAL_PHASES = phase_names(protocol.FINAL)
+# A session the board still carries on (or holds, to be resumed).
+HELD_OR_RUNNING = phase_names(protocol.RUNNING) + ("PAUSED",)
 # What a pulled cable or a rebooting board looks like from the host's side.
 LINK_ERRORS = (LinkTimeout, serial.SerialException, OSError)
 PULL_MAX: int = protocol.PULL_MAX_RECORDS
@@ -34,70 +40,6 @@ IDLE_POLL_FIRST_S = 0.001
 IDLE_POLL_MAX_S = 0.25
 # The host speaks at least this often in board time (the board's link timeout is 5 s).
 HEARTBEAT_BOARD_S = 1.0
-
-
-class SessionError(Exception):
-    """The board and the bridge disagree (versions, plan) or the session cannot start."""
-
-
-class OtherBoard(SessionError):
-    """The port answers, but with another board than the session's: nothing of it may be merged."""
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Session parameters the board runs; defaults are the C-HIPEC standard session."""
-    target_temp_c: float = 43.0
-    duration_min: float = 60.0
-    volume_l: float = 5.0
-    flow_ml_min: float = 500.0
-    controlled_point: str = "inflow"
-
-    def fields(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class Progress:
-    record: dict[str, int]
-    phase: str
-    records_stored: int
-
-
-@dataclass
-class Outcome:
-    session_id: int
-    phase: str
-    records: int
-    treatment_s: int
-    fault: str = "none"
-    phases_seen: list[str] = field(default_factory=list)
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        return math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-6)
-    return bool(a == b)
-
-
-class BoardClock:
-    """How fast the board's clock runs against the wall's (1.0 for real hardware)."""
-
-    def __init__(self) -> None:
-        self.first: tuple[float, int] | None = None
-        self.rate = 1.0
-
-    def observe(self, board_ms: int) -> None:
-        now = time.monotonic()
-        if self.first is None:
-            self.first = (now, board_ms)
-            return
-        wall_s = now - self.first[0]
-        if wall_s > 0.5:
-            self.rate = max(1.0, (board_ms - self.first[1]) / 1000.0 / wall_s)
-
-    def wall_s(self, board_s: float) -> float:
-        return board_s / self.rate
 
 
 class SessionRunner:
@@ -111,6 +53,9 @@ class SessionRunner:
         self.reconnect_s = reconnect_s
         self.final_phases: tuple[str, ...] = FINAL_PHASES
         self.stop_requested = False
+        # When stop() was asked while the board still runs the session: leave it open in the record
+        # (the operator left the dashboard) instead of ending it in the phase of the moment.
+        self.leave_running = False
         self.since = 1
         self.stored = 0
         self.last: dict[str, int] | None = None
@@ -163,13 +108,19 @@ class SessionRunner:
         """Send the plan and check the board holds exactly it; returns the plan as the board accepted it."""
         accepted: dict[str, Any] = self.link.request("set_plan", self.plan.fields())
         for key, value in self.plan.fields().items():
-            if not _same(accepted.get(key), value):
+            if not same_value(accepted.get(key), value):
                 raise SessionError(f"board holds {key} = {accepted.get(key)!r}, plan says {value!r}")
         return accepted
 
     def run(self) -> Outcome:
         session_id, _hello = self.prepare()
-        started = self.link.request("start")
+        try:
+            started = self.link.request("start")
+        except BoardError as exc:
+            # The record says so: a session the board never started is not taken for one that ran.
+            self.store.add_event(session_id, "start_refused", {"message": exc.message})
+            self.store.end_session(session_id, NOT_STARTED)
+            raise SessionError(f"the board did not start the session: {exc.message}") from None
         self.store.add_event(session_id, "operator", {"action": "start"})
         return self.follow(session_id, int(started["telemetry_next"]))
 
@@ -251,7 +202,12 @@ class SessionRunner:
             last = self.last or {}
             outcome = Outcome(session_id=session_id, phase=DISCONNECTED, records=self.stored,
                               treatment_s=int(last.get("treatment_s", 0)), phases_seen=list(self.phases))
-        self.store.end_session(session_id, outcome.phase)
+        if self.stop_requested and self.leave_running and outcome.phase in HELD_OR_RUNNING:
+            # The operator left the bridge while the board carries on: the session stays open in the
+            # record, for `hipec run --resume` to carry on.
+            outcome.ended = False
+        else:
+            self.store.end_session(session_id, outcome.phase)
         return outcome
 
     def stop(self) -> None:

@@ -138,12 +138,30 @@ class SessionRow:
 class Store:
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.db = sqlite3.connect(self.path)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
+        if self.path.is_dir():
+            raise RecordError(f"{self.path} is a folder, not a record file; give the record file with --db")
+        try:
+            self.db = sqlite3.connect(self.path)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._check_is_record()
+        except sqlite3.DatabaseError as exc:
+            raise RecordError(f"{self.path} is not a hipec record ({exc}); give the record file with --db") from None
         self.conflicts = 0  # records that arrived again with other content than stored (see add_telemetry)
         self._migrate()
+
+    def _check_is_record(self) -> None:
+        """Refuse an SQLite file of another program (it would get this schema's tables added) and a
+        record written by a newer hipec (its schema is not known here)."""
+        version = self.schema_version
+        if version > len(MIGRATIONS):
+            raise RecordError(f"{self.path} was written by a newer hipec (record schema {version}, this one knows "
+                              f"{len(MIGRATIONS)}); report it with that version")
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if version == 0 and tables:
+            raise RecordError(f"{self.path} is an SQLite file of another program, not a hipec record; give the "
+                              "record file with --db")
 
     @property
     def schema_version(self) -> int:
@@ -182,6 +200,11 @@ class Store:
         """A session ended INTERRUPTED is continued: it runs again until its next outcome."""
         with self.db:
             self.db.execute("UPDATE sessions SET ended_at = NULL, outcome = NULL WHERE id = ?", (session_id,))
+
+    def last_session(self) -> SessionRow | None:
+        """The record's latest session, None in an empty record."""
+        row = self.db.execute("SELECT id FROM sessions ORDER BY id DESC LIMIT 1").fetchone()
+        return None if row is None else self.session(int(row[0]))
 
     def last_interrupted_session(self) -> SessionRow | None:
         """The latest session a board reset interrupted, if it is the latest session of the record."""
@@ -250,6 +273,12 @@ class Store:
         cur = self.db.execute("SELECT at, kind, detail_json FROM events WHERE session_id = ? ORDER BY id",
                               (session_id,))
         return [(at, kind, json.loads(detail)) for at, kind, detail in cur]
+
+    def board_events(self, session_id: int, kind: str) -> list[tuple[int, dict[str, Any]]]:
+        """The board's events of one kind with the boot each belongs to (their t_ms is that boot's uptime)."""
+        cur = self.db.execute("SELECT boot, detail_json FROM events WHERE session_id = ? AND kind = ? ORDER BY boot, "
+                              "seq, id", (session_id, kind))
+        return [(int(b) if b is not None else 1, json.loads(d)) for b, d in cur]
 
     def unfinished_session(self) -> SessionRow | None:
         """The latest session that has not ended: a bridge that was stopped while it ran."""

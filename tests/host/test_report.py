@@ -9,6 +9,7 @@ import pytest
 from hipec import plans
 from hipec.cli import main
 from hipec.report import summarize, summary_rows, write_report
+from hipec.thermal_dose import cem43
 from hipec.store import Store
 from hipec.tables import NO_READING as NO, PHASE_NAMES, TELEMETRY_FIELDS, protocol
 
@@ -74,20 +75,48 @@ def test_report_and_history_commands(recorded: tuple[Store, int, Path], tmp_path
     out = capsys.readouterr().out
     assert "COMPLETE" in out and "patient P-0001" in out and "90.0 % in band" in out
     assert main(["report", str(session), "--db", str(db), "--out", str(tmp_path / "r")]) == 0
-    assert (tmp_path / "r" / f"session-{session}-report.pdf").exists()
+    assert (tmp_path / "r" / f"session-{session}-record.pdf").exists()
+    capsys.readouterr()
     assert main(["report", "99", "--db", str(db)]) == 2
-    assert "no session 99" in capsys.readouterr().err
-    assert main(["history", "--db", str(tmp_path / "missing.sqlite")]) == 2
-    assert "no record at" in capsys.readouterr().err
+    assert capsys.readouterr().err == (f"hipec report: no session 99 in {db}; `hipec history --db {db}` lists the "
+                                       "sessions\n")
+    missing = tmp_path / "missing.sqlite"
+    assert main(["history", "--db", str(missing)]) == 2
+    assert capsys.readouterr().err == (f"hipec history: error: no record at {missing}; give the record file with "
+                                       "--db (default hipec-record.sqlite, in the folder `hipec run` was started "
+                                       "from)\n")
+    not_a_record = tmp_path / "notes.txt"
+    not_a_record.write_text("these are not records")
+    assert main(["report", "1", "--db", str(not_a_record)]) == 2
+    assert capsys.readouterr().err == (f"hipec report: error: {not_a_record} is not a hipec record (file is not a "
+                                       "database); give the record file with --db\n")
 
 
-def test_alarms_and_operator_actions_go_on_the_timeline(recorded: tuple[Store, int, Path]) -> None:
-    from hipec.report import board_event_marks
+def test_alarms_and_operator_actions_are_numbered_on_the_figure(recorded: tuple[Store, int, Path]) -> None:
+    from hipec.record_plot import event_marks
 
     store, session, _db = recorded
-    store.add_event(session, "operator", {"action": "event", "note": "drug added", "t_ms": 61000})
-    assert board_event_marks(store, session, 1000) == [(4000 / 60000.0, "temp_high (high)"),
-                                                       (1.0, "operator: drug added")]
+    store.add_event(session, "operator", {"action": "event", "note": "drug added", "t_ms": 61000, "session_s": 60.0})
+    marks = [(m.number, m.minute, m.text) for m in event_marks(store, session)]
+    assert marks == [(1, 4000 / 60000.0, "temp_high (high)"), (2, 1.0, "operator: drug added")]
+
+
+def test_cem43_against_hand_computed_doses() -> None:
+    """Sapareto and Dewey: R = 0.5 at or above 43 degC, 0.25 below; each interval at its mean temperature."""
+    def steady(temp_c: float, minutes: int) -> list[tuple[float, float]]:
+        return [(s * 10.0, temp_c) for s in range(minutes * 6 + 1)]  # a reading every 10 s
+
+    assert cem43(steady(43.0, 60)) == pytest.approx(60.0)  # 60 min at 43: 60 equivalent minutes
+    assert cem43(steady(44.0, 10)) == pytest.approx(20.0)  # 10 min x 0.5^-1
+    assert cem43(steady(42.0, 10)) == pytest.approx(2.5)  # 10 min x 0.25^1
+    assert cem43(steady(41.0, 30)) == pytest.approx(1.875)  # 30 min x 0.25^2
+    assert cem43(steady(45.0, 1)) == pytest.approx(4.0)  # 1 min x 0.5^-2
+    # A ramp 42 -> 44 in one interval counts at its mean, 43 degC: 1 minute.
+    assert cem43([(0.0, 42.0), (60.0, 44.0)]) == pytest.approx(0.0)  # a 60 s gap is no interval
+    assert cem43([(0.0, 42.0), (30.0, 44.0)]) == pytest.approx(0.5)
+    # A gap in the readings (a reset) is not counted: two 10-minute stretches at 43 around an hour's gap.
+    joined = steady(43.0, 10) + [(t + 4200.0, v) for t, v in steady(43.0, 10)]
+    assert cem43(joined) == pytest.approx(20.0)
 
 
 def test_the_report_reads_the_boards_verdicts_not_its_own(tmp_path: Path) -> None:

@@ -8,10 +8,10 @@ from __future__ import annotations
 import sys
 from typing import Sequence
 
-from hipec.cli.board import (OPERATE_COMMANDS, cmd_bench, cmd_emulate, cmd_flash, cmd_operate, cmd_status,
-                             cmd_tune)
+from hipec.cli.bedside import BEDSIDE_COMMANDS, cmd_bedside, cmd_status
+from hipec.cli.board import OPERATE_COMMANDS, cmd_bench, cmd_emulate, cmd_flash, cmd_operate, cmd_tune
 from hipec.cli.demo import cmd_demo
-from hipec.cli.exits import (EXIT_LINK, EXIT_OK, EXIT_SESSION_NOT_COMPLETE, EXIT_USAGE, error_exit,
+from hipec.cli.exits import (EXIT_LINK, EXIT_OK, EXIT_SESSION_NOT_COMPLETE, EXIT_USAGE, error_exit, error_line,
                              session_exit, warn_conflicts)
 from hipec.cli.parser import build_parser
 from hipec.cli.plan import cmd_plan, summary_line
@@ -33,6 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_plan(args)
         if args.command == "report":
             return cmd_report(args)
+        if args.command in BEDSIDE_COMMANDS:
+            return cmd_bedside(args)
         if args.command in OPERATE_COMMANDS:
             return cmd_operate(args)
         if args.command == "history":
@@ -53,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = error_exit(exc)
         if status is None:
             raise
-        print(f"hipec {args.command}: error: {exc}", file=sys.stderr)
+        print(error_line(args.command, exc), file=sys.stderr)
         return status
     return EXIT_USAGE
 

@@ -51,13 +51,12 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-OPERATE_COMMANDS = ("ports", "ack", "pause", "resume", "stop", "abort", "reset", "leave-safe-mode", "config",
-                    "calibrate")
+OPERATE_COMMANDS = ("ports", "leave-safe-mode", "config", "calibrate")
 
 
 def cmd_operate(args: argparse.Namespace) -> int:
     from hipec import operate
-    from hipec.bridge import BoardLink
+    from hipec.user_errors import open_board
 
     if args.command == "ports":
         ports = operate.list_ports()
@@ -67,12 +66,8 @@ def cmd_operate(args: argparse.Namespace) -> int:
             print(f"{port.device:<20} {port.board or '-':<26} {port.description}")
         return EXIT_OK
     try:
-        with BoardLink(args.port) as link:
-            if args.command == "ack":
-                lines = operate.acknowledge(link, args.alarm)
-            elif args.command in operate.SESSION_ACTIONS:
-                lines = operate.session_action(link, args.command)
-            elif args.command == "leave-safe-mode":
+        with open_board(args.port) as link:
+            if args.command == "leave-safe-mode":
                 lines = operate.leave_safe_mode(link)
             elif args.command == "config":
                 lines = (operate.config_get(link, args.names) if args.config_command == "get"
@@ -93,20 +88,6 @@ def cmd_operate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_status(args: argparse.Namespace) -> int:
-    from hipec.bridge import BoardLink
-
-    with BoardLink(args.port) as link:
-        status = link.request("status")
-    temps = ", ".join(f"{k} {v:.2f}" if v is not None else f"{k} --" for k, v in status["temps_c"].items())
-    print(f"phase {status['phase']} (fault: {status['fault']}); {temps} °C; flow {status['flow_ml_min']:.0f} mL/min; "
-          f"treatment {status['treatment_s']}/{status['duration_s']} s")
-    if status.get("safe_mode"):
-        from hipec.operate import safe_mode_text
-        print(safe_mode_text(status["safe_mode"]))
-    return EXIT_OK
-
-
 def cmd_flash(args: argparse.Namespace) -> int:
     from hipec.flash import flash, load_config
 
@@ -122,7 +103,7 @@ def cmd_flash(args: argparse.Namespace) -> int:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from hipec.bridge import BoardLink
+    from hipec.user_errors import open_board
     from hipec.runner import Plan
     from hipec.tune import describe, run_tune
 
@@ -141,7 +122,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
             print(line, flush=True)
             last[0] = line
 
-    with BoardLink(args.port) as link:
+    with open_board(args.port) as link:
         tune = run_tune(link, plan, args.amplitude_w, args.cycles, progress)
     for line in describe(tune["result"]):
         print(line)

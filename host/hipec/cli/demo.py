@@ -6,6 +6,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 
 from hipec.cli.exits import session_exit
 from hipec.cli.progress import ProgressPrinter
@@ -13,7 +14,8 @@ from hipec.cli.progress import ProgressPrinter
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from hipec.bridge import BoardLink
-    from hipec.report import band_c, plot_temperatures, summarize
+    from hipec.record_plot import plot_record
+    from hipec.report import band_c, summarize, write_report
     from hipec.runner import Plan, SessionRunner
     from hipec.store import Store
 
@@ -40,13 +42,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
                   f"{plan.volume_l} L at {plan.flow_ml_min:g} mL/min, controlled at the {plan.controlled_point}.",
                   flush=True)
             store = Store(db_path)
-            with BoardLink(device) as link:
-                outcome = SessionRunner(link, store, plan, ProgressPrinter(plan.duration_min * 60)).run()
+            with BoardLink(device) as link, ProgressPrinter(plan.duration_min * 60) as progress:
+                outcome = SessionRunner(link, store, plan, progress).run()
         finally:
             emulator.terminate()
             emulator.wait(timeout=10)
     summary = summarize(store, outcome.session_id)
-    plot_temperatures(store, outcome.session_id, plot_path)
+    plot_record(store, outcome.session_id, plot_path)
+    record = write_report(store, outcome.session_id, args.out / f"demo-{stamp}-record")[0]
     print()
     print(f"Session {outcome.session_id} ended {outcome.phase} (fault: {outcome.fault})")
     print(f"  phases:            {' -> '.join(summary.phases)}")
@@ -55,10 +58,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"  in ±{band:g} °C:        {summary.time_in_band_pct:.1f} % of treatment records, as the board judged "
           f"them; max deviation {summary.max_deviation_c:.3f} °C (measured)")
     print(f"  delivered volume:  {summary.delivered_l:.1f} L pumped, mean flow {summary.mean_flow_ml_min:.0f} mL/min")
-    print(f"  alarms raised:     {', '.join(summary.alarms_raised) or 'none'}")
+    print(f"  alarms raised:     {grouped(summary.alarms_raised) or 'none'}")
     print(f"  records stored:    {summary.records}")
     print(f"  record (SQLite):   {db_path}")
     print(f"  temperature plot:  {plot_path}")
+    print(f"  treatment record:  {record} (hipec report {outcome.session_id} --db {db_path} writes it again)")
     return session_exit(outcome.phase)
 
 
+def grouped(alarms: list[str]) -> str:
+    """Each alarm once, with how often it was raised, most frequent first: "link_lost (low) ×12"."""
+    counts = Counter(alarms)
+    return ", ".join(f"{name} ×{n}" if n > 1 else name for name, n in counts.most_common())

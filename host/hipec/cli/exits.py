@@ -1,6 +1,7 @@
 """Exit statuses of the `hipec` command, and the one line an operator is told for an error."""
 from __future__ import annotations
 
+import sqlite3
 import sys
 from typing import TYPE_CHECKING
 
@@ -26,11 +27,22 @@ def error_exit(exc: BaseException) -> int | None:
     from hipec.store import RecordError
     from hipec.tune import TuneError
 
+    from hipec.user_errors import PortError
+
     known = (BoardError, LinkTimeout, FaultFileError, PlantFileError, PlanFileError, SessionError, TuneError,
-             RecordError, FlashError, PortLinkBusy, OSError)
+             RecordError, FlashError, PortLinkBusy, OSError, sqlite3.Error)
     if not isinstance(exc, known):
         return None
+    if isinstance(exc, PortError):
+        return EXIT_USAGE  # a port that is not the board's: the operator names another
     return EXIT_LINK if isinstance(exc, (LinkTimeout, OSError)) else EXIT_USAGE
+
+
+def error_line(command: str, exc: BaseException) -> str:
+    """The one line an operator reads for an error: what went wrong with what, and the way out."""
+    from hipec.user_errors import explain
+
+    return f"hipec {command}: error: {explain(exc) or exc}"
 
 
 def warn_conflicts(store: Store) -> None:

@@ -5,7 +5,9 @@ import argparse
 from pathlib import Path
 
 from hipec import REPO_ROOT
+from hipec.user_errors import DEFAULT_RECORD
 
+RECORD_FILE = f"SQLite record file (default {DEFAULT_RECORD})"
 # Demo speed: a 60-minute treatment plus priming, filling, cooling and draining in about a minute.
 DEMO_SPEED = 90.0
 
@@ -74,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="carry on recording the record's unfinished session (after the bridge was stopped); "
                         "after a board reset interrupted it, continue the treatment for the time that remains "
                         "(the plan pushed again, on confirmation)")
-    p.add_argument("--db", type=Path, default=Path("hipec-record.sqlite"), help="SQLite record file")
+    p.add_argument("--db", type=Path, default=Path(DEFAULT_RECORD), help=RECORD_FILE)
     p.add_argument("--headless", action="store_true",
                    help="no live display; exit status 0 when COMPLETE with the whole treatment time given, 3 "
                         "otherwise (stopped early, aborted, a fault, interrupted), 4 on link loss")
@@ -86,34 +88,55 @@ def build_parser() -> argparse.ArgumentParser:
                                    "±0.1 °C band, phases shaded and alarms on the timeline (PDF and PNG), plus "
                                    "every telemetry record as CSV.")
     p.add_argument("session", type=int, help="session number (see hipec history)")
-    p.add_argument("--db", type=Path, default=Path("hipec-record.sqlite"), help="SQLite record file")
+    p.add_argument("--db", type=Path, default=Path(DEFAULT_RECORD), help=RECORD_FILE)
     p.add_argument("--out", type=Path, default=Path("."), help="folder for the report files (default: here)")
 
     p = sub.add_parser("history", help="list the sessions in a record",
                        description="One line per recorded session: number, start, outcome, patient, plan, "
                                    "treatment time and time in band.")
-    p.add_argument("--db", type=Path, default=Path("hipec-record.sqlite"), help="SQLite record file")
+    p.add_argument("--db", type=Path, default=Path(DEFAULT_RECORD), help=RECORD_FILE)
 
-    p = sub.add_parser("status", help="print the board's current status")
+    p = sub.add_parser("status", help="print the board's current status",
+                       description="The board's phase (and the alarm behind a FAULT, in words), every probe, flow, "
+                                   "treatment time, the active alarms, and the patient values it holds.")
     p.add_argument("--port", required=True, help="serial device of the board")
 
     sub.add_parser("ports", help="list serial ports, boards that run MicroPython first",
                    description="Every serial port, with what its USB id says: Raspberry Pi RP2 and Espressif "
                                "ESP32 boards (and the USB-serial chips of common ESP32 boards) are listed first.")
 
+    record_help = f"the session's record, where the action is recorded (default {DEFAULT_RECORD})"
     p = sub.add_parser("ack", help="acknowledge an alarm (or all)",
                        description="Acknowledge a high-priority alarm once its cause is gone; a latched alarm "
-                                   "whose condition has cleared then clears. `hipec ack --port P` acknowledges all.")
+                                   "whose condition has cleared then clears. `hipec ack --port P` acknowledges all. "
+                                   "Recorded in the board's session of the record.")
     p.add_argument("alarm", nargs="?", default="all", help="alarm name as the board reports it, or all")
     p.add_argument("--port", required=True, help="serial device of the board")
+    p.add_argument("--db", type=Path, default=Path(DEFAULT_RECORD), help=record_help)
 
-    for action, text in (("pause", "hold the session: heater and pump as the phase's hold requires"),
-                         ("resume", "resume a paused or faulted session (refused while a stopping alarm is active)"),
-                         ("stop", "end the treatment early: go to COOLDOWN, then DRAIN"),
-                         ("abort", "abort the session at once (heater off; bypass open)"),
-                         ("reset", "return a finished, aborted or faulted board to IDLE")):
-        p = sub.add_parser(action, help=text, description=text[0].upper() + text[1:] + ".")
+    for action, text, confirm in (
+            ("pause", "hold the session: heater and pump as the phase's hold requires", False),
+            ("resume", "resume a paused or faulted session (refused while a stopping alarm is active)", True),
+            ("stop", "end the treatment early: go to COOLDOWN, then DRAIN", True),
+            ("abort", "abort the session at once (heater off; bypass open)", True),
+            ("reset", "return a finished, aborted or faulted board to IDLE", False)):
+        asks = f" Asks to type {action} first (--yes does not ask)." if confirm else ""
+        p = sub.add_parser(action, help=text, description=text[0].upper() + text[1:] + "." + asks +
+                           " Recorded in the board's session of the record.")
         p.add_argument("--port", required=True, help="serial device of the board")
+        p.add_argument("--db", type=Path, default=Path(DEFAULT_RECORD), help=record_help)
+        if confirm:
+            p.add_argument("--yes", action="store_true", help="do not ask for the confirmation")
+
+    p = sub.add_parser("vitals", help="send patient values (core temperature, heart rate) to the board",
+                       description="The board alarms on the patient's core temperature and heart rate. A value "
+                                   "outside the plausible range, or far from the last one, asks for yes first. "
+                                   "`clear` removes a wrong value; acknowledge the alarm it caused afterwards.")
+    p.add_argument("--port", required=True, help="serial device of the board")
+    p.add_argument("--core", help="core temperature in degC (30..45), or clear")
+    p.add_argument("--hr", help="heart rate in /min (20..250), or clear")
+    p.add_argument("--db", type=Path, default=Path(DEFAULT_RECORD), help=record_help)
+    p.add_argument("--yes", action="store_true", help="send an implausible value without asking")
 
     p = sub.add_parser("leave-safe-mode", help="end the safe mode a board boot-looped into",
                        description="A board that was reset by its watchdog 3 times in a row boots into safe mode "

@@ -1,9 +1,11 @@
-"""`hipec run`: check the plan, push it, start on confirmation and follow the session to its end; and
-`--resume`, which carries on a session the bridge left, or continues one a board reset interrupted."""
+"""`hipec run`: check the plan, check the board can start, start on confirmation and follow the session
+to its end on the dashboard; and `--resume`, which carries on a session the bridge left (running,
+paused or in FAULT), or continues one a board reset interrupted, on the same dashboard."""
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from hipec.cli.exits import EXIT_USAGE, session_exit, warn_conflicts
@@ -12,41 +14,81 @@ from hipec.cli.progress import ProgressPrinter
 from hipec.cli.records import open_record
 
 if TYPE_CHECKING:
+    from hipec.runner import Outcome, Plan, SessionRunner
     from hipec.store import Store
 
 
-def _resume(args: argparse.Namespace) -> int:
-    from hipec.bridge import BoardLink
-    from hipec.runner import Plan, SessionRunner
+def _follow(args: argparse.Namespace, runner: SessionRunner, patient: str,
+            follow: Callable[[], Outcome], session_id: int = 0) -> Outcome:
+    """Follow the session on the dashboard (a terminal) or with progress lines (a log, --headless)."""
+    plan = runner.plan
+    if args.headless or not sys.stdout.isatty():
+        runner.on_progress = None if args.headless else ProgressPrinter(plan.duration_min * 60)
+        return follow()
+    from hipec.dashboard import Dashboard
+    from hipec.live import run_live, seed_from_record
 
-    store = open_record(args.db)
-    session = store.unfinished_session()
-    if session is None:
-        interrupted = store.last_interrupted_session()
-        if interrupted is not None:
-            return _continue(args, store, interrupted.id, Plan(**interrupted.plan))
-        print(f"hipec run: no unfinished session in {args.db} to resume", file=sys.stderr)
+    dashboard = Dashboard(plan, patient)
+    if session_id:
+        seed_from_record(dashboard.state, runner.store, session_id)
+    return run_live(runner, dashboard, follow=follow)
+
+
+def _ended(outcome: Outcome, args: argparse.Namespace, store: Store, continued: str = "") -> int:
+    row = store.session(outcome.session_id)
+    if not outcome.ended:
+        print(f"session {outcome.session_id}{continued} left running on the board ({outcome.phase}): it carries on, "
+              f"and pauses with the heater off once no bridge has spoken for its grace period; "
+              f"`hipec run --resume --port {args.port} --db {args.db}` carries on following it")
         return EXIT_USAGE
-    plan = Plan(**session.plan)
-    with BoardLink(args.port) as link:
-        runner = SessionRunner(link, store, plan, None if args.headless else ProgressPrinter(plan.duration_min * 60),
-                               reconnect=lambda: BoardLink(args.port))
-        outcome = runner.resume(session.id)
-    print(f"session {outcome.session_id} ended {outcome.phase} (fault: {outcome.fault}); "
-          f"{outcome.records} more records in {args.db}")
+    print(f"session {outcome.session_id}{continued} ended {row.outcome} (fault: {outcome.fault}); "
+          f"{outcome.records} records stored in {args.db}")
+    print(f"the treatment record: hipec report {outcome.session_id} --db {args.db}")
     warn_conflicts(store)
     return session_exit(outcome.phase)
 
 
-def _continue(args: argparse.Namespace, store: "Store", session_id: int, plan: Any) -> int:
+def _patient(store: Store, session_id: int) -> str:
+    from hipec.record_data import session_plan
+
+    plan = session_plan(store, session_id)
+    return str(plan["patient_id"]) if plan else ""
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from hipec.runner import Plan, SessionRunner
+    from hipec.user_errors import open_board
+
+    store = open_record(args.db)
+    session = store.unfinished_session()
+    if session is None:
+        last = store.last_session()
+        if last is not None and last.outcome == "INTERRUPTED":
+            return _continue(args, store, last.id, Plan(**last.plan))
+        if last is None or last.outcome != "FAULT":
+            ended = f" (the last, session {last.id}, ended {last.outcome})" if last else ""
+            print(f"hipec run: no session in {args.db} to resume{ended}; `hipec history --db {args.db}` lists them",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        session = last  # a session a bridge left in FAULT: it may still be corrected and resumed
+    plan = Plan(**session.plan)
+    with open_board(args.port) as link:
+        runner = SessionRunner(link, store, plan, reconnect=lambda: open_board(args.port))
+        if session.outcome == "FAULT":
+            runner.final_phases = tuple(p for p in runner.final_phases if p != "FAULT")
+            store.reopen_session(session.id)
+        outcome = _follow(args, runner, _patient(store, session.id), lambda: runner.resume(session.id), session.id)
+    return _ended(outcome, args, store)
+
+
+def _continue(args: argparse.Namespace, store: Store, session_id: int, plan: Plan) -> int:
     """A board reset interrupted the session: continue it for the treatment time that remains, or not."""
     from hipec import continuation
-    from hipec.bridge import BoardLink
     from hipec.runner import SessionRunner
+    from hipec.user_errors import open_board
 
-    with BoardLink(args.port) as link:
-        runner = SessionRunner(link, store, plan, None if args.headless else ProgressPrinter(plan.duration_min * 60),
-                               reconnect=lambda: BoardLink(args.port))
+    with open_board(args.port) as link:
+        runner = SessionRunner(link, store, plan, reconnect=lambda: open_board(args.port))
         given_s, left_min = continuation.remaining_min(runner, session_id)
         print(f"session {session_id} was interrupted by a board reset after {given_s / 60.0:.1f} of "
               f"{plan.duration_min:g} min of treatment; continuing it runs {left_min:.1f} min more at "
@@ -56,51 +98,54 @@ def _continue(args: argparse.Namespace, store: "Store", session_id: int, plan: A
             if answer.strip().lower() != "yes":
                 print(f"not continued; session {session_id} stays ended INTERRUPTED")
                 return EXIT_USAGE
-        outcome = continuation.continue_session(runner, session_id)
-    print(f"session {outcome.session_id} (continued) ended {outcome.phase} (fault: {outcome.fault}); "
-          f"{outcome.records} more records in {args.db}")
-    warn_conflicts(store)
-    return session_exit(outcome.phase)
+        outcome = _follow(args, runner, _patient(store, session_id),
+                          lambda: continuation.continue_session(runner, session_id), session_id)
+    return _ended(outcome, args, store, " (continued)")
+
+
+def _checked_plan(args: argparse.Namespace) -> tuple[Plan, dict[str, Any] | None] | None:
+    """The plan to run (the standard session without a file) and its whole record; None when refused."""
+    from hipec import plans
+    from hipec.runner import Plan
+
+    if args.plan is None:
+        return Plan(), None
+    session_plan = plans.load(args.plan)
+    problems = plans.check(session_plan)
+    if problems:
+        print(f"hipec run: {args.plan}: {len(problems)} problem(s); not started:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return None
+    print(summary_line(session_plan))
+    for note in session_plan.notes():
+        print(f"  note: {note}")
+    return session_plan.board_plan(), session_plan.record()
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from hipec import plans
-    from hipec.bridge import BoardLink
-    from hipec.runner import Plan, SessionRunner
+    from hipec.readiness import start_refusal
+    from hipec.runner import SessionRunner
     from hipec.store import Store
+    from hipec.user_errors import open_board
 
     if args.resume:
         return _resume(args)
-    record = None
-    plan = Plan()
-    if args.plan is not None:
-        session_plan = plans.load(args.plan)
-        problems = plans.check(session_plan)
-        if problems:
-            print(f"hipec run: {args.plan}: {len(problems)} problem(s); not started:", file=sys.stderr)
-            for problem in problems:
-                print(f"  {problem}", file=sys.stderr)
+    checked = _checked_plan(args)
+    if checked is None:
+        return EXIT_USAGE
+    plan, record = checked
+    store = Store(args.db)  # a --db that is not a record is refused before the board is touched
+    with open_board(args.port) as link:
+        refusal = start_refusal(link, args.port, str(args.db))
+        if refusal:
+            print(f"hipec run: not started: {refusal}", file=sys.stderr)
             return EXIT_USAGE
-        plan = session_plan.board_plan()
-        record = session_plan.record()
-        print(summary_line(session_plan))
-    if not args.yes and not args.headless:
-        answer = input("Start the session on the board? Type yes to start: ")
-        if answer.strip().lower() != "yes":
-            print("not started")
-            return EXIT_USAGE
-    store = Store(args.db)
-    with BoardLink(args.port) as link:
-        runner = SessionRunner(link, store, plan, plan_record=record, reconnect=lambda: BoardLink(args.port))
-        if args.headless or not sys.stdout.isatty():
-            runner.on_progress = None if args.headless else ProgressPrinter(plan.duration_min * 60)
-            outcome = runner.run()
-        else:
-            from hipec.dashboard import Dashboard, run_live
-
-            patient = str(record["patient_id"]) if record else ""
-            outcome = run_live(runner, Dashboard(plan, patient))
-    print(f"session {outcome.session_id} ended {outcome.phase} (fault: {outcome.fault}); "
-          f"{outcome.records} records in {args.db}")
-    warn_conflicts(store)
-    return session_exit(outcome.phase)
+        if not args.yes and not args.headless:
+            answer = input("Start the session on the board? Type yes to start: ")
+            if answer.strip().lower() != "yes":
+                print("not started")
+                return EXIT_USAGE
+        runner = SessionRunner(link, store, plan, plan_record=record, reconnect=lambda: open_board(args.port))
+        outcome = _follow(args, runner, str(record["patient_id"]) if record else "", runner.run)
+    return _ended(outcome, args, store)

@@ -1,0 +1,107 @@
+"""Bedside commands outside `hipec run`: acknowledge, pause, resume, stop, abort, reset, patient values,
+and the board's status. Stop, abort and a resume after a fault ask for their word typed first; each
+action is recorded in the board's session of the record (audit.py)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from hipec.cli.exits import EXIT_OK, EXIT_USAGE
+
+BEDSIDE_COMMANDS = ("ack", "pause", "resume", "stop", "abort", "reset", "vitals")
+CONFIRMED = ("stop", "abort", "resume")
+
+
+def _confirmed(args: argparse.Namespace, word: str, question: str) -> bool:
+    if getattr(args, "yes", False):
+        return True
+    answer = input(f"{question} Type {word} to confirm: ")
+    if answer.strip().lower() == word:
+        return True
+    print(f"not confirmed: {word} not sent")
+    return False
+
+
+def _vitals(args: argparse.Namespace, link: Any) -> tuple[list[str], dict[str, Any]] | None:
+    from hipec.bedside import held_vitals
+    from hipec.vitals import BY_COMMAND, Entry, VitalsBook, VitalsInputError, parse_value
+
+    fields: dict[str, Any] = {}
+    for command, text in (("core", args.core), ("hr", args.hr)):
+        if text is None:
+            continue
+        sign = BY_COMMAND[command]
+        try:
+            fields[sign.field] = parse_value(sign, text)
+        except VitalsInputError as exc:
+            raise ValueError(str(exc)) from None
+    if not fields:
+        raise ValueError("give --core and/or --hr (a value, or clear)")
+    held = held_vitals(link.request("status"))
+    book = VitalsBook({name: Entry(float(v), 0.0) for name, v in held.items() if v is not None})
+    for name, value in fields.items():
+        sign = next(s for s in BY_COMMAND.values() if s.field == name)
+        doubt = None if value is None else book.doubt(sign, value)
+        if doubt and not _confirmed(args, "yes", f"{doubt}: send it?"):
+            return None
+    reply = link.request("set_vitals", fields)
+    shown = ", ".join(f"{k} {'none' if v is None else v}" for k, v in held_vitals(reply).items())
+    return [f"the board now holds: {shown}"], fields
+
+
+def cmd_bedside(args: argparse.Namespace) -> int:
+    from hipec import operate
+    from hipec.audit import record_action
+    from hipec.user_errors import open_board
+
+    with open_board(args.port) as link:
+        detail: dict[str, Any] = {}
+        try:
+            if args.command == "ack":
+                lines = operate.acknowledge(link, args.alarm)
+                detail = {"alarm": args.alarm}
+            elif args.command == "vitals":
+                done = _vitals(args, link)
+                if done is None:
+                    return EXIT_USAGE
+                lines, detail = done
+            else:
+                if args.command in CONFIRMED:
+                    status = link.request("status")
+                    if args.command != "resume" or status["phase"] == "FAULT":
+                        question = {"stop": "End the treatment early (COOLDOWN, then DRAIN)?",
+                                    "abort": "Abort the session at once (heater off, bypass open)?",
+                                    "resume": f"Resume after the fault ({status['fault']})?"}[args.command]
+                        if not _confirmed(args, args.command, question):
+                            return EXIT_USAGE
+                        detail = {"confirmed": "--yes" if args.yes else f"typed {args.command}"}
+                lines = operate.session_action(link, args.command)
+        except ValueError as exc:
+            print(f"hipec {args.command}: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        for line in lines:
+            print(line)
+        print(record_action(args.db, link, "ack" if args.command == "ack" else args.command, detail))
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from hipec import alarm_words
+    from hipec.operate import safe_mode_text
+    from hipec.user_errors import open_board
+
+    with open_board(args.port) as link:
+        status = link.request("status")
+    temps = ", ".join(f"{k} {v:.2f}" if v is not None else f"{k} --" for k, v in status["temps_c"].items())
+    fault = status["fault"]
+    why = f" (fault: {fault}: {alarm_words.words(fault)})" if fault != "none" else ""
+    print(f"phase {status['phase']}{why}; {temps} °C; flow {status['flow_ml_min']:.0f} mL/min; "
+          f"treatment {status['treatment_s']}/{status['duration_s']} s")
+    print("alarms: " + (", ".join(status["alarms"]) or "none"))
+    core, rate = status.get("core_temp_c"), status.get("heart_rate_bpm")
+    print(f"patient values held: core {'none' if core is None else f'{core:.1f} °C'}, heart rate "
+          f"{'none' if rate is None else f'{rate} /min'}")
+    if status.get("safe_mode"):
+        print(safe_mode_text(status["safe_mode"]))
+    return EXIT_OK

@@ -1,0 +1,115 @@
+"""Patient values entered by hand at the bedside (core temperature, heart rate): each with the time it
+was entered, its age, its expiry, and the doubt an implausible entry raises before it is sent.
+
+The board alarms on what it holds (core_temp_high, core_temp_critical, heart_rate_high), so a slip of
+the finger can stop the therapy: an entry outside a physiological range, or a jump from the last entry
+larger than a body does in minutes, is sent only once the operator confirms it. A wrong entry is
+corrected by entering the right value (or cleared); the alarm it caused then clears on acknowledgement.
+Times are on the session clock (board time since the start), like everything the dashboard shows.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+# A hand-entered value stands for the patient for this long: anaesthesia charts vitals every 5 min, so
+# three missed charting rounds means nobody is watching that value any more. After it the entry is
+# shown as expired and cleared on the board (a stale number raises or holds no alarm), until a current
+# one is entered.
+VITALS_MAX_AGE_MIN = 15.0
+
+
+@dataclass(frozen=True)
+class VitalSign:
+    """One value the board accepts, with the range the board takes, the range a patient under HIPEC
+    plausibly shows, and the largest change between two entries a few minutes apart."""
+    field: str  # the set_vitals field
+    command: str  # what the operator types after ':'
+    label: str
+    unit: str
+    board_range: tuple[float, float]
+    plausible: tuple[float, float]
+    step: float
+    whole: bool
+
+    def show(self, value: float) -> str:
+        return f"{value:.0f} {self.unit}" if self.whole else f"{value:.1f} {self.unit}"
+
+
+SIGNS = (
+    # Core temperature: under HIPEC it rises slowly (about 1 degC over the hour, the consensus expects it
+    # to stay at or below 38.5); below 35 is hypothermia the team would have treated before. The board
+    # takes 30..45 degC.
+    VitalSign("core_temp_c", "core", "patient core", "°C", (30.0, 45.0), (35.0, 39.0), 0.5, False),
+    # Heart rate: 40..140 /min covers an anaesthetised adult including the tachycardia the consensus
+    # asks to act on (> 120); 30 /min between entries is more than a real change in a few minutes.
+    VitalSign("heart_rate_bpm", "hr", "heart rate", "/min", (20, 250), (40, 140), 30, True),
+)
+BY_COMMAND = {s.command: s for s in SIGNS} | {"heart": SIGNS[1], "pulse": SIGNS[1], "temp": SIGNS[0]}
+BY_FIELD = {s.field: s for s in SIGNS}
+
+
+class VitalsInputError(ValueError):
+    """A typed value that cannot be sent: one line naming the field, the value and what is allowed."""
+
+
+def parse_value(sign: VitalSign, text: str) -> float | None:
+    """The typed value as the board takes it; None for `clear`; VitalsInputError otherwise."""
+    word = text.strip().lower()
+    if word in ("clear", "-", "none"):
+        return None
+    low, high = sign.board_range
+    allowed = f"{low:g}..{high:g} {sign.unit}" + (" (whole number)" if sign.whole else "")
+    try:
+        value = float(word.replace(",", "."))
+    except ValueError:
+        raise VitalsInputError(f"{sign.command} {text.strip()!r}: not a number; allowed {allowed}, or "
+                               f"`{sign.command} clear`") from None
+    if not math.isfinite(value) or not low <= value <= high or (sign.whole and value != int(value)):
+        raise VitalsInputError(f"{sign.command} {text.strip()}: outside {allowed}")
+    return float(int(value)) if sign.whole else value
+
+
+@dataclass(frozen=True)
+class Entry:
+    value: float
+    session_s: float  # when it was entered, on the session clock
+
+
+@dataclass
+class VitalsBook:
+    """The entries of this session and what the board says it holds."""
+    entries: dict[str, Entry] = field(default_factory=dict)
+    board: dict[str, float | None] = field(default_factory=dict)  # set_vitals/status values, None: none held
+    max_age_s: float = VITALS_MAX_AGE_MIN * 60.0
+
+    def doubt(self, sign: VitalSign, value: float) -> str | None:
+        """Why this entry needs a confirmation before it is sent, None when it is plausible."""
+        low, high = sign.plausible
+        if not low <= value <= high:
+            return (f"{sign.label} {sign.show(value)} is outside the plausible {low:g}..{high:g} {sign.unit} "
+                    f"for a patient under HIPEC")
+        last = self.entries.get(sign.field)
+        if last is not None and abs(value - last.value) > sign.step:
+            return (f"{sign.label} {sign.show(value)} is {abs(value - last.value):.1f} {sign.unit} from the last "
+                    f"entry {sign.show(last.value)} (more than {sign.step:g} {sign.unit})")
+        return None
+
+    def enter(self, sign: VitalSign, value: float | None, session_s: float) -> None:
+        if value is None:
+            self.entries.pop(sign.field, None)
+        else:
+            self.entries[sign.field] = Entry(value, session_s)
+
+    def age_s(self, sign: VitalSign, now_s: float) -> float | None:
+        entry = self.entries.get(sign.field)
+        return None if entry is None else max(0.0, now_s - entry.session_s)
+
+    def expired(self, now_s: float) -> list[VitalSign]:
+        """Entries older than the expiry that the board still holds."""
+        return [s for s in SIGNS if (self.age_s(s, now_s) or 0.0) > self.max_age_s
+                and self.board.get(s.field) is not None]
+
+    def held(self, sign: VitalSign) -> float | None:
+        """The value the board holds (its word, not the entry's)."""
+        return self.board.get(sign.field)

@@ -53,10 +53,14 @@ def test_session_actions_and_acknowledgement(mcu: EmulatedMCU, capsys: pytest.Ca
     assert code == 2 and "stop is not allowed in IDLE" in err
     with BoardLink(port) as link:
         link.request("start")
-    assert run(capsys, "pause", "--port", port) == (0, "pause: phase now PAUSED\n", "")
-    assert run(capsys, "resume", "--port", port) == (0, "resume: phase now PRIMING\n", "")
-    assert run(capsys, "abort", "--port", port) == (0, "abort: phase now ABORTED\n", "")
-    assert run(capsys, "reset", "--port", port) == (0, "reset: phase now IDLE\n", "")
+    # Each action's line, then where it was recorded (no record here: it says so).
+    assert run(capsys, "pause", "--port", port)[:2] == (0, "pause: phase now PAUSED\nnot recorded: no record at "
+                                                           "hipec-record.sqlite (give the session's record with --db)\n")
+    assert run(capsys, "resume", "--port", port)[1].startswith("resume: phase now PRIMING\n")
+    code, out, err = run(capsys, "abort", "--port", port)  # not confirmed: nothing done
+    assert code == 2 and "abort asks for its word typed at a terminal; give --yes to abort without asking" in err
+    assert run(capsys, "abort", "--port", port, "--yes")[1].startswith("abort: phase now ABORTED\n")
+    assert run(capsys, "reset", "--port", port)[1].startswith("reset: phase now IDLE\n")
     mcu.inject("air_in_line", duration_s=1.0)
     with BoardLink(port) as link:
         deadline = time.monotonic() + 20

@@ -243,7 +243,7 @@ def carry_out(action: Action, request: Callable[[str, dict[str, Any]], dict[str,
             reply = request("ack_alarm", {"alarm": "all"})
             dashboard.say("acknowledged; active: " + (", ".join(reply["alarms"]) or "none"))
         elif action.kind == "vitals":
-            reply = request("set_vitals", action.detail)
+            reply = request("set_vitals", {k: v for k, v in action.detail.items() if k in BY_FIELD})
             state.vitals.board = held_vitals(reply)
             for name, value in action.detail.items():
                 sign = BY_FIELD.get(name)

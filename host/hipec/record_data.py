@@ -208,13 +208,22 @@ def alarm_table(store: Store, session_id: int) -> list[AlarmEntry]:
                        e["cleared"]) for e in entries]
 
 
+# How the values an operator action carries read in the record.
+VALUE_WORDS = {"core_temp_c": "core {} °C", "heart_rate_bpm": "heart rate {} /min", "confirmed": "confirmed: {}",
+               "refused": "refused by the board: {}", "source": "from the {}", "alarm": "alarm {}",
+               "expired": "expired entry cleared", "of": "{} not confirmed", "note": "{}"}
+
+
 def _values(detail: dict[str, Any]) -> str:
     skip = {"action", "t_ms", "session_s", "asked_session_s"}
     parts = []
     for key, value in detail.items():
         if key in skip:
             continue
-        parts.append(f"{value}" if key == "note" else f"{key.replace('_', ' ')} {value}")
+        if value is None and key in ("core_temp_c", "heart_rate_bpm"):
+            parts.append(f"{key.split('_')[0]} cleared")
+            continue
+        parts.append(VALUE_WORDS.get(key, key.replace("_", " ") + " {}").format(value))
     return "; ".join(parts)
 
 

@@ -90,7 +90,9 @@ class VitalsBook:
             return (f"{sign.label} {sign.show(value)} is outside the plausible {low:g}..{high:g} {sign.unit} "
                     f"for a patient under HIPEC")
         last = self.entries.get(sign.field)
-        if last is not None and abs(value - last.value) > sign.step:
+        # A plausible value after an implausible one corrects it: no doubt. After a plausible one, a jump
+        # larger than a body makes in minutes is a slip of the finger until confirmed.
+        if last is not None and low <= last.value <= high and abs(value - last.value) > sign.step:
             return (f"{sign.label} {sign.show(value)} is {abs(value - last.value):.1f} {sign.unit} from the last "
                     f"entry {sign.show(last.value)} (more than {sign.step:g} {sign.unit})")
         return None

@@ -145,3 +145,99 @@ def test_the_treatment_timer_counts_every_boot(tmp_path: Path) -> None:
     store.add_telemetry(session, [record(s, "TREATMENT", 43000, s) for s in range(1, 71)], boot=1)
     store.add_telemetry(session, [record(s, "TREATMENT", 43000, s) for s in range(1, 31)], boot=2)
     assert summarize(store, session).treatment_min == 100 / 60.0
+
+
+def pdf_text(path: Path) -> str:
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def test_the_record_a_clinician_signs_has_every_section(tmp_path: Path) -> None:
+    """A session with everything a record must say: the plan with body measures, a brand-name drug and an
+    override, the board's identity, an alarm raised, acknowledged and cleared, operator actions with their
+    values (a note's text, a confirmed stop, a vital sign), the drug added, and the signature lines."""
+    plan_file = tmp_path / "plan.toml"
+    plan_file.write_text(plans.TEMPLATE.replace("# weight_kg = 70.0", "weight_kg = 72.5")
+                         .replace("# bsa_m2 = 1.83", "bsa_m2 = 1.86").replace('name = "cisplatin"', 'name = "Eloxatin"')
+                         .replace('carrier = "saline"', 'carrier = "glucose_5"').replace("flow_ml_min = 500", "flow_ml_min = 380")
+                         .replace("# [[override]]\n", '[[override]]\nfield = "perfusion.flow_ml_min"\n'
+                                                      'reason = "small cavity after previous surgery, agreed"\n'))
+    plan = plans.load(plan_file)
+    assert plans.check(plan) == []
+    store = Store(tmp_path / "record.sqlite")
+    describe = {"phases": list(PHASE_NAMES), "telemetry_fields": list(TELEMETRY_FIELDS),
+                "alarms": list(protocol.ALARM_NAMES), "flags": list(protocol.FLAG_NAMES)}
+    hello = {"board_id": "emulated-0042", "protocol": 2, "boot_id": 1,
+             "limits": {"cutoff_c": 45.0, "max_setpoint_c": 44.0, "core_critical_c": 39.5}}
+    session = store.new_session("emulated", "0.2.0", plan.board_plan().fields(), hello, describe,
+                                {"band_c": 0.1, "alarm_band_c": 0.5, "core_alarm_c": 38.5})
+    rows = [record(1, "PRIMING", 30000, 0), record(2, "HEATING", 42950, 0)]
+    rows += [record(3 + i, "TREATMENT", 43150 if i < 10 else 43020, i + 1, in_band=i >= 10) for i in range(100)]
+    rows += [record(103, "COOLDOWN", 41000, 100), record(104, "COMPLETE", 40000, 100)]
+    store.add_telemetry(session, rows)
+    store.add_event(session, "session_plan", plan.record())
+    store.add_event(session, "operator", {"action": "start"})
+    for seq, (t_ms, state) in enumerate(((5000, "raised"), (9000, "acknowledged"), (12000, "cleared")), start=1):
+        store.add_event(session, "alarm", {"seq": seq, "t_ms": t_ms, "alarm": "core_temp_high", "priority": "medium",
+                                           "state": state, "value": 38.7}, boot=1, seq=seq)
+    store.add_event(session, "operator", {"action": "vitals", "core_temp_c": 38.7, "t_ms": 4000, "session_s": 3.0})
+    store.add_event(session, "operator", {"action": "vitals", "core_temp_c": 37.8, "t_ms": 8000, "session_s": 7.0})
+    store.add_event(session, "operator", {"action": "event", "note": "drug added", "t_ms": 20000, "session_s": 19.0})
+    store.add_event(session, "operator", {"action": "event", "note": "anaesthetist informed of the core temperature",
+                                          "t_ms": 30000, "session_s": 29.0})
+    store.add_event(session, "operator", {"action": "stop", "confirmed": "typed stop", "t_ms": 90000, "session_s": 89.0})
+    store.end_session(session, "STOPPED")
+    pdf = write_report(store, session, tmp_path / "out")[0]
+    text = " ".join(pdf_text(pdf).split())
+
+    def section(title: str, following: str) -> str:
+        assert title in text and following in text, title
+        return text[text.index(title):text.index(following)]
+
+    assert f"HIPEC treatment record: patient P-0001, session {session} of emulated" in text
+    assert "Not validated for clinical use." in text
+    patient = section("Patient and plan", "Board")
+    for expected in ("P-0001, the patient's session 1", "weight 72.5 kg, BSA 1.86 m²", "prophylactic, closed technique",
+                     "oxaliplatin 80 mg (written 'Eloxatin')", "glucose_5", "PCI 0", "CC-0", "each confirmed absent",
+                     "override perfusion.flow_ml_min", "small cavity after previous surgery, agreed",
+                     "43 °C at the inflow, 60 min, volume 5 L, flow 380 mL/min"):
+        assert expected in patient, expected
+    board = section("Board", "Course of the session")
+    assert "emulated, id emulated-0042" in board and "0.2.0, protocol 2" in board and "cutoff c 45.0" in board
+    course = section("Course of the session", "Probes and thermal dose")
+    for expected in ("STOPPED", "PRIMING 0:00, HEATING 0:01, TREATMENT 0:02, COOLDOWN 1:42, COMPLETE 1:43",
+                     "drug added at 0:19", "1.7 min (the board's timer)", "90.0 % of treatment records",
+                     "0.150 °C", "104 telemetry records"):
+        assert expected in course, expected
+    probes = section("Probes and thermal dose", "Temperatures")
+    assert "inflow 43.02 43.03 43.15 43.15" in probes and "CEM43" in probes and "Sapareto and Dewey 1984" in probes
+    events = section("Events on the figure", "Alarms")
+    assert "1 0.1 operator: vitals 2 0.1 core_temp_high (medium)" in events and "5 0.5 operator: anaesthetist" in events
+    alarms = section("Alarms", "Operator actions")
+    assert ("0:04 medium patient core temperature high [core_temp_high] 38.7 °C ≥ 38.5 °C 0:08 0:11" in alarms)
+    actions = section("Operator actions", "Patient values entered")
+    for expected in ("start start", "0:03 vitals core 38.7 °C", "0:19 event drug added",
+                     "0:29 event anaesthetist informed of the core temperature", "1:29 stop confirmed: typed stop"):
+        assert expected in actions, expected
+    vitals = section("Patient values entered", "Signatures")
+    assert "0:03 38.7 -" in vitals and "0:07 37.8 -" in vitals
+    signatures = text[text.index("Signatures"):]
+    assert signatures.count("signature") == 2 and "Perfusionist" in signatures and "Surgeon" in signatures
+    assert "date and time" in signatures
+
+
+def test_a_session_the_board_never_started_has_a_record_and_is_listed_as_such(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "record.sqlite"
+    store = Store(db)
+    session = store.new_session("emulated", "0.2.0", plans.SessionPlan().board_plan().fields())
+    store.add_event(session, "start_refused", {"message": "start is not allowed in FAULT"})
+    store.end_session(session, "NOT_STARTED")
+    assert main(["history", "--db", str(db)]) == 0
+    assert "not started: start is not allowed in FAULT" in capsys.readouterr().out
+    assert main(["report", str(session), "--db", str(db), "--out", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert "wrote" in out and "temperatures.png" not in out  # no telemetry: no figure, and no traceback
+    text = " ".join(pdf_text(tmp_path / "r" / f"session-{session}-record.pdf").split())
+    assert "NOT_STARTED" in text and "no telemetry recorded: no figure" in text

@@ -13,9 +13,16 @@ BEDSIDE_COMMANDS = ("ack", "pause", "resume", "stop", "abort", "reset", "vitals"
 CONFIRMED = ("stop", "abort", "resume")
 
 
+class NotConfirmed(ValueError):
+    """A confirmation that cannot be asked (no terminal) and was not given with --yes."""
+
+
 def _confirmed(args: argparse.Namespace, word: str, question: str) -> bool:
     if getattr(args, "yes", False):
         return True
+    if not sys.stdin.isatty():
+        raise NotConfirmed(f"{args.command} asks for its word typed at a terminal; give --yes to {args.command} "
+                           "without asking")
     answer = input(f"{question} Type {word} to confirm: ")
     if answer.strip().lower() == word:
         return True
@@ -53,6 +60,7 @@ def _vitals(args: argparse.Namespace, link: Any) -> tuple[list[str], dict[str, A
 def cmd_bedside(args: argparse.Namespace) -> int:
     from hipec import operate
     from hipec.audit import record_action
+    from hipec.tables import phase_names, protocol
     from hipec.user_errors import open_board
 
     with open_board(args.port) as link:
@@ -67,8 +75,10 @@ def cmd_bedside(args: argparse.Namespace) -> int:
                     return EXIT_USAGE
                 lines, detail = done
             else:
-                if args.command in CONFIRMED:
-                    status = link.request("status")
+                status = link.request("status")
+                allowed = phase_names(protocol.REQUESTS[args.command])
+                # Asked only where the board would act: elsewhere its refusal says why at once.
+                if args.command in CONFIRMED and status["phase"] in allowed:
                     if args.command != "resume" or status["phase"] == "FAULT":
                         question = {"stop": "End the treatment early (COOLDOWN, then DRAIN)?",
                                     "abort": "Abort the session at once (heater off, bypass open)?",

@@ -1,17 +1,6 @@
 # Patient values the host enters: a slip is corrected without a power cycle, and none outlives its session.
-from controller import app, session
-from fakeboard import FakeBoard
-
-
-def make(temp_c=22.0):
-    board = FakeBoard(temp_c)
-    return board, app.Controller(board, ring_records=25)  # a small ring: many controllers, one heap
-
-
-def ask(board, ctl, msg):
-    board.send(msg)
-    ctl.link.service()
-    return board.replies()
+from controller import session
+from fw_controller import ask, make
 
 
 def test_a_mistyped_core_temperature_is_corrected_without_a_power_cycle():

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hipec.cli.exits import EXIT_OK, EXIT_USAGE
@@ -21,18 +22,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
         args.file.write_text(plans.TEMPLATE)
         print(f"wrote {args.file}: fill it in, then `hipec plan check {args.file}`")
         return EXIT_OK
-    plan = plans.load(args.file)
-    problems = plans.check(plan)
-    if problems:
-        print(f"{args.file}: {len(problems)} problem(s); the plan may not run:", file=sys.stderr)
-        for problem in problems:
-            print(f"  {problem}", file=sys.stderr)
+    plan = checked(args.file, f"{args.file}", "the plan may not run")
+    if plan is None:
         return EXIT_USAGE
-    print(summary_line(plan))
     for override in plan.overrides:
         print(f"  override {override.field}: {override.reason}")
-    for note in plan.notes():
-        print(f"  note: {note}")
     return EXIT_OK
 
 
@@ -42,3 +36,20 @@ def summary_line(plan: SessionPlan) -> str:
             f"{plan.target_temp_c:g} °C at the {plan.controlled_point}, {plan.duration_min:g} min, "
             f"{plan.volume_l:g} L, {plan.flow_ml_min:g} mL/min; {drugs} in {plan.carrier_name}; PCI {plan.pci}, "
             f"CC-{plan.cc}")
+
+
+def checked(path: Path, where: str, verdict: str) -> SessionPlan | None:
+    """The plan file read and checked: its summary and notes printed, or every problem and None."""
+    from hipec import plans
+
+    plan = plans.load(path)
+    problems = plans.check(plan)
+    if problems:
+        print(f"{where}: {len(problems)} problem(s); {verdict}:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return None
+    print(summary_line(plan))
+    for note in plan.notes():
+        print(f"  note: {note}")
+    return plan

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from hipec.cli.exits import EXIT_USAGE, session_exit, warn_conflicts
-from hipec.cli.plan import summary_line
+from hipec.cli.plan import checked
 from hipec.cli.progress import ProgressPrinter
 from hipec.cli.records import open_record
 
@@ -105,21 +105,13 @@ def _continue(args: argparse.Namespace, store: Store, session_id: int, plan: Pla
 
 def _checked_plan(args: argparse.Namespace) -> tuple[Plan, dict[str, Any] | None] | None:
     """The plan to run (the standard session without a file) and its whole record; None when refused."""
-    from hipec import plans
     from hipec.runner import Plan
 
     if args.plan is None:
         return Plan(), None
-    session_plan = plans.load(args.plan)
-    problems = plans.check(session_plan)
-    if problems:
-        print(f"hipec run: {args.plan}: {len(problems)} problem(s); not started:", file=sys.stderr)
-        for problem in problems:
-            print(f"  {problem}", file=sys.stderr)
+    session_plan = checked(args.plan, f"hipec run: {args.plan}", "not started")
+    if session_plan is None:
         return None
-    print(summary_line(session_plan))
-    for note in session_plan.notes():
-        print(f"  note: {note}")
     return session_plan.board_plan(), session_plan.record()
 
 

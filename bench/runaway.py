@@ -6,19 +6,24 @@ sticking early in HEATING), a session runs until it has been in the phase for th
 sticks, and the table gives the time to the first high-priority alarm (and which), the heat exchanger's
 peak and the hottest fluid that reached the patient.
 
-False alarms: random circuits (every plant parameter drawn over its documented range, the site's
-settings as bench/scenario_gen.py makes them) run a fault-free session through priming, heating and
-treatment; every high-priority alarm of the safety channel (heater_runaway, inflow_disagreement) raised
-in one is counted, with the run's largest runaway excess as a share of its limit.
+False alarms: random circuits (every plant parameter drawn over its documented range, a line that
+pumps the plan's flow, the site's settings as bench/scenario_gen.py makes them) run a fault-free session
+through priming, heating and treatment; every high-priority alarm of the safety channel
+(heater_runaway, inflow_disagreement) raised in one is counted, with the run's closest approach of the
+runaway excess to its tolerance (degC; positive is an alarm). The thermal alarms that judge control
+(heat_balance, temp_high, temp_low) are withheld, so that a circuit the controller does not hold well
+still runs its whole session past the watch instead of stopping in FAULT before it has been tested.
 
-Usage: python bench/runaway.py [--random N] [--seed S] [--json]
+Usage: python bench/runaway.py [--random N] [--seed S] [--workers W] [--json]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +36,7 @@ from hipec.tables import phase_names, protocol  # noqa: E402
 from inprocess import Harness  # noqa: E402
 from controller.errors import CommandError  # noqa: E402
 import scenario_gen  # noqa: E402
+from workers import run_all  # noqa: E402
 
 # After the switch sticks, how long a run goes on (the alarm comes in seconds; the slug's peak after).
 AFTER_S = 60.0
@@ -38,6 +44,7 @@ AFTER_S = 60.0
 TREATMENT_S = 300.0
 GIVE_UP_S = 3600.0
 SAFETY_CHANNEL = ("heater_runaway", "inflow_disagreement")
+WITHHELD = ("heat_balance", "temp_high", "temp_low")
 # A fault-free run is over once the session has ended or waits for an operator.
 ENDED = phase_names(protocol.FINAL + (protocol.PAUSED,))
 VARIANTS: tuple[tuple[str, dict[str, Any], dict[str, Any], str, float], ...] = (
@@ -97,26 +104,32 @@ def false_alarms(seed: int) -> dict[str, Any]:
     """One fault-free session on a random circuit: the safety channel's alarms raised in it."""
     rng = random.Random(seed)
     plant_overrides = scenario_gen._plant(rng)
+    plan = replace(scenario_gen._plan(rng, replace(PlantParams(), **plant_overrides)),
+                   duration_min=TREATMENT_S / 60.0 + 1.0)
+    scenario_gen._working_line(rng, plant_overrides, plan.flow_ml_min)
     params = replace(PlantParams(), **plant_overrides)
-    plan = replace(scenario_gen._plan(rng, params), duration_min=TREATMENT_S / 60.0 + 1.0)
     config = scenario_gen._config(rng, params)
     try:
         h = Harness(params, plan, config)
     except CommandError as exc:  # the generator's one-in-ten converter the board refuses
         return {"seed": seed, "alarms": [], "safety_channel": [], "ended_in": f"refused: {exc.message}",
-                "board_s": 0, "runaway_excess_share_max": 0.0}
+                "board_s": 0, "runaway_closest_c": None, "exchanger_peak_c": 0.0, "element_lag_s": params.heater_tau_s}
+    _withhold(h, WITHHELD)
     h.send("start")
     raised: list[str] = []
     seen: set[str] = set()
-    worst = 0.0
+    worst: float | None = None
+    exchanger_peak_c = 0.0
     treatment_s = 0.0
     t_s = 0.0
     while t_s < GIVE_UP_S and treatment_s < TREATMENT_S:
         h.step()
         t_s += 0.1
         watch = h.ctl.supervisor.runaway
-        if watch.started:
-            worst = max(worst, watch.excess_c / watch.limit_c)
+        exchanger_peak_c = max(exchanger_peak_c, h.plant.t_hx)
+        if watch.started and watch.settle_s <= 0.0:
+            closest = watch.excess_c - watch.limit_c
+            worst = closest if worst is None else max(worst, closest)
         for name in h.ctl.alarms.active_names():
             if name not in seen:
                 seen.add(name)
@@ -127,21 +140,43 @@ def false_alarms(seed: int) -> dict[str, Any]:
         elif phase in ENDED:
             break
     return {"seed": seed, "alarms": raised, "safety_channel": [a for a in raised if a in SAFETY_CHANNEL],
-            "ended_in": _phase(h), "board_s": round(t_s), "runaway_excess_share_max": round(worst, 2)}
+            "ended_in": _phase(h), "board_s": round(t_s),
+            "runaway_closest_c": None if worst is None else round(worst, 3),
+            "exchanger_peak_c": round(exchanger_peak_c, 2), "element_lag_s": params.heater_tau_s}
+
+
+def _withhold(h: Harness, names: tuple[str, ...]) -> None:
+    """The named alarms' conditions are never set on this harness's board."""
+    alarms = h.ctl.alarms
+    withheld = {protocol.ALARM_NAMES.index(n) for n in names}
+    set_condition = alarms.set
+
+    def set_unless_withheld(i: int, present: bool, value: float) -> None:
+        set_condition(i, present and i not in withheld, value)
+
+    alarms.set = set_unless_withheld
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--random", type=int, default=50, help="random circuits for the false-alarm count")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     rows = [detection(*variant) for variant in VARIANTS]
-    runs = [false_alarms(seed) for seed in range(args.seed, args.seed + args.random)]
+    runs = run_all(list(range(args.seed, args.seed + args.random)), false_alarms, args.workers, 3600.0,
+                   lambda seed, why: {"seed": seed, "alarms": [], "safety_channel": [f"run failed: {why}"],
+                                      "ended_in": "failed", "board_s": 0, "runaway_closest_c": None,
+                                      "exchanger_peak_c": 0.0, "element_lag_s": 0.0},
+                   lambda _result: None)
+    runs.sort(key=lambda r: int(r["seed"]))
     flagged = [r for r in runs if r["safety_channel"]]
     summary = {"random_circuits": len(runs), "with_safety_channel_alarms": len(flagged),
-               "flagged": [(r["seed"], r["safety_channel"]) for r in flagged],
-               "runaway_excess_share_max": max((r["runaway_excess_share_max"] for r in runs), default=0.0)}
+               "flagged": [(r["seed"], r["safety_channel"], r["element_lag_s"], r["exchanger_peak_c"]) for r in flagged],
+               "runaway_closest_c": max((r["runaway_closest_c"] for r in runs if r["runaway_closest_c"] is not None),
+                                        default=None),
+               "ended_in": dict(sorted(Counter(str(r["ended_in"]).split(":")[0] for r in runs).items()))}
     if args.json:
         print(json.dumps({"detection": rows, "false_alarms": runs, "summary": summary}))
         return 0
@@ -153,8 +188,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['exchanger_peak_c']} | {r['patient_max_c'] or '-'} |")
     print()
     print(f"fault-free sessions on {len(runs)} random circuits from seed {args.seed}: "
-          f"{len(flagged)} raised a safety-channel alarm {summary['flagged']}; largest runaway excess "
-          f"{summary['runaway_excess_share_max']} of its limit")
+          f"{len(flagged)} raised a safety-channel alarm (seed, alarms, true element lag s, true exchanger peak "
+          f"degC): {summary['flagged']}; the runaway excess came within "
+          f"{summary['runaway_closest_c']} degC of its tolerance (positive: over it); sessions ended in "
+          f"{summary['ended_in']}")
     return 0
 
 

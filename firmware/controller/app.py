@@ -16,7 +16,6 @@ from controller.bootguard import BootGuard
 from controller.alarms import Alarms
 from controller.commands import Commands
 from controller.config import Config
-from controller.errors import CommandError
 from controller.eventlog import EventLog
 from controller.frontdoor import FrontDoor
 from controller.perf import Perf
@@ -81,7 +80,8 @@ class Controller:
             self.settings_status = "not applied: safe mode"
         else:
             self.settings_status = settings.load(board, self.config, self.link.payload)
-        self.arm_cutout()
+            gc.collect()  # the record's decoding, before the objects that live for good fill its holes
+        settings.arm_cutout(board, self.config)
         self.plan = Plan()
         self.probes = probes.Probes(self.config)
         self.heater_output = heater_output.HeaterOutput(self.config)
@@ -176,6 +176,7 @@ class Controller:
         inp.target_flow_ml_min = pump.target_ml_min
         inp.steps_per_s = pump.steps_per_s(pump.flow_ml_min)
         inp.perfusing = not self.bypass_open and pump.flow_ml_min > 0.0
+        inp.to_patient = self._perfusing_phase(self.session.phase) and not pump.flushing
         inp.running = self.session_running()
         inp.in_treatment = self.session.phase == session.TREATMENT
         inp.treatment_phase_ms = self.treatment_phase_ms()
@@ -229,7 +230,9 @@ class Controller:
             controlled_ok = self.probes.valid[probes.INFLOW] != 0
         tuning = self.tuner.state == autotune.RUNNING
         # While the autotune runs, priming holds: the relay keeps the inflow off the band on purpose.
-        in_band = controlled_ok and -cfg.band_c <= controlled - target <= cfg.band_c and not tuning
+        # Nor while a flush sends the fluid to the reservoir (pump.py): it treats no one.
+        in_band = controlled_ok and -cfg.band_c <= controlled - target <= cfg.band_c and not tuning \
+            and not self.pump.flushing
         self.in_band = in_band
         delivered = self.pump.delivered_ml()
         if sess.phase == session.PRIMING:
@@ -255,7 +258,8 @@ class Controller:
         heated = phase in session.HEATED and not reactions & HEATER_OFF and not self.session.heat_held
         circulating = (phase in session.RUNNING or phase == session.PAUSED or phase == session.FAULT) \
             and not reactions & PUMP_STOP
-        self.bypass_open = not self._perfusing_phase(phase) or (reactions & BYPASS) != 0
+        self.patient_start_ml += pump.flush(cfg.heater_volume_ml + cfg.inflow_line_ml, self._slug_hot(target), dt_s)
+        self.bypass_open = not self._perfusing_phase(phase) or (reactions & BYPASS) != 0 or pump.flushing
         flow = self.plan.flow_ml_min if circulating else 0.0
         if pump.calibrating:
             flow = pump.calibration_tick(phase == session.IDLE and not reactions & PUMP_STOP)
@@ -275,8 +279,9 @@ class Controller:
             else:
                 if tuning:
                     self.tuner.cancel("the session left PRIMING")
-                self.heater_w = self.heater.update(self.setpoint_c, temps[probes.INFLOW],
-                                                   temps[probes.RESERVOIR], pump.flow_ml_min, dt_s)
+                outlet = probes.HEATER_OUTLET if self.probes.valid[probes.HEATER_OUTLET] else probes.RESERVOIR
+                self.heater_w = self.heater.update(self.setpoint_c, temps[probes.INFLOW], temps[probes.RESERVOIR],
+                                                   pump.flow_ml_min, dt_s, temps[outlet])
         else:
             if tuning:
                 self.tuner.cancel("the heater was switched off (phase or alarm)")
@@ -290,9 +295,8 @@ class Controller:
             self.heater_w = 0.0
         asked.heater_relay = heated
         asked.heater_pm = self.heater_output.duty_pm(self.heater_w, dt_ms)
-        if heated:
-            self.heater.applied(self.heater_output.average_pm(asked.heater_pm) * cfg.heater_rated_w / 1000.0,
-                                dt_s)
+        self.heater.applied(self.heater_output.average_pm(asked.heater_pm) * cfg.heater_rated_w / 1000.0
+                            if heated else 0.0, dt_s)
         asked.bypass_open = self.bypass_open
         if reactions & PUMP_STOP:
             pump.stop()
@@ -300,6 +304,16 @@ class Controller:
             pump.tick(dt_s)
         asked.pump_msps = pump.msps
         interlock.drive(self.board, asked, reactions)
+
+    def _slug_hot(self, target_c):
+        """The fluid reaching the bypass reads hotter than the patient may get (pump.py's flush): either inflow
+        probe above the inflow alarm's limit, or the exchanger outlet above the highest setpoint."""
+        p = self.probes
+        limit = (safety.ABS_MAX_SETPOINT_C if self.cascade_active else target_c) + self.config.alarm_band_c
+        for i in (probes.INFLOW, probes.INFLOW_2):
+            if p.valid[i] and p.raw_c[i] > limit:
+                return True
+        return p.valid[probes.HEATER_OUTLET] != 0 and p.raw_c[probes.HEATER_OUTLET] > safety.ABS_MAX_SETPOINT_C
 
     def _perfusing_phase(self, phase):
         """Fluid goes into the abdomen in this phase (or would, once a pause or fault is resumed)."""
@@ -317,7 +331,7 @@ class Controller:
         sess = self.session
         self.guard.tick(self.uptime_ms(now))
         if self.tuner.state == autotune.DONE and self.tuner.result is None:
-            self.finish_tune()
+            autotune.take_result(self)
         eventlog.log_changes(self.alarms, sess, self.events, self.link, self.uptime_ms)
         if self.stream_pending:
             self.stream_pending = False
@@ -329,35 +343,6 @@ class Controller:
         if self.link_was_ok and not self.link_ok:
             self.link_losses += 1
         self.link_was_ok = self.link_ok
-
-    def finish_tune(self):
-        """Store the settings a finished relay experiment derived; the loop restarts on them."""
-        tuner = self.tuner
-        result = tuner.finish(self.config.gain_ref_flow_ml_min)
-        if result is None:
-            return
-        try:
-            self.config.apply(result["proposed"])
-        except CommandError as exc:
-            tuner.state = autotune.FAILED
-            tuner.message = "derived settings refused: " + exc.message
-            return
-        self.save_settings()
-        self.heater.reset()
-
-    def save_settings(self):
-        """Every change of the configuration ends here: stored, and the cut-out armed with it."""
-        settings.save(self.board, self.config, self.link.payload)
-        self.settings_status = "saved"
-        self.arm_cutout()
-
-    def arm_cutout(self):
-        """Give the board's independent cut-out the converter settings and the safety channel's
-        calibrations (a copy: it reads nothing of the controller when it samples)."""
-        cfg = self.config
-        self.board.cutout.arm(cfg.rtd_r0_ohm, cfg.rtd_ref_ohm,
-                              (cfg.probe_gain[probes.INFLOW_2], cfg.probe_gain[probes.HEATER_OUTLET]),
-                              (cfg.probe_offset_c[probes.INFLOW_2], cfg.probe_offset_c[probes.HEATER_OUTLET]))
 
 
 def run(board):

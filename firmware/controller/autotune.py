@@ -19,7 +19,8 @@ Gains are stored at the reference flow (the controller rescales them with flow).
 import math
 from array import array
 
-from controller import probes
+from controller import probes, settings
+from controller.errors import CommandError
 from controller.fluid import PERFUSATE_J_PER_ML_C
 
 IDLE = 0
@@ -162,3 +163,20 @@ class RelayTune:
             "elapsed_s": self.elapsed_ms // 1000,
             "result": self.result,
         }
+
+
+def take_result(ctl):
+    """Store the settings the controller's finished relay experiment derived; the loop restarts on them.
+    Settings the configuration refuses leave the experiment FAILED with the reason."""
+    tuner = ctl.tuner
+    result = tuner.finish(ctl.config.gain_ref_flow_ml_min)
+    if result is None:
+        return
+    try:
+        ctl.config.apply(result["proposed"])
+    except CommandError as exc:
+        tuner.state = FAILED
+        tuner.message = "derived settings refused: " + exc.message
+        return
+    settings.store(ctl)
+    ctl.heater.reset()

@@ -1,8 +1,16 @@
 """The perfusate's physics that the controller, the supervisor and the runaway watch all model: its heat
-capacity, and one step of the heat exchanger as a mixed volume (each model keeps its own state)."""
+capacity, one step of the heat exchanger as a mixed volume (each model keeps its own state), and the
+16-bit hundredths of a degree their delay lines keep temperatures in."""
 
 # Heat capacity of the perfusate (water-like carrier solutions), J per mL per degC.
 PERFUSATE_J_PER_ML_C = 4.18
+
+
+def centi_c(temp_c):
+    """temp_c in hundredths of a degree, held to a 16-bit signed sample ("h" arrays): half the heap of
+    floats, and finer than one converter step (0.034 degC)."""
+    v = int(temp_c * 100.0 + 0.5)
+    return 32767 if v > 32767 else -32768 if v < -32768 else v
 
 
 def exchanger_step(t_c, inlet_c, flow_ml_min, element_w, cfg, dt_s):

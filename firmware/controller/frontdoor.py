@@ -42,7 +42,7 @@ class FrontDoor:
             raise CommandError(BAD_STATE, "type", "the board is not in safe mode")
         ctl.guard.leave()
         ctl.settings_status = settings.load(ctl.board, ctl.config, ctl.link.payload)
-        ctl.arm_cutout()
+        settings.arm_cutout(ctl.board, ctl.config)
         return ctl.settings_status
 
     def start(self):
@@ -111,7 +111,7 @@ class FrontDoor:
     def set_config(self, changes):
         self.require("set_config")
         self.ctl.config.apply(changes)  # likewise, all or nothing
-        self.ctl.save_settings()
+        settings.store(self.ctl)
 
     def set_flow(self, flow_ml_min):
         """The operator changes the flow, also during a session; a running pump ramps to it."""
@@ -136,7 +136,7 @@ class FrontDoor:
             raise CommandError(BAD_STATE, "measured_ml",
                                "measured_ml needs a finished calibration run (send revolutions first)")
         pump.finish_calibration(measured_ml)
-        self.ctl.save_settings()
+        settings.store(self.ctl)
 
     def tune_start(self, amplitude_w, cycles, hysteresis_c):
         """The relay autotune: PRIMING only (no patient in the circuit), with the inflow near the target."""

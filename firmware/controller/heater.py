@@ -26,7 +26,7 @@ has to undo.
 from array import array
 
 from controller import probes, safety
-from controller.fluid import PERFUSATE_J_PER_ML_C, exchanger_step
+from controller.fluid import PERFUSATE_J_PER_ML_C, centi_c, exchanger_step
 
 # Flows below this do not schedule the gains further down (a stopped pump must not zero the loop).
 MIN_SCHEDULE_FLOW_ML_MIN = 50.0
@@ -56,7 +56,7 @@ class HeaterController:
         # Smith predictor: the modelled heater outlet now, its history, and the same model seen
         # through the line delay and the probe's lag.
         self.outlet_model_c = 0.0
-        self.history_c = array("f", bytes(4 * HISTORY_SAMPLES))  # zero bytes: a list would take twice the heap
+        self.history_cc = array("h", bytes(2 * HISTORY_SAMPLES))  # hundredths of a degree (fluid.centi_c)
         self.history_next = 0
         self.history_s = 0.0
         self.probe_model_c = 0.0
@@ -64,19 +64,24 @@ class HeaterController:
         self.predicted_c = 0.0
 
     def reset(self):
+        """Heating stopped: the loop starts afresh next time. The element model is kept and, fed
+        applied(0), cools as the element does: heating that resumes while the element still holds heat
+        (a pause, a fault acknowledged) must not drive it as if it were cold."""
         self.integral_w = 0.0
         self.demand_w = 0.0
         self.output_w = 0.0
-        self.element_w = 0.0
         self.inlet_slope_c_per_s = 0.0
         self.derivative_c_per_s = 0.0
         self.primed = False
 
-    def _start_model(self, measured_c, inlet_c):
-        """Heating starts: take the circuit as uniform at what the probes read."""
-        self.outlet_model_c = inlet_c
+    def _start_model(self, measured_c, outlet_c):
+        """Heating starts: the exchanger at what its outlet reads (the reservoir where no outlet probe is
+        fitted), the inflow line at what the inflow reads. After a stop the exchanger may be far hotter
+        than the reservoir (the element's stored heat): taken as cold, it would be heated at the cap."""
+        self.outlet_model_c = outlet_c
+        measured_cc = centi_c(measured_c)
         for i in range(HISTORY_SAMPLES):
-            self.history_c[i] = measured_c
+            self.history_cc[i] = measured_cc
         self.history_next = 0
         self.history_s = 0.0
         self.probe_model_c = measured_c
@@ -98,13 +103,13 @@ class HeaterController:
         self.history_s += dt_s
         if self.history_s >= HISTORY_PERIOD_S:
             self.history_s -= HISTORY_PERIOD_S
-            self.history_c[self.history_next] = t
+            self.history_cc[self.history_next] = centi_c(t)
             self.history_next = (self.history_next + 1) % HISTORY_SAMPLES
         if flow_ml_min > MIN_SCHEDULE_FLOW_ML_MIN:
             delay = int(cfg.inflow_line_ml * 60.0 / flow_ml_min / HISTORY_PERIOD_S + 0.5)
             if delay >= HISTORY_SAMPLES:
                 delay = HISTORY_SAMPLES - 1
-            at_line_end = self.history_c[(self.history_next - 1 - delay) % HISTORY_SAMPLES]
+            at_line_end = self.history_cc[(self.history_next - 1 - delay) % HISTORY_SAMPLES] / 100.0
             self.probe_model_c += (at_line_end - self.probe_model_c) * dt_s / (
                 cfg.probe_tau_s + probes.FILTER_TAU_S + dt_s)
         self.correction_c += (measured_c - self.probe_model_c - self.correction_c) * dt_s / (
@@ -140,11 +145,12 @@ class HeaterController:
             setpoint_c - cfg.room_temp_c)
         return ff if ff > 0.0 else 0.0
 
-    def update(self, setpoint_c, measured_c, inlet_c, flow_ml_min, dt_s):
-        """Return the power in W to command this tick, between 0 and the rated power."""
+    def update(self, setpoint_c, measured_c, inlet_c, flow_ml_min, dt_s, outlet_c=None):
+        """Return the power in W to command this tick, between 0 and the rated power (outlet_c: the
+        exchanger outlet's reading, where one is fitted)."""
         cfg = self.config
         if not self.primed:
-            self._start_model(measured_c, inlet_c)
+            self._start_model(measured_c, inlet_c if outlet_c is None else outlet_c)
         if cfg.smith_predictor:
             measured_c = self._predict(measured_c, inlet_c, flow_ml_min, dt_s)
         self.predicted_c = measured_c

@@ -13,8 +13,9 @@ The slow correction absorbs a steady model error that makes the outlet read high
 an uncalibrated flow); one that makes it read low is left standing, so that a model that ran ahead in a
 transient does not count as runaway when it comes back. While the model itself moves (heat-up, a power
 or flow change), lags and gains the configuration has wrong (the element's, the exchanger's, the
-probe's, an uncalibrated flow) show as excess too, so the tolerance widens by the modelled reading's
-excursion from its slow mean and by RUNAWAY_LAG_S times the rate at which it moves; in a steady
+probe's, an uncalibrated flow) show as excess too, so the tolerance widens by a share of the modelled
+reading's excursion from its slow mean (an error of gain) and by RUNAWAY_LAG_S times the rate at which
+it moves (an error of lag); in a steady
 treatment, where a stuck switch is otherwise hidden, the probe's noise alone sets it. A pump that stops moving fluid while the heater works (a stall) heats the outlet beyond the model
 as well, and is caught here first.
 """
@@ -42,6 +43,9 @@ RUNAWAY_CORRECTION_S = 30.0
 RUNAWAY_LAG_S = 20.0
 # Smoothing of the modelled reading's rate of change.
 RUNAWAY_SLOPE_S = 2.0
+# Share of the modelled reading's excursion from its slow mean that an error of gain (a flow or heater
+# rating off by up to a quarter) may leave between model and probe before the correction has learnt it.
+RUNAWAY_GAIN_SHARE = 0.25
 # After a (re)start the element's power is not known (after a power loss its stored heat still warms the
 # standing exchanger): the watch models but does not judge for this many element lags.
 RUNAWAY_SETTLE_LAGS = 3.0
@@ -120,8 +124,9 @@ class RunawayWatch:
         limit = RUNAWAY_SIGMAS * math.sqrt(self.noise_var * alpha / (2.0 - alpha))
         if limit < RUNAWAY_MIN_C:
             limit = RUNAWAY_MIN_C
+        limit += RUNAWAY_GAIN_SHARE * away + RUNAWAY_LAG_S * moving
         self.limit_c = limit
         if self.settle_s > 0.0:
             self.settle_s -= dt_s
             return False
-        return excess > limit + away + RUNAWAY_LAG_S * moving
+        return excess > limit

@@ -9,7 +9,7 @@ of it depends on the host being connected.
 from array import array
 
 from controller import probes
-from controller.fluid import PERFUSATE_J_PER_ML_C
+from controller.fluid import PERFUSATE_J_PER_ML_C, centi_c
 from controller.runaway import RunawayWatch
 from controller.tables import (OVER_TEMPERATURE, TEMP_HIGH, TEMP_LOW, CONTROL_PROBE_FAILED,
                                MONITOR_PROBE_FAILED, PROBE_DISAGREEMENT, HEAT_BALANCE, PRESSURE_HIGH,
@@ -93,6 +93,7 @@ class Inputs:
         self.target_flow_ml_min = 0.0  # (last tick) flow the pump ramps to, mL/min
         self.steps_per_s = 0.0         # (last tick) step rate commanded, steps/s
         self.perfusing = False         # (last tick) bypass closed and the pump turning
+        self.to_patient = False        # (last tick) the phase sends fluid to the patient and no flush holds it back
         self.running = False           # a session runs or is paused (phase before this tick's holds)
         self.in_treatment = False      # the phase is TREATMENT
         self.treatment_phase_ms = 0    # time in the TREATMENT phase so far, in band or not
@@ -121,7 +122,7 @@ class Supervisor:
         self.reservoir_slope_c_per_s = 0.0
         self.gain_from_c = 0.0
         self.gain_window_ms = -1  # -1: not heating up, no window running
-        self.delay_line = array("f", bytes(4 * DELAY_SLOTS))
+        self.delay_line_cc = array("h", bytes(2 * DELAY_SLOTS))  # hundredths of a degree (fluid.centi_c)
         self.delay_index = 0
         self.delay_ms = 0
         self.residual_c = 0.0
@@ -157,9 +158,11 @@ class Supervisor:
             raw_inflow = p.raw_c[probes.INFLOW_2]
             inflow_ok = True
         # In a cascade the inflow setpoint moves and the line delays the inflow behind it: the inflow is
-        # judged against the absolute setpoint limit instead, and the cavity against the target.
+        # judged against the absolute setpoint limit instead, and the cavity against the target. Fluid
+        # the phase or a flush sends to the reservoir (priming, a slug after a stop) reaches no patient:
+        # there the absolute limit and the runaway watch guard the circuit.
         inflow_limit = ABS_MAX_SETPOINT_C if inp.cascade_active else setpoint
-        high = setpoint > 0.0 and inflow_ok and raw_inflow > inflow_limit + cfg.alarm_band_c
+        high = setpoint > 0.0 and inp.to_patient and inflow_ok and raw_inflow > inflow_limit + cfg.alarm_band_c
         if inp.cascade_active and setpoint > 0.0 and inp.controlled_c > inp.target_c + cfg.alarm_band_c:
             high = True
         a.set(TEMP_HIGH, high, raw_inflow)
@@ -267,8 +270,9 @@ class Supervisor:
             self.predicted_outlet_c = p.temp_c[probes.INFLOW]
             self.reservoir_prev_c = reservoir
             self.reservoir_slope_c_per_s = 0.0
+            start_cc = centi_c(self.predicted_outlet_c)
             for i in range(DELAY_SLOTS):
-                self.delay_line[i] = self.predicted_outlet_c
+                self.delay_line_cc[i] = start_cc
             self.predicted_valid = True
         lag_s = cfg.heater_lag_s
         self.predicted_outlet_c += (target - self.predicted_outlet_c) * dt_s / (lag_s + dt_s)
@@ -276,11 +280,11 @@ class Supervisor:
         if self.delay_ms >= 1000:
             self.delay_ms -= 1000
             self.delay_index = (self.delay_index + 1) % DELAY_SLOTS
-            self.delay_line[self.delay_index] = self.predicted_outlet_c
+            self.delay_line_cc[self.delay_index] = centi_c(self.predicted_outlet_c)
         delay_s = int(cfg.inflow_line_ml * 60.0 / flow + 0.5)
         if delay_s >= DELAY_SLOTS:
             delay_s = DELAY_SLOTS - 1
-        predicted_inflow = self.delay_line[(self.delay_index - delay_s) % DELAY_SLOTS]
+        predicted_inflow = self.delay_line_cc[(self.delay_index - delay_s) % DELAY_SLOTS] / 100.0
         raw_slope = (reservoir - self.reservoir_prev_c) / dt_s
         self.reservoir_prev_c = reservoir
         self.reservoir_slope_c_per_s += (raw_slope - self.reservoir_slope_c_per_s) * dt_s / (

@@ -10,9 +10,24 @@ from controller.probes import N_PROBES
 from controller.errors import CommandError
 # Bumped when the meaning of a stored field changes; an older record is then migrated or ignored, not
 # misread.
-from controller.tables import SETTINGS_VERSION
+from controller.tables import SETTINGS_VERSION, INFLOW_2, HEATER_OUTLET
 # Probes a version 1 record's per-probe lists have.
 V1_PROBES = 7
+
+
+def store(ctl):
+    """Every change of the controller's configuration ends here: stored, and the cut-out armed with it."""
+    save(ctl.board, ctl.config, ctl.link.payload)
+    ctl.settings_status = "saved"
+    arm_cutout(ctl.board, ctl.config)
+
+
+def arm_cutout(board, cfg):
+    """Give the board's independent cut-out the converter settings and the safety channel's
+    calibrations (a copy: it reads nothing of the controller when it samples)."""
+    board.cutout.arm(cfg.rtd_r0_ohm, cfg.rtd_ref_ohm,
+                     (cfg.probe_gain[INFLOW_2], cfg.probe_gain[HEATER_OUTLET]),
+                     (cfg.probe_offset_c[INFLOW_2], cfg.probe_offset_c[HEATER_OUTLET]))
 
 
 def save(board, config, out):

@@ -62,13 +62,11 @@ def test_an_interrupted_treatment_is_continued_for_the_time_that_remains(
     assert [r["phase"] for r in rows if r["boot"] == 2][-1] != 0  # boot 2 ran a session, not only IDLE
 
 
-@pytest.mark.xfail(strict=True, reason="warm restart: the element's stored heat (about 350 W decaying with its 8 s "
-                   "lag) goes on heating the fluid standing in the heat exchanger after the power loss stops "
-                   "the pump (43.3 -> 44.5 degC), and the predictor takes the exchanger as cold as the "
-                   "reservoir (34 degC) and heats it at the cap; when the pump restarts that slug reaches the "
-                   "inflow at 44.3 degC and temp_high puts PRIMING into FAULT. The bypass is open: nothing "
-                   "reaches the patient; the treatment cannot be continued until the restart allows for it")
 def test_the_continued_treatment_completes_its_planned_time(tmp_path: Path) -> None:
+    """A warm restart: the element's stored heat warmed the fluid standing in the heat exchanger during
+    the power loss (43.3 -> 44.5 degC); the new boot's PRIMING flushes that slug to the reservoir through
+    the bypass and the predictor starts from what the exchanger outlet reads, so priming neither faults
+    nor overshoots, and the continued treatment gets its whole remaining time."""
     from hipec import continuation
 
     mcu = EmulatedMCU(speed=None, host_sync=True, port_link=tmp_path / "board")

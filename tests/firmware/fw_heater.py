@@ -129,8 +129,14 @@ def test_integrator_removes_a_steady_offset_near_setpoint():
     settle(ctl, 600, 43.0, 42.9, 42.0)
     expected = cfg.kp_w_per_c * 0.1 * 60.0 / cfg.ti_s  # kp * error * time / ti at the reference flow
     assert abs(ctl.integral_w - expected) < 0.01 * expected, ctl.integral_w
+    element_w = ctl.element_w
     ctl.reset()
-    assert ctl.integral_w == 0.0 and ctl.output_w == 0.0 and ctl.element_w == 0.0
+    assert ctl.integral_w == 0.0 and ctl.output_w == 0.0
+    # The element still holds its heat when heating stops; fed nothing it cools as the element does.
+    assert ctl.element_w == element_w > 0.0
+    for _ in range(int(3 * cfg.heater_tau_s / DT_S)):
+        ctl.applied(0.0, DT_S)
+    assert ctl.element_w < 0.06 * element_w
 
 
 def test_integrator_band_and_stiffer_gain_outside_it():

@@ -20,7 +20,7 @@ def worst_board():
 
 
 def size(ctl, request, fields=None):
-    reply = ctl.commands.table[request](request, fields or {})
+    reply = ctl.commands.handle(request, fields or {})
     payload = cbor.dumps([tables.PROTOCOL_VERSION, WORST_ID, "ok", reply])
     return len(payload)
 

@@ -15,9 +15,11 @@ def make(temp_c=43.0):
 
 def test_abdominal_probes_disagreeing_raise_a_medium_alarm():
     board, ctl = make()
-    ctl.session.enter(session.TREATMENT, board.now)  # perfusing: the bypass is closed
     board.codes[2] = code_for_c(41.0)
     board.codes[3] = code_for_c(39.5)
+    board.flush(ctl)  # the bypass held open: the abdomen is not perfused, its probes not compared
+    assert "probe_disagreement" not in ctl.alarms.active_names()
+    ctl.session.enter(session.TREATMENT, board.now)  # perfusing: the bypass is closed
     board.run(ctl, 299)
     assert "probe_disagreement" not in ctl.alarms.active_names()  # 29.9 s: not yet
     board.run(ctl, 2)
@@ -85,6 +87,7 @@ def test_cavity_probes_disagreeing_raise_an_alarm_with_four_fitted():
     board.send([2, 1, "start", {}])
     ctl.link.service()
     board.codes = [code_for_c(43.0)] * 9
+    board.flush(ctl)
     board.run(ctl, 20)  # in band: HEATING, perfusing
     board.codes[probes.ABDOMINAL_4] = code_for_c(39.5)  # one probe 3.5 degC colder: out of the fluid
     for n in range(2, 8):

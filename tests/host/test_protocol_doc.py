@@ -33,7 +33,9 @@ def test_the_crc_check_value_is_right() -> None:
 
 def test_request_table_lists_every_request() -> None:
     documented = set(re.findall(r"^\| `([a-z_]+)` \| .* \| .* \| .* \|$", DOC.split("### Plan fields")[0], re.M))
-    requests = set(commands.Commands(None).table)
+    # Every request has a handler of its name (the phase commands share one).
+    requests = {name for name in tables.REQUESTS
+                if name in tables.PHASE_COMMANDS or callable(getattr(commands.Commands, name, None))}
     assert requests == set(tables.REQUESTS), requests ^ set(tables.REQUESTS)
     assert requests <= documented, requests - documented
 

@@ -9,6 +9,7 @@ it into a recording console of any size.
 """
 from __future__ import annotations
 
+import textwrap
 import threading
 import time
 from collections.abc import Callable
@@ -141,12 +142,17 @@ class Screen:
 
 
 def _footer(messages: list[str], prompt: Prompt | None, typing: str | None, width: int) -> Group:
+    if prompt is not None:
+        # The question over the two message lines, the answer being typed below it.
+        wrapped = (textwrap.wrap(prompt.question, max(20, width - 2)) + [""])[:2]
+        question = [Text(f" {line}", style="bold black on yellow", no_wrap=True, overflow="ellipsis")
+                    for line in wrapped]
+        answer = Text(f" type {prompt.word} and Enter (Esc cancels): {typing or ''}▏", style="bold", no_wrap=True,
+                      overflow="ellipsis")
+        return Group(*question, answer)
     lines: list[RenderableType] = [Text(m, style="italic", overflow="ellipsis", no_wrap=True)
                                    for m in ([""] * 2 + messages)[-2:]]
-    if prompt is not None:
-        lines.append(Text(f" {prompt.question}: {typing or ''}▏", style="bold black on yellow", no_wrap=True,
-                          overflow="ellipsis"))
-    elif typing is not None:
+    if typing is not None:
         lines.append(Text(f" : {typing}▏", style="bold", no_wrap=True, overflow="ellipsis"))
     else:
         lines.append(Text(KEYS if width > len(KEYS) else KEYS_SHORT, style="dim", no_wrap=True, overflow="ellipsis"))

@@ -8,6 +8,7 @@ thread and the actions queued; the session runner's thread carries them out betw
 """
 from __future__ import annotations
 
+import os
 import queue
 import sys
 import threading
@@ -101,7 +102,10 @@ class KeyReader:
             while not self.stopped.is_set():
                 ready, _w, _x = select.select([fd], [], [], 0.2)
                 if ready:
-                    self.key(sys.stdin.read(1))
+                    # Straight from the descriptor: a buffered read would keep the rest of what was typed
+                    # in its buffer, where select() does not see it, until the next key.
+                    for ch in os.read(fd, 1024).decode(errors="replace"):
+                        self.key(ch)
                 else:
                     self.dashboard.lapse_prompt()
         finally:
@@ -109,7 +113,7 @@ class KeyReader:
 
     def ask(self, word: str, question: str, action: Action) -> None:
         d = self.dashboard
-        d.prompt = Prompt(word, f"{question} Type {word} and Enter; Esc cancels", action,
+        d.prompt = Prompt(word, question, action,
                           asked_session_s=d.state.now_s())
         d.typing = ""
 

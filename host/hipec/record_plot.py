@@ -27,6 +27,8 @@ PROBE_COLOURS = {"inflow": "#d62728", "outflow": "#1f77b4", "abdominal_1": "#2ca
 # Event markers closer than this fraction of the time axis go on different rows.
 MARKER_SPACING = 0.025
 MARKER_ROWS = 4
+# The zoomed treatment panel shows at most this far from the target, so the band stays readable.
+ZOOM_MAX_C = 1.0
 # Characters of a phase name per fraction of the axis: a name is written only where its phase is wider.
 PHASE_LABEL_FRACTION_PER_CHAR = 0.012
 
@@ -112,9 +114,9 @@ def plot_record(store: Store, session_id: int, path: Path) -> tuple[Path, list[M
     _phases(ax, strip, minutes, phases, span)
     for probe in PROBE_NAMES:
         key = probe + "_mc"
-        xs = [m for m, r in zip(minutes, rows) if reading(r.get(key))]
-        if xs:
-            ax.plot(xs, [r[key] / 1000.0 for r in rows if reading(r.get(key))], label=probe.replace("_", " "),
+        read = [m for m, r in zip(minutes, rows) if reading(r.get(key))]
+        if read:
+            ax.plot(read, [r[key] / 1000.0 for r in rows if reading(r.get(key))], label=probe.replace("_", " "),
                     color=PROBE_COLOURS.get(probe, "#333333"), lw=1.0)
     marks = event_marks(store, session_id)
     for mark, row in zip(marks, _stagger(marks, span)):
@@ -126,15 +128,28 @@ def plot_record(store: Store, session_id: int, path: Path) -> tuple[Path, list[M
     ax.set_xlim(minutes[0], minutes[-1])
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, title="probes", title_fontsize=7)
-    treat = [(m, controlled_mc(r) / 1000.0) for m, r, p in zip(minutes, rows, phases)
-             if p == "TREATMENT" and reading(controlled_mc(r))]
-    if treat:
-        xs, ys = [m for m, _ in treat], [v for _, v in treat]
+    # The treatment records, a break (NaN) wherever another phase came between them.
+    xs: list[float] = []
+    ys: list[float] = []
+    for m, r, p in zip(minutes, rows, phases):
+        if p == "TREATMENT" and reading(controlled_mc(r)):
+            ys.append(controlled_mc(r) / 1000.0)
+        elif xs and ys[-1] == ys[-1]:
+            ys.append(float("nan"))
+        else:
+            continue
+        xs.append(m)
+    values = [v for v in ys if v == v]
+    if values:
         zoom.axhspan(target - band, target + band, color="#2ca02c", alpha=0.2, lw=0, label=f"target ±{band:g} °C")
         zoom.axhline(target, color="#2ca02c", lw=0.8)
         zoom.plot(xs, ys, color="#d62728", lw=0.9, label=f"controlled ({session.plan.get('controlled_point', 'inflow')})")
-        margin = max(3 * band, max(abs(v - target) for v in ys) * 1.1)
-        zoom.set_ylim(target - margin, target + margin)
+        low = max(target - ZOOM_MAX_C, min(target - 3 * band, min(values) - 0.05))
+        high = min(target + ZOOM_MAX_C, max(target + 3 * band, max(values) + 0.05))
+        zoom.set_ylim(low, high)
+        if min(values) < low or max(values) > high:
+            zoom.text(0.99, 0.02, f"readings beyond ±{ZOOM_MAX_C:g} °C are off this scale: see the panel above",
+                      ha="right", va="bottom", fontsize=7, transform=zoom.transAxes)
         zoom.set_xlim(xs[0], xs[-1])
         zoom.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
     else:

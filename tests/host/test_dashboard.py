@@ -161,8 +161,9 @@ def test_stop_abort_and_resume_after_a_fault_need_their_word() -> None:
     d = bedside()
     reader, actions = keys_for(d)
     type_keys(reader, "s")
-    assert drained(actions) == [] and d.prompt is not None and "Type stop and Enter" in d.prompt.question
-    assert "End the treatment early" in "\n".join(screen(d, 80, 24)[0])
+    assert drained(actions) == [] and d.prompt is not None and d.prompt.word == "stop"
+    shown = "\n".join(screen(d, 80, 24)[0])
+    assert "End the treatment early" in shown and "type stop and Enter (Esc cancels): ▏" in shown
     type_keys(reader, "stop\r")
     (stop,) = drained(actions)
     assert stop.kind == "stop" and stop.detail["confirmed"] == "typed stop"

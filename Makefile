@@ -8,7 +8,11 @@ RP2_STUBS := micropython-rp2-rpi-pico-stubs==1.29.0.post1
 ESP32_STUBS := micropython-esp32-stubs==1.29.0.post1
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 
-.PHONY: test demo emulate fuzz typecheck fault-matrix fault-pairs scenarios clean
+# The emulated RP2040's harness (tools/rp2040): rp2040js from its lockfile, installed into the project.
+NODE_STAMP := tools/rp2040/node_modules/.installed
+SILICON_MINUTES ?= 10
+
+.PHONY: test demo emulate fuzz typecheck fault-matrix fault-pairs scenarios silicon clean
 
 $(STAMP): requirements.txt pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +22,11 @@ $(STAMP): requirements.txt pyproject.toml Makefile
 	$(PIP) --upgrade --target $(VENV)/stubs/esp32 $(ESP32_STUBS)
 	touch $@
 
-test: $(STAMP)
+$(NODE_STAMP): tools/rp2040/package.json tools/rp2040/package-lock.json
+	if command -v npm >/dev/null; then cd tools/rp2040 && npm ci --no-audit --no-fund --silent && touch node_modules/.installed; \
+	else echo "npm not found: the emulated RP2040 is skipped (docs/silicon.md)"; fi
+
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest
 
 demo: $(STAMP)
@@ -38,6 +46,11 @@ fault-pairs: $(STAMP)
 # The randomized scenario campaign (bench/scenarios.py); make test runs a seeded sample of it.
 scenarios: $(STAMP)
 	$(BIN)/hipec bench scenarios --count 1000 --seed 1
+
+# A whole session through the real bridge on the emulated RP2040, figures in cycles (bench/silicon.py;
+# SILICON_MINUTES=90 for the heap over a long treatment).
+silicon: $(STAMP) $(NODE_STAMP)
+	$(BIN)/python bench/silicon.py --minutes $(SILICON_MINUTES) --profile-s 20 --json
 
 typecheck: $(STAMP)
 	$(BIN)/python tools/typecheck.py

@@ -65,7 +65,7 @@ class McuBoard:
         self.cutout_timer = machine.Timer(pins.CUTOUT_TIMER_ID)
         self.cutout_timer.init(period=CUTOUT_PERIOD_MS, mode=machine.Timer.PERIODIC, callback=self._cutout_tick)
         self.wdt = None
-        self._reset_cause = "watchdog" if machine.reset_cause() == machine.WDT_RESET else "power_on"
+        self._reset_cause = "watchdog" if self._watchdog_bit() else "power_on"
         self._boot_id = (os.urandom(1)[0] << 16 | os.urandom(1)[0] << 8 | os.urandom(1)[0]) + 1
         self._stdin = sys.stdin.buffer
         self._stdout = sys.stdout.buffer
@@ -136,6 +136,10 @@ class McuBoard:
         machine.reset()
 
     # ------------------------------------------------------------ what each board does its own way
+
+    def _watchdog_bit(self):
+        """Whether the watchdog's timeout reset the chip (not power-on, not a deliberate reset)."""
+        return machine.reset_cause() == machine.WDT_RESET
 
     def _make_stepper(self):
         raise NotImplementedError

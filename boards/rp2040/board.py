@@ -49,6 +49,12 @@ class Pins:
     PRESSURE_FULL_MMHG = 750
 
 
+# The watchdog's REASON register (RP2040 datasheet 4.7.6): TIMER set when its timeout reset the chip,
+# FORCE when software did (machine.reset() triggers the watchdog: MicroPython's reset_cause() then
+# says WDT_RESET for both, so a deliberate reset, as after flashing, would count as a watchdog reset).
+WATCHDOG_REASON = 0x40058008
+REASON_TIMER = 0x1
+
 # State machine clock: 2 MHz (one instruction every 0.5 us): at 2,667 steps/s (500 mL/min) a period
 # is 750 cycles, so the rate is exact to 0.1 %.
 STEP_SM_HZ = 2000000
@@ -79,6 +85,9 @@ class Board(McuBoard):
     def __init__(self):
         super().__init__(Pins)
         self.adc = machine.ADC(Pins.PRESSURE_ADC)
+
+    def _watchdog_bit(self):
+        return machine.mem32[WATCHDOG_REASON] & REASON_TIMER != 0
 
     def _make_stepper(self):
         self.step_dir = machine.Pin(Pins.PUMP_DIR, machine.Pin.OUT, value=0)

@@ -28,8 +28,13 @@ export class Board {
     });
     const chip = this.chip;
     this.resetCause = null; // 'watchdog' or 'force' once the watchdog resets the chip
-    chip.peripherals[0x40058].onWatchdogTrigger = () => {
-      this.resetCause = chip.peripherals[0x40058].reason & REASON_TIMER ? 'watchdog' : 'force';
+    const watchdog = chip.peripherals[0x40058];
+    watchdog.onWatchdogTrigger = () => {
+      this.resetCause = watchdog.reason & REASON_TIMER ? 'watchdog' : 'force';
+      // The chip resets here. rp2040js 1.4.1 would re-arm the expired countdown at the same instant,
+      // for ever (its periodic alarm on a decrementing timer at 0): stop it, the new chip has its own.
+      watchdog.alarm.enable = false;
+      watchdog.timer.enable = false;
     };
     this.converters = pins.RTD_CS.concat(pins.SAFETY_RTD_CS).map(
       (cs, i) => new MAX31865(chip.clock, `rtd${i}@gpio${cs}`));
@@ -97,14 +102,21 @@ export class Board {
     return outputs;
   }
 
-  /** Run the core until the clock reaches targetNs or the watchdog resets the chip. */
-  runUntil(targetNs, profiler) {
+  /**
+   * Run the core until the clock reaches targetNs or the watchdog resets the chip. hung: the core is
+   * stuck (a loop hang: spinning with interrupts masked), so time and the peripherals go on without it.
+   */
+  runUntil(targetNs, profiler, hung) {
     const chip = this.chip;
     const core = chip.core;
     const clock = chip.clock;
     const sampling = profiler && profiler.running;
     while (clock.nanos < targetNs && this.resetCause === null) {
-      if (core.waiting) {
+      if (hung) {
+        const left = targetNs - clock.nanos;
+        const toAlarm = clock.nextAlarm ? clock.nanosToNextAlarm : left;
+        clock.tick(toAlarm < left ? toAlarm : left);
+      } else if (core.waiting) {
         const left = targetNs - clock.nanos;
         const toAlarm = clock.nextAlarm ? clock.nanosToNextAlarm : left;
         clock.tick(toAlarm < left ? toAlarm : left);

@@ -48,7 +48,7 @@ async function main() {
     if (inputs.powerCycleNs !== undefined) board.resetCause = 'power';
     if (board.resetCause === null) {
       board.applyInputs(inputs);
-      board.runUntil(inputs.untilNs - bootNs, profiler);
+      board.runUntil(inputs.untilNs - bootNs, profiler, inputs.hang === true);
     }
     if (board.resetCause !== null) {
       const cause = board.resetCause;

@@ -6,8 +6,8 @@ USB cable (a pseudo-terminal the bridge opens with pyserial), the world (plant, 
 output log) and the pacer. What differs is the board: a Node process (tools/rp2040/harness.js) runs
 the chip in slices of its own clock; after each slice the plant advances to the chip's time under what
 the pins drove and the plant's inputs go back for the next slice. The chip's watchdog resets the chip
-itself; a power loss is a power cycle of the chip. A loop hang is not injected: there is no way into the
-firmware's loop from the pins.
+itself; a power loss is a power cycle of the chip; a loop hang stops the core (stuck with interrupts
+masked) while time and the peripherals go on, until the watchdog resets the chip.
 """
 from __future__ import annotations
 
@@ -99,7 +99,6 @@ class SiliconMCU:
         self._arrivals: deque[tuple[int, bytes]] = deque()
         self._profile_request: str | None = None
         self._profile_done = threading.Event()
-        self._hang_noted = False
         # Ready once the firmware speaks (its first heartbeat), or, for a board whose main.py does not
         # start the firmware, once it has enumerated on USB.
         self._ready_on_usb_bytes = ready_on_firmware
@@ -282,6 +281,7 @@ class SiliconMCU:
         if event["event"] == "boot":
             cause = {"watchdog": "watchdog", "force": "reset", "power": "power_on"}.get(event["cause"], event["cause"])
             self.resets.append((int(event["atNs"] // 1_000_000), cause))
+            self._world.hang = False  # the reset ended the hang
         elif event["event"] == "profile":
             self.profile = event
             self._profile_done.set()
@@ -300,10 +300,7 @@ class SiliconMCU:
             plant_outputs(exchange, slice_ns, world.outputs)
             world.log_outputs()
         world.advance(int(now_ns // 1_000_000))
-        extra: dict[str, Any] = {}
-        if world.hang and not self._hang_noted:
-            self._hang_noted = True
-            self.stderr_lines.append("loop_hang is not injected on the emulated RP2040 (nothing reaches the loop)")
+        extra: dict[str, Any] = {"hang": world.hang}
         if world.pending_reset is not None:
             world.pending_reset = None
             before = world.now_ms

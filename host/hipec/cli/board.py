@@ -19,14 +19,28 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     from hipec.emulator.mcu import EmulatedMCU
     from hipec.emulator.params import load_plant
 
+    from hipec.silicon.data import SiliconUnavailable
+    from hipec.silicon.launcher import SiliconMCU
+
     # Faster than real time the board must not outrun the bridge that supervises it (emulator/pacing.py).
-    mcu = EmulatedMCU(params=load_plant(args.plant), speed=args.speed, heap_kib=args.heap,
-                      faults=load_faults(args.faults), port_link=args.port_link,
-                      host_sync=True, settings_file=args.settings)
+    mcu: EmulatedMCU | SiliconMCU
+    if args.mcu == "rp2040":
+        try:
+            mcu = SiliconMCU(params=load_plant(args.plant), speed=args.speed, faults=load_faults(args.faults),
+                             port_link=args.port_link, host_sync=True)
+        except SiliconUnavailable as exc:
+            print(f"hipec emulate: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        what = "emulated RP2040 (MicroPython's rp2 image in rp2040js, boards/rp2040)"
+    else:
+        mcu = EmulatedMCU(params=load_plant(args.plant), speed=args.speed, heap_kib=args.heap,
+                          faults=load_faults(args.faults), port_link=args.port_link,
+                          host_sync=True, settings_file=args.settings)
+        what = f"emulated MCU, heap {args.heap} KiB"
     device = mcu.start()
     print(device, flush=True)
     speed = "max" if args.speed is None else f"{args.speed:g}x"
-    print(f"emulated MCU running at {speed}, heap {args.heap} KiB; Ctrl-C to stop", flush=True)
+    print(f"{what} running at {speed}; Ctrl-C to stop", flush=True)
     stop = False
 
     def _stop(_sig: int, _frame: object) -> None:

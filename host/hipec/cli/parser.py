@@ -52,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--settings", type=Path,
                    help="file standing for the board's flash: its settings (calibrations, gains) persist "
                         "there across runs; default a temporary file")
+    p.add_argument("--mcu", choices=["unix", "rp2040"], default="unix",
+                   help="unix: the firmware on MicroPython's unix port (default); rp2040: on an emulated "
+                        "RP2040 running MicroPython's rp2 image with boards/rp2040 (docs/silicon.md; "
+                        "--heap and --settings do not apply: the chip has its own heap and flash)")
 
     p = sub.add_parser("plan", help="write or check a session plan (TOML)",
                        description="`hipec plan new FILE` writes a commented plan to fill in; `hipec plan check "
@@ -204,9 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "emulated MCU and prints the control figures (bench/control.py); `peers` "
                                    "runs this controller, simple-pid and an on/off thermostat on the same plant "
                                    "(bench/peers.py); `autotune` tunes on every plant variant (bench/autotune.py); "
+                                   "`silicon --json` a session on the emulated RP2040, in cycles (bench/silicon.py); "
                                    "`scenarios --count N --seed S` runs the randomized scenario campaign "
                                    "(bench/scenarios.py).")
-    p.add_argument("name", choices=["control", "peers", "autotune", "scenarios"], help="which benchmark")
+    p.add_argument("name", choices=["control", "peers", "autotune", "scenarios", "silicon"], help="which benchmark")
     p.add_argument("args", nargs=argparse.REMAINDER, help="the benchmark's own options (see --help)")
 
     p = sub.add_parser("demo", help="emulate a board and run one full default treatment on it",

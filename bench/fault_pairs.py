@@ -97,8 +97,8 @@ class PairRun(CaseRun):
         if second.replug_after_s is not None:
             self.mcu.schedule(self.inject_ms + int(second.replug_after_s * 1000), "link_replug")
 
-    def check(self, result: Result, session_id: int, board_next: tuple[int, int] | None) -> None:
-        super().check(result, session_id, board_next)
+    def check(self, result: Result, session_id: int) -> None:
+        super().check(result, session_id)
         held_by = self._held_off_by_first(session_id)
         if held_by is None:
             return

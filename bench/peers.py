@@ -54,7 +54,8 @@ class OnOff:
     def applied(self, power_w: float, dt_s: float) -> None:
         pass  # no model of the element
 
-    def update(self, setpoint_c: float, measured_c: float, inlet_c: float, flow_ml_min: float, dt_s: float) -> float:
+    def update(self, setpoint_c: float, measured_c: float, inlet_c: float, flow_ml_min: float, dt_s: float,
+               outlet_c: float | None = None) -> float:
         if measured_c < setpoint_c - self.HYSTERESIS_C:
             self.on = True
         elif measured_c > setpoint_c + self.HYSTERESIS_C:
@@ -80,7 +81,8 @@ class SimplePid:
     def applied(self, power_w: float, dt_s: float) -> None:
         pass  # no model of the element
 
-    def update(self, setpoint_c: float, measured_c: float, inlet_c: float, flow_ml_min: float, dt_s: float) -> float:
+    def update(self, setpoint_c: float, measured_c: float, inlet_c: float, flow_ml_min: float, dt_s: float,
+               outlet_c: float | None = None) -> float:
         if self.pid.setpoint != setpoint_c:
             self.pid.setpoint = setpoint_c
         self.pid.output_limits = (0.0, self.cap(inlet_c, flow_ml_min))

@@ -1,6 +1,7 @@
 # The controller as a whole on a fake board: requests, retries, untrusted input, outputs per phase.
 from controller import app, eventlog, session, tables, wire
 from fakeboard import FakeBoard, code_for_c
+from livehost import flush
 
 
 def make(temp_c=22.0):
@@ -166,7 +167,7 @@ def test_cascade_plan_fills_at_the_target_then_moves_the_inflow_setpoint_for_the
     board.codes = [code_for_c(41.0)] * 9
     board.codes[2] = board.codes[3] = code_for_c(39.0)  # cavity probes still cooler than the target
     ask(board, ctl, [2, 2, "start", {}])
-    board.flush(ctl)
+    flush(board, ctl)
     board.run(ctl, 20)
     assert ctl.session.phase == session.HEATING
     assert ctl.setpoint_c == 41.0 and not ctl.cascade_active  # filling: inflow at the target

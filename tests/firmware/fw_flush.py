@@ -5,6 +5,7 @@ from controller import app, heater, probes, session, tables
 from controller.config import Config
 from controller.pump import FLUSH_MAX_VOLUMES
 from fakeboard import FakeBoard, code_for_c
+from livehost import flush, live
 
 
 def start(temp_c=43.0):
@@ -43,7 +44,7 @@ def test_the_bypass_stays_open_until_the_exchanger_and_line_are_flushed_once():
 def stall_and_resume(board, ctl, outlet_c, inflow_c):
     """HEATING, then the pump stopped by air in the line with the exchanger left hot, the air cleared,
     acknowledged and resumed."""
-    board.flush(ctl)
+    flush(board, ctl)
     board.run(ctl, 5)
     assert ctl.session.phase == session.HEATING and not board.bypass_open
     board.air = True
@@ -66,7 +67,7 @@ def test_a_hot_slug_after_a_stop_goes_to_the_reservoir_without_an_inflow_alarm()
     filled_from_ml = ctl.patient_start_ml
     delivered_ml = ctl.pump.delivered_ml()
     while ctl.pump.flushed_ml < 2 * flush_volume_ml(ctl):
-        board.live(ctl, 1)
+        live(board, ctl, 1)
         assert board.bypass_open and ctl.session.phase == session.HEATING
         assert not ctl.alarms.active[tables.TEMP_HIGH]
     # What went to the reservoir is not counted as filling the abdomen.
@@ -81,9 +82,9 @@ def test_a_hot_slug_after_a_stop_goes_to_the_reservoir_without_an_inflow_alarm()
 def test_a_flush_ends_after_its_most_volumes_and_the_inflow_alarm_judges_again():
     board, ctl = start()
     stall_and_resume(board, ctl, outlet_c=43.3, inflow_c=43.8)  # the circuit itself too hot, not a slug
-    board.flush(ctl)
+    flush(board, ctl)
     assert ctl.pump.flushed_ml >= FLUSH_MAX_VOLUMES * flush_volume_ml(ctl)
-    board.live(ctl, 15)
+    live(board, ctl, 15)
     assert ctl.alarms.active[tables.TEMP_HIGH] and ctl.session.phase == session.FAULT and board.bypass_open
 
 

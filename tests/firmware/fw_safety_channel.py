@@ -3,6 +3,7 @@
 from controller import app, probes, runaway, session, tables
 from controller.config import Config
 from fakeboard import FakeBoard, code_for_c
+from livehost import flush
 
 
 def make(temp_c=43.0):
@@ -12,7 +13,7 @@ def make(temp_c=43.0):
     board.send([2, 1, "start", {}])
     ctl.link.service()
     board.replies()
-    board.flush(ctl)  # the first flush over: a circuit in band goes on to HEATING, the bypass closed
+    flush(board, ctl)  # the first flush over: a circuit in band goes on to HEATING, the bypass closed
     return board, ctl
 
 

@@ -2,6 +2,7 @@
 # that overruns its plan, and the patient values the host enters.
 from controller import app, probes, session, tables
 from fakeboard import FakeBoard, code_for_c
+from livehost import flush
 
 
 def make(temp_c=43.0):
@@ -17,7 +18,7 @@ def test_abdominal_probes_disagreeing_raise_a_medium_alarm():
     board, ctl = make()
     board.codes[2] = code_for_c(41.0)
     board.codes[3] = code_for_c(39.5)
-    board.flush(ctl)  # the bypass held open: the abdomen is not perfused, its probes not compared
+    flush(board, ctl)  # the bypass held open: the abdomen is not perfused, its probes not compared
     assert "probe_disagreement" not in ctl.alarms.active_names()
     ctl.session.enter(session.TREATMENT, board.now)  # perfusing: the bypass is closed
     board.run(ctl, 299)
@@ -87,7 +88,7 @@ def test_cavity_probes_disagreeing_raise_an_alarm_with_four_fitted():
     board.send([2, 1, "start", {}])
     ctl.link.service()
     board.codes = [code_for_c(43.0)] * 9
-    board.flush(ctl)
+    flush(board, ctl)
     board.run(ctl, 20)  # in band: HEATING, perfusing
     board.codes[probes.ABDOMINAL_4] = code_for_c(39.5)  # one probe 3.5 degC colder: out of the fluid
     for n in range(2, 8):

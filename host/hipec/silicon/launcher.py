@@ -35,7 +35,7 @@ from hipec.silicon.data import find_data, node_command
 from hipec.silicon.pins import board_pins
 from hipec.silicon.pipe import EVENT, EXCHANGE, INPUTS, USB, HarnessGone, Message, Pipe
 from hipec.silicon.replies import ReplyClock
-from hipec.silicon.wiring import plant_inputs, plant_outputs
+from hipec.silicon.wiring import StepRate, plant_inputs, plant_outputs
 
 # Chip time between two exchanges with the plant: the plant sees the outputs as 10 ms averages (the
 # firmware's tick is 100 ms; an SSR heater switches whole ticks) and host bytes reach the chip within it.
@@ -97,6 +97,7 @@ class SiliconMCU:
         self._exchange_ns = [0.0]  # chip time of each exchange: when bytes sent before reply n arrive
         self._inputs_sent = 0
         self._arrivals: deque[tuple[int, bytes]] = deque()
+        self._step_rate = StepRate()
         self._profile_request: str | None = None
         self._profile_done = threading.Event()
         # Ready once the firmware speaks (its first heartbeat), or, for a board whose main.py does not
@@ -297,7 +298,7 @@ class SiliconMCU:
             while self._arrivals and self._arrivals[0][0] <= arrived:
                 index, data = self._arrivals.popleft()
                 self.replies.to_board(data, self._exchange_ns[index])
-            plant_outputs(exchange, slice_ns, world.outputs)
+            plant_outputs(exchange, slice_ns, world.outputs, self._step_rate)
             world.log_outputs()
         world.advance(int(now_ns // 1_000_000))
         extra: dict[str, Any] = {"hang": world.hang}

@@ -15,7 +15,8 @@ class ReplyClock:
         self._to_board = FrameSplitter()
         self._from_board = FrameSplitter()
         self._sent_ns: dict[int, float] = {}  # request id -> chip time it reached the device
-        self.reply_ns: list[tuple[str, float]] = []  # (request type, reply time) in order
+        # (request type, reply time, chip time of the reply) in order
+        self.reply_ns: list[tuple[str, float, float]] = []
         self._types: dict[int, str] = {}
 
     def to_board(self, data: bytes, delivered_ns: float) -> None:
@@ -34,11 +35,15 @@ class ReplyClock:
                     continue
                 sent = self._sent_ns.pop(message[0], None)
                 if sent is not None:
-                    self.reply_ns.append((self._types.pop(message[0], "?"), at_ns - sent))
+                    self.reply_ns.append((self._types.pop(message[0], "?"), at_ns - sent, at_ns))
 
     def worst(self) -> tuple[str, float] | None:
+        """(request type, reply time in ns) of the longest reply so far."""
         with self._lock:
-            return max(self.reply_ns, key=lambda item: item[1]) if self.reply_ns else None
+            if not self.reply_ns:
+                return None
+            kind, took, _at = max(self.reply_ns, key=lambda item: item[1])
+            return kind, took
 
 
 def _message(frame: bytes) -> tuple[int, str] | None:

@@ -14,8 +14,8 @@ an uncalibrated flow); one that makes it read low is left standing, so that a mo
 transient does not count as runaway when it comes back. While the model itself moves (heat-up, a power
 or flow change), lags and gains the configuration has wrong (the element's, the exchanger's, the
 probe's, an uncalibrated flow) show as excess too, so the tolerance widens by a share of the modelled
-reading's excursion from its slow mean (an error of gain) and by RUNAWAY_LAG_S times the rate at which
-it moves (an error of lag); in a steady
+reading's excursion from its slow mean (an error of gain), by RUNAWAY_LAG_S times the rate at which
+it moves and RUNAWAY_INLET_LAG_S times the rate the inlet reading moves (errors of lag); in a steady
 treatment, where a stuck switch is otherwise hidden, the probe's noise alone sets it. A pump that stops moving fluid while the heater works (a stall) heats the outlet beyond the model
 as well, and is caught here first.
 """
@@ -41,8 +41,15 @@ RUNAWAY_CORRECTION_S = 30.0
 # How far the configured lags may be off in all: a reading moving at r degC/s leaves up to this many
 # seconds times r between model and probe (an element or probe lag set a few times too short).
 RUNAWAY_LAG_S = 20.0
-# Smoothing of the modelled reading's rate of change.
+# Smoothing of the modelled reading's rate of change, and of the inlet's.
 RUNAWAY_SLOPE_S = 2.0
+# The model is fed the reservoir probe's reading: a probe slower than configured leaves the model's inlet
+# behind a moving reservoir (the first warm return from the abdomen), and the outlet ahead of the model.
+# The tolerance widens by this many seconds times the rate the inlet moves: what a 10 s probe configured
+# as 2 s needed (bench/runaway.py, tests/firmware/fw_safety_channel.py), with the exchanger's mixing and
+# the controller's answer to the warm inlet taking most of the lag's error away; each second more costs
+# about half a second of detection early in a treatment, while the reservoir still warms.
+RUNAWAY_INLET_LAG_S = 2.0
 # Share of the modelled reading's excursion from its slow mean that an error of gain (a flow or heater
 # rating off by up to a quarter) may leave between model and probe before the correction has learnt it.
 RUNAWAY_GAIN_SHARE = 0.25
@@ -63,6 +70,8 @@ class RunawayWatch:
         self.reading_c = 0.0   # the outlet probe as the model says it reads
         self.slow_c = 0.0      # the modelled reading, slowly averaged
         self.slope_c_per_s = 0.0  # how fast the modelled reading moves, smoothed
+        self.inlet_c = 0.0
+        self.inlet_slope_c_per_s = 0.0  # how fast the inlet reading moves, smoothed
         self.residual_c = 0.0  # smoothed measured minus modelled reading
         self.correction_c = 0.0
         # Variance of the raw residual about the smoothed one, degC^2: a property of the circuit, kept
@@ -81,6 +90,8 @@ class RunawayWatch:
         self.reading_c = outlet_c
         self.slow_c = outlet_c
         self.slope_c_per_s = 0.0
+        self.inlet_c = -1000.0  # not read yet: the first update takes it
+        self.inlet_slope_c_per_s = 0.0
         self.residual_c = 0.0
         self.correction_c = 0.0
         self.excess_c = 0.0
@@ -103,6 +114,10 @@ class RunawayWatch:
         step_c = (t - self.reading_c) * dt_s / (cfg.probe_tau_s + dt_s)
         self.reading_c += step_c
         self.slope_c_per_s += (step_c / dt_s - self.slope_c_per_s) * dt_s / (RUNAWAY_SLOPE_S + dt_s)
+        if self.inlet_c > -1000.0:
+            self.inlet_slope_c_per_s += ((inlet_c - self.inlet_c) / dt_s - self.inlet_slope_c_per_s) * dt_s / (
+                RUNAWAY_SLOPE_S + dt_s)
+        self.inlet_c = inlet_c
         self.slow_c += (self.reading_c - self.slow_c) * dt_s / (RUNAWAY_CORRECTION_S + dt_s)
         raw = outlet_c - self.reading_c
         alpha = dt_s / (RUNAWAY_SMOOTH_S + dt_s)
@@ -124,7 +139,8 @@ class RunawayWatch:
         limit = RUNAWAY_SIGMAS * math.sqrt(self.noise_var * alpha / (2.0 - alpha))
         if limit < RUNAWAY_MIN_C:
             limit = RUNAWAY_MIN_C
-        limit += RUNAWAY_GAIN_SHARE * away + RUNAWAY_LAG_S * moving
+        inlet_moving = self.inlet_slope_c_per_s if self.inlet_slope_c_per_s > 0.0 else -self.inlet_slope_c_per_s
+        limit += RUNAWAY_GAIN_SHARE * away + RUNAWAY_LAG_S * moving + RUNAWAY_INLET_LAG_S * inlet_moving
         self.limit_c = limit
         if self.settle_s > 0.0:
             self.settle_s -= dt_s

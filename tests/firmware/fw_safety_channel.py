@@ -211,3 +211,25 @@ def test_the_cutout_trips_where_the_calibrated_probe_reads_the_cutoff_and_not_on
     assert not cut.sample(probes.CODE_OPEN, probes.CODE_SHORT)  # the supervisor judges broken probes
     assert cut.sample(code_for_c(45.05), code_for_c(43.0))
     assert not cut.release()  # still at the cut-off
+
+
+def test_the_runaway_watch_tolerates_a_reservoir_probe_slower_than_configured():
+    """The first warm return from the abdomen warms the reservoir by 0.15 degC/s for 40 s and the
+    controller lowers the power to hold the outlet; the reservoir probe lags 10 s where the board was
+    told 2 s, so the watch's model is fed an inlet 8 s behind and expects the outlet to fall."""
+    cfg = Config()
+    watch = runaway.RunawayWatch(cfg)
+    plant = Exchanger(cfg, 28.0, 500.0)
+    reservoir_probe_c = plant.inlet_c
+
+    def holding_w():
+        return 500.0 / 60.0 * 4.18 * (43.3 - plant.inlet_c) + cfg.circuit_loss_w_per_c * (43.3 - cfg.room_temp_c)
+
+    settle(cfg, watch, plant, holding_w(), 300)
+    for tick in range(1800):
+        if tick < 400:
+            plant.inlet_c += 0.015
+        power_w = holding_w()
+        plant.step(power_w, 0.1)
+        reservoir_probe_c += (plant.inlet_c - reservoir_probe_c) * 0.1 / (10.0 + 0.1)
+        assert not watch.update(plant.probe_c, reservoir_probe_c, plant.flow, power_w, 0.1), tick / 10.0

@@ -50,6 +50,11 @@ def _head(out, major, n):
         raise CBORError("integer out of 64-bit range")
 
 
+# The smallest normal half, 2**-14, divided at import: mpy-cross would fold 1 / 16384 into the decimal
+# 6.103515625e-05, which a single-precision board parses an ulp off.
+_HALF_MIN_NORMAL = float(1) / 16384
+
+
 def _half_bits(x):
     """IEEE 754 half-precision bits of x when x is exactly representable there, else -1.
 
@@ -62,7 +67,7 @@ def _half_bits(x):
         return sign
     if a == float("inf"):
         return sign | 0x7C00
-    if a < 6.103515625e-05:  # below the smallest normal half: subnormal, a multiple of 2**-24
+    if a < _HALF_MIN_NORMAL:  # below the smallest normal half: subnormal, a multiple of 2**-24
         f = a * 16777216.0
         return sign | int(f) if f == int(f) else -1
     m, e = math.frexp(a)  # a = m * 2**e, 0.5 <= m < 1
@@ -185,14 +190,17 @@ def dumps(value):
 # ---------------------------------------------------------------- decoding
 
 def _half(h):
+    # Scaled by exact integer powers of two: float literals and ** may be an ulp off in single precision.
     exponent = (h >> 10) & 0x1F
     mantissa = h & 0x3FF
     if exponent == 0:
-        value = mantissa * 5.960464477539063e-08  # 2**-24
+        value = mantissa / 16777216  # 2**24
     elif exponent == 31:
         value = float("inf") if mantissa == 0 else float("nan")
+    elif exponent < 25:
+        value = (mantissa + 1024) / (1 << (25 - exponent))
     else:
-        value = (mantissa + 1024) * (2.0 ** (exponent - 25))
+        value = float((mantissa + 1024) << (exponent - 25))
     return -value if h & 0x8000 else value
 
 

@@ -10,6 +10,13 @@ from controller import cbor
 TESTS_DIR = os.getenv("HIPEC_FW_TESTS_DIR") or __file__.rsplit("/", 1)[0]
 VECTORS = TESTS_DIR.rsplit("/", 1)[0] + "/data/cbor-rfc8949-appendix-a.json"
 INF = float("inf")
+# The chips' MicroPython has single-precision floats (so has the float32 unix build the suite runs).
+# There an RFC double such as 1.1 is held as the nearest single, and a decimal in the vectors file is
+# read by MicroPython's single-precision parser, which may land an ulp off: decoded floats are compared
+# within an ulp, and a float example round-trips from the value the codec decoded (a double that no
+# single holds exactly cannot, the board has no doubles to encode).
+SINGLE = 1.0 + 1e-9 == 1.0
+SINGLE_ULP = float(1) / 8388608  # 2**-23
 # Examples whose value JSON cannot carry, written out; any other "diagnostic" example is a tag,
 # undefined or a simple value, which the subset excludes.
 DIAGNOSTIC_VALUES = {
@@ -30,7 +37,8 @@ def load():
 def same(a, b):
     if isinstance(a, float) or isinstance(b, float):
         # Both floats, equal, and of the same sign: keeps -0.0 apart from 0.0 and 1.0 apart from 1.
-        return (isinstance(a, float) and isinstance(b, float) and a == b
+        equal = a == b or (SINGLE and isinstance(b, float) and abs(a - b) <= abs(b) * SINGLE_ULP)
+        return (isinstance(a, float) and isinstance(b, float) and equal
                 and math.copysign(1.0, a) == math.copysign(1.0, b))
     return a == b
 
@@ -74,10 +82,14 @@ def test_round_trip_examples_encode_to_the_same_bytes():
             value = float("nan")
         else:
             continue
+        if SINGLE and isinstance(value, float):
+            if data[0] == 0xFB:
+                continue  # a double no single holds: the board encodes the single it decoded
+            value = cbor.loads(data)
         if isinstance(value, dict) and len(value) > 1 or data[0] & 0x1F == 31:
             # Map order is the encoder's choice; indefinite lengths are never produced.
             assert cbor.loads(cbor.dumps(value)) == value
         else:
             assert cbor.dumps(value) == data, (example["hex"], cbor.dumps(value))
         checked += 1
-    assert checked >= 55, checked
+    assert checked >= (52 if SINGLE else 55), checked

@@ -43,7 +43,8 @@ def _fault(kind: str, probe: str | None, duration_s: float | None, values: dict[
 class EmulatedMCU:
     """The emulated board. speed: virtual-time factor, or None for as fast as the CPU allows;
     host_sync: faster than real time, fall back to real time whenever the host has been silent for
-    pacing.HOST_SYNC_MS of virtual time (a fast board must not outrun the bridge that supervises it)."""
+    pacing.HOST_SYNC_MS of virtual time (a fast board must not outrun the bridge that supervises it);
+    lockstep: the host holds the board's clock (run_until), so a run is repeatable to the last digit."""
 
     def __init__(
         self,
@@ -56,6 +57,7 @@ class EmulatedMCU:
         settings_file: Path | None = None,
         precompiled: bool = True,
         device_dir: Path | None = None,
+        lockstep: bool = False,
     ):
         if speed is not None and speed <= 0:
             raise ValueError("speed must be > 0 (or None for as fast as possible)")
@@ -84,7 +86,7 @@ class EmulatedMCU:
         self._stopping = threading.Event()
         self._threads = Threads()
         self._cable = Cable(port_link, lock, self._stopping)
-        self._pacer = Pacer(speed, host_sync, lambda: self._cable.plugged)
+        self._pacer = Pacer(speed, host_sync, lambda: self._cable.plugged, lockstep=lockstep)
         self._world = World(self.params, self._cable, lock)
         for fault in faults:
             self._world.schedule(fault, int(fault.at_s * 1000))
@@ -206,6 +208,11 @@ class EmulatedMCU:
                 return False
             time.sleep(0.005)
         return True
+
+    def run_until(self, virtual_ms: int, timeout_s: float = 60.0) -> bool:
+        """Lockstep: let the board run to virtual_ms and return once it waits there, every tick up to
+        that instant done; what the host then sends is served at that instant (pacing.py)."""
+        return self._pacer.run_until(virtual_ms, timeout_s, lambda: self.failed is None)
 
     def heating_at(self, t_ms: int) -> bool:
         """Whether the board was driving the heater (relay closed and a duty) at virtual time t_ms."""

@@ -29,9 +29,16 @@ RTD_SHORT_CODE = 0
 PRESSURE_MAX_MMHG = 750.0
 # An abdomen holding less than this is "empty": the cavity probes then read tissue, not fluid.
 ABDOMEN_WET_L = 0.05
+# The converters' noise is drawn once per control tick of plant time (the firmware samples its probes
+# once a tick), from the seed and the tick's number alone: a reading is the same however many times,
+# and whenever in wall time, the board asks for it, so a rerun of one seed sees the same noise.
+NOISE_PERIOD_US = 100_000
+# The tick's number is added below the seed's bits: 2**40 ticks of 100 ms are some 3,500 years.
+NOISE_SLOT_BITS = 40
 
 # The probes in the board's converter order: the RTD codes the board reads follow it.
 PROBES = PROBE_NAMES
+PROBE_INDEX = {name: i for i, name in enumerate(PROBES)}
 
 
 @dataclass
@@ -58,8 +65,10 @@ class Plant:
     def __init__(self, params: PlantParams):
         p = params
         self.p = p
-        self.rng = random.Random(p.seed)
         self.faults = Faults()
+        self.elapsed_us = 0  # plant time, whole microseconds: the noise's clock
+        self._noise_slot = -1
+        self._noise: list[float] = []  # this tick's standard normal draws: converter, then interference
         start = p.perfusate_start_c
         self.heater_w = 0.0  # heat the element delivers into the fluid (lagged)
         self.t_hx = start
@@ -108,6 +117,7 @@ class Plant:
     def step(self, dt_s: float, heater_pm: int, pump_msps: int, bypass_open: bool,
              heater_relay: bool = True) -> None:
         """Advance the model by dt_s seconds with the given outputs, in stable sub-steps."""
+        self.elapsed_us += int(round(dt_s * 1e6))
         while dt_s > 1e-9:
             h = MAX_STEP_S if dt_s > MAX_STEP_S else dt_s
             self._step(h, heater_pm, pump_msps, bypass_open, heater_relay)
@@ -139,12 +149,12 @@ class Plant:
         q = min(q, max(0.0, self.v_reservoir_l))
         self.delivered_ml += q * 1000.0
 
-        # Heat exchanger: fluid from the reservoir in, heated, out into the inflow line.
-        t_hx_old = self.t_hx
-        self.t_hx = _mix(self.t_hx, p.heater_volume_l, self.t_reservoir, q)
-        self.t_hx += (self.heater_w - p.heater_loss_w_per_c * (t_hx_old - p.room_temp_c)) * dt / (
+        # Heat exchanger: heated (less its loss), then mixed with q litres from the reservoir; what
+        # leaves into the inflow line is the mixed volume as it is after the step, as in the lines.
+        self.t_hx += (self.heater_w - p.heater_loss_w_per_c * (self.t_hx - p.room_temp_c)) * dt / (
             RHO_C_J_PER_L_C * p.heater_volume_l)
-        line_out_of_inflow = self._advect(self.line_in, p.line_in_volume_l, t_hx_old, q, dt)
+        self.t_hx = _mix(self.t_hx, p.heater_volume_l, self.t_reservoir, q)
+        line_out_of_inflow = self._advect(self.line_in, p.line_in_volume_l, self.t_hx, q, dt)
 
         # Bypass valve: back to the reservoir, or into the abdomen.
         returned = [(q, line_out_of_inflow)] if bypass_open else []
@@ -188,19 +198,30 @@ class Plant:
             pf.offset_c += pf.drift_c_per_s * dt
 
     def _advect(self, seg: list[float], volume_l: float, t_in: float, q: float, dt: float) -> float:
-        """Push q litres at t_in into a line of mixed segments; return the temperature leaving it."""
+        """Push q litres at t_in into a line of mixed segments; return the temperature leaving it.
+
+        Each segment first loses its share of the line's heat to the room, then takes in q litres from
+        the segment before it as that segment is *after* this step (implicit upwind: a chain of mixed
+        volumes integrated backward in time). So the mean transport delay is exactly the line volume
+        over the flow, whatever the segment count and the step, heat is conserved, and the spread of
+        the delay is the tanks-in-series one, (V/F)/sqrt(segments), plus sqrt((V/F) x dt) of the
+        step (docs/plant-model.md). Taking the upstream segment as it was *before* the step instead
+        moved fluid at most one segment per step and added a step per segment to the delay.
+        """
         p = self.p
         n = len(seg)
         v_seg = volume_l / n
-        leaving = seg[-1]
         loss = p.line_loss_w_per_c / n * dt / (RHO_C_J_PER_L_C * v_seg)
+        room = p.room_temp_c
         upstream = t_in
         for i in range(n):
-            old = seg[i]
-            t = _mix(old, v_seg, upstream, q) if q > 0.0 else old
-            seg[i] = t - (t - p.room_temp_c) * loss
-            upstream = old
-        return leaving if q > 0.0 else seg[-1]
+            t = seg[i]
+            t -= (t - room) * loss
+            if q > 0.0:
+                t = (t * v_seg + upstream * q) / (v_seg + q)
+            seg[i] = t
+            upstream = t
+        return upstream
 
     def add_fluid(self, volume_l: float, temp_c: float) -> None:
         """An addition into the reservoir (a drug in its carrier, a top-up)."""
@@ -217,12 +238,24 @@ class Plant:
             return RTD_SHORT_CODE
         if pf.stuck_code is not None:
             return pf.stuck_code
-        t = self.probe_c[name] + pf.offset_c + self.rng.gauss(0.0, self.p.probe_noise_c)
+        noise = self._tick_noise()
+        i = PROBE_INDEX[name]
+        t = self.probe_c[name] + pf.offset_c + noise[i] * self.p.probe_noise_c
         if pf.extra_noise_c > 0.0:
-            t += self.rng.gauss(0.0, pf.extra_noise_c)
+            t += noise[len(PROBES) + i] * pf.extra_noise_c
         r = self.p.probe_r0_ohm * (1.0 + CVD_A * t + CVD_B * t * t)
         code = int(round(r / self.p.rtd_ref_ohm * RTD_FULL_SCALE))
         return max(1, min(RTD_OPEN_CODE - 1, code))
+
+    def _tick_noise(self) -> list[float]:
+        """The standard normal draws of the current noise tick: one per probe for its converter, one
+        per probe for interference (a probe_noise fault), from the seed and the tick's number."""
+        slot = self.elapsed_us // NOISE_PERIOD_US
+        if slot != self._noise_slot:
+            rng = random.Random((self.p.seed << NOISE_SLOT_BITS) + slot)
+            self._noise = [rng.gauss(0.0, 1.0) for _ in range(2 * len(PROBES))]
+            self._noise_slot = slot
+        return self._noise
 
     def reservoir_low(self) -> bool:
         return self.faults.reservoir_low or self.v_reservoir_l < self.p.reservoir_low_l

@@ -2,8 +2,11 @@
 
 Usage: python bench/control.py [--plant FILE] [--json] [--drug-at-min M]
        hipec bench control [--plant FILE] [--json]
-A plant file has a [plant] table (docs/plant-model.md) and optionally a [plan] table (target_temp_c,
-duration_min, volume_l, flow_ml_min). Prints one JSON object (--json) or a readable summary:
+A plant file (bench/plant_file.py) gives plant parameters (docs/plant-model.md) as top-level lines or
+a [plant] table, and optionally a [plan] table (target_temp_c, duration_min, volume_l, flow_ml_min,
+controlled_point) and a [config] table (the board's settings). The session runs in lockstep
+(bench/lockstep.py): a rerun of the same file gives the same figures to the last digit, apart from the
+firmware's own cost and the wall time. Prints one JSON object (--json) or a readable summary:
 
   max_abs_error_c, p99_abs_error_c   true temperature at the controlled point (the inflow; for a
                                      cascade plan the cavity at its probes) vs the target, from the start of TREATMENT (target first
@@ -14,8 +17,9 @@ duration_min, volume_l, flow_ml_min). Prints one JSON object (--json) or a reada
   overshoot_c                        highest true value above the target while heating
   inflow_max_c                       highest true inflow while perfusing (the cascade's inflow cap)
   heatup_s, heatup_min_s             start to the true value first within 0.1 degC of the target; and
-                                     the physical minimum: full heater power (within the 44 degC outlet
-                                     limit) from the same start, on the same plant
+                                     the physical minimum: the heater at the firmware's cap (44 degC
+                                     outlet limit, with the [config] the board is given) from an ideal
+                                     element, from the same start, on the same plant (bench/physics.py)
   flow_error_pct                     volume the plant received vs the volume the firmware commanded
   alloc_bytes_per_tick, gc_pause_us_max, tick_us (median, max)   the firmware's own cost, measured by
                                      itself under MicroPython on this machine
@@ -29,85 +33,27 @@ probe reads with 0.1 degC of extra noise for 2 min, 15 min into treatment.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
-import math
 import sys
-import tempfile
 import time
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from hipec.bridge import BoardLink
-from hipec.emulator.mcu import EmulatedMCU
-from hipec.emulator.params import PlantParams, params_from_dict
-from hipec.emulator.plant import PROBES, RHO_C_J_PER_L_C, Plant
-from hipec.runner import Plan, Progress, SessionRunner
-from hipec.store import Store
-from hipec.tables import PHASE_NAMES as PHASES, PROBE_NAMES, phase_names, protocol
+from hipec.emulator.params import PlantFileError, PlantParams
+from hipec.emulator.plant import PROBES
+from hipec.runner import Plan
+from hipec.tables import PHASE_NAMES as PHASES, phase_names, protocol
 
-BAND_C = 0.1
-# A cascade has heated up once the cavity is at the target with the abdomen this full (before that its
-# probes read the first fluid to reach them, not the cavity).
-FILLED_SHARE = 0.99
-OUTLET_LIMIT_C = 44.0
-# firmware config circuit_loss_w_per_c (1.5) x (44.0 - room_temp_c 22.0): what the heater cap allows for
-HX_LOSS_ALLOWANCE_W = 1.5 * (44.0 - 22.0)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lockstep import LiveSession, SessionTrace, run_session  # noqa: E402
+from physics import BAND_C, CAVITY_PROBES, FILLED_SHARE, controlled_truth, heatup_minimum_s  # noqa: E402
+from plant_file import load, load_all  # noqa: E402
 
+__all__ = ["BAND_C", "FILLED_SHARE", "PHASES", "HEATING_UP", "controlled_truth", "controlled_measured",
+           "heatup_minimum_s", "load", "load_all", "percentile", "run", "main"]
 
-def load(path: Path | None) -> tuple[PlantParams, Plan]:
-    params, plan, _config = load_all(path)
-    return params, plan
-
-
-def load_all(path: Path | None) -> tuple[PlantParams, Plan, dict[str, Any]]:
-    """[plant] parameters, [plan] fields and [config]: board settings for this site (set_config)."""
-    if path is None:
-        return PlantParams(), Plan(), {}
-    data = tomllib.loads(path.read_text())
-    unknown = set(data) - {"plant", "plan", "config"}
-    if unknown:
-        raise SystemExit(f"{path}: unknown table(s) {', '.join(sorted(unknown))}; use [plant], [plan], [config]")
-    return params_from_dict(data.get("plant", {}), str(path)), Plan(**data.get("plan", {})), data.get("config", {})
-
-
-def heatup_minimum_s(params: PlantParams, plan: Plan, cavity_probes: int = 2) -> float:
-    """Full heater power, capped only so the heater outlet stays at the 44 degC limit, from an element
-    with the model's shortest lag (0.5 s): a lower bound no controller can beat. Bypass open until the
-    inflow reaches the target; for the cascade, then perfusing until the cavity does."""
-    plant = Plant(dataclasses.replace(params, heater_tau_s=0.5))
-    msps = int(plan.flow_ml_min / 60.0 / params.pump_ml_per_rev * params.pump_steps_per_rev * 1000)
-    flow_l_s = plan.flow_ml_min / 60000.0
-    target = plan.target_temp_c - BAND_C
-    bypass = True
-    filled_l = params.abdomen_capacity_l * FILLED_SHARE
-    for tick in range(int(3 * 3600 / 0.1)):
-        # The firmware's own limit: outlet at 44 degC, allowing for the heat exchanger's loss.
-        cap_w = flow_l_s * RHO_C_J_PER_L_C * (OUTLET_LIMIT_C - plant.t_reservoir) + HX_LOSS_ALLOWANCE_W
-        duty = max(0, min(1000, int(1000 * cap_w / params.heater_max_w)))
-        plant.step(0.1, duty, msps, bypass)
-        temps = plant.true_temps()
-        if bypass and temps["inflow"] >= target:
-            if plan.controlled_point == "inflow":
-                return (tick + 1) * 0.1
-            bypass = False
-        elif not bypass and plant.v_abdomen_l >= filled_l and controlled_truth(temps, plan, cavity_probes) >= target:
-            return (tick + 1) * 0.1
-    return math.inf
-
-
-CAVITY_PROBES = tuple(PROBE_NAMES[i] for i in protocol.ABDOMINAL)
 # Phases in which the session heats toward or holds the target (overshoot is judged over them).
 HEATING_UP = phase_names((protocol.PRIMING, protocol.HEATING, protocol.TREATMENT))
-
-
-def controlled_truth(temps_c: dict[str, float], plan: Plan, cavity_probes: int = 2) -> float:
-    """The true temperature at the plan's controlled point: the inflow, or the cavity where its fitted
-    probes sit (their mean, as the firmware takes it)."""
-    if plan.controlled_point == "abdominal":
-        return sum(temps_c[name] for name in CAVITY_PROBES[:cavity_probes]) / cavity_probes
-    return temps_c["inflow"]
 
 
 def controlled_measured(record: dict[str, Any], plan: Plan, cavity_probes: int = 2) -> float:
@@ -127,100 +73,92 @@ FLOW_STEPS = ((10.0, 400.0), (20.0, 600.0))
 NOISE_BURST_AT_MIN = 15.0
 NOISE_BURST_S = 120.0
 NOISE_BURST_C = 0.1
+# The board's own figures are asked for at 10 min and at the end (heap high-water mark over a session).
+DIAGNOSTICS_AT_MS = 600_000
+
+
+class Disturbances:
+    """What --drug-at-min, --flow-steps and --noise-burst do, each at a board time fixed from the
+    treatment's first record: the same instants on every run."""
+
+    def __init__(self, drug_at_min: float | None, flow_steps: bool, noise_burst: bool):
+        self.drug_at_min = drug_at_min
+        self.flow_steps = flow_steps
+        self.noise_burst = noise_burst
+        self.treatment_ms: int | None = None
+        self.steps_done = 0
+
+    def __call__(self, live: LiveSession) -> None:
+        if self.treatment_ms is None:
+            self.treatment_ms = live.first_ms("TREATMENT")
+            if self.treatment_ms is None:
+                return
+            if self.drug_at_min is not None:
+                live.schedule(self.treatment_ms + int(self.drug_at_min * 60000), "drug_added",
+                              volume_l=0.25, temp_c=22.0)
+            if self.noise_burst:
+                for probe in PROBES:
+                    live.schedule(self.treatment_ms + int(NOISE_BURST_AT_MIN * 60000), "probe_noise",
+                                  probe=probe, duration_s=NOISE_BURST_S, noise_c=NOISE_BURST_C)
+        if self.flow_steps and self.steps_done < len(FLOW_STEPS):
+            at_min, flow = FLOW_STEPS[self.steps_done]
+            if live.now_ms >= self.treatment_ms + at_min * 60000:
+                live.request("set_flow", {"flow_ml_min": flow})
+                self.steps_done += 1
 
 
 def run(params: PlantParams, plan: Plan, drug_at_min: float | None = None,
         config: dict[str, Any] | None = None, flow_steps: bool = False,
         trace: Path | None = None, noise_burst: bool = False) -> dict[str, Any]:
-    mcu = EmulatedMCU(params=params, speed=None, host_sync=True)
-    statuses: dict[str, dict[str, Any]] = {}
-    treatment_start_ms: list[int] = []
-    steps_done = [0]
-    mcu.start()
     started = time.perf_counter()
-    try:
-        with tempfile.TemporaryDirectory() as folder, BoardLink(mcu.device) as link:
-            store = Store(Path(folder) / "bench.sqlite")
-            if config:
-                link.request("set_config", config)
-
-            runner: SessionRunner | None = None
-            # A target the controller cannot reach never ends the session: give up at twice the plan.
-            give_up_ms = int((2 * plan.duration_min + 60) * 60000)
-
-            def watch(p: Progress) -> None:
-                t_ms = p.record["t_ms"]
-                if t_ms > give_up_ms and runner is not None:
-                    runner.stop()
-                if "10min" not in statuses and t_ms >= 600_000:
-                    statuses["10min"] = link.request("diagnostics")
-                if flow_steps and treatment_start_ms and steps_done[0] < len(FLOW_STEPS):
-                    at_min, flow = FLOW_STEPS[steps_done[0]]
-                    if t_ms >= treatment_start_ms[0] + at_min * 60000:
-                        link.request("set_flow", {"flow_ml_min": flow})
-                        steps_done[0] += 1
-                if p.phase == "TREATMENT" and not treatment_start_ms:
-                    treatment_start_ms.append(t_ms)
-                    if drug_at_min is not None:
-                        mcu.schedule(mcu.now_ms + int(drug_at_min * 60000), "drug_added",
-                                     volume_l=0.25, temp_c=22.0)
-                    if noise_burst:
-                        for probe in PROBES:
-                            mcu.schedule(mcu.now_ms + int(NOISE_BURST_AT_MIN * 60000), "probe_noise",
-                                         probe=probe, duration_s=NOISE_BURST_S, noise_c=NOISE_BURST_C)
-
-            runner = SessionRunner(link, store, plan, watch)
-            outcome = runner.run()
-            statuses["end"] = link.request("diagnostics")
-            records = store.telemetry(outcome.session_id)
-            alarms = [d["alarm"] for _at, kind, d in store.events(outcome.session_id)
-                      if kind == "alarm" and d["state"] == "raised"]
-    finally:
-        mcu.stop()
+    disturbances = Disturbances(drug_at_min, flow_steps, noise_burst)
+    session = run_session(params, plan, config, on_step=disturbances, diagnostics_at_ms=(DIAGNOSTICS_AT_MS,))
     wall_s = time.perf_counter() - started
+    records = session.records
     setpoint = plan.target_temp_c
     phase_of = {r["t_ms"] // 1000: PHASES[r["phase"]] for r in records}
     cavity_probes = int((config or {}).get("abdominal_probes", 2))
-    truth = [(s.t_ms // 1000, controlled_truth(s.temps_c, plan, cavity_probes)) for s in mcu.truth]
+    truth = [(s.t_ms // 1000, controlled_truth(s.temps_c, plan, cavity_probes)) for s in session.truth]
     in_treatment = [(t, temp) for t, temp in truth if phase_of.get(t) == "TREATMENT"]
     errors = [abs(temp - setpoint) for _t, temp in in_treatment]
     measured = [abs(controlled_measured(r, plan, cavity_probes) - setpoint) for r in records if PHASES[r["phase"]] == "TREATMENT"]
     heated = [temp for t, temp in truth if phase_of.get(t) in HEATING_UP]
-    inflow_truth = [s.temps_c["inflow"] for s in mcu.truth if phase_of.get(s.t_ms // 1000) in HEATING_UP[1:]]
+    inflow_truth = [s.temps_c["inflow"] for s in session.truth if phase_of.get(s.t_ms // 1000) in HEATING_UP[1:]]
     filled_l = params.abdomen_capacity_l * FILLED_SHARE if plan.controlled_point == "abdominal" else 0.0
-    reached = next((s.t_ms // 1000 for s in mcu.truth
+    reached = next((s.t_ms // 1000 for s in session.truth
                     if s.abdomen_l >= filled_l and controlled_truth(s.temps_c, plan, cavity_probes) >= setpoint - BAND_C),
                    None)
     commanded_ml = sum(r["flow_ml_min"] / 60.0 for r in records)  # one record per second
-    delivered_ml = mcu.plant.delivered_ml
-    perf = statuses["end"]["perf"]
+    delivered_ml = session.delivered_ml
+    end = session.diagnostics[session.end_ms]
+    at_10min = session.diagnostics.get(DIAGNOSTICS_AT_MS, {})
+    perf = end["perf"]
     figures: dict[str, Any] = {
-        "outcome": outcome.phase,
-        "alarms_raised": alarms,
+        "outcome": session.outcome,
+        "alarms_raised": [name for _t, name in session.alarms_raised],
         "max_abs_error_c": round(max(errors), 4) if errors else None,
         "p99_abs_error_c": round(percentile(errors, 0.99), 4) if errors else None,
         "max_abs_error_measured_c": round(max(measured), 4) if measured else None,
         "time_in_band_pct": round(100.0 * sum(e <= BAND_C for e in errors) / len(errors), 2) if errors else None,
         "overshoot_c": round(max(0.0, max(heated) - setpoint), 4) if heated else None,
         "heatup_s": reached,
-        "heatup_min_s": round(heatup_minimum_s(params, plan, cavity_probes), 1),
+        "heatup_min_s": heatup_minimum_s(params, plan, config, cavity_probes),
         "flow_error_pct": round(100.0 * (delivered_ml - commanded_ml) / commanded_ml, 3) if commanded_ml else None,
         "alloc_bytes_per_tick": perf["alloc_bytes_per_tick_max"],
         "gc_pause_us_max": perf["gc_us_max"],
         "tick_us": {"median": perf["tick_us_median"], "p99": perf["tick_us_p99"], "max": perf["tick_us_max"]},
         "tick_and_gc_us": {"median": perf["tick_gc_us_median"], "p99": perf["tick_gc_us_p99"]},
         "tick_and_gc_pct_of_period": round(100.0 * perf["tick_gc_us_median"] / 100000.0, 2),
-        "heap_high_water_bytes": {"10min": statuses.get("10min", {}).get("heap_peak_bytes"),
-                                  "end": statuses["end"]["heap_peak_bytes"]},
-        "treatment_s": outcome.treatment_s,
+        "heap_high_water_bytes": {"10min": at_10min.get("heap_peak_bytes"), "end": end["heap_peak_bytes"]},
+        "treatment_s": session.status["treatment_s"],
         "controlled_point": plan.controlled_point,
         "inflow_max_c": round(max(inflow_truth), 3) if inflow_truth else None,
         "wall_s": round(wall_s, 1),
     }
     if trace is not None:
-        write_trace(trace, mcu, records)
-    if drug_at_min is not None and treatment_start_ms:
-        at_s = treatment_start_ms[0] // 1000 + int(drug_at_min * 60)
+        write_trace(trace, session)
+    if drug_at_min is not None and disturbances.treatment_ms is not None:
+        at_s = disturbances.treatment_ms // 1000 + int(drug_at_min * 60)
         after = [(t, temp) for t, temp in truth if t >= at_s]
         peak = max((abs(temp - setpoint), t) for t, temp in after[:600])
         back = next((t for t, temp in after if t > peak[1] and abs(temp - setpoint) <= BAND_C), None)
@@ -229,13 +167,13 @@ def run(params: PlantParams, plan: Plan, drug_at_min: float | None = None,
     return figures
 
 
-def write_trace(path: Path, mcu: EmulatedMCU, records: list[dict[str, Any]]) -> None:
+def write_trace(path: Path, session: SessionTrace) -> None:
     """One CSV row per second: the plant's truth beside what the firmware measured and commanded."""
-    by_s = {r["t_ms"] // 1000: r for r in records}
+    by_s = {r["t_ms"] // 1000: r for r in session.records}
     with path.open("w") as out:
         out.write("t_s,phase,true_inflow_c,measured_inflow_c,true_reservoir_c,true_abdomen_c,"
                   "heater_w,heater_pm,flow_ml_min\n")
-        for s in mcu.truth:
+        for s in session.truth:
             r = by_s.get(s.t_ms // 1000)
             if r is None:
                 continue
@@ -289,7 +227,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trace", type=Path, help="write a CSV, one row per second of the session")
     parser.add_argument("--plot", type=Path, help="draw the session's inflow (true and measured) to this PNG")
     args = parser.parse_args(argv)
-    params, plan, config = load_all(args.plant)
+    try:
+        params, plan, config = load_all(args.plant)
+    except PlantFileError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
     trace = args.trace
     if args.plot and trace is None:
         trace = args.plot.with_suffix(".csv")

@@ -17,6 +17,7 @@ from hipec.emulator.params import PlantParams
 from hipec.emulator.plant import PROBES, Plant
 from hipec.runner import Plan
 from hipec.tables import phase_names, protocol
+from hipec.tune import TuneError
 from hipec.wire import encode_message
 
 sys.path.insert(0, str(REPO_ROOT / "firmware"))
@@ -192,20 +193,27 @@ class Harness:
 
 
 def tune(params: PlantParams, plan: Plan, config: dict[str, Any]) -> dict[str, Any]:
+    """The relay autotune while priming (started at the first moment the inflow is within 0.1 degC of
+    the target) and its result; TuneError, saying why, when it fails or does not finish."""
     h = Harness(params, plan, config)
     h.send("start")
     ctl = h.ctl
+    started = False
     while h.board.now < GIVE_UP_S * 1000:
         h.step()
         inflow = ctl.probes.temp_c[0]
         if ctl.tuner.state == autotune.IDLE and ctl.session.phase == session.PRIMING and \
                 ctl.target_c > 0 and abs(inflow - ctl.target_c) < 0.1:
             h.send("tune_start")
+            started = True
         if ctl.tuner.state == autotune.FAILED:
-            raise RuntimeError(f"autotune failed: {ctl.tuner.message}")
+            raise TuneError(f"the autotune failed: {ctl.tuner.message}")
         if ctl.tuner.result is not None:
             return ctl.tuner.result
-    raise RuntimeError("autotune did not finish")
+    if not started:
+        raise TuneError(f"the autotune never started: the inflow did not come within 0.1 degC of the target "
+                        f"while priming in {GIVE_UP_S // 3600} h of board time")
+    raise TuneError(f"the autotune did not finish in {GIVE_UP_S // 3600} h of board time")
 
 
 def session_run(name: str, params: PlantParams, plan: Plan, config: dict[str, Any],

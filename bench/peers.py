@@ -30,11 +30,14 @@ from typing import Any
 from simple_pid import PID
 
 from hipec import REPO_ROOT
+from hipec.emulator.params import PlantFileError
 from hipec.runner import Plan
+from hipec.tune import TuneError
 
 sys.path.insert(0, str(REPO_ROOT / "bench"))
-from control import BAND_C, load_all  # noqa: E402
+from control import BAND_C  # noqa: E402
 from inprocess import Run, figures, session_run, tune  # noqa: E402
+from plant_file import load_all  # noqa: E402
 
 from controller import app, heater  # noqa: E402  (on the path through inprocess)
 
@@ -120,8 +123,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--plot", type=Path, help="write the three inflow traces to this PNG")
     args = parser.parse_args(argv)
-    params, plan, config = load_all(args.plant)
-    result = tune(params, plan, config)
+    try:
+        params, plan, config = load_all(args.plant)
+        result = tune(params, plan, config)
+    except (PlantFileError, TuneError) as exc:
+        # One line: the peers need the gains the relay experiment proposes, and there are none.
+        print(f"{parser.prog}: error: {args.plant or 'the default plant'}: {exc}", file=sys.stderr)
+        return 2
     # The peers overshoot past the standard 0.5 degC alarm band while heating up, and the supervisor
     # would end their sessions there; all three run with the widest band so their treatment is seen.
     # The on/off thermostat never stays in band for prime_stable_s: all three enter HEATING at the first

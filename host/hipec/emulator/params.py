@@ -70,16 +70,43 @@ class PlantParams:
 
 
 def load_plant(path: Path | None) -> PlantParams:
-    """Defaults overridden by a TOML file of `name = value` lines (optionally under a [plant] table)."""
+    """Defaults overridden by a TOML file of `name = value` lines, a [plant] table, or both."""
     if path is None:
         return PlantParams()
+    plant, _tables = split_plant_file(read_toml(path), str(path))
+    return params_from_dict(plant, source=str(path))
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file's tables, or one line naming the file and what is wrong with it."""
     try:
-        data = tomllib.loads(Path(path).read_text())
+        return tomllib.loads(Path(path).read_text())
     except tomllib.TOMLDecodeError as exc:
         raise PlantFileError(f"{path}: not valid TOML: {exc}") from None
-    if set(data) == {"plant"} and isinstance(data["plant"], dict):
-        data = data["plant"]
-    return params_from_dict(data, source=str(path))
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        raise PlantFileError(f"{path}: cannot be read ({reason})") from None
+
+
+def split_plant_file(data: dict[str, Any], source: str,
+                     tables: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """A plant file's parts: its plant parameters (top-level `name = value` lines and a [plant] table,
+    which may not both give one) and the other tables this use of the file allows (tables)."""
+    plant = {key: value for key, value in data.items() if not isinstance(value, dict)}
+    found = {key: value for key, value in data.items() if isinstance(value, dict)}
+    allowed = ("plant",) + tables
+    unknown = sorted(set(found) - set(allowed))
+    if unknown:
+        names = ", ".join(f"[{name}]" for name in unknown)
+        raise PlantFileError(f"{source}: unknown table(s) {names}; a plant file here takes `name = value` "
+                             f"lines and the tables {', '.join(f'[{name}]' for name in allowed)}")
+    table = found.pop("plant", {})
+    twice = sorted(set(plant) & set(table))
+    if twice:
+        raise PlantFileError(f"{source}: {twice[0]} is given both as a top-level line and under [plant]; "
+                             f"give it once")
+    plant.update(table)
+    return plant, found
 
 
 def params_from_dict(data: dict[str, Any], source: str = "plant") -> PlantParams:

@@ -24,7 +24,7 @@ from typing import Any
 from hipec import firmware_build
 from hipec.emulator.cable import Cable
 from hipec.emulator.faults import Fault
-from hipec.emulator.mcu import _fault
+from hipec.emulator.mcu import EmulatedMCU
 from hipec.emulator.pacing import Pacer
 from hipec.emulator.params import PlantParams
 from hipec.emulator.plant import Plant
@@ -45,11 +45,13 @@ SLICE_MS = 10
 BOOT_TIMEOUT_S = 120.0
 
 
-class SiliconMCU:
+class SiliconMCU(EmulatedMCU):
     """The emulated RP2040 board. speed, host_sync, faults, port_link: as EmulatedMCU's. files: the
     board's filesystem ((local, remote) pairs; default the rp2040 firmware build); flash_out: where the
     flash is written when the emulator stops (a board kept between runs); ready_on_firmware: start()
-    returns once the firmware has sent its first bytes (else once the chip has enumerated on USB)."""
+    returns once the firmware has sent its first bytes (else once the chip has enumerated on USB).
+    EmulatedMCU's face (device, plant, now_ms, truth, inject, schedule, wait_until, ...) is inherited:
+    it reads the same parts; its interpreter is not made (__init__ is this class's own)."""
 
     def __init__(self, params: PlantParams | None = None, speed: float | None = None,
                  faults: list[Fault] | tuple[Fault, ...] = (), port_link: Path | None = None,
@@ -64,11 +66,9 @@ class SiliconMCU:
         self.pins = board_pins()
         self.port_link = port_link
         self.ready = threading.Event()
-        self.resets: list[tuple[int, str]] = []  # (ms, cause) of every boot, as EmulatedMCU's
-        self.stderr_lines: deque[str] = deque(maxlen=200)
-        self.failed: str | None = None
-        self.halted = False
-        self.in_repl = False  # the chip's REPL is its own: enter_repl resets into the maintenance boot
+        self._resets: list[tuple[int, str]] = []  # (ms, cause) of every boot, as EmulatedMCU's
+        self._stderr_lines: deque[str] = deque(maxlen=200)
+        self._failed: str | None = None
         self.replies = ReplyClock()
         self.profile: dict[str, Any] | None = None
         self.last_exchange: dict[str, Any] = {}
@@ -104,45 +104,28 @@ class SiliconMCU:
         # start the firmware, once it has enumerated on USB.
         self._ready_on_usb_bytes = ready_on_firmware
 
-    # ------------------------------------------------------------ what the parts know (EmulatedMCU's face)
+    # ------------------------------------------------------------ what the parts know: EmulatedMCU's
+    # face over the same parts (_cable, _world, _pacer) is inherited; these are the chip's own.
 
     @property
-    def device(self) -> str:
-        return self._cable.device
+    def resets(self) -> list[tuple[int, str]]:
+        return self._resets
 
     @property
-    def speed(self) -> float | None:
-        return self._pacer.speed
+    def stderr_lines(self) -> deque[str]:
+        return self._stderr_lines
 
     @property
-    def plant(self) -> Plant:
-        return self._world.plant
+    def failed(self) -> str | None:
+        return self._failed
 
     @property
-    def now_ms(self) -> int:
-        return self._world.now_ms
+    def halted(self) -> bool:
+        return False  # a crashed firmware leaves the chip at its REPL, reset by the watchdog if armed
 
     @property
-    def truth(self) -> list[TruthSample]:
-        return self._world.truth
-
-    @property
-    def output_log(self) -> list[tuple[int, int, bool, int, bool]]:
-        return self._world.output_log
-
-    @property
-    def plugged(self) -> bool:
-        return self._cable.plugged
-
-    @property
-    def bytes_dropped(self) -> int:
-        return self._cable.bytes_dropped
-
-    def stderr_tail(self) -> str:
-        return "\n".join(self.stderr_lines)
-
-    def heating_at(self, t_ms: int) -> bool:
-        return self._world.heating_at(t_ms)
+    def in_repl(self) -> bool:
+        return False  # the chip's REPL is its own: enter_repl resets into the maintenance boot
 
     # ------------------------------------------------------------ lifecycle
 
@@ -190,7 +173,7 @@ class SiliconMCU:
     def _collect_stderr(self) -> None:
         assert self._proc is not None and self._proc.stderr is not None
         for line in self._proc.stderr:
-            self.stderr_lines.append(line.decode("utf-8", "replace").rstrip())
+            self._stderr_lines.append(line.decode("utf-8", "replace").rstrip())
 
     def _relay_to_chip(self, host_r: int) -> None:
         """Host bytes (from the cable) to the harness, noted with the slice start they arrive at."""
@@ -210,29 +193,7 @@ class SiliconMCU:
                 except OSError:
                     return
 
-    # ------------------------------------------------------------ faults and profile
-
-    def inject(self, kind: str, probe: str | None = None, duration_s: float | None = None,
-               **values: float) -> Fault:
-        fault = _fault(kind, probe, duration_s, values, "inject")
-        applied = self._world.schedule_now(fault)
-        self._pacer.wake()
-        deadline = time.monotonic() + 30.0
-        while self._world.applied_count < applied and time.monotonic() < deadline and self.failed is None:
-            time.sleep(0.001)
-        return fault
-
-    def schedule(self, at_ms: int, kind: str, probe: str | None = None, duration_s: float | None = None,
-                 **values: float) -> None:
-        self._world.schedule(_fault(kind, probe, duration_s, values, "schedule"), at_ms)
-
-    def wait_until(self, virtual_ms: int, timeout_s: float = 60.0) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while self.now_ms < virtual_ms:
-            if time.monotonic() > deadline or self.failed:
-                return False
-            time.sleep(0.005)
-        return True
+    # ------------------------------------------------------------ profile
 
     def profile_start(self) -> None:
         self._profile_done.clear()
@@ -259,9 +220,9 @@ class SiliconMCU:
                 self._handle(message)
         except HarnessGone as exc:
             if not self._stopping.is_set():
-                self.failed = f"{exc}: {self.stderr_tail()[-500:]}"
+                self._failed = f"{exc}: {self.stderr_tail()[-500:]}"
         except Exception as exc:  # reported to whoever waits on the emulator
-            self.failed = f"{type(exc).__name__}: {exc}"
+            self._failed = f"{type(exc).__name__}: {exc}"
             raise
         finally:
             self.ready.set()
@@ -281,7 +242,7 @@ class SiliconMCU:
     def _event(self, event: dict[str, Any]) -> None:
         if event["event"] == "boot":
             cause = {"watchdog": "watchdog", "force": "reset", "power": "power_on"}.get(event["cause"], event["cause"])
-            self.resets.append((int(event["atNs"] // 1_000_000), cause))
+            self._resets.append((int(event["atNs"] // 1_000_000), cause))
             self._world.hang = False  # the reset ended the hang
         elif event["event"] == "profile":
             self.profile = event

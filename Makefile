@@ -12,7 +12,7 @@ PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 NODE_STAMP := tools/rp2040/node_modules/.installed
 SILICON_MINUTES ?= 10
 
-.PHONY: test demo emulate fuzz typecheck fault-matrix fault-pairs scenarios silicon clean
+.PHONY: test demo emulate fuzz typecheck fault-matrix fault-pairs scenarios campaign silicon clean
 
 $(STAMP): requirements.txt pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ fault-pairs: $(STAMP)
 # The randomized scenario campaign (bench/scenarios.py); make test runs a seeded sample of it.
 scenarios: $(STAMP)
 	$(BIN)/hipec bench scenarios --count 1000 --seed 1
+
+# The randomized plant campaign (bench/campaign.py): 200 plants over the documented ranges, whole sessions
+# on the emulated MCU, simple-pid and the on/off thermostat beside them; make test runs a seeded sample.
+campaign: $(STAMP)
+	$(BIN)/hipec bench campaign --plants 200 --seed 1 --peers --histogram docs/img/campaign.png --save bench/out/campaign.json
 
 # A whole session through the real bridge on the emulated RP2040, figures in cycles (bench/silicon.py;
 # SILICON_MINUTES=90 for the heap over a long treatment).

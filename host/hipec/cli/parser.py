@@ -203,15 +203,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", action="store_true", help="copy .py sources instead of mpy-cross bytecode")
     p.add_argument("--config", type=Path, help="TOML with a [config] table to store on the board")
 
-    p = sub.add_parser("bench", help="run a benchmark from bench/ (control, peers, autotune, scenarios)",
+    p = sub.add_parser("bench", help="run a benchmark from bench/ (control, peers, autotune, scenarios, campaign)",
                        description="`hipec bench control --plant FILE --json` runs a whole session on the "
                                    "emulated MCU and prints the control figures (bench/control.py); `peers` "
                                    "runs this controller, simple-pid and an on/off thermostat on the same plant "
                                    "(bench/peers.py); `autotune` tunes on every plant variant (bench/autotune.py); "
                                    "`silicon --json` a session on the emulated RP2040, in cycles (bench/silicon.py); "
                                    "`scenarios --count N --seed S` runs the randomized scenario campaign "
-                                   "(bench/scenarios.py).")
-    p.add_argument("name", choices=["control", "peers", "autotune", "scenarios", "silicon"], help="which benchmark")
+                                   "(bench/scenarios.py); `campaign --plants N --seed S` runs whole sessions on "
+                                   "random plants over the documented ranges (bench/campaign.py).")
+    p.add_argument("name", choices=["control", "peers", "autotune", "scenarios", "silicon", "campaign"],
+                   help="which benchmark")
     p.add_argument("args", nargs=argparse.REMAINDER, help="the benchmark's own options (see --help)")
 
     p = sub.add_parser("demo", help="emulate a board and run one full default treatment on it",

@@ -26,6 +26,7 @@ from controller.cutout import Cutout  # noqa: E402
 
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 from control import BAND_C, HEATING_UP, percentile  # noqa: E402
+from plant_file import settings_record  # noqa: E402
 
 TICK_MS = 100
 # A session that reached one of these is over for a benchmark (a pause would wait for an operator).
@@ -162,16 +163,20 @@ class Run:
     t_s: list[int] = field(default_factory=list)
     phase: list[str] = field(default_factory=list)
     true_inflow_c: list[float] = field(default_factory=list)
+    true_outlet_c: list[float] = field(default_factory=list)  # the heat exchanger's outlet
     outcome: str = ""
     alarms: list[str] = field(default_factory=list)
 
 
 class Harness:
+    """The controller on a board whose flash holds config (it boots with the site's settings, its
+    converters and cut-out set before its first reading), the plan set."""
+
     def __init__(self, params: PlantParams, plan: Plan, config: dict[str, Any]):
         self.plant = Plant(params)
         self.board = PlantBoard(self.plant)
+        self.board.settings = settings_record(config)
         self.ctl = app.Controller(self.board)
-        self.ctl.config.apply(config)
         self.msg_id = 0
         self.send("set_plan", plan.fields())
         self.ctl.link.service()
@@ -231,6 +236,7 @@ def session_run(name: str, params: PlantParams, plan: Plan, config: dict[str, An
             run.t_s.append(h.board.now // 1000)
             run.phase.append(phase)
             run.true_inflow_c.append(h.plant.true_temps()["inflow"])
+            run.true_outlet_c.append(h.plant.t_hx)
             for name in ctl.alarms.active_names():
                 if name not in run.alarms:
                     run.alarms.append(name)

@@ -92,6 +92,22 @@ class SimplePid:
         return float(self.pid(measured_c, dt=dt_s))
 
 
+# The peers overshoot past the standard 0.5 degC alarm band while heating up, and the supervisor would
+# end their sessions there: they run with the widest band so their treatment is seen. The on/off
+# thermostat never stays in band for prime_stable_s: they enter HEATING at the first moment in band.
+PEER_SETTINGS = {"alarm_band_c": 1.0, "prime_stable_s": 0}
+
+
+def peer_heaters(pid: dict[str, float]) -> dict[str, Callable[[app.Controller], Any]]:
+    """Each peer by name: what makes its heater controller for a controller's configuration (pid: the
+    plain PID the autotune proposes, for simple-pid)."""
+    def cap(ctl: app.Controller) -> Callable[[float, float], float]:
+        return heater.HeaterController(ctl.config).cap_w
+
+    return {"simple-pid": lambda ctl: SimplePid(pid["kp_w_per_c"], pid["ti_s"], pid["td_s"], cap(ctl)),
+            "on/off": lambda ctl: OnOff(cap(ctl))}
+
+
 def plot(runs: list[Run], plan: Plan, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
@@ -130,22 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         # One line: the peers need the gains the relay experiment proposes, and there are none.
         print(f"{parser.prog}: error: {args.plant or 'the default plant'}: {exc}", file=sys.stderr)
         return 2
-    # The peers overshoot past the standard 0.5 degC alarm band while heating up, and the supervisor
-    # would end their sessions there; all three run with the widest band so their treatment is seen.
-    # The on/off thermostat never stays in band for prime_stable_s: all three enter HEATING at the first
-    # moment in band instead.
-    tuned = dict(config, alarm_band_c=1.0, prime_stable_s=0, **result["proposed"])
+    tuned = dict(config, **PEER_SETTINGS, **result["proposed"])
     pid = result["pid"]
-
-    def cap(ctl: app.Controller) -> Callable[[float, float], float]:
-        return heater.HeaterController(ctl.config).cap_w
-
-    runs = [
-        session_run("firmware", params, plan, tuned, None),
-        session_run("simple-pid", params, plan, tuned,
-                    lambda ctl: SimplePid(pid["kp_w_per_c"], pid["ti_s"], pid["td_s"], cap(ctl))),
-        session_run("on/off", params, plan, tuned, lambda ctl: OnOff(cap(ctl))),
-    ]
+    runs = [session_run("firmware", params, plan, tuned, None)]
+    runs += [session_run(name, params, plan, tuned, make) for name, make in peer_heaters(pid).items()]
     out = {"autotune": {k: result[k] for k in ("ku_w_per_c", "pu_s", "lag_s", "dead_time_s")},
            "pid_gains": pid, "controllers": {run.name: figures(run, plan) for run in runs}}
     if args.plot:

@@ -1,11 +1,11 @@
-"""What a plant allows under the firmware's own limits, from the plant model's physics: the fastest heat-up
-any controller could make on it, and whether the target can be held at all.
+"""What a plant allows under the firmware's absolute limits, from the plant model's physics: the fastest
+heat-up any controller could make on it, and whether the target can be held at all.
 
-Both take the heater's limit from the firmware itself (controller/heater.py's cap_w, run here under
-CPython with the board's settings applied): the power that lifts fluid entering at the measured inlet
-to the 44.0 degC absolute setpoint limit at the flow the board believes it pumps, plus the losses it is
-told about, and never more than the heater's rating. The board commands its pump through its own
-tubing calibration, so the plant receives what that calibration makes of the planned flow.
+The limits are physical ones: the heat exchanger's outlet never above the 44.0 degC absolute setpoint
+limit (firmware/controller/safety.py), the heater never above its power. The board commands its pump
+through its own tubing calibration (the [config] it is given), so the plant carries what that
+calibration makes of the planned flow; everything else is the plant's truth, whatever the board was
+told about it.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from hipec.tables import PROBE_NAMES, protocol
 
 sys.path.insert(0, str(REPO_ROOT / "firmware"))
 from controller import config as fw_config  # noqa: E402
-from controller import heater as fw_heater  # noqa: E402
+from controller.safety import ABS_MAX_SETPOINT_C as OUTLET_LIMIT_C  # noqa: E402
 
 # Reached: the true controlled value within this of the target (the treatment band).
 BAND_C = 0.1
@@ -56,10 +56,13 @@ def true_flow_ml_min(params: PlantParams, plan: Plan, cfg: Any) -> float:
     return pump_msps(plan, cfg) / 1000.0 / params.pump_steps_per_rev * params.pump_ml_per_rev * 60.0
 
 
-def cap_duty_pm(cfg: Any, inlet_c: float, flow_ml_min: float) -> int:
-    """The heater duty (per mille of the rated power) at the firmware's cap."""
-    cap_w = fw_heater.HeaterController(cfg).cap_w(inlet_c, flow_ml_min)
-    return max(0, min(1000, int(1000 * cap_w / cfg.heater_rated_w)))
+def outlet_cap_w(params: PlantParams, inlet_c: float, flow_ml_min: float) -> float:
+    """The power that holds the exchanger's outlet at the limit in steady flow (the lift of fluid
+    entering at inlet_c at this flow, and the exchanger's own loss to the room at the limit), no more
+    than the heater's power: what the firmware's cap aims at, with the plant's true flow and loss."""
+    carried_w_per_c = flow_ml_min / 60000.0 * RHO_C_J_PER_L_C
+    cap_w = carried_w_per_c * (OUTLET_LIMIT_C - inlet_c) + params.heater_loss_w_per_c * (OUTLET_LIMIT_C - params.room_temp_c)
+    return max(0.0, min(params.heater_max_w, cap_w))
 
 
 def controlled_truth(temps_c: dict[str, float], plan: Plan, cavity_probes: int = 2) -> float:
@@ -72,17 +75,20 @@ def controlled_truth(temps_c: dict[str, float], plan: Plan, cavity_probes: int =
 
 def heatup_minimum_s(params: PlantParams, plan: Plan, config: dict[str, Any] | None = None,
                      cavity_probes: int = 2) -> float:
-    """Heater at the firmware's cap throughout (the board's settings applied), from an element with the
-    model's shortest lag: a lower bound no controller can beat. Bypass open until the inflow reaches
-    the target; for the cascade, then perfusing until the cavity does. inf: not within 3 h."""
+    """The heater at the outlet cap from the start (outlet_cap_w at the reservoir's temperature), from an
+    element with the model's shortest lag: no controller whose power stays under the same cap heats up
+    faster (one that lets the outlet run above the limit can). Bypass open until the inflow reaches the
+    target; for the cascade, then perfusing until the cavity does. inf: not within 3 h."""
     cfg = board_config(config)
     plant = Plant(dataclasses.replace(params, heater_tau_s=FASTEST_ELEMENT_S))
     msps = pump_msps(plan, cfg)
+    flow = true_flow_ml_min(params, plan, cfg)
     reached_c = plan.target_temp_c - BAND_C
     bypass = True
     filled_l = params.abdomen_capacity_l * FILLED_SHARE
     for tick in range(int(MINIMUM_GIVE_UP_S / STEP_S)):
-        plant.step(STEP_S, cap_duty_pm(cfg, plant.t_reservoir, plan.flow_ml_min), msps, bypass)
+        duty_pm = int(1000 * outlet_cap_w(params, plant.t_reservoir, flow) / params.heater_max_w)
+        plant.step(STEP_S, duty_pm, msps, bypass)
         temps = plant.true_temps()
         if bypass and temps["inflow"] >= reached_c:
             if plan.controlled_point == "inflow":
@@ -100,7 +106,7 @@ class Reach:
     reachable: bool
     cause: str  # "" when reachable; else what stands in the way
     required_w: float  # heater power the steady treatment needs
-    available_w: float  # what the firmware's cap and the heater allow then
+    available_w: float  # the heater's power
     exchanger_outlet_c: float  # where the exchanger must be for the inflow to reach the target
     cavity_c: float  # the steady cavity, with the patient's core at its coldest
 
@@ -116,11 +122,10 @@ def reachability(params: PlantParams, plan: Plan, config: dict[str, Any] | None 
     balance: the cavity takes the inflow's heat and gives it to the patient (whose core is at its
     coldest of the session: its start, or where the body holds it) and the room; the outflow line,
     the reservoir and the exchanger lose theirs; the exchanger must lift the reservoir's fluid to what
-    the inflow line turns into the target. Reachable when the firmware's cap at that inlet and the
-    heater allow that power, and the perfusate fills the abdomen with the reservoir above its switch."""
+    the inflow line turns into the target. Reachable when that outlet is within the limit, the heater
+    has that power, and the perfusate fills the abdomen with the reservoir above its switch."""
     p = params
-    cfg = board_config(config)
-    flow = true_flow_ml_min(p, plan, cfg)
+    flow = true_flow_ml_min(p, plan, board_config(config))
     carried = flow / 60000.0 * RHO_C_J_PER_L_C
     room = p.room_temp_c
     target = plan.target_temp_c
@@ -136,16 +141,16 @@ def reachability(params: PlantParams, plan: Plan, config: dict[str, Any] | None 
     returned = room + (cavity - room) * line_transmission(p.line_loss_w_per_c, p.line_segments, carried)
     reservoir = (carried * returned + p.reservoir_loss_w_per_c * room) / (carried + p.reservoir_loss_w_per_c)
     required = carried * (outlet - reservoir) + p.heater_loss_w_per_c * (outlet - room)
-    duty_pm = cap_duty_pm(cfg, reservoir, plan.flow_ml_min)
-    available = duty_pm / 1000.0 * p.heater_max_w
     circuit_l = p.heater_volume_l + p.line_in_volume_l + p.line_out_volume_l
     cause = ""
     if p.perfusate_l - circuit_l - p.abdomen_capacity_l <= p.reservoir_low_l:
         cause = (f"perfusate: {p.perfusate_l:.2f} L does not fill a {p.abdomen_capacity_l:.2f} L abdomen and "
                  f"{circuit_l:.2f} L of circuit with the reservoir above its {p.reservoir_low_l:.2f} L switch")
-    elif required > available:
-        limit = "heater power" if duty_pm >= 1000 else "the 44.0 degC outlet cap"
-        cause = (f"{limit}: the treatment needs {required:.0f} W (exchanger outlet {outlet:.2f} degC, inlet "
-                 f"{reservoir:.2f} degC, cavity {cavity:.2f} degC), the firmware allows {available:.0f} W")
-    return Reach(reachable=not cause, cause=cause, required_w=round(required, 1), available_w=round(available, 1),
+    elif outlet > OUTLET_LIMIT_C:
+        cause = (f"outlet limit: the inflow line loses {outlet - target:.2f} degC at {flow:.0f} mL/min, so the "
+                 f"exchanger would have to reach {outlet:.2f} degC, above the {OUTLET_LIMIT_C} degC limit")
+    elif required > p.heater_max_w:
+        cause = (f"heater power: the treatment needs {required:.0f} W (inlet {reservoir:.2f} degC, cavity "
+                 f"{cavity:.2f} degC), the heater gives {p.heater_max_w:.0f} W")
+    return Reach(reachable=not cause, cause=cause, required_w=round(required, 1), available_w=p.heater_max_w,
                  exchanger_outlet_c=round(outlet, 3), cavity_c=round(cavity, 3))

@@ -7,18 +7,26 @@ site stores on the board.
     [config]    board settings sent with set_config before the session (the board checks them)
 
 Every problem is one PlantFileError line naming the file, the key, the value and what is allowed.
+settings_record() turns a [config] into the record the board keeps in its flash.
 """
 from __future__ import annotations
 
 import dataclasses
 import difflib
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
+from hipec import REPO_ROOT
 from hipec.emulator.params import PlantFileError, PlantParams, params_from_dict, read_toml, split_plant_file
 from hipec.plan_rules import CONTROLLED_POINTS
 from hipec.runner import Plan
+
+sys.path.insert(0, str(REPO_ROOT / "firmware"))
+from controller import config as fw_config  # noqa: E402
+from controller import settings as fw_settings  # noqa: E402
+from controller import wire as fw_wire  # noqa: E402
 
 PLAN_KEYS = tuple(f.name for f in dataclasses.fields(Plan))
 
@@ -55,3 +63,22 @@ def plan_from_dict(data: dict[str, Any], source: str) -> Plan:
         else:
             values[key] = float(value)
     return Plan(**values)
+
+
+class _Flash:
+    """What the firmware's settings code writes to: the bytes of one record."""
+    record = b""
+
+    def settings_write(self, data: Any) -> None:
+        self.record = bytes(data)
+
+
+def settings_record(config: dict[str, Any]) -> bytes:
+    """The board's stored settings with these changes applied, encoded as the firmware stores them (its
+    own config and settings code, under CPython); a setting it refuses raises its CommandError. A board
+    that boots with it has its converters, calibrations and cut-out set before its first reading."""
+    cfg = fw_config.Config()
+    cfg.apply(dict(config))
+    flash = _Flash()
+    fw_settings.save(flash, cfg, fw_wire.PayloadBuffer())
+    return flash.record

@@ -64,21 +64,22 @@ def test_the_bench_command_says_a_plant_file_mistake_in_one_line(tmp_path: Path,
     assert err.count("\n") == 1 and "[plan] has no key 'flow'" in err and "Traceback" not in err
 
 
-def test_heatup_minimum_is_taken_under_the_settings_the_board_is_given() -> None:
-    # A lossy exchanger in a cold room: under the default settings the firmware's cap leaves the inflow
-    # short of the target for good; told the room and the losses, the cap allows for them and the
-    # inflow gets there (it read inf here whatever the [config] said).
-    params = PlantParams(heater_loss_w_per_c=8.0, room_temp_c=17.0)
-    told = {"room_temp_c": 17.0, "circuit_loss_w_per_c": 9.0}
-    assert physics.heatup_minimum_s(params, Plan()) == math.inf
-    told_s = physics.heatup_minimum_s(params, Plan(), told)
-    assert 60.0 < told_s < 300.0
-    # The tubing calibration the board is given sets the flow it really pumps: believing 11 mL/rev of
-    # a 10 mL/rev tube, it pumps 9 % less and heats it with the power its cap allows for the planned flow.
+def test_heatup_minimum_is_the_plants_own_under_the_outlet_limit_and_the_boards_tubing_calibration() -> None:
+    # A lossy exchanger in a cold room: the minimum took a fixed 33 W for every circuit's losses
+    # whatever its [config] and read inf for it; the firmware, told the room and the losses, heated
+    # it up in 97 s. The minimum now holds the exchanger at the limit with its own loss.
+    lossy = physics.heatup_minimum_s(PlantParams(heater_loss_w_per_c=8.0, room_temp_c=17.0), Plan(),
+                                     {"room_temp_c": 17.0, "circuit_loss_w_per_c": 9.0})
+    assert 30.0 < lossy < 300.0
+    # The tubing calibration the board is given sets the flow it really pumps (believing 11 mL/rev of
+    # a 10 mL/rev tube, 9 % less), and the minimum heats that flow.
     assert physics.true_flow_ml_min(PlantParams(), Plan(), physics.board_config({"pump_ml_per_rev": 11.0})) == \
         pytest.approx(500.0 / 1.1, abs=0.01)
-    faster = physics.heatup_minimum_s(PlantParams(), Plan(), {"pump_ml_per_rev": 11.0})
-    assert faster < physics.heatup_minimum_s(PlantParams(), Plan())
+    assert physics.heatup_minimum_s(PlantParams(), Plan(), {"pump_ml_per_rev": 11.0}) != \
+        physics.heatup_minimum_s(PlantParams(), Plan())
+    # A circuit that cannot reach the target under the limit has no minimum: long lossy lines at
+    # 400 mL/min would need the exchanger at 46.4 degC.
+    assert physics.heatup_minimum_s(PlantParams(line_loss_w_per_c=5.0), Plan(flow_ml_min=400.0)) == math.inf
 
 
 def test_a_failed_autotune_ends_bench_peers_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

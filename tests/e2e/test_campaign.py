@@ -1,0 +1,73 @@
+"""A small seeded plant campaign on the emulated MCU: every plant judged beside its own heat balance, the
+failures named with their seeds, and a plant rerun alone on a loaded machine giving every figure again
+to the last digit (behaviour only: nothing here depends on how long anything took)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hipec import REPO_ROOT
+
+sys.path.insert(0, str(REPO_ROOT / "bench"))
+import campaign  # noqa: E402
+from campaign_judge import problem_class  # noqa: E402
+from campaign_plants import draw  # noqa: E402
+from plant_file import load_all  # noqa: E402
+
+# Seed 150 can reach the target (and heats up fast); seed 151's inflow line loses 1.5 degC, more than the
+# 44.0 degC outlet limit leaves room for. One minute of treatment keeps each session to minutes of board time.
+FIRST_SEED = 150
+SHORT = ["--duration-min", "1", "--json"]
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
+    status = campaign.main(args)
+    return status, json.loads(capsys.readouterr().out)
+
+
+def without_wall_time(session: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in session.items() if key != "wall_s"}
+
+
+def test_a_small_campaign_judges_every_plant_and_a_rerun_alone_under_load_repeats_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out = run(["--plants", "2", "--seed", str(FIRST_SEED), "--workers", "2", "--plant-files", str(tmp_path)]
+                      + SHORT, capsys)
+    sessions = out["sessions"]
+    assert [s["seed"] for s in sessions] == [FIRST_SEED, FIRST_SEED + 1] and out["plants"] == 2
+    reachable, unreachable = sessions
+    assert reachable["reachable"] and not unreachable["reachable"]
+    assert unreachable["cause"].startswith("outlet limit") and unreachable["outcome"] != "NOT RUN"
+    assert out["reachable"] == 1 and out["completed"] == sum(s["completed"] for s in sessions)
+    # The verdict follows the figures: a reachable plant passes exactly when it completed within 0.10
+    # degC with no alarm; an unreachable one must end with an alarm (a stall is named as such).
+    passed = reachable["completed"] and reachable["max_abs_error_c"] is not None and \
+        reachable["max_abs_error_c"] <= 0.10 and not reachable["alarms"]
+    assert (reachable["problems"] == []) == passed
+    assert out["requirement_met"] == passed and status == (0 if passed else 1)
+    assert (unreachable["problems"] == []) == (bool(unreachable["alarms"]) and not unreachable["given_up"])
+    for problem in reachable["problems"]:
+        assert FIRST_SEED in out["classes"][problem_class(problem)]
+    if reachable["max_abs_error_c"] is not None:
+        assert out["worst_max_abs_error_c"] == out["p95_max_abs_error_c"] == out["median_max_abs_error_c"] \
+            == reachable["max_abs_error_c"]
+        assert reachable["max_abs_error_c"] >= (reachable["max_abs_error_treatment_c"] or 0.0)
+    # Each plant failing or out of reach is written as a plant file that reads back as the same plant.
+    for seed in (s["seed"] for s in sessions if s["problems"] or not s["reachable"]):
+        plant = draw(seed, 1.0)
+        assert load_all(tmp_path / f"campaign-{seed}.toml") == (plant.params, plant.plan, plant.config)
+
+    # The first plant again, alone, with two processes burning both cores beside it.
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        _status, again = run(["--plants", "1", "--seed", str(FIRST_SEED), "--workers", "1"] + SHORT, capsys)
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+    assert without_wall_time(again["sessions"][0]) == without_wall_time(reachable)

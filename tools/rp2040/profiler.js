@@ -11,7 +11,8 @@ export class Symbols {
     if (symsPath) {
       for (const line of readFileSync(symsPath, 'latin1').split('\n')) {
         const [address, name] = line.trim().split(/\s+/);
-        if (name) entries.push([parseInt(address, 16), name]);
+        // An entry without a name still ends the function before it: its span is named by address.
+        if (address) entries.push([parseInt(address, 16), name || `unnamed@${address}`]);
       }
     }
     entries.sort((a, b) => a[0] - b[0]);

@@ -59,6 +59,11 @@ class Case:
     replug_after_s: float | None = None
     # Phases where the fault cannot do harm, so no detection is required there (docs/hazards.md).
     harmless_in: tuple[str, ...] = ()
+    # Phases where another detection time is allowed, with its reason (docs/hazards.md).
+    allowed_s_in: tuple[tuple[str, float], ...] = ()
+
+    def allowed_s(self, phase: str) -> float:
+        return dict(self.allowed_s_in).get(phase, self.detect_s)
 
 
 CASES = (
@@ -70,17 +75,21 @@ CASES = (
     Case("probe_short_reservoir", "probe_short", "control_probe_failed", "high", 1.0, heater_off=True,
          probe="reservoir", harmless_in=("COOLDOWN",)),
     Case("probe_open_abdominal", "probe_open", "monitor_probe_failed", "medium", 1.0, probe="abdominal_1"),
-    Case("probe_drift_inflow_low", "probe_drift", "heat_balance", "high", 360.0, heater_off=True,
-         bypass_open=True, probe="inflow", values={"rate_c_per_min": -0.5}, window_s=420.0),
-    Case("probe_drift_inflow_high", "probe_drift", "heat_balance", "high", 360.0, heater_off=True,
-         probe="inflow", values={"rate_c_per_min": 0.5}, window_s=420.0),
-    # A probe slipped out of the fluid reads the room: the heat balance sees heat going nowhere.
-    Case("probe_dislodged_inflow", "probe_drift", "heat_balance", "high", 75.0, heater_off=True,
-         bypass_open=True, probe="inflow", values={"offset_c": -20.0}, window_s=120.0),
+    # An inflow probe drifting, or slipped out of the fluid (it reads the room), leaves the redundant
+    # inflow probe: 0.5 degC apart for 2 s (at 0.5 degC/min: a minute).
+    Case("probe_drift_inflow_low", "probe_drift", "inflow_disagreement", "high", 65.0, heater_off=True,
+         bypass_open=True, probe="inflow", values={"rate_c_per_min": -0.5}, window_s=120.0),
+    Case("probe_drift_inflow_high", "probe_drift", "inflow_disagreement", "high", 65.0, heater_off=True,
+         bypass_open=True, probe="inflow", values={"rate_c_per_min": 0.5}, window_s=120.0),
+    Case("probe_dislodged_inflow", "probe_drift", "inflow_disagreement", "high", 3.0, heater_off=True,
+         bypass_open=True, probe="inflow", values={"offset_c": -20.0}, window_s=60.0),
     Case("probe_stuck_inflow", "probe_stuck", "control_probe_failed", "high", 125.0, heater_off=True,
          probe="inflow", window_s=180.0),
+    # While PRIMING heats the exchanger up, its own warming hides a stuck switch from the runaway watch
+    # (its tolerance widens while the model moves); the bypass is open and no fluid reaches the patient,
+    # and the outlet's absolute limit (45.0 degC) acts within this (docs/hazards.md, H8).
     Case("heater_stuck_on", "heater_stuck_on", "heater_runaway", "high", 5.0, heater_off=True, bypass_open=True,
-         harmless_in=("COOLDOWN",)),
+         harmless_in=("COOLDOWN",), allowed_s_in=(("PRIMING", 30.0),)),
     Case("heater_dead", "heater_dead", "heat_balance", "high", 260.0, heater_off=True, window_s=300.0,
          harmless_in=("COOLDOWN",)),
     Case("pump_stall", "pump_stall", "pressure_high", "high", 10.0, heater_off=True, pump_stop=True),
@@ -208,8 +217,9 @@ class CaseRun:
                 result.detected = "none needed"
         if detected_ms is not None:
             result.detect_s = max(0.0, (detected_ms - self.inject_ms) / 1000.0)
-            if result.detect_s > case.detect_s and not harmless:
-                result.fail(f"detected after {result.detect_s:.1f} s, allowed {case.detect_s:.1f} s")
+            allowed_s = case.allowed_s(self.phase)
+            if result.detect_s > allowed_s and not harmless:
+                result.fail(f"detected after {result.detect_s:.1f} s, allowed {allowed_s:.1f} s")
         # 2. Reactions: heater off within one tick of detection; pump and bypass as the reaction asks.
         if detected_ms is not None and case.heater_off:
             # When the heater stopped after the fault (a dead-man or a power cut can beat detection),

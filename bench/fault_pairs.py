@@ -100,9 +100,13 @@ class PairRun(CaseRun):
     def check(self, result: Result, session_id: int) -> None:
         super().check(result, session_id)
         held_by = self._held_off_by_first(session_id)
-        if held_by is None:
-            return
-        result.detected = f"{held_by} (first fault)"
+        if held_by is not None:
+            result.detected = f"{held_by} (first fault)"
+        else:
+            held_by = self._held_off_before_due(session_id)
+            if held_by is None:
+                return
+            result.detected = f"{held_by} (before the second was due)"
         result.problems = [p for p in result.problems if not any(m in p for m in MOOT_AFTER_FIRST)]
         result.ok = not result.problems
 
@@ -120,18 +124,38 @@ class PairRun(CaseRun):
         return None
 
 
+    def _held_off_before_due(self, session_id: int) -> str | None:
+        """What held the heater off from before the second fault's own detection was due to the end of the
+        window, if something did: a high alarm the first fault raised later than the second's injection
+        (a heater dead is found by the heat balance after a minute and more), or the board at rest after
+        a reset the first fault caused, where no session runs for a second alarm to protect."""
+        assert self.inject_ms is not None
+        due_ms = self.inject_ms + int(self.pair.second.allowed_s(self.phase) * 1000)
+        end_ms = self.inject_ms + int(self.case.window_s * 1000)
+        if any(self.mcu.heating_at(t) for t in range(due_ms, end_ms, 500)):
+            return None
+        for at, cause in self.mcu.resets[1:]:
+            if at <= due_ms:
+                return f"reset ({cause}), board at rest"
+        for _at, kind, d in self.store.events(session_id):
+            if kind == "alarm" and d["state"] == "raised" and d["priority"] == "high" \
+                    and d["t_ms"] <= due_ms and d["alarm"] != self.pair.second.alarm:
+                return str(d["alarm"])
+        return None
+
+
 def run_pair(job: tuple[Pair, str]) -> dict[str, Any]:
     pair, phase = job
     with tempfile.TemporaryDirectory() as folder:
         r = PairRun(pair, phase, Path(folder)).run()
-    return {"pair": pair.name, "phase": phase, "ok": r.ok, "detected": r.detected, "detect_s": r.detect_s,
+    return {"pair": pair.name, "first": pair.first.name, "second": pair.second.name, "phase": phase, "ok": r.ok, "detected": r.detected, "detect_s": r.detect_s,
             "max_fluid_c": r.max_fluid_c, "max_circuit_c": r.max_circuit_c, "records": r.records,
             "problems": r.problems}
 
 
 def _failed(job: tuple[Pair, str], why: str) -> dict[str, Any]:
     pair, phase = job
-    return {"pair": pair.name, "phase": phase, "ok": False, "detected": "-", "detect_s": None,
+    return {"pair": pair.name, "first": pair.first.name, "second": pair.second.name, "phase": phase, "ok": False, "detected": "-", "detect_s": None,
             "max_fluid_c": 0.0, "max_circuit_c": 0.0, "records": 0, "problems": [f"the run failed: {why}"]}
 
 
@@ -139,7 +163,7 @@ def markdown(results: list[dict[str, Any]]) -> str:
     lines = ["| first fault | second fault | phase | made safe by | detection (s) | max to patient (°C) | "
              "max in circuit (°C) | records | result |", "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
-        first, second = r["pair"].split("+")
+        first, second = r["first"], r["second"]
         det = "-" if r["detect_s"] is None else f"{r['detect_s']:.1f}"
         verdict = "pass" if r["ok"] else "FAIL: " + "; ".join(r["problems"])
         lines.append(f"| {first} | {second} | {r['phase']} | {r['detected']} | {det} | {r['max_fluid_c']:.2f} | "

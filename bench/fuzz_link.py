@@ -182,7 +182,7 @@ def main():
         "plan_unchanged": ctl.plan.as_dict() == plan_before,
         # Compared setting by setting: a second dict of fifty settings needs a block the fuzzed heap
         # may no longer have, and that would be the harness's failure, not the firmware's.
-        "config_unchanged": all(getattr(ctl.config, name) == value for name, value in config_before.items()),
+        "config_unchanged": all(ctl.config.value(name) == value for name, value in config_before.items()),
         "heap_after_warmup": heap_start,
         "heap_end": heap_end,
         # Every buffer (reply cache included) is allocated at boot. After warm-up the live heap still

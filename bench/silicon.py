@@ -50,6 +50,9 @@ CYCLES_PER_US = 125  # the RP2040 at MicroPython's 125 MHz
 # The rp2 image's heap (micropython.mem_info() on the emulated chip: "GC: total: 245888").
 HEAP_BYTES = 245_888
 PROFILE_AFTER_TREATMENT_MS = 60_000
+# Wall seconds the bridge waits for a reply: the emulation runs several times slower than the chip while
+# it is busy (more on a loaded machine), and BoardLink's 1 s is meant for a real board.
+REPLY_TIMEOUT_S = 20.0
 
 
 def cycles(us: int) -> int:
@@ -67,7 +70,7 @@ def run(minutes: float, plant: Path | None, profile_s: float, firmware_dir: Path
     statuses: dict[str, dict[str, Any]] = {}
     profile: dict[str, Any] = {}
     try:
-        with tempfile.TemporaryDirectory() as folder, BoardLink(mcu.device) as link:
+        with tempfile.TemporaryDirectory() as folder, BoardLink(mcu.device, reply_timeout_s=REPLY_TIMEOUT_S) as link:
             store = Store(Path(folder) / "silicon.sqlite")
             hello = link.request("hello")
             boot_ms = _boot_ms(mcu, hello)

@@ -11,6 +11,10 @@ from array import array
 # only: under 1 % of the ticks, so the tick-time percentiles up to p99 do not see them.
 SAMPLED_PLATFORMS = ("rp2", "esp32")
 HEAP_SAMPLE_TICKS = 128
+# After the first reply between two ticks' collections, at most this many replies' garbage waits (a
+# frame's worth each at most) before a reply collects again: a loop that answers without ticking (a
+# burst of requests, the link fuzzer) stays bounded.
+REPLIES_WAITING_MAX = 3
 
 
 class Perf:
@@ -44,9 +48,11 @@ class Perf:
         # The controller takes the heap around its control step (heap_used): the collection that
         # follows is the tick's. The others follow replies: a bridge polling an idle board asks several
         # times a period, and each collection costs the RP2040 18 ms (its live heap marked, 2.3 M
-        # cycles): one after a reply between two ticks' collections bounds the garbage as well.
+        # cycles): the first reply between two ticks' collections is collected, then one in
+        # REPLIES_WAITING_MAX + 1.
         self.ticking = False
         self.reply_collected = False
+        self.replies_waiting = 0  # replies since the last collection whose garbage is still there
 
     def heap_used(self):
         self.ticking = True
@@ -64,10 +70,13 @@ class Perf:
         if self.ticking:
             self.ticking = False
             self.reply_collected = False
-        elif self.reply_collected:
-            return  # a reply's garbage waits for the tick's collection
+            self.replies_waiting = 0
+        elif self.reply_collected and self.replies_waiting < REPLIES_WAITING_MAX:
+            self.replies_waiting += 1
+            return  # this reply's garbage waits for the tick's collection
         else:
             self.reply_collected = True
+            self.replies_waiting = 0
             gc.collect()  # the heap is accounted at the tick's collection only
             return
         if not self.accounting:

@@ -172,6 +172,7 @@ class Controller:
         inp.cascade_active = self.cascade_active
         inp.heater_w = self.heater_w
         inp.heater_written_w = self.asked.written_pm * self.config.heater_rated_w / 1000.0
+        inp.heater_enabled = self.asked.heater_relay and not self.alarms.reactions & HEATER_OFF
         inp.flow_ml_min = pump.flow_ml_min
         inp.target_flow_ml_min = pump.target_ml_min
         inp.steps_per_s = pump.steps_per_s(pump.flow_ml_min)

@@ -89,6 +89,7 @@ class Inputs:
         self.cascade_active = False    # (last tick) the cascade holds the cavity
         self.heater_w = 0.0            # (last tick) heater power control demanded, W
         self.heater_written_w = 0.0    # (last tick) power the switch was driven with (0 with the relay open), W
+        self.heater_enabled = False    # (last tick) the safety relay in series with the switch was closed
         self.flow_ml_min = 0.0         # (last tick) flow the pump was commanded, mL/min
         self.target_flow_ml_min = 0.0  # (last tick) flow the pump ramps to, mL/min
         self.steps_per_s = 0.0         # (last tick) step rate commanded, steps/s
@@ -239,7 +240,10 @@ class Supervisor:
     def _runaway(self, p, inp, dt_ms):
         """The exchanger outlet against what the power driven explains (runaway.py)."""
         watch = self.runaway
-        if not (p.valid[probes.HEATER_OUTLET] and p.valid[probes.RESERVOIR]):
+        # With the relay open not even a switch failed closed can heat: the watch judges from the moment
+        # heating is enabled (and waits its settling time then, not from boot: a session started late
+        # after boot begins heating with the model's lags unsettled).
+        if not (inp.heater_enabled and p.valid[probes.HEATER_OUTLET] and p.valid[probes.RESERVOIR]):
             watch.stop()
             self.alarms.set(HEATER_RUNAWAY, False, 0.0)
             return

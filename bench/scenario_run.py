@@ -79,7 +79,6 @@ class ScenarioRun:
         self.dashboard = Dashboard(scenario.plan)
         self.runner: SessionRunner | None = None
         self.horizon_abort = False
-        self.second: list[tuple[subprocess.Popen[str], Path]] = []
 
     # ------------------------------------------------------------ the bridge and the people around it
 
@@ -100,10 +99,18 @@ class ScenarioRun:
         if step.what == "bridge_kill":
             raise BridgeKilled(step.values["restart_after_s"])
         if step.what == "second_bridge":
-            other_db = self.folder / f"second-{len(self.second)}.sqlite"
+            other_db = self.folder / f"second-{len(self.seen.second_bridges)}.sqlite"
             cmd = [sys.executable, "-m", "hipec", "run", "--port", self.port, "--headless", "--db", str(other_db)]
+            # Waited for here, while this bridge holds the port: started and left to itself, a second
+            # bridge slow to start (a loaded machine) could find the port free once this one had ended,
+            # and then be a bridge of its own rather than one refused.
             proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            self.second.append((proc, other_db))
+            try:
+                _out, err = proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                _out, err = proc.communicate()
+            self.seen.second_bridges.append((proc.returncode, err, str(other_db)))
             self.seen.done.append(Done(t_ms, step.what))
             return
         detail = dict(step.values)
@@ -214,13 +221,6 @@ class ScenarioRun:
             self.bridge()
             self.afterwards()
         finally:
-            for proc, other_db in self.second:
-                try:
-                    _out, err = proc.communicate(timeout=60)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    _out, err = proc.communicate()
-                self.seen.second_bridges.append((proc.returncode, err, str(other_db)))
             self.mcu.stop()
         return self.seen
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from hipec import firmware_build
-from hipec.bridge import BoardLink
+from hipec.bridge import BoardLink, PortBusy
 from hipec.emulator.mcu import EmulatedMCU, TruthSample
 from hipec.emulator.params import PlantParams
 from hipec.runner import Plan
@@ -39,6 +39,8 @@ STEP_MS = 1000
 # Wall seconds the board may take to run one step, or to answer a request, on a machine busy with other
 # work: waiting costs the board nothing (its clock does not move meanwhile), so this only catches a hang.
 WALL_TIMEOUT_S = 300.0
+# Boards booted for one session when another process takes the pseudo-terminal first.
+PORT_TRIES = 3
 # A session that reaches one of these is over for a benchmark (a pause would wait for an operator).
 ENDED = phase_names(protocol.FINAL + (protocol.PAUSED,))
 
@@ -135,16 +137,9 @@ def _follow(mcu: EmulatedMCU, link: BoardLink, plan: Plan, give_up_ms: int,
     return live, status, diagnostics
 
 
-def run_session(params: PlantParams, plan: Plan, config: dict[str, Any] | None = None,
-                give_up_ms: int | None = None, on_step: Callable[[LiveSession], None] | None = None,
-                diagnostics_at_ms: tuple[int, ...] = (), firmware: Path | None = None) -> SessionTrace:
-    """One whole session from board time 0 (config: the settings in the board's flash when it boots): the
-    plan and the start after its first tick, then STEP_MS at a time until it ends (ENDED) or give_up_ms (default: twice the plan's treatment and an hour) has passed. on_step is
-    called after each step's records are in; the board's diagnostics are asked for at each time in
-    diagnostics_at_ms (rounded up to a step) and at the end. firmware: a build to run (a directory of
-    hipec.firmware_build, copied as a board is flashed), by default the working tree's."""
-    if give_up_ms is None:
-        give_up_ms = int((2 * plan.duration_min + 60) * 60000)
+def _boot_and_follow(params: PlantParams, plan: Plan, config: dict[str, Any] | None, give_up_ms: int,
+                     on_step: Callable[[LiveSession], None] | None, diagnostics_at_ms: tuple[int, ...],
+                     firmware: Path | None) -> tuple[EmulatedMCU, LiveSession, dict[str, Any], dict[int, dict[str, Any]]]:
     with tempfile.TemporaryDirectory(prefix="hipec-lockstep-") as folder:
         device = Path(folder) / "board"
         shutil.copytree(firmware or firmware_build.build("emulated"), device)
@@ -159,6 +154,31 @@ def run_session(params: PlantParams, plan: Plan, config: dict[str, Any] | None =
                 live, status, diagnostics = _follow(mcu, link, plan, give_up_ms, on_step, diagnostics_at_ms)
         finally:
             mcu.stop()
+    return mcu, live, status, diagnostics
+
+
+def run_session(params: PlantParams, plan: Plan, config: dict[str, Any] | None = None,
+                give_up_ms: int | None = None, on_step: Callable[[LiveSession], None] | None = None,
+                diagnostics_at_ms: tuple[int, ...] = (), firmware: Path | None = None) -> SessionTrace:
+    """One whole session from board time 0 (config: the settings in the board's flash when it boots): the
+    plan and the start after its first tick, then STEP_MS at a time until it ends (ENDED) or give_up_ms
+    (default: twice the plan's treatment and an hour) has passed. on_step is called after each step's
+    records are in; the board's diagnostics are asked for at each time in diagnostics_at_ms (rounded up
+    to a step) and at the end. firmware: a build to run (a directory of hipec.firmware_build, copied
+    as a board is flashed), by default the working tree's."""
+    if give_up_ms is None:
+        give_up_ms = int((2 * plan.duration_min + 60) * 60000)
+    for attempt in range(1, PORT_TRIES + 1):
+        try:
+            mcu, live, status, diagnostics = _boot_and_follow(params, plan, config, give_up_ms, on_step,
+                                                              diagnostics_at_ms, firmware)
+            break
+        except PortBusy:
+            # Another process opened this board's pseudo-terminal before us (a bridge reopening the
+            # device name another emulator's board once had): nothing has happened on the board yet,
+            # so a new one, on a new terminal, runs the same session.
+            if attempt == PORT_TRIES:
+                raise
     return SessionTrace(outcome=str(status["phase"]), given_up=status["phase"] not in ENDED, records=live.records,
                         alarms_raised=live.alarms_raised, status=status, diagnostics=diagnostics,
                         truth=list(mcu.truth), delivered_ml=mcu.plant.delivered_ml, end_ms=live.now_ms)

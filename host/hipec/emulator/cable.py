@@ -85,6 +85,11 @@ class Cable:
         if self._master >= 0:
             self._plugs += 1
         self._master = self._slave = -1
+        # A pulled USB device's node goes with it. Left behind, the link would name a pseudo-terminal
+        # number the kernel hands out again, perhaps to another emulator: a bridge reconnecting through
+        # it would open (and lock) that board's port instead of finding none.
+        if self.port_link is not None and self.port_link.is_symlink() and os.readlink(self.port_link) == self.device:
+            self.port_link.unlink()
 
     def replug(self) -> None:
         if not self.plugged:

@@ -180,6 +180,10 @@ class Controller:
         inp.to_patient = self._perfusing_phase(self.session.phase) and not pump.flushing
         inp.running = self.session_running()
         inp.in_treatment = self.session.phase == session.TREATMENT
+        # (the autotune holds the inflow off the band on purpose: no progress is asked of it meanwhile)
+        inp.heating_up = (self.session.phase == session.PRIMING or self.session.phase == session.HEATING) \
+            and self.tuner.state != autotune.RUNNING
+        inp.in_band = self.in_band
         inp.treatment_phase_ms = self.treatment_phase_ms()
         inp.duration_ms = self.plan.duration_min * 60000.0
         inp.link_ok = self.link_ok

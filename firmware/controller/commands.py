@@ -82,7 +82,6 @@ class Commands:
             "target_c": ctl.target_c,
             "settings": ctl.settings_status,
             "safe_mode": ctl.guard.report(),
-            "cutout": {"tripped": ctl.board.cutout.tripped, "trips": ctl.board.cutout.trips},
             "controlled_c": ctl.controlled_c,
             "cascade": ctl.cascade_active,
             "heater_w": ctl.heater_w,
@@ -119,6 +118,7 @@ class Commands:
             "heat_balance_used_max": ctl.supervisor.balance_used_max,
             "runaway_excess_c": ctl.supervisor.runaway.excess_c,
             "runaway_limit_c": ctl.supervisor.runaway.limit_c,
+            "cutout": {"tripped": ctl.board.cutout.tripped, "trips": ctl.board.cutout.trips},
             "link": ctl.link.counters(),
         }
 

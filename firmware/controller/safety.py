@@ -15,7 +15,7 @@ from controller.tables import (OVER_TEMPERATURE, TEMP_HIGH, TEMP_LOW, CONTROL_PR
                                MONITOR_PROBE_FAILED, PROBE_DISAGREEMENT, HEAT_BALANCE, PRESSURE_HIGH,
                                AIR_IN_LINE, RESERVOIR_LOW, FLOW_DEVIATION, LINK_LOST, HOST_ABSENT,
                                TREATMENT_OVERRUN, CORE_TEMP_HIGH, CORE_TEMP_CRITICAL, HEART_RATE_HIGH,
-                               WATCHDOG_RESET, INFLOW_DISAGREEMENT, HEATER_RUNAWAY)
+                               WATCHDOG_RESET, INFLOW_DISAGREEMENT, HEATER_RUNAWAY, NO_PROGRESS)
 
 # Highest setpoint any plan may ask for: 1 degC above the C-HIPEC target of 43.0 degC.
 ABS_MAX_SETPOINT_C = 44.0
@@ -64,6 +64,13 @@ HEATING_BELOW_SETPOINT_C = 2.0
 HEATING_MIN_W = 100.0
 # The treatment phase may last this much longer than the plan before the operator is told.
 TREATMENT_OVERRUN_FACTOR = 1.5
+# Progress watch: heating up (PRIMING, HEATING) and out of band, the controlled temperature must come
+# this much closer to the target in every window. The weakest heater the plant model allows (300 W) lifts
+# 6 L by 7 degC in ten minutes: a heat-up that works gains far more, and the last 0.2 degC into the band
+# takes well under ten minutes; an asymptote short of the target (a weak heater, a cold room, a cavity the
+# capped inflow cannot lift) does not.
+PROGRESS_MIN_C = 0.2
+PROGRESS_WINDOW_MS = 600000
 
 # Probes without which the heater may not run: control's (inflow, reservoir) and the safety channel's
 # (the redundant inflow, the exchanger outlet) where fitted.
@@ -97,6 +104,8 @@ class Inputs:
         self.to_patient = False        # (last tick) the phase sends fluid to the patient and no flush holds it back
         self.running = False           # a session runs or is paused (phase before this tick's holds)
         self.in_treatment = False      # the phase is TREATMENT
+        self.heating_up = False        # the phase is PRIMING or HEATING
+        self.in_band = False           # (last tick) the controlled value was in the band
         self.treatment_phase_ms = 0    # time in the TREATMENT phase so far, in band or not
         self.duration_ms = 0.0         # the plan's treatment duration
         self.link_ok = False           # a request arrived within the link timeout
@@ -129,6 +138,8 @@ class Supervisor:
         self.residual_c = 0.0
         self.balance_used_max = 0.0  # largest share of its tolerance the heat balance has used
         self.last_steps = 0
+        self.progress_best_c = -1.0  # closest the controlled value came to the target (-1: no window)
+        self.progress_ms = 0         # since it last came PROGRESS_MIN_C closer
         self.runaway = RunawayWatch(config)
 
     def _persist(self, timer, active, dt_ms, needed_ms):
@@ -209,6 +220,7 @@ class Supervisor:
         self._runaway(p, inp, dt_ms)
 
         self._heat_balance(p, inp, dt_ms)
+        self._progress(inp, dt_ms)
 
         # Lines and pump.
         pressure = inp.pressure_mmhg
@@ -236,6 +248,22 @@ class Supervisor:
         a.set(CORE_TEMP_CRITICAL, core >= ABS_CORE_CRITICAL_C, core)
         a.set(HEART_RATE_HIGH, inp.heart_rate_bpm > HEART_RATE_ALARM_BPM, inp.heart_rate_bpm)
         a.set(WATCHDOG_RESET, inp.reset_by_watchdog, 1)
+
+    def _progress(self, inp, dt_ms):
+        """Heating up out of band, the controlled value must keep coming closer to the target; the value
+        sent is how far from it (degC, negative below)."""
+        off = inp.controlled_c - inp.target_c
+        if not inp.heating_up or inp.in_band or inp.target_c <= 0.0:
+            self.progress_best_c = -1.0
+            self.alarms.set(NO_PROGRESS, False, off)
+            return
+        distance = off if off > 0.0 else -off
+        if self.progress_best_c < 0.0 or distance <= self.progress_best_c - PROGRESS_MIN_C:
+            self.progress_best_c = distance
+            self.progress_ms = 0
+        elif self.progress_ms < PROGRESS_WINDOW_MS:
+            self.progress_ms += dt_ms
+        self.alarms.set(NO_PROGRESS, self.progress_ms >= PROGRESS_WINDOW_MS, off)
 
     def _runaway(self, p, inp, dt_ms):
         """The exchanger outlet against what the power driven explains (runaway.py)."""

@@ -113,6 +113,9 @@ ALARM_RULES = (
     ("inflow_disagreement", HIGH, True, 2000, HEATER_OFF | BYPASS | FAULT_HOLD, True, ""),
     # the exchanger outlet heats faster than the power commanded explains: a switch failed closed
     ("heater_runaway", HIGH, True, 300, HEATER_OFF | BYPASS | FAULT_HOLD, True, ""),
+    # heating up, the controlled temperature has come no closer to the target for ten minutes: the heater
+    # at its limit (power, losses, the outlet's cap) or control off its mark; persistence 0: its own window
+    ("no_progress", MEDIUM, False, 0, 0, False, ""),
 )
 # The same table by column, indexed by alarm number: what the firmware's per-tick loops read.
 ALARM_NAMES = tuple(rule[0] for rule in ALARM_RULES)
@@ -144,6 +147,7 @@ HEART_RATE_HIGH = 16
 WATCHDOG_RESET = 17
 INFLOW_DISAGREEMENT = 18
 HEATER_RUNAWAY = 19
+NO_PROGRESS = 20
 
 # What happened to an alarm, as `state` in alarm events.
 RAISED = 1

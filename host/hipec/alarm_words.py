@@ -34,6 +34,8 @@ ALARM_WORDS = {
     "watchdog_reset": "the board was reset by its watchdog",
     "inflow_disagreement": "the two inflow probes disagree: heater off, bypass open",
     "heater_runaway": "heater outlet hotter than the power explains (switch stuck on?): heater off",
+    "no_progress": "not reaching the target: no closer in 10 min; check heater power, circuit losses "
+                   "(room, lines, open abdomen), flow and the probes",
 }
 
 
@@ -44,7 +46,7 @@ VALUE_UNITS = {
     "pressure_high": "mmHg", "air_in_line": "", "reservoir_low": "", "flow_deviation": "steps/s",
     "link_lost": "ms", "host_absent": "ms", "treatment_overrun": "s", "core_temp_high": "degC core",
     "core_temp_critical": "degC core", "heart_rate_high": "/min", "watchdog_reset": "",
-    "inflow_disagreement": "degC apart", "heater_runaway": "degC over",
+    "inflow_disagreement": "degC apart", "heater_runaway": "degC over", "no_progress": "degC off",
 }
 
 

@@ -2,7 +2,7 @@
 # that overruns its plan, and the patient values the host enters.
 from controller import app, probes, session, tables
 from fakeboard import FakeBoard, code_for_c
-from livehost import flush
+from livehost import flush, live
 
 
 def make(temp_c=43.0):
@@ -117,3 +117,18 @@ def test_a_session_the_absent_host_paused_heats_again_only_on_resume():
     ctl.link.service()
     board.run(ctl, 20)
     assert ctl.session.phase == session.TREATMENT and board.heater_relay
+
+
+def test_a_heat_up_that_stops_short_of_the_target_raises_no_progress():
+    """A circuit stuck 0.6 degC below its target in PRIMING: nothing for ten minutes, then a medium alarm
+    with how far off it is; gaining again clears it."""
+    board, ctl = make(42.4)
+    live(board, ctl, 5990)
+    assert ctl.session.phase == session.PRIMING and "no_progress" not in ctl.alarms.active_names()
+    live(board, ctl, 20)
+    assert "no_progress" in ctl.alarms.active_names()
+    assert abs(ctl.alarms.value[tables.NO_PROGRESS] + 0.6) < 0.05
+    assert ctl.session.phase == session.PRIMING and board.heater_relay  # medium: no reaction
+    board.codes = [code_for_c(42.7)] * 9  # 0.3 degC closer
+    live(board, ctl, 20)
+    assert "no_progress" not in ctl.alarms.active_names()

@@ -19,7 +19,7 @@ from hipec import tool
 DEFAULT_HEAP_KIB = 190
 # What a test or bench harness that runs in the board's interpreter (its module, a fake board, its
 # decoding of the replies) gets on top of the board's heap, so the firmware keeps what a board gives it.
-HARNESS_HEAP_KIB = 8
+HARNESS_HEAP_KIB = 10
 # Reset cause meaning: the board crashed with no watchdog armed and stays halted, as a real one would.
 HALTED = "halted"
 # The firmware handed the link to the REPL on request (enter_repl); the board waits there.

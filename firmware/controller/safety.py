@@ -294,9 +294,6 @@ class Supervisor:
             return
         reservoir = p.temp_c[probes.RESERVOIR]
         cfg = self.config
-        # What reaches the inflow probe: heater power less what the heater and line lose to the room.
-        net_w = inp.heater_w - cfg.circuit_loss_w_per_c * (reservoir - cfg.room_temp_c)
-        target = reservoir + net_w / (flow * PERFUSATE_J_PER_ML_C / 60.0)
         dt_s = dt_ms / 1000.0
         if not self.predicted_valid:
             self.predicted_outlet_c = p.temp_c[probes.INFLOW]
@@ -306,6 +303,11 @@ class Supervisor:
             for i in range(DELAY_SLOTS):
                 self.delay_line_cc[i] = start_cc
             self.predicted_valid = True
+        # What reaches the inflow probe: heater power less what the heater and line lose to the room, at
+        # the heated fluid's temperature (the prediction's), not the reservoir's: in HEATING the
+        # reservoir takes the cold return while the exchanger and line carry fluid at the setpoint.
+        net_w = inp.heater_w - cfg.circuit_loss_w_per_c * (self.predicted_outlet_c - cfg.room_temp_c)
+        target = reservoir + net_w / (flow * PERFUSATE_J_PER_ML_C / 60.0)
         lag_s = cfg.heater_lag_s
         self.predicted_outlet_c += (target - self.predicted_outlet_c) * dt_s / (lag_s + dt_s)
         self.delay_ms += dt_ms

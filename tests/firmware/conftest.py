@@ -88,10 +88,14 @@ class FirmwareFile(pytest.File):
     def micropython_results(self, function: str, binary: str, heap_kib: int) -> dict[str, Any]:
         """One test function in an interpreter of its own, as a board boots once per controller: the
         heap a test leaves broken up is not the next test's."""
+        # Paths relative to the firmware build, the working directory, as the emulated board runs: a
+        # module's path takes heap, which must not depend on where the project was checked out.
+        build = firmware_build.build("emulated")
         proc = subprocess.run(
-            [binary, "-X", f"heapsize={heap_kib}K", str(HERE / "mp_runner.py"),
-             str(firmware_build.build("emulated")), str(compiled_tests()), self.path.stem, function],
-            capture_output=True, text=True, timeout=300, env={**os.environ, "HIPEC_FW_TESTS_DIR": str(HERE)})
+            [binary, "-X", f"heapsize={heap_kib}K", "-m", "mp_runner",
+             ".", os.path.relpath(compiled_tests(), build), self.path.stem, function],
+            capture_output=True, text=True, timeout=300, cwd=str(build),
+            env={**os.environ, "HIPEC_FW_TESTS_DIR": str(HERE), "MICROPYPATH": os.path.relpath(HERE, build)})
         results: dict[str, Any] = {}
         for line in proc.stdout.splitlines():
             if line.startswith(RESULT_MARK):

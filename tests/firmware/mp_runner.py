@@ -1,5 +1,5 @@
 # Runs every test_* function of one firmware test module under MicroPython and prints one result line
-# per function for tests/firmware/conftest.py. Usage: micropython mp_runner.py FIRMWARE_DIR TEST_DIR MODULE
+# per function for tests/firmware/conftest.py. Usage: micropython -m mp_runner FIRMWARE_DIR TEST_DIR MODULE
 # [FUNCTION]
 import gc
 import io

@@ -100,8 +100,13 @@ class Interpreter:
         to_plant_r, to_plant_w = os.pipe()
         from_plant_r, from_plant_w = os.pipe()
         env = dict(os.environ)
+        # Every path relative to the firmware's folder, the interpreter's working directory, and main run
+        # as a module (a script's folder would go first on sys.path as an absolute path): a module's
+        # path is kept on the heap (its __file__), and the board's memory must not depend on where the
+        # project was checked out (1.5 KiB of it did).
+        board_dir = os.path.relpath(self.board_dir, self.firmware_dir)
         env.update({
-            "MICROPYPATH": f"{self.firmware_dir}:{self.board_dir}:.frozen",
+            "MICROPYPATH": f"{board_dir}:.frozen",
             "HIPEC_PLANT_WFD": str(to_plant_w),
             "HIPEC_PLANT_RFD": str(from_plant_r),
             "HIPEC_RESET_CAUSE": reset_cause,
@@ -110,7 +115,7 @@ class Interpreter:
             "HIPEC_SETTINGS_FILE": str(self.settings_file),
         })
         proc = subprocess.Popen(
-            [micropython_binary(), "-X", f"heapsize={self.heap_kib}K", str(self.firmware_dir / "main.py")],
+            [micropython_binary(), "-X", f"heapsize={self.heap_kib}K", "-m", "main"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             pass_fds=(to_plant_w, from_plant_r), env=env, cwd=str(self.firmware_dir))
         os.close(to_plant_w)

@@ -235,7 +235,7 @@ class BedsideState:
             held = self.vitals.held(sign)
             age = self.vitals.age_s(sign, now)
             if held is None:
-                text = "expired: enter a current value" if age is not None else "not entered"
+                text = "expired: re-enter" if age is not None else "not entered"
                 rows.append(Row(sign.label, text, WARN if age is not None else OK))
                 continue
             when = f"{clock(age)} ago" if age is not None else "age unknown"

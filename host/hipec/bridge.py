@@ -34,9 +34,9 @@ class PortBusy(OSError):
     """Another process holds the board's serial port."""
 
 
-def port_holder(port: str) -> str:
-    """The process holding the exclusive lock on the device ("pid 1234 (hipec run ...)"), from the
-    kernel's lock table; "" if it cannot be told."""
+def port_holder(port: str) -> tuple[int, str] | None:
+    """The process holding the exclusive lock on the device, (pid, its command line), from the kernel's
+    lock table; None if it cannot be told."""
     import os
 
     try:
@@ -54,10 +54,10 @@ def port_holder(port: str) -> str:
                     continue
                 with open(f"/proc/{pid}/cmdline", "rb") as c:
                     command = c.read().replace(b"\0", b" ").decode(errors="replace").strip()
-                return f"pid {pid} ({command[:80]})"
-    except (OSError, IndexError):
+                return int(pid), command
+    except (OSError, IndexError, ValueError):
         pass
-    return ""
+    return None
 
 
 class LinkTimeout(Exception):
@@ -74,9 +74,11 @@ class BoardLink:
             # link losses, so it is refused here, naming the process that holds the port.
             self.serial = serial.Serial(port, baudrate=115200, timeout=0.02, exclusive=True)
         except serial.SerialException as exc:
-            holder = port_holder(port) if "exclusively lock" in str(exc) else ""
+            holder = port_holder(port) if "exclusively lock" in str(exc) else None
             if holder:
-                raise PortBusy(f"{port} is in use by {holder}; one bridge per board") from None
+                pid, command = holder
+                raise PortBusy(f"{port} is in use by pid {pid} ({command}); one bridge per board: leave that "
+                               f"bridge (`q` on its dashboard) or end it (`kill {pid}`), then try again") from None
             raise
         self.serial.reset_input_buffer()
         self.serial.write(b"\x00")  # ends any partial frame the board may hold

@@ -253,7 +253,9 @@ def carry_out(action: Action, request: Callable[[str, dict[str, Any]], dict[str,
             state.vitals.board = held_vitals(reply)
             for name, value in action.detail.items():
                 sign = BY_FIELD.get(name)
-                if sign is not None:
+                # An expired entry stays in the book (cleared on the board): the dashboard says it expired
+                # and asks for a current value, instead of "not entered".
+                if sign is not None and not action.detail.get("expired"):
                     state.vitals.enter(sign, value, state.now_s())
             dashboard.say("patient values sent; the board holds: " + ", ".join(
                 f"{BY_FIELD[k].label} {BY_FIELD[k].show(v) if v is not None else 'none'}"

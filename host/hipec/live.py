@@ -26,6 +26,7 @@ def attach(runner: SessionRunner, dashboard: Dashboard,
     """The runner's on_progress for a dashboard: keeps its state, carries out the queued actions."""
     last_alarms = [-1]
     since_status = [STATUS_EVERY_RECORDS]
+    limits_read = [False]
 
     def refresh_status() -> None:
         status = runner.link.request("status")
@@ -36,6 +37,9 @@ def attach(runner: SessionRunner, dashboard: Dashboard,
     def on_progress(progress: Progress) -> None:
         state = dashboard.state
         state.config = runner.config
+        if not limits_read[0]:  # the board's absolute limits (core critical, cut-out), from its hello
+            state.limits = dict((runner.store.session(runner.session_id).hello or {}).get("limits", {}))
+            limits_read[0] = True
         dashboard.update(progress, runner.boot_id)
         bits = progress.record["alarms"]
         if bits != last_alarms[0]:

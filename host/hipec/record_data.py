@@ -240,7 +240,7 @@ def operator_actions(store: Store, session_id: int) -> list[ActionEntry]:
         elif "t_ms" in d:
             at = clock(timeline.at_s(max(timeline.spans, default=1), int(d["t_ms"])))
         else:
-            at = "start" if d.get("action") == "start" else ""
+            at = clock(0.0) if d.get("action") == "start" else ""  # the start is the session clock's origin
         found.append(ActionEntry(at, str(d.get("action", "")), _values(d)))
     return found
 

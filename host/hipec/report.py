@@ -19,8 +19,37 @@ __all__ = ["Summary", "summarize", "summary_rows", "write_report", "write_csv", 
            "treatment_s", "event_marks", "record_sections"]
 
 
+# The board's absolute limits (hello `limits`) in words, with their units.
+LIMIT_WORDS = {"max_setpoint_c": ("highest target", "°C"), "cutoff_c": ("cut-out", "°C"),
+               "max_flow_ml_min": ("highest flow", "mL/min"), "core_critical_c": ("patient core critical", "°C")}
+
+
 def _started(session: SessionRow) -> str:
     return dt.datetime.fromtimestamp(session.started_at).strftime("%Y-%m-%d %H:%M")
+
+
+def _ended(session: SessionRow) -> str:
+    if session.ended_at is None:
+        return "not ended (a bridge may still follow it)"
+    ended = dt.datetime.fromtimestamp(session.ended_at)
+    minutes = (session.ended_at - session.started_at) / 60.0
+    return f"{ended:%Y-%m-%d %H:%M}, {minutes:.0f} min after the start"
+
+
+def _limit(key: str, value: Any) -> str:
+    words, unit = LIMIT_WORDS.get(key, (key.replace("_", " "), ""))
+    return f"{words} {value:g} {unit}".strip() if isinstance(value, (int, float)) else f"{words} {value}"
+
+
+def treatment_given(session: SessionRow, treatment_min: float) -> str:
+    """The treatment time against the plan's, and whether the treatment was given in full."""
+    planned = session.plan.get("duration_min") if session.plan else None
+    if planned is None:
+        return f"{treatment_min:.1f} min"
+    given = f"{treatment_min:.1f} of {planned:g} min planned"
+    if treatment_min + 0.05 < planned:  # the board's timer counts whole seconds
+        return f"{given}: INCOMPLETE, {planned - treatment_min:.1f} min of treatment not given"
+    return f"{given}: given in full"
 
 
 def summary_rows(store: Store, session_id: int) -> list[tuple[str, str]]:
@@ -42,7 +71,7 @@ def summary_rows(store: Store, session_id: int) -> list[tuple[str, str]]:
         rows.append(("plan", f"{perfusion['target_temp_c']:g} °C at the {perfusion['controlled_point']}, "
                              f"{perfusion['duration_min']:g} min, {perfusion['volume_l']:g} L, "
                              f"{perfusion['flow_ml_min']:g} mL/min"))
-    rows += [("treatment time in band", f"{s.treatment_min:.1f} min"),
+    rows += [("treatment time in band", treatment_given(session, s.treatment_min)),
              (f"time in ±{band_c(session):g} °C (treatment)", f"{s.time_in_band_pct:.1f} %"),
              ("largest deviation (treatment)", f"{s.max_deviation_c:.3f} °C"),
              ("delivered volume", f"{s.delivered_l:.2f} L"),
@@ -92,8 +121,9 @@ def _board_section(store: Store, session: SessionRow) -> Section:
     rows = [("board", f"{session.board}, id {hello.get('board_id', 'not reported')}"),
             ("firmware", f"{session.firmware}, protocol {hello.get('protocol', '?')}"),
             ("band and alarm band", f"±{band_c(session):g} °C, ±{config.get('alarm_band_c', '?')} °C"),
-            ("absolute limits", ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in hello.get("limits", {}).items())
-             or "not reported"),
+            ("absolute limits", ", ".join(_limit(k, v) for k, v in sorted(
+                hello.get("limits", {}).items(), key=lambda kv: list(LIMIT_WORDS).index(kv[0])
+                if kv[0] in LIMIT_WORDS else len(LIMIT_WORDS))) or "not reported"),
             ("resets during the session", ", ".join(f"boot {d['boot_id']} ({d['reset_cause']})" for d in resets)
              or "none")]
     return Section("Board", rows)
@@ -104,10 +134,11 @@ def _course_section(store: Store, session_id: int, session: SessionRow) -> Secti
     starts = phase_starts(store, session_id)
     added = drug_added(store, session_id)
     rows = [("started", _started(session)),
+            ("ended", _ended(session)),
             ("outcome", session.outcome or "not ended (a bridge may still follow it)"),
             ("phases began at (session time)", ", ".join(f"{name} {at}" for name, at in starts) or "none recorded"),
             ("drug added at", ", ".join(added) or "not recorded"),
-            ("treatment time in band", f"{s.treatment_min:.1f} min (the board's timer)"),
+            ("treatment time in band", f"{treatment_given(session, s.treatment_min)} (the board's timer)"),
             (f"time in ±{band_c(session):g} °C", f"{s.time_in_band_pct:.1f} % of treatment records, as the board "
                                                  "judged them"),
             ("largest deviation", f"{s.max_deviation_c:.3f} °C of the controlled value during treatment"),
@@ -176,7 +207,7 @@ def write_report(store: Store, session_id: int, folder: Path) -> list[Path]:
         figure, marks = plot_record(store, session_id, folder / f"session-{session_id}-temperatures.png")
     plan = session_plan(store, session_id)
     who = f"patient {plan['patient_id']}, " if plan else ""
-    title = f"HIPEC treatment record: {who}session {session_id} of {session.board} ({_started(session)})"
+    title = f"HIPEC treatment record: {who}session {session_id} of this record ({_started(session)})"
     pdf = write_document(folder / f"session-{session_id}-record.pdf", title,
                          record_sections(store, session_id, figure, marks), f"HIPEC record, session {session_id}")
     table = write_csv(store, session_id, folder / f"session-{session_id}-telemetry.csv")

@@ -10,7 +10,7 @@ import stat
 
 import serial
 
-from hipec.bridge import BoardLink, LinkTimeout
+from hipec.bridge import BoardError, BoardLink, LinkTimeout
 
 # Where `hipec run`, `history` and `report` keep the record unless --db names another file.
 DEFAULT_RECORD = "hipec-record.sqlite"
@@ -59,6 +59,8 @@ def open_board(port: str) -> BoardLink:
 
 def explain(exc: BaseException) -> str | None:
     """The one line for an error whose library text does not say what to do; None to keep its own."""
+    if isinstance(exc, BoardError):
+        return f"the board refused: {exc.message}"  # its code and field are for the record, not the operator
     if isinstance(exc, LinkTimeout):
         return (f"{exc}: is a board running this firmware connected there? {PORTS_HINT}; a board that was reset "
                 "answers again after its boot")

@@ -53,8 +53,9 @@ class VitalsInputError(ValueError):
     """A typed value that cannot be sent: one line naming the field, the value and what is allowed."""
 
 
-def parse_value(sign: VitalSign, text: str) -> float | None:
-    """The typed value as the board takes it; None for `clear`; VitalsInputError otherwise."""
+def parse_value(sign: VitalSign, text: str) -> float | int | None:
+    """The typed value as the board takes it (an int for a whole-number sign: the board refuses 95.0 as a
+    heart rate); None for `clear`; VitalsInputError otherwise."""
     word = text.strip().lower()
     if word in ("clear", "-", "none"):
         return None
@@ -67,7 +68,7 @@ def parse_value(sign: VitalSign, text: str) -> float | None:
                                f"`{sign.command} clear`") from None
     if not math.isfinite(value) or not low <= value <= high or (sign.whole and value != int(value)):
         raise VitalsInputError(f"{sign.command} {text.strip()}: outside {allowed}")
-    return float(int(value)) if sign.whole else value
+    return int(value) if sign.whole else value
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from hipec.emulator.mcu import EmulatedMCU
 from hipec.live import attach
 from hipec.runner import Plan, Progress, SessionRunner
 from hipec.store import Store
+from hipec.vitals import BY_COMMAND, parse_value
 
 
 def test_a_slip_in_a_vital_sign_is_corrected_on_the_dashboard_without_a_power_cycle(
@@ -35,10 +36,13 @@ def test_a_slip_in_a_vital_sign_is_corrected_on_the_dashboard_without_a_power_cy
             follow(p)  # carries out what was queued at the previous record
             state = dashboard.state
             if stage[0] == 0 and p.phase == "PRIMING":
-                actions.put(Action("vitals", {"heart_rate_bpm": 95}))
+                # as typed (`:hr 95`): the board takes the heart rate the bedside parsed
+                actions.put(Action("vitals", {"heart_rate_bpm": parse_value(BY_COMMAND["hr"], "95")}))
                 actions.put(Action("vitals", {"core_temp_c": 39.8, "confirmed": "typed yes"}))  # meant 37.8
             elif stage[0] == 1 and p.phase == "FAULT":
                 seen.append((p.phase, state.reason()))
+                critical = [(row.reading, row.limit) for row in state.alarm_rows() if row.name == "core_temp_critical"]
+                seen.append(("alarm", str(critical)))
                 actions.put(Action("vitals", {"core_temp_c": 37.8}))
                 actions.put(Action("ack"))  # the board clears the alarm at its next tick: the cause is gone
             elif stage[0] == 2 and not any(a[0] == "core_temp_critical" for a in state.alarms):
@@ -63,13 +67,15 @@ def test_a_slip_in_a_vital_sign_is_corrected_on_the_dashboard_without_a_power_cy
         runner.on_progress = stop_if_stuck
         outcome = runner.run()
         status = link.request("status")
-    assert [phase for phase, _why in seen] == ["FAULT", "PRIMING", "expired"]
+    assert [phase for phase, _why in seen] == ["FAULT", "alarm", "PRIMING", "expired"]
     assert seen[0][1] == "FAULT: patient core temperature critical: heater off (core_temp_critical)"
+    assert seen[1][1] == str([("39.8 °C", "≥ 39.5 °C")])  # the reading and the board's limit, on the dashboard
     assert outcome.phase == "ABORTED" and outcome.phases_seen[:3] == ["PRIMING", "FAULT", "PRIMING"]
     assert status["heart_rate_bpm"] is None and "core_temp_critical" not in status["alarms"]
     operator = [d for _at, kind, d in store.events(outcome.session_id) if kind == "operator"]
     assert [d["action"] for d in operator][:8] == ["start", "vitals", "vitals", "vitals", "ack", "resume", "vitals",
                                                    "abort"]
+    assert operator[1]["heart_rate_bpm"] == 95 and "refused" not in operator[1]
     assert operator[2]["core_temp_c"] == 39.8 and operator[2]["confirmed"] == "typed yes"
     assert operator[3]["core_temp_c"] == 37.8 and "refused" not in operator[3]
     assert operator[6] == {**operator[6], "heart_rate_bpm": None, "expired": True}
@@ -99,10 +105,20 @@ def test_a_faulted_board_is_not_started_and_is_put_right_from_the_command_line(
                    f"temperature critical: heater off); remove the cause, then `hipec ack --port {port}` acknowledges "
                    f"its alarms and `hipec reset --port {port}` returns it to IDLE; or `hipec run --resume --port "
                    f"{port} --db {db}` to carry on that session\n")
+    code, out, _err = run(capsys, "status", "--port", port)
+    lines = out.splitlines()
+    assert code == 0 and all(len(line) < 80 for line in lines)
+    assert lines[0].startswith("phase FAULT; treatment 0.0 of 60 min")
+    assert lines[1] == "fault: patient core temperature critical: heater off (core_temp_critical)"
+    assert lines[2].startswith("probes: inflow ") and "abdominal 3 no reading" in out
+    at = lines.index("alarms: patient core temperature critical: heater off (core_temp_critical)")  # high first
+    assert lines[at + 1] == "        patient core temperature high (core_temp_high)"
+    assert lines[-1] == "patient values held: core 39.8 °C, heart rate none"
     code, out, err = run(capsys, "resume", "--port", port, "--yes")
-    assert code == 2 and "resume is not allowed while these alarms are active: core_temp_critical" in err
+    assert code == 2 and err == ("hipec resume: error: the board refused: resume is not allowed while these alarms are "
+                                 "active: core_temp_critical (acknowledge each once its cause is gone)\n")
     code, out, _err = run(capsys, "vitals", "--port", port, "--core", "37.8")
-    assert code == 0 and out.startswith("the board now holds: core_temp_c 37.8, heart_rate_bpm none\n")
+    assert code == 0 and out.startswith("the board now holds: patient core 37.8 °C, heart rate none\n")
     code, out, err = run(capsys, "vitals", "--port", port, "--core", "nan")
     assert code == 2 and err == "hipec vitals: error: core nan: outside 30..45 °C\n"
     assert run(capsys, "ack", "--port", port)[1].startswith("acknowledged all; active now: none\n")

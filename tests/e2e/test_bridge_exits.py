@@ -4,6 +4,7 @@ plan file that cannot be read is a usage error (2), not a link error; a treatmen
 early is not reported as completed."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,11 +16,23 @@ from hipec.runner import STOPPED, Plan, Progress, SessionRunner
 from hipec.store import DISCONNECTED, Store
 
 
-def test_a_second_bridge_on_the_port_is_refused_naming_the_holder(mcu: EmulatedMCU) -> None:
+def own_command() -> str:
+    with open(f"/proc/{os.getpid()}/cmdline", "rb") as f:
+        return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+
+
+def test_a_second_bridge_on_the_port_is_refused_naming_the_holder(
+        mcu: EmulatedMCU, capsys: pytest.CaptureFixture[str]) -> None:
     with BoardLink(mcu.device) as first:
         with pytest.raises(PortBusy) as refused:
             BoardLink(mcu.device)
-        assert f"{mcu.device} is in use by pid " in str(refused.value) and "one bridge per board" in str(refused.value)
+        assert str(refused.value) == (f"{mcu.device} is in use by pid {os.getpid()} ({own_command()}); one bridge "
+                                      f"per board: leave that bridge (`q` on its dashboard) or end it (`kill "
+                                      f"{os.getpid()}`), then try again")
+        # from the command line: one line, a usage error (the operator acts, then tries again)
+        assert main(["status", "--port", mcu.device]) == EXIT_USAGE
+        err = capsys.readouterr().err
+        assert err.startswith(f"hipec status: ") and f"is in use by pid {os.getpid()}" in err and err.count("\n") == 1
         assert first.request("hello")["board"] == "emulated"  # the first bridge is not disturbed
     with BoardLink(mcu.device) as again:  # once it is closed, the port is free
         assert again.request("hello")["board"] == "emulated"

@@ -138,6 +138,12 @@ def test_patient_values_show_their_age_and_expire() -> None:
     assert d.state.vitals.expired(d.state.now_s()) == []
     later = d.state.now_s() + 15 * 60
     assert [s.field for s in d.state.vitals.expired(later)] == ["core_temp_c"]  # 15 min after its entry
+    # carried out as the bridge does: cleared on the board, shown as expired (not as never entered)
+    carry_out(Action("vitals", {"core_temp_c": None, "expired": True}),
+              lambda kind, fields: {"core_temp_c": None, "heart_rate_bpm": None}, lambda kind, detail: None, d)
+    text = "\n".join(screen(d, 80, 24)[0])
+    assert "patient core expired: re-enter" in text and "patient core not entered" not in text
+    assert d.state.vitals.expired(later) == []  # the board holds none: nothing more to clear
 
 
 def keys_for(d: Dashboard) -> tuple[KeyReader, queue.Queue[Action]]:
@@ -211,7 +217,9 @@ def test_an_implausible_patient_value_asks_before_it_is_sent() -> None:
     type_keys(reader, "\x1b")
     drained(actions)
     type_keys(reader, ":core 37.8\r:hr 125\r")  # plausible: sent at once
-    assert [a.detail for a in drained(actions)] == [{"core_temp_c": 37.8}, {"heart_rate_bpm": 125.0}]
+    core, rate = drained(actions)
+    assert core.detail == {"core_temp_c": 37.8} and rate.detail == {"heart_rate_bpm": 125}
+    assert type(rate.detail["heart_rate_bpm"]) is int  # the board refuses 125.0 as a heart rate
     type_keys(reader, ":core 33\ryes\r")  # outside the plausible range: confirmed
     (sent,) = drained(actions)
     assert sent.detail["core_temp_c"] == 33.0 and sent.detail["confirmed"] == "typed yes"

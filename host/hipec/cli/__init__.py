@@ -11,7 +11,7 @@ from typing import Sequence
 from hipec.cli.bedside import BEDSIDE_COMMANDS, cmd_bedside, cmd_status
 from hipec.cli.board import OPERATE_COMMANDS, cmd_bench, cmd_emulate, cmd_flash, cmd_operate, cmd_tune
 from hipec.cli.demo import cmd_demo
-from hipec.cli.exits import (EXIT_LINK, EXIT_OK, EXIT_SESSION_NOT_COMPLETE, EXIT_USAGE, error_exit, error_line,
+from hipec.cli.exits import (EXIT_INTERRUPTED, EXIT_LINK, EXIT_OK, EXIT_SESSION_NOT_COMPLETE, EXIT_USAGE, error_exit, error_line,
                              session_exit, warn_conflicts)
 from hipec.cli.parser import build_parser
 from hipec.cli.plan import cmd_plan, summary_line
@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "bench":
             return cmd_bench(args)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as exc:  # one clear line for the operator, not a traceback
         status = error_exit(exc)
         if status is None:

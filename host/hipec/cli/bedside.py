@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from hipec.cli.exits import EXIT_OK, EXIT_USAGE
+from hipec.tables import PROBE_NAMES, protocol
 
 BEDSIDE_COMMANDS = ("ack", "pause", "resume", "stop", "abort", "reset", "vitals")
 CONFIRMED = ("stop", "abort", "resume")
@@ -32,7 +33,7 @@ def _confirmed(args: argparse.Namespace, word: str, question: str) -> bool:
 
 def _vitals(args: argparse.Namespace, link: Any) -> tuple[list[str], dict[str, Any]] | None:
     from hipec.bedside import held_vitals
-    from hipec.vitals import BY_COMMAND, Entry, VitalsBook, VitalsInputError, parse_value
+    from hipec.vitals import BY_COMMAND, BY_FIELD, Entry, VitalsBook, VitalsInputError, parse_value
 
     fields: dict[str, Any] = {}
     for command, text in (("core", args.core), ("hr", args.hr)):
@@ -53,7 +54,8 @@ def _vitals(args: argparse.Namespace, link: Any) -> tuple[list[str], dict[str, A
         if doubt and not _confirmed(args, "yes", f"{doubt}: send it?"):
             return None
     reply = link.request("set_vitals", fields)
-    shown = ", ".join(f"{k} {'none' if v is None else v}" for k, v in held_vitals(reply).items())
+    shown = ", ".join(f"{BY_FIELD[k].label} {'none' if v is None else BY_FIELD[k].show(v)}"
+                      for k, v in held_vitals(reply).items() if k in BY_FIELD)
     return [f"the board now holds: {shown}"], fields
 
 
@@ -96,6 +98,10 @@ def cmd_bedside(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _temp(value: float | None) -> str:
+    return "no reading" if value is None else f"{value:.2f} °C"
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from hipec import alarm_words
     from hipec.operate import safe_mode_text
@@ -103,12 +109,21 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     with open_board(args.port) as link:
         status = link.request("status")
-    temps = ", ".join(f"{k} {v:.2f}" if v is not None else f"{k} --" for k, v in status["temps_c"].items())
     fault = status["fault"]
-    why = f" (fault: {fault}: {alarm_words.words(fault)})" if fault != "none" else ""
-    print(f"phase {status['phase']}{why}; {temps} °C; flow {status['flow_ml_min']:.0f} mL/min; "
-          f"treatment {status['treatment_s']}/{status['duration_s']} s")
-    print("alarms: " + (", ".join(status["alarms"]) or "none"))
+    print(f"phase {status['phase']}; treatment {status['treatment_s'] / 60.0:.1f} of "
+          f"{status['duration_s'] / 60.0:g} min; flow {status['flow_ml_min']:.0f} mL/min")
+    if fault != "none":
+        print(f"fault: {alarm_words.words(fault)} ({fault})")
+    temps = status["temps_c"]
+    # In the board's order, a few to a line: a status read at the bedside fits an 80-column terminal.
+    words = [f"{name.replace('_', ' ')} {_temp(temps[name])}" for name in PROBE_NAMES if name in temps]
+    for first in range(0, len(words), 3):
+        print(("probes: " if first == 0 else "        ") + ", ".join(words[first:first + 3]))
+    # Highest priority first, as on the dashboard (the board's own table of priorities).
+    ranked = sorted(status["alarms"], key=lambda a: -protocol.ALARM_PRIORITIES[protocol.ALARM_NAMES.index(a)]
+                    if a in protocol.ALARM_NAMES else 0)
+    alarms = [f"{alarm_words.words(a)} ({a})" for a in ranked]
+    print("alarms: " + ("\n        ".join(alarms) or "none"))  # one to a line
     core, rate = status.get("core_temp_c"), status.get("heart_rate_bpm")
     print(f"patient values held: core {'none' if core is None else f'{core:.1f} °C'}, heart rate "
           f"{'none' if rate is None else f'{rate} /min'}")

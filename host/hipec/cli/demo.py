@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
-import tempfile
+import textwrap
 import time
 from collections import Counter
 
@@ -28,8 +29,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.plant:
         cmd += ["--plant", str(args.plant)]
     plan = Plan()
+    board_log = args.out / f"demo-{stamp}-board.log"
     print(f"Starting the emulated MCU (MicroPython, 190 KiB heap) at {speed}x virtual time ...", flush=True)
-    with tempfile.TemporaryFile() as errors:
+    with board_log.open("w+b") as errors:  # the emulator's and the board's debug output, kept
         emulator = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, text=True)
         try:
             assert emulator.stdout is not None
@@ -50,20 +52,34 @@ def cmd_demo(args: argparse.Namespace) -> int:
     summary = summarize(store, outcome.session_id)
     plot_record(store, outcome.session_id, plot_path)
     record = write_report(store, outcome.session_id, args.out / f"demo-{stamp}-record")[0]
+    band = band_c(store.session(outcome.session_id))
+    width = shutil.get_terminal_size().columns
     print()
     print(f"Session {outcome.session_id} ended {outcome.phase} (fault: {outcome.fault})")
-    print(f"  phases:            {' -> '.join(summary.phases)}")
-    print(f"  treatment time:    {summary.treatment_min:.1f} min in band")
-    band = band_c(store.session(outcome.session_id))
-    print(f"  in ±{band:g} °C:        {summary.time_in_band_pct:.1f} % of treatment records, as the board judged "
-          f"them; max deviation {summary.max_deviation_c:.3f} °C (measured)")
-    print(f"  delivered volume:  {summary.delivered_l:.1f} L pumped, mean flow {summary.mean_flow_ml_min:.0f} mL/min")
-    print(f"  alarms raised:     {grouped(summary.alarms_raised) or 'none'}")
-    print(f"  records stored:    {summary.records}")
-    print(f"  record (SQLite):   {db_path}")
-    print(f"  temperature plot:  {plot_path}")
-    print(f"  treatment record:  {record} (hipec report {outcome.session_id} --db {db_path} writes it again)")
+    for label, value in (
+            ("phases", " → ".join(summary.phases)),
+            ("treatment time", f"{summary.treatment_min:.1f} min in band"),
+            (f"in ±{band:g} °C", f"{summary.time_in_band_pct:.1f} % of treatment records, as the board judged them"),
+            ("max deviation", f"{summary.max_deviation_c:.3f} °C (measured)"),
+            ("delivered volume", f"{summary.delivered_l:.1f} L pumped, mean flow {summary.mean_flow_ml_min:.0f} mL/min"),
+            ("alarms raised", grouped(summary.alarms_raised) or "none"),
+            ("records stored", str(summary.records)),
+            ("record (SQLite)", str(db_path)),
+            ("temperature plot", str(plot_path)),
+            ("treatment record", f"{record} (`hipec report {outcome.session_id} --db {db_path}` writes it again)"),
+            ("board's log", str(board_log))):
+        print(summary_line(label, value, width))
+    if outcome.phase != "COMPLETE":
+        print(f"The session did not complete: the board's own account is in {board_log}")
     return session_exit(outcome.phase)
+
+
+def summary_line(label: str, value: str, width: int) -> str:
+    """One row of the summary, wrapped to the terminal with the value's lines aligned (a path is not
+    broken)."""
+    head = f"  {label + ':':<19}"
+    return textwrap.fill(value, width=max(width, 40) - 1, initial_indent=head, subsequent_indent=" " * len(head),
+                         break_long_words=False, break_on_hyphens=False)
 
 
 def grouped(alarms: list[str]) -> str:

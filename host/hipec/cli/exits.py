@@ -12,12 +12,14 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_SESSION_NOT_COMPLETE = 3
 EXIT_LINK = 4
+# The bridge was stopped (Ctrl-C, SIGTERM) while the board carries on: the shell's 128 + SIGINT.
+EXIT_INTERRUPTED = 130
 
 
 def error_exit(exc: BaseException) -> int | None:
     """The exit status for an error the operator is told about in one line (4 for the link, 2 for the
     rest); None for an error that is a defect and must show its traceback."""
-    from hipec.bridge import BoardError, LinkTimeout
+    from hipec.bridge import BoardError, LinkTimeout, PortBusy
     from hipec.emulator.cable import PortLinkBusy
     from hipec.emulator.faults import FaultFileError
     from hipec.emulator.params import PlantFileError
@@ -33,8 +35,8 @@ def error_exit(exc: BaseException) -> int | None:
              RecordError, FlashError, PortLinkBusy, OSError, sqlite3.Error)
     if not isinstance(exc, known):
         return None
-    if isinstance(exc, PortError):
-        return EXIT_USAGE  # a port that is not the board's: the operator names another
+    if isinstance(exc, (PortError, PortBusy)):
+        return EXIT_USAGE  # a port that is not the board's, or another bridge's: the operator acts first
     return EXIT_LINK if isinstance(exc, (LinkTimeout, OSError)) else EXIT_USAGE
 
 

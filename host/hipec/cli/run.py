@@ -4,11 +4,12 @@ paused or in FAULT), or continues one a board reset interrupted, on the same das
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from hipec.cli.exits import EXIT_USAGE, session_exit, warn_conflicts
+from hipec.cli.exits import EXIT_INTERRUPTED, EXIT_USAGE, session_exit, warn_conflicts
 from hipec.cli.plan import checked
 from hipec.cli.progress import ProgressPrinter
 from hipec.cli.records import open_record
@@ -18,9 +19,33 @@ if TYPE_CHECKING:
     from hipec.store import Store
 
 
+class BridgeStopped(Exception):
+    """The bridge itself was stopped (Ctrl-C, SIGTERM) while following a session the board carries on."""
+
+    def __init__(self, session_id: int) -> None:
+        super().__init__(f"session {session_id}")
+        self.session_id = session_id
+
+
+def _on_sigterm(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt  # a service manager's stop ends the bridge the way Ctrl-C does
+
+
 def _follow(args: argparse.Namespace, runner: SessionRunner, patient: str,
             follow: Callable[[], Outcome], session_id: int = 0) -> Outcome:
-    """Follow the session on the dashboard (a terminal) or with progress lines (a log, --headless)."""
+    """Follow the session on the dashboard (a terminal) or with progress lines (a log, --headless); a
+    stopped bridge raises BridgeStopped naming the session the board goes on with."""
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _follow_until_ended(args, runner, patient, follow, session_id)
+    except KeyboardInterrupt:
+        raise BridgeStopped(runner.session_id or session_id) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _follow_until_ended(args: argparse.Namespace, runner: SessionRunner, patient: str,
+                        follow: Callable[[], Outcome], session_id: int) -> Outcome:
     plan = runner.plan
     if args.headless or not sys.stdout.isatty():
         runner.on_progress = None if args.headless else ProgressPrinter(plan.duration_min * 60)
@@ -32,6 +57,16 @@ def _follow(args: argparse.Namespace, runner: SessionRunner, patient: str,
     if session_id:
         seed_from_record(dashboard.state, runner.store, session_id)
     return run_live(runner, dashboard, follow=follow)
+
+
+def _stopped(stop: BridgeStopped, args: argparse.Namespace) -> int:
+    """What an operator who stopped the bridge needs to know: the board did not stop, and how to follow
+    it again."""
+    session = f"session {stop.session_id}" if stop.session_id else "the session"
+    print(f"\nhipec run: the bridge was stopped; the board carries on with {session} and pauses with the heater "
+          f"off once no bridge has spoken for its grace period; `hipec run --resume --port {args.port} --db "
+          f"{args.db}` carries on following it", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def _ended(outcome: Outcome, args: argparse.Namespace, store: Store, continued: str = "") -> int:
@@ -77,7 +112,11 @@ def _resume(args: argparse.Namespace) -> int:
         if session.outcome == "FAULT":
             runner.final_phases = tuple(p for p in runner.final_phases if p != "FAULT")
             store.reopen_session(session.id)
-        outcome = _follow(args, runner, _patient(store, session.id), lambda: runner.resume(session.id), session.id)
+        try:
+            outcome = _follow(args, runner, _patient(store, session.id), lambda: runner.resume(session.id),
+                              session.id)
+        except BridgeStopped as stop:
+            return _stopped(stop, args)
     return _ended(outcome, args, store)
 
 
@@ -98,8 +137,11 @@ def _continue(args: argparse.Namespace, store: Store, session_id: int, plan: Pla
             if answer.strip().lower() != "yes":
                 print(f"not continued; session {session_id} stays ended INTERRUPTED")
                 return EXIT_USAGE
-        outcome = _follow(args, runner, _patient(store, session_id),
-                          lambda: continuation.continue_session(runner, session_id), session_id)
+        try:
+            outcome = _follow(args, runner, _patient(store, session_id),
+                              lambda: continuation.continue_session(runner, session_id), session_id)
+        except BridgeStopped as stop:
+            return _stopped(stop, args)
     return _ended(outcome, args, store, " (continued)")
 
 
@@ -139,5 +181,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 print("not started")
                 return EXIT_USAGE
         runner = SessionRunner(link, store, plan, plan_record=record, reconnect=lambda: open_board(args.port))
-        outcome = _follow(args, runner, str(record["patient_id"]) if record else "", runner.run)
+        try:
+            outcome = _follow(args, runner, str(record["patient_id"]) if record else "", runner.run)
+        except BridgeStopped as stop:
+            return _stopped(stop, args)
     return _ended(outcome, args, store)

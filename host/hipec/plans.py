@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -159,9 +160,10 @@ def load(path: Path) -> SessionPlan:
     )
 
 
-def check(plan: SessionPlan, now: dt.datetime | None = None) -> list[Problem]:
-    """Every problem with the plan, overrides applied; an empty list means it may run."""
-    problems: list[Problem] = list(plan.file_problems)
+def check(plan: SessionPlan, now: dt.datetime | None = None, found_elsewhere: Sequence[Problem] = ()) -> list[Problem]:
+    """Every problem with the plan, with those found_elsewhere (the record's, patient_history.py), overrides
+    applied; an empty list means it may run."""
+    problems: list[Problem] = list(plan.file_problems) + list(found_elsewhere)
     check_patient(plan, problems, now)
     check_choices(plan, problems)
     check_perfusion(plan, problems)

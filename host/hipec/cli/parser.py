@@ -65,8 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     plan_sub = p.add_subparsers(dest="plan_command", required=True, metavar="ACTION")
     q = plan_sub.add_parser("new", help="write a plan template to fill in")
     q.add_argument("file", type=Path, help="where to write it (not overwritten if it exists)")
-    q = plan_sub.add_parser("check", help="check a plan against the clinical standard")
+    q = plan_sub.add_parser("check", help="check a plan against the clinical standard and the patient's record")
     q.add_argument("file", type=Path, help="the plan file")
+    q.add_argument("--db", type=Path, default=Path(DEFAULT_RECORD),
+                   help=f"the record whose earlier sessions of the patient are checked too (24 h between "
+                        f"sessions, the session's number), if it exists (default {DEFAULT_RECORD})")
 
     p = sub.add_parser("run", help="run a session plan on a board and record it",
                        description="Check the plan (hipec plan check), push it to the board, confirm the board "

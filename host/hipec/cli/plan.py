@@ -10,6 +10,7 @@ from hipec.cli.exits import EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
     from hipec.plans import SessionPlan
+    from hipec.store import Store
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -22,7 +23,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
         args.file.write_text(plans.TEMPLATE)
         print(f"wrote {args.file}: fill it in, then `hipec plan check {args.file}`")
         return EXIT_OK
-    plan = checked(args.file, f"{args.file}", "the plan may not run")
+    from hipec.store import Store
+
+    plan = checked(args.file, f"{args.file}", "the plan may not run", Store(args.db) if args.db.exists() else None)
     if plan is None:
         return EXIT_USAGE
     for override in plan.overrides:
@@ -38,12 +41,18 @@ def summary_line(plan: SessionPlan) -> str:
             f"CC-{plan.cc}")
 
 
-def checked(path: Path, where: str, verdict: str) -> SessionPlan | None:
-    """The plan file read and checked: its summary and notes printed, or every problem and None."""
+def checked(path: Path, where: str, verdict: str, store: Store | None = None) -> SessionPlan | None:
+    """The plan file read and checked, against the patient's earlier sessions in store when given: its
+    summary and notes printed, or every problem and None."""
+    import datetime as dt
+
     from hipec import plans
+    from hipec.patient_history import history_problems, prior_sessions
 
     plan = plans.load(path)
-    problems = plans.check(plan)
+    now = dt.datetime.now()
+    prior = prior_sessions(store, str(plan.patient_id)) if store is not None and plan.patient_id else []
+    problems = plans.check(plan, now, history_problems(plan, prior, now))
     if problems:
         print(f"{where}: {len(problems)} problem(s); {verdict}:", file=sys.stderr)
         for problem in problems:

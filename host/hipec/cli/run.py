@@ -145,13 +145,14 @@ def _continue(args: argparse.Namespace, store: Store, session_id: int, plan: Pla
     return _ended(outcome, args, store, " (continued)")
 
 
-def _checked_plan(args: argparse.Namespace) -> tuple[Plan, dict[str, Any] | None] | None:
-    """The plan to run (the standard session without a file) and its whole record; None when refused."""
+def _checked_plan(args: argparse.Namespace, store: Store | None) -> tuple[Plan, dict[str, Any] | None] | None:
+    """The plan to run (the standard session without a file) and its whole record, checked against the
+    patient's earlier sessions in the record; None when refused."""
     from hipec.runner import Plan
 
     if args.plan is None:
         return Plan(), None
-    session_plan = checked(args.plan, f"hipec run: {args.plan}", "not started")
+    session_plan = checked(args.plan, f"hipec run: {args.plan}", "not started", store)
     if session_plan is None:
         return None
     return session_plan.board_plan(), session_plan.record()
@@ -165,10 +166,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.resume:
         return _resume(args)
-    checked = _checked_plan(args)
-    if checked is None:
+    # The patient's earlier sessions are in the record if it exists; a refused plan creates none.
+    to_run = _checked_plan(args, Store(args.db) if args.db.exists() else None)
+    if to_run is None:
         return EXIT_USAGE
-    plan, record = checked
+    plan, record = to_run
     store = Store(args.db)  # a --db that is not a record is refused before the board is touched
     with open_board(args.port) as link:
         refusal = start_refusal(link, args.port, str(args.db))

@@ -41,6 +41,12 @@ def _limit(key: str, value: Any) -> str:
     return f"{words} {value:g} {unit}".strip() if isinstance(value, (int, float)) else f"{words} {value}"
 
 
+def _limits(limits: dict[str, Any]) -> str:
+    """The board's absolute limits in words, in LIMIT_WORDS' order, any other after them."""
+    known = [key for key in LIMIT_WORDS if key in limits]
+    return ", ".join(_limit(key, limits[key]) for key in known + [k for k in limits if k not in LIMIT_WORDS])
+
+
 def treatment_given(session: SessionRow, treatment_min: float) -> str:
     """The treatment time against the plan's, and whether the treatment was given in full."""
     planned = session.plan.get("duration_min") if session.plan else None
@@ -121,9 +127,7 @@ def _board_section(store: Store, session: SessionRow) -> Section:
     rows = [("board", f"{session.board}, id {hello.get('board_id', 'not reported')}"),
             ("firmware", f"{session.firmware}, protocol {hello.get('protocol', '?')}"),
             ("band and alarm band", f"±{band_c(session):g} °C, ±{config.get('alarm_band_c', '?')} °C"),
-            ("absolute limits", ", ".join(_limit(k, v) for k, v in sorted(
-                hello.get("limits", {}).items(), key=lambda kv: list(LIMIT_WORDS).index(kv[0])
-                if kv[0] in LIMIT_WORDS else len(LIMIT_WORDS))) or "not reported"),
+            ("absolute limits", _limits(hello.get("limits", {})) or "not reported"),
             ("resets during the session", ", ".join(f"boot {d['boot_id']} ({d['reset_cause']})" for d in resets)
              or "none")]
     return Section("Board", rows)

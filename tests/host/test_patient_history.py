@@ -13,6 +13,7 @@ import pytest
 from hipec import plans
 from hipec.cli import main
 from hipec.store import Store
+from plan_files import write_plan
 
 
 def recorded_session(store: Store, patient: str, phases: list[str], outcome: str) -> int:
@@ -23,16 +24,6 @@ def recorded_session(store: Store, patient: str, phases: list[str], outcome: str
         store.add_event(session, "state", {"phase": phase})
     store.end_session(session, outcome)
     return session
-
-
-def plan_file(tmp_path: Path, *edits: tuple[str, str]) -> Path:
-    text = plans.TEMPLATE
-    for old, new in edits:
-        assert old in text, old
-        text = text.replace(old, new, 1)
-    path = tmp_path / "plan.toml"
-    path.write_text(text)
-    return path
 
 
 def check(capsys: pytest.CaptureFixture[str], path: Path, db: Path) -> tuple[int, list[str]]:
@@ -47,7 +38,7 @@ def test_a_session_within_24_h_of_a_recorded_one_is_refused(tmp_path: Path,
     recorded_session(store, "P-0001", ["PRIMING", "HEATING", "TREATMENT", "COOLDOWN", "DRAIN", "COMPLETE"], "COMPLETE")
     ended = dt.datetime.fromtimestamp(time.time())
     # The plan, copied from the first session's, says session 1 and no previous session.
-    code, problems = check(capsys, plan_file(tmp_path), db)
+    code, problems = check(capsys, write_plan(tmp_path), db)
     assert code == 2
     seen = f"this record holds session 1 of patient P-0001, ended COMPLETE {ended:%Y-%m-%d %H:%M}"
     assert problems == [
@@ -56,7 +47,7 @@ def test_a_session_within_24_h_of_a_recorded_one_is_refused(tmp_path: Path,
         f"patient.session_number: session 1, but {seen} and 1 treated session(s) of this patient in all: this one "
         "is session 2 (an [[override]] of this field with a reason allows it)"]
     # Numbered right and dated, but the plan's previous session is older than the recorded one.
-    path = plan_file(tmp_path, ("session_number = 1 ", "session_number = 2 "),
+    path = write_plan(tmp_path, ("session_number = 1 ", "session_number = 2 "),
                      ('previous_session = ""', 'previous_session = "2026-11-01T09:00"'))
     code, problems = check(capsys, path, db)
     assert code == 2 and problems[0].startswith(f"patient.previous_session: {seen}, 0.0 h ago")
@@ -75,10 +66,10 @@ def test_sessions_aborted_before_treatment_and_other_patients_count_for_nothing(
     store = Store(db)
     recorded_session(store, "P-0001", ["PRIMING", "ABORTED"], "ABORTED")  # no drug given
     recorded_session(store, "P-0002", ["PRIMING", "HEATING", "TREATMENT", "COMPLETE"], "COMPLETE")
-    assert main(["plan", "check", str(plan_file(tmp_path)), "--db", str(db)]) == 0
+    assert main(["plan", "check", str(write_plan(tmp_path)), "--db", str(db)]) == 0
     assert capsys.readouterr().out.startswith("plan OK: patient P-0001, session 1")
 
 
 def test_a_plan_checked_without_a_record_makes_none(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "none-yet.sqlite"
-    assert main(["plan", "check", str(plan_file(tmp_path)), "--db", str(db)]) == 0 and not db.exists()
+    assert main(["plan", "check", str(write_plan(tmp_path)), "--db", str(db)]) == 0 and not db.exists()

@@ -9,18 +9,13 @@ import pytest
 
 from hipec import plans
 from hipec.cli import main
+from plan_files import write_plan
 
 NOW = dt.datetime(2026, 11, 26, 9, 0)
 
 
 def template(tmp_path: Path, *edits: tuple[str, str]) -> plans.SessionPlan:
-    text = plans.TEMPLATE
-    for old, new in edits:
-        assert old in text, old
-        text = text.replace(old, new, 1)
-    path = tmp_path / "plan.toml"
-    path.write_text(text)
-    return plans.load(path)
+    return plans.load(write_plan(tmp_path, *edits))
 
 
 def messages(plan: plans.SessionPlan) -> list[str]:

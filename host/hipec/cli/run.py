@@ -112,11 +112,7 @@ def _resume(args: argparse.Namespace) -> int:
         if session.outcome == "FAULT":
             runner.final_phases = tuple(p for p in runner.final_phases if p != "FAULT")
             store.reopen_session(session.id)
-        try:
-            outcome = _follow(args, runner, _patient(store, session.id), lambda: runner.resume(session.id),
-                              session.id)
-        except BridgeStopped as stop:
-            return _stopped(stop, args)
+        outcome = _follow(args, runner, _patient(store, session.id), lambda: runner.resume(session.id), session.id)
     return _ended(outcome, args, store)
 
 
@@ -137,11 +133,8 @@ def _continue(args: argparse.Namespace, store: Store, session_id: int, plan: Pla
             if answer.strip().lower() != "yes":
                 print(f"not continued; session {session_id} stays ended INTERRUPTED")
                 return EXIT_USAGE
-        try:
-            outcome = _follow(args, runner, _patient(store, session_id),
-                              lambda: continuation.continue_session(runner, session_id), session_id)
-        except BridgeStopped as stop:
-            return _stopped(stop, args)
+        outcome = _follow(args, runner, _patient(store, session_id),
+                          lambda: continuation.continue_session(runner, session_id), session_id)
     return _ended(outcome, args, store, " (continued)")
 
 
@@ -159,13 +152,18 @@ def _checked_plan(args: argparse.Namespace, store: Store | None) -> tuple[Plan, 
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    try:
+        return _resume(args) if args.resume else _start(args)
+    except BridgeStopped as stop:
+        return _stopped(stop, args)
+
+
+def _start(args: argparse.Namespace) -> int:
     from hipec.readiness import start_refusal
     from hipec.runner import SessionRunner
     from hipec.store import Store
     from hipec.user_errors import open_board
 
-    if args.resume:
-        return _resume(args)
     # The patient's earlier sessions are in the record if it exists; a refused plan creates none.
     to_run = _checked_plan(args, Store(args.db) if args.db.exists() else None)
     if to_run is None:
@@ -183,8 +181,5 @@ def cmd_run(args: argparse.Namespace) -> int:
                 print("not started")
                 return EXIT_USAGE
         runner = SessionRunner(link, store, plan, plan_record=record, reconnect=lambda: open_board(args.port))
-        try:
-            outcome = _follow(args, runner, str(record["patient_id"]) if record else "", runner.run)
-        except BridgeStopped as stop:
-            return _stopped(stop, args)
+        outcome = _follow(args, runner, str(record["patient_id"]) if record else "", runner.run)
     return _ended(outcome, args, store)

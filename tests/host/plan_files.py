@@ -1,0 +1,17 @@
+"""Plan files for tests: the template `hipec plan new` writes, with edits."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from hipec import plans
+
+
+def write_plan(tmp_path: Path, *edits: tuple[str, str]) -> Path:
+    """The template with each (old, new) edit made once, written to tmp_path/plan.toml."""
+    text = plans.TEMPLATE
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path = tmp_path / "plan.toml"
+    path.write_text(text)
+    return path

@@ -2,7 +2,7 @@
 
 # Error codes carried in error replies (docs/protocol.md lists them).
 from controller.tables import (BAD_FRAME, BAD_MESSAGE, UNSUPPORTED_VERSION, UNKNOWN_TYPE, BAD_FIELD,  # noqa: F401
-                               BAD_STATE, INTERNAL)
+                               BAD_STATE, NOT_READY, INTERNAL)
 
 
 class CommandError(Exception):

@@ -217,8 +217,9 @@ UNSUPPORTED_VERSION = "unsupported_version"
 UNKNOWN_TYPE = "unknown_type"
 BAD_FIELD = "bad_field"
 BAD_STATE = "bad_state"
+NOT_READY = "not_ready"  # allowed here, not yet: a condition the message names passes by itself; ask again
 INTERNAL = "internal"
-ERROR_CODES = (BAD_FRAME, BAD_MESSAGE, UNSUPPORTED_VERSION, UNKNOWN_TYPE, BAD_FIELD, BAD_STATE, INTERNAL)
+ERROR_CODES = (BAD_FRAME, BAD_MESSAGE, UNSUPPORTED_VERSION, UNKNOWN_TYPE, BAD_FIELD, BAD_STATE, NOT_READY, INTERNAL)
 
 # ---------------------------------------------------------------- requests
 

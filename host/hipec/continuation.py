@@ -8,12 +8,14 @@ the board before it starts, and every record of the new boot stored under the sa
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from hipec.runner import INTERRUPTED, Outcome, SessionError, SessionRunner
 from hipec.tables import phase_names, protocol
 from hipec.operate import safe_mode_text
 from hipec.report import treatment_s
+from hipec.starting import start_when_ready
 
 # The board's shortest plan (firmware plan.py duration_min range): less remaining ends the treatment.
 MIN_CONTINUATION_MIN = 1.0
@@ -25,8 +27,19 @@ def remaining_min(runner: SessionRunner, session_id: int) -> tuple[int, float]:
     return given_s, runner.plan.duration_min - given_s / 60.0
 
 
-def continue_session(runner: SessionRunner, session_id: int) -> Outcome:
+def continue_session(runner: SessionRunner, session_id: int,
+                     acknowledge: Callable[[list[str]], bool] | None = None) -> Outcome:
     """Push the rest of the plan to the board the session ran on, start it and follow it."""
+    start_continuation(runner, session_id, acknowledge)
+    return runner.follow_started(session_id)
+
+
+def start_continuation(runner: SessionRunner, session_id: int,
+                       acknowledge: Callable[[list[str]], bool] | None = None) -> None:
+    """Push the rest of the plan to the board the session ran on and start it once the board is ready: the
+    fluid the reset left standing in the heat exchanger warms from the element's stored heat, past the
+    cut-off after a power loss in treatment, and has to cool first; acknowledge is asked about the alarms
+    that raised whose cause has gone since (None: none are acknowledged, and the start is refused)."""
     store = runner.store
     row = store.session(session_id)
     if row.outcome != INTERRUPTED:
@@ -54,10 +67,17 @@ def continue_session(runner: SessionRunner, session_id: int) -> Outcome:
     # Events of this boot a bridge stored already are not stored again; the rest from the first unstored.
     stored = store.last_board_event(session_id, runner.boot_id)
     runner.event_next = stored + 1 if stored else int(status["event_next"])
-    started = runner.link.request("start")
+    try:
+        started, acknowledged = start_when_ready(runner.link, lambda message: runner.waiting(session_id, message),
+                                                 acknowledge)
+    except BaseException as exc:  # refused, not ready in time, or the bridge stopped: nothing was continued
+        store.add_event(session_id, "continuation_not_started", {"reason": getattr(exc, "message", str(exc))})
+        store.end_session(session_id, INTERRUPTED)
+        raise
+    if acknowledged:
+        store.add_event(session_id, "operator", {"action": "acknowledge", "alarms": acknowledged})
     store.add_event(session_id, "operator", {"action": "start", "continuation": True})
     runner.phase_names = list(runner.link.request("describe")["phases"])
     runner.first_seq = runner.since = int(started["telemetry_next"])
     runner.stored = 0
     runner.config = row.config or runner.link.request("get_config")
-    return runner._follow_loop(session_id)

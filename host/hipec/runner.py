@@ -12,6 +12,7 @@ import serial
 
 from hipec.bridge import BoardError, BoardLink, LinkTimeout
 from hipec.operate import safe_mode_text
+from hipec.starting import start_when_ready
 from hipec.session_model import BoardClock, OtherBoard, Outcome, Plan, Progress, SessionError, same_value
 from hipec.store import DISCONNECTED, Store
 from hipec.tables import TELEMETRY_FIELDS, phase_names, protocol
@@ -63,6 +64,7 @@ class SessionRunner:
         self.store = store
         self.plan = plan
         self.on_progress = on_progress
+        self.on_wait: Callable[[str], None] | None = None  # told what the board waits for before it starts
         self.phases: list[str] = []
         self.first_seq = 1
         self.clock = BoardClock()
@@ -115,14 +117,21 @@ class SessionRunner:
     def run(self) -> Outcome:
         session_id, _hello = self.prepare()
         try:
-            started = self.link.request("start")
-        except BoardError as exc:
+            started, _none = start_when_ready(self.link, lambda message: self.waiting(session_id, message))
+        except (BoardError, SessionError) as exc:
             # The record says so: a session the board never started is not taken for one that ran.
-            self.store.add_event(session_id, "start_refused", {"message": exc.message})
+            refusal = exc.message if isinstance(exc, BoardError) else str(exc)
+            self.store.add_event(session_id, "start_refused", {"message": refusal})
             self.store.end_session(session_id, NOT_STARTED)
-            raise SessionError(f"the board did not start the session: {exc.message}") from None
+            raise SessionError(f"the board did not start the session: {refusal}") from None
         self.store.add_event(session_id, "operator", {"action": "start"})
         return self.follow(session_id, int(started["telemetry_next"]))
+
+    def waiting(self, session_id: int, message: str) -> None:
+        """The board is not ready to start yet: the record and the operator hear what it waits for."""
+        self.store.add_event(session_id, "start_waits", {"message": message})
+        if self.on_wait is not None:
+            self.on_wait(message)
 
     def resume(self, session_id: int) -> Outcome:
         """Carry on recording a session a previous bridge started (it was stopped or killed): from the
@@ -163,6 +172,10 @@ class SessionRunner:
         self.since = since
         self.stored = 0
         self._attach(session_id, first=self.session_id != session_id)  # prepare() has attached already
+        return self._follow_loop(session_id)
+
+    def follow_started(self, session_id: int) -> Outcome:
+        """Follow a session already attached and started (a continuation) to its end."""
         return self._follow_loop(session_id)
 
     def _follow_loop(self, session_id: int) -> Outcome:

@@ -63,23 +63,34 @@ def test_an_interrupted_treatment_is_continued_for_the_time_that_remains(
 
 
 def test_the_continued_treatment_completes_its_planned_time(tmp_path: Path) -> None:
-    """A warm restart: the element's stored heat warmed the fluid standing in the heat exchanger during
-    the power loss (43.3 -> 44.5 degC); the new boot's PRIMING flushes that slug to the reservoir through
-    the bypass and the predictor starts from what the exchanger outlet reads, so priming neither faults
+    """A warm restart: the element's stored heat goes on warming the fluid standing in the heat exchanger
+    after the power loss, past the 45.0 degC cut-off about 20 s later (over_temperature raises at rest).
+    However soon the host asks, the board starts only once that fluid has cooled below the highest
+    setpoint; the operator acknowledges the alarm whose cause is gone; PRIMING flushes the slug to the
+    reservoir and the predictor starts from what the exchanger outlet reads, so priming neither faults
     nor overshoots, and the continued treatment gets its whole remaining time."""
     from hipec import continuation
 
     mcu = EmulatedMCU(speed=None, host_sync=True, port_link=tmp_path / "board")
     mcu.schedule(POWER_LOSS_AT_MS, "power_loss", off_s=5.0)
     mcu.start()
+    offered: list[list[str]] = []
     try:
         store = Store(tmp_path / "record.sqlite")
         with BoardLink(mcu.device) as link:
             first = SessionRunner(link, store, PLAN).run()
-            outcome = continuation.continue_session(SessionRunner(link, store, PLAN), first.session_id)
+            outcome = continuation.continue_session(SessionRunner(link, store, PLAN), first.session_id,
+                                                    lambda names: offered.append(names) is None)
     finally:
         mcu.stop()
     assert outcome.phase == "COMPLETE", outcome.fault
+    events = store.events(first.session_id)
+    waits = [d["message"] for _at, kind, d in events if kind == "start_waits"]
+    assert waits and "heat exchanger" in waits[0], waits
+    assert offered == [["over_temperature"]]
+    assert {"action": "acknowledge", "alarms": ["over_temperature"]} in [d for _at, k, d in events if k == "operator"]
+    boot2 = [r for r in store.telemetry(first.session_id) if r["boot"] == 2 and r["phase"] != 0]
+    assert max(r["heater_outlet_mc"] for r in boot2) < 45_000  # the slug cooled standing, not pumped
     total_min = summarize(store, first.session_id).treatment_min
     assert abs(total_min - PLAN.duration_min) <= 0.1 + 1 / 60.0, total_min
 

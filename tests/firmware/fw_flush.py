@@ -109,3 +109,39 @@ def test_the_predictor_starts_from_what_the_exchanger_outlet_reads():
     cap_w = cold.cap_w(34.0, 500.0)
     assert cold.predicted_c < 34.5 and cold.demand_w == cap_w
     assert warm.predicted_c > 44.0 and warm.demand_w < 0.75 * cap_w
+
+
+def at_rest_with_outlet(outlet_c):
+    board = FakeBoard(43.0)
+    ctl = app.Controller(board, ring_records=25)
+    board.codes[probes.HEATER_OUTLET] = code_for_c(outlet_c)
+    board.run(ctl, 2)
+    return board, ctl
+
+
+def test_start_waits_while_the_fluid_standing_in_the_exchanger_reads_above_the_highest_setpoint():
+    """A power loss in treatment leaves the exchanger's fluid warming from the element's stored heat:
+    pumped while it warms, the slug would pass the outlet probe at the cut-off."""
+    board, ctl = at_rest_with_outlet(44.3)
+    (refused,) = ask(board, ctl, [2, 1, "start", {}])
+    assert refused[2] == "error" and refused[3]["code"] == "not_ready", refused
+    assert refused[3]["field"] == "heater_outlet" and "44.3 degC" in refused[3]["message"], refused
+    assert ctl.session.phase == session.IDLE and board.pump_msps == 0
+    board.codes[probes.HEATER_OUTLET] = code_for_c(43.9)
+    board.run(ctl, 1)
+    (started,) = ask(board, ctl, [2, 2, "start", {}])
+    assert started[2] == "ok" and ctl.session.phase == session.PRIMING, started
+
+
+def test_start_is_refused_while_an_alarm_that_holds_sessions_is_active_until_acknowledged():
+    board, ctl = at_rest_with_outlet(45.2)  # the slug's peak: over_temperature raises (and latches) at rest
+    assert ctl.alarms.active[tables.OVER_TEMPERATURE]
+    board.codes[probes.HEATER_OUTLET] = code_for_c(43.5)
+    board.run(ctl, 2)
+    (refused,) = ask(board, ctl, [2, 1, "start", {}])
+    assert refused[2] == "error" and refused[3]["code"] == "bad_state", refused
+    assert "over_temperature" in refused[3]["message"] and ctl.session.phase == session.IDLE, refused
+    ask(board, ctl, [2, 2, "ack_alarm", {"alarm": "over_temperature"}])
+    board.run(ctl, 1)
+    (started,) = ask(board, ctl, [2, 3, "start", {}])
+    assert started[2] == "ok" and ctl.session.phase == session.PRIMING, started

@@ -133,9 +133,24 @@ def _continue(args: argparse.Namespace, store: Store, session_id: int, plan: Pla
             if answer.strip().lower() != "yes":
                 print(f"not continued; session {session_id} stays ended INTERRUPTED")
                 return EXIT_USAGE
-        outcome = _follow(args, runner, _patient(store, session_id),
-                          lambda: continuation.continue_session(runner, session_id), session_id)
+        runner.on_wait = lambda message: print(f"waiting: {message}", flush=True)
+        continuation.start_continuation(runner, session_id, lambda names: _acknowledged(args, names))
+        outcome = _follow(args, runner, _patient(store, session_id), lambda: runner.follow_started(session_id),
+                          session_id)
     return _ended(outcome, args, store, " (continued)")
+
+
+def _acknowledged(args: argparse.Namespace, names: list[str]) -> bool:
+    """The operator's acknowledgement of alarms the board raised since the reset and whose cause is gone."""
+    from hipec import alarm_words
+
+    listed = "; ".join(f"{name} ({alarm_words.words(name)})" for name in names)
+    print(f"the board holds alarms whose cause is gone: {listed}; they keep the session from starting until "
+          f"acknowledged")
+    if args.yes:
+        print("acknowledged (--yes)")
+        return True
+    return input("Acknowledge them and continue? Type yes to acknowledge: ").strip().lower() == "yes"
 
 
 def _checked_plan(args: argparse.Namespace, store: Store | None) -> tuple[Plan, dict[str, Any] | None] | None:

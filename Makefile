@@ -27,7 +27,7 @@ $(NODE_STAMP): tools/rp2040/package.json tools/rp2040/package-lock.json
 	else echo "npm not found: the emulated RP2040 is skipped (docs/silicon.md)"; fi
 
 test: $(STAMP) $(NODE_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist worksteal
 
 demo: $(STAMP)
 	$(BIN)/hipec demo

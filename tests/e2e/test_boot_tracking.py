@@ -13,7 +13,7 @@ import pytest
 from hipec.bridge import BoardLink
 from hipec.emulator.mcu import EmulatedMCU
 from hipec.report import summarize
-from hipec.runner import Plan, SessionRunner
+from hipec.runner import NOT_STARTED, Plan, SessionError, SessionRunner
 from hipec.store import Store
 from hipec.tables import protocol
 
@@ -72,8 +72,8 @@ def test_a_reset_the_link_survives_is_recorded_under_the_new_boot(tmp_path: Path
 
 def test_an_alarm_raised_before_start_is_in_the_record(tmp_path: Path) -> None:
     """The inflow probe is open from boot: the board raises control_probe_failed before any bridge
-    connects, and a session started on it goes to FAULT at once. The record holds the alarm as it stood
-    when the bridge connected, and every state event from then on, the FAULT included."""
+    connects and refuses to start a session it would hold at once. The record holds the alarm as it
+    stood when the bridge connected, and the refusal: a session that never started, no phase change."""
     mcu = EmulatedMCU(speed=None, host_sync=True, port_link=tmp_path / "board")
     mcu.inject("probe_open", probe="inflow")
     store = Store(tmp_path / "record.sqlite")
@@ -81,12 +81,16 @@ def test_an_alarm_raised_before_start_is_in_the_record(tmp_path: Path) -> None:
     try:
         assert mcu.wait_until(3000)
         with BoardLink(mcu.device) as link:
-            outcome = SessionRunner(link, store, Plan(duration_min=10.0)).run()
+            with pytest.raises(SessionError, match="control_probe_failed"):
+                SessionRunner(link, store, Plan(duration_min=10.0)).run()
+            assert link.request("status")["phase"] == "IDLE"
     finally:
         mcu.stop()
-    assert outcome.phase == "FAULT" and outcome.fault == "control_probe_failed"
-    events = store.events(outcome.session_id)
+    (session,) = store.sessions()
+    assert session.outcome == NOT_STARTED
+    events = store.events(session.id)
     at_connect = [d["alarms"] for _at, kind, d in events if kind == "alarms_active_at_connect"]
     assert at_connect and "control_probe_failed" in [a[0] for a in at_connect[0]]
-    states = [d["phase"] for _at, kind, d in events if kind == "state"]
-    assert states == ["PRIMING", "FAULT"], states
+    (refused,) = [d["message"] for _at, kind, d in events if kind == "start_refused"]
+    assert "control_probe_failed" in refused
+    assert [d for _at, kind, d in events if kind == "state"] == []

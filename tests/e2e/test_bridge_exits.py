@@ -86,3 +86,37 @@ def test_a_treatment_stopped_early_ends_stopped_with_status_3(tmp_path: Path) ->
     assert stopped == ["COOLDOWN"] and board["phase"] == "COMPLETE" and board["treatment_s"] < board["duration_s"]
     assert outcome.phase == STOPPED == store.session(outcome.session_id).outcome
     assert session_exit(outcome.phase) == EXIT_SESSION_NOT_COMPLETE == 3
+
+
+def test_leaving_the_bridge_while_the_board_carries_on_exits_5_and_says_how_to_come_back(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`q` on the dashboard: the session stays open in the record and the exit status is neither a usage
+    error nor a failed session."""
+    import argparse
+
+    from hipec.cli import EXIT_LEFT_RUNNING
+    from hipec.cli.run import _ended
+
+    port = tmp_path / "board"
+    db = tmp_path / "record.sqlite"
+    mcu = EmulatedMCU(speed=None, host_sync=True, port_link=port)
+    store = Store(db)
+    mcu.start()
+    try:
+        with BoardLink(str(port)) as link:
+            runner = SessionRunner(link, store, Plan(duration_min=10.0))
+
+            def leave_in_heating(p: Progress) -> None:
+                if p.phase == "HEATING":
+                    runner.leave_running = True
+                    runner.stop()
+
+            runner.on_progress = leave_in_heating
+            outcome = runner.run()
+    finally:
+        mcu.stop()
+    assert not outcome.ended and store.session(outcome.session_id).ended_at is None
+    status = _ended(outcome, argparse.Namespace(port=str(port), db=db), store)
+    said = capsys.readouterr().out
+    assert status == EXIT_LEFT_RUNNING == 5
+    assert "left running on the board (HEATING)" in said and f"hipec run --resume --port {port}" in said

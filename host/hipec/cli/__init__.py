@@ -11,15 +11,15 @@ from typing import Sequence
 from hipec.cli.bedside import BEDSIDE_COMMANDS, cmd_bedside, cmd_status
 from hipec.cli.board import OPERATE_COMMANDS, cmd_bench, cmd_emulate, cmd_flash, cmd_operate, cmd_tune
 from hipec.cli.demo import cmd_demo
-from hipec.cli.exits import (EXIT_INTERRUPTED, EXIT_LINK, EXIT_OK, EXIT_SESSION_NOT_COMPLETE, EXIT_USAGE, error_exit, error_line,
-                             session_exit, warn_conflicts)
+from hipec.cli.exits import (EXIT_INTERRUPTED, EXIT_LEFT_RUNNING, EXIT_LINK, EXIT_OK, EXIT_SESSION_NOT_COMPLETE,
+                             EXIT_USAGE, error_exit, error_line, session_exit, warn_conflicts)
 from hipec.cli.parser import build_parser
 from hipec.cli.plan import cmd_plan, summary_line
 from hipec.cli.records import cmd_history, cmd_report
 from hipec.cli.run import cmd_run
 
 __all__ = ["main", "build_parser", "error_exit", "session_exit", "warn_conflicts", "summary_line", "EXIT_OK",
-           "EXIT_USAGE", "EXIT_SESSION_NOT_COMPLETE", "EXIT_LINK"]
+           "EXIT_USAGE", "EXIT_SESSION_NOT_COMPLETE", "EXIT_LINK", "EXIT_LEFT_RUNNING"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

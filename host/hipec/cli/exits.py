@@ -12,6 +12,8 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_SESSION_NOT_COMPLETE = 3
 EXIT_LINK = 4
+# The operator left the bridge (`q`) while the board carries the session on: nothing failed, nothing ended.
+EXIT_LEFT_RUNNING = 5
 # The bridge was stopped (Ctrl-C, SIGTERM) while the board carries on: the shell's 128 + SIGINT.
 EXIT_INTERRUPTED = 130
 

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from hipec.cli.exits import EXIT_INTERRUPTED, EXIT_USAGE, session_exit, warn_conflicts
+from hipec.cli.exits import EXIT_INTERRUPTED, EXIT_LEFT_RUNNING, EXIT_USAGE, session_exit, warn_conflicts
 from hipec.cli.plan import checked
 from hipec.cli.progress import ProgressPrinter
 from hipec.cli.records import open_record
@@ -75,7 +75,7 @@ def _ended(outcome: Outcome, args: argparse.Namespace, store: Store, continued: 
         print(f"session {outcome.session_id}{continued} left running on the board ({outcome.phase}): it carries on, "
               f"and pauses with the heater off once no bridge has spoken for its grace period; "
               f"`hipec run --resume --port {args.port} --db {args.db}` carries on following it")
-        return EXIT_USAGE
+        return EXIT_LEFT_RUNNING
     print(f"session {outcome.session_id}{continued} ended {row.outcome} (fault: {outcome.fault}); "
           f"{outcome.records} records stored in {args.db}")
     print(f"the treatment record: hipec report {outcome.session_id} --db {args.db}")

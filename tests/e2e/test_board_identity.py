@@ -81,6 +81,9 @@ def test_a_second_emulator_cannot_take_a_port_link_another_holds(tmp_path: Path)
         second.stop()
     finally:
         first.stop()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # a stopped emulator leaves no link, no lock file
     again = EmulatedMCU(speed=None, port_link=port)  # free once the first has stopped
     again.start()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["board", "board.lock"]
     again.stop()
+    assert not port.exists() and not port.is_symlink()

@@ -42,23 +42,40 @@ class Cable:
         board would hand that board to the first one's bridge when it reconnects. Held until release()."""
         if self.port_link is None:
             return
-        lock_path = self.port_link.with_name(self.port_link.name + ".lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+        lock_path = self._lock_path()
+        while True:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+                os.close(fd)
+                raise PortLinkBusy(f"--port-link {self.port_link} is held by another emulator (pid {holder}); "
+                                   f"stop it or choose another path") from None
+            # An emulator that stopped meanwhile removed the file this lock is on: lock the one at the path.
+            try:
+                if os.stat(lock_path).st_ino == os.fstat(fd).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
             os.close(fd)
-            raise PortLinkBusy(f"--port-link {self.port_link} is held by another emulator (pid {holder}); "
-                               f"stop it or choose another path") from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._claim_fd = fd
 
     def release(self) -> None:
         if self._claim_fd >= 0:
+            # Removed while still held, so no other emulator takes a lock on a file about to go.
+            try:
+                self._lock_path().unlink()
+            except FileNotFoundError:
+                pass
             os.close(self._claim_fd)  # closing drops the lock
             self._claim_fd = -1
+
+    def _lock_path(self) -> Path:
+        assert self.port_link is not None
+        return self.port_link.with_name(self.port_link.name + ".lock")
 
     @property
     def plugged(self) -> bool:

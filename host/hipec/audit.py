@@ -1,7 +1,8 @@
 """Operator actions given on the command line (`hipec abort`, `ack`, `vitals` ...) go into the record
 too, in the session of the board they were given to: what a person did is in the record however they
 did it. A session no bridge follows any more that the action ended (an abort, a stop run to its end)
-is brought up to date from the board's ring and closed with the board's outcome.
+is brought up to date from the board's ring and closed with the board's outcome; an action given after
+the board's last session had ended is recorded there as coming after its end.
 """
 from __future__ import annotations
 
@@ -36,8 +37,12 @@ def record_action(db: Path, link: BoardLink, action: str, detail: dict[str, Any]
     if rows and rows[-1]["boot"] == int(hello["boot_id"]):
         timeline = session_clock(rows)
         at["session_s"] = round(timeline.at_s(int(hello["boot_id"]), int(hello["uptime_ms"])), 1)
+    if row.ended_at is not None:
+        at["after_end"] = True  # the session had ended: the action is in its record, not in its course
     store.add_event(row.id, "operator", {"action": action, **detail, **at})
     said = f"recorded in session {row.id} of {db}"
+    if row.ended_at is not None:
+        said += f", after its end ({row.outcome})"
     if row.ended_at is None and link.request("status")["phase"] in FINAL_PHASES:
         try:
             outcome = SessionRunner(link, store, Plan(**row.plan)).resume(row.id)

@@ -211,7 +211,9 @@ def alarm_table(store: Store, session_id: int) -> list[AlarmEntry]:
 # How the values an operator action carries read in the record.
 VALUE_WORDS = {"core_temp_c": "core {} °C", "heart_rate_bpm": "heart rate {} /min", "confirmed": "confirmed: {}",
                "refused": "refused by the board: {}", "source": "from the {}", "alarm": "alarm {}",
-               "expired": "expired entry cleared", "of": "{} not confirmed", "note": "{}"}
+               "expired": "expired entry cleared", "of": "{} not confirmed", "note": "{}",
+               "after_end": "after the session had ended", "continuation": "continuing the interrupted treatment",
+               "alarms": "alarms {}"}
 
 
 def _values(detail: dict[str, Any]) -> str:
@@ -223,6 +225,8 @@ def _values(detail: dict[str, Any]) -> str:
         if value is None and key in ("core_temp_c", "heart_rate_bpm"):
             parts.append(f"{key.split('_')[0]} cleared")
             continue
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
         parts.append(VALUE_WORDS.get(key, key.replace("_", " ") + " {}").format(value))
     return "; ".join(parts)
 

@@ -146,3 +146,29 @@ def test_errors_a_user_meets_are_one_line(tmp_path: Path, capsys: pytest.Capture
     code, _out, err = run(capsys, "run", "--port", "/dev/ttyACM9", "--db", str(not_a_record), "--yes")
     assert code == 2 and err == (f"hipec run: error: {not_a_record} is not a hipec record (file is not a database); "
                                  "give the record file with --db\n")
+
+
+def test_an_action_after_the_session_ended_is_recorded_as_after_its_end(
+        mcu: EmulatedMCU, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hipec.runner import Plan, Progress, SessionRunner
+    from hipec.store import Store
+
+    port, db = mcu.device, tmp_path / "record.sqlite"
+    store = Store(db)
+    with BoardLink(port) as link:
+        def abort_in_priming(p: Progress) -> None:
+            if p.phase == "PRIMING":
+                link.request("abort")
+
+        outcome = SessionRunner(link, store, Plan(duration_min=10.0), abort_in_priming).run()
+    assert outcome.phase == "ABORTED" and store.session(outcome.session_id).ended_at is not None
+    code, out, _err = run(capsys, "reset", "--port", port, "--db", str(db))
+    assert code == 0 and out == (f"reset: phase now IDLE\nrecorded in session {outcome.session_id} of {db}, after its "
+                                 f"end (ABORTED)\n"), out
+    (after,) = [d for _at, kind, d in Store(db).events(outcome.session_id)
+                if kind == "operator" and d["action"] == "reset"]
+    assert after["after_end"] is True and after["source"] == "command line"
+    from hipec.record_data import operator_actions
+
+    (entry,) = [a for a in operator_actions(Store(db), outcome.session_id) if a.action == "reset"]
+    assert entry.values == "after the session had ended; from the command line", entry

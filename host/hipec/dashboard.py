@@ -110,25 +110,66 @@ def _rows(rows: list[Row]) -> Table:
     return grid
 
 
-def _alarm_lines(view: BedsideView, width: int) -> RenderableType:
+def _alarm_lines(view: BedsideView) -> RenderableType:
+    """Wide: one line an alarm, in columns that never move."""
     if not view.alarms:
         return Text("no active alarm")
     table = Table.grid(padding=(0, 1), expand=True)
-    wide = width >= WIDE_COLUMNS
     # Fixed widths for everything but the words, which take the rest: the columns never move.
-    for column, size in (("priority", 7), ("raised", 7), ("alarm", None), ("reading", 12 if wide else 9),
-                         ("limit", 16 if wide else 9), ("state", 26 if wide else 10)):
+    for size in (7, 7, None, 12, 16, 26):
         table.add_column(no_wrap=True, overflow="ellipsis", width=size, ratio=1 if size is None else None)
     for a in view.alarms:
-        if wide:
-            state = ("acknowledged" if a.acknowledged else "not acknowledged") + ("" if a.present else ", cause gone")
-        else:
-            state = ("ack" if a.acknowledged else "unack") + ("" if a.present else " · gone")
-        words = f"{a.words} [{a.name}]" if wide else a.words
-        table.add_row(Text(f" {a.priority.upper():6}", style=PRIORITY_STYLE.get(a.priority, "")), a.raised,
-                      Text(words, overflow="ellipsis", no_wrap=True), a.reading, a.limit,
-                      Text(state, style="" if a.acknowledged else "bold"))
+        state = ("acknowledged" if a.acknowledged else "not acknowledged") + ("" if a.present else ", cause gone")
+        table.add_row(_priority(a), a.raised, Text(f"{a.words} [{a.name}]", overflow="ellipsis", no_wrap=True),
+                      a.reading, a.limit, Text(state, style="" if a.acknowledged else "bold"))
     return table
+
+
+def _alarm_row(a: AlarmRow) -> Table:
+    """Narrow: an alarm's words are never cut; they wrap under themselves, its reading, limit and state below."""
+    table = Table.grid(padding=(0, 1), expand=True)
+    table.add_column(no_wrap=True, width=7)
+    table.add_column(no_wrap=True, width=6)
+    table.add_column(ratio=1, overflow="fold")
+    text = Text(a.words + "\n")  # the reading on a line of its own: a value is never parted from its unit
+    measured = " ".join(part for part in (a.reading, a.limit) if part)
+    text.append(f"{measured} · " if measured else "")
+    text.append(("acknowledged" if a.acknowledged else "not acknowledged") + ("" if a.present else ", cause gone"),
+                style="" if a.acknowledged else "bold")
+    table.add_row(_priority(a), a.raised, text)
+    return table
+
+
+class Alarms:
+    """The alarms panel at whatever height the layout gives it; narrow, the alarms that do not fit (the last
+    in the list's order of priority, then time) are counted on its last line rather than cut off."""
+
+    def __init__(self, view: BedsideView, width: int):
+        self.view = view
+        self.width = width
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        title = "alarms (by priority, then time)"
+        height = options.height or options.size.height
+        if not self.view.alarms or self.width >= WIDE_COLUMNS:
+            yield Panel(_alarm_lines(self.view), title=title, title_align="left", height=height)
+            return
+        room = max(1, height - 2)
+        inner = options.update(width=options.max_width - 4, height=None)
+        lines: list[RenderableType] = []
+        alarms = self.view.alarms
+        for shown, a in enumerate(alarms):
+            rendered = console.render_lines(_alarm_row(a), inner, pad=False)
+            left = len(alarms) - shown
+            if len(lines) + len(rendered) > room - (1 if left > 1 else 0):
+                lines.append(Text(f" +{left} more below these (a taller terminal shows them)", style="bold"))
+                break
+            lines += [Text.assemble(*((seg.text, seg.style) for seg in line)) for line in rendered]
+        yield Panel(Group(*lines), title=title, title_align="left", height=height)
+
+
+def _priority(a: AlarmRow) -> Text:
+    return Text(f" {a.priority.upper():6}", style=PRIORITY_STYLE.get(a.priority, ""))
 
 
 class Screen:
@@ -211,8 +252,7 @@ def layout(view: BedsideView, messages: list[str], prompt: Prompt | None, typing
     header.add_row(phase_line)
     body_rows = max(len(view.temps) + 1, len(view.clocks) + len(view.circuit) + len(view.vitals), 1) + 2
     parts = [Layout(header, name="header", size=2), Layout(name="body", size=body_rows)]
-    parts += [Layout(Panel(_alarm_lines(view, width), title="alarms (by priority, then time)", title_align="left"),
-                     name="alarms", minimum_size=3),
+    parts += [Layout(Alarms(view, width), name="alarms", minimum_size=3),
               Layout(_footer(messages, prompt, typing, width), name="footer", size=3)]
     root = Layout()
     root.split_column(*parts)

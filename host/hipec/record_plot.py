@@ -42,8 +42,8 @@ class Mark:
 
 
 def event_marks(store: Store, session_id: int) -> list[Mark]:
-    """Alarms raised by the board and the operator's actions, numbered in time order, on the session's
-    time axis in minutes."""
+    """Alarms raised by the board, its resets and the operator's actions, numbered in time order, on the
+    session's time axis in minutes."""
     rows = store.telemetry(session_id)
     timeline = session_clock(rows)
     found: list[tuple[float, str, bool]] = []
@@ -52,6 +52,10 @@ def event_marks(store: Store, session_id: int) -> list[Mark]:
             found.append((timeline.at_s(boot, int(d["t_ms"])) / 60.0, f"{d['alarm']} ({d['priority']})", True))
     last_boot = max(timeline.spans, default=1)
     for _at, kind, d in store.events(session_id):
+        if kind == "board_reset" and int(d.get("boot_id", 0)) in timeline.spans:
+            boot = int(d["boot_id"])  # marked where the new boot's first record is, the session's clock
+            found.append((timeline.at_s(boot, timeline.spans[boot][0]) / 60.0,
+                          f"board reset ({d.get('reset_cause', 'cause unknown')}): boot {d['boot_id']}", True))
         if kind == "operator" and ("session_s" in d or "t_ms" in d):
             at_s = float(d["session_s"]) if "session_s" in d else timeline.at_s(last_boot, int(d["t_ms"]))
             label = d.get("note") or d.get("action", "")

@@ -133,13 +133,25 @@ def _board_section(store: Store, session: SessionRow) -> Section:
     return Section("Board", rows)
 
 
+def _outcome(store: Store, session: SessionRow) -> str:
+    """The outcome, and for one a reset interrupted, what happened and what may follow."""
+    if not session.outcome:
+        return "not ended (a bridge may still follow it)"
+    if session.outcome != "INTERRUPTED":
+        return session.outcome
+    resets = [d for _at, kind, d in store.events(session.id) if kind == "board_reset"]
+    cause = f" ({resets[-1]['reset_cause']})" if resets else ""
+    return (f"INTERRUPTED: the board reset{cause} and came back at rest, as it always does; `hipec run --resume` "
+            f"offers to continue the treatment for the time that remains, as the same session")
+
+
 def _course_section(store: Store, session_id: int, session: SessionRow) -> Section:
     s = summarize(store, session_id)
     starts = phase_starts(store, session_id)
     added = drug_added(store, session_id)
     rows = [("started", _started(session)),
             ("ended", _ended(session)),
-            ("outcome", session.outcome or "not ended (a bridge may still follow it)"),
+            ("outcome", _outcome(store, session)),
             ("phases began at (session time)", ", ".join(f"{name} {at}" for name, at in starts) or "none recorded"),
             ("drug added at", ", ".join(added) or "not recorded"),
             ("treatment time in band", f"{treatment_given(session, s.treatment_min)} (the board's timer)"),
@@ -173,7 +185,7 @@ def record_sections(store: Store, session_id: int, figure: Path | None, marks: l
                 note="" if figure else "no telemetry recorded: no figure"),
         Section("Events on the figure", table=[["#", "time (min)", "event"]]
                 + [[str(m.number), f"{m.minute:.1f}", m.text] for m in marks],
-                note="" if marks else "no alarm and no operator action during the session"),
+                note="" if marks else "no alarm, no board reset and no operator action during the session"),
         Section("Alarms", table=[["raised", "priority", "alarm", "reading", "limit", "acknowledged", "cleared"]]
                 + [[a.raised, a.priority, f"{a.words} [{a.name}]", a.reading, a.limit, a.acknowledged or "-",
                     a.cleared or "still active"] for a in alarms],

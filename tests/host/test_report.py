@@ -245,3 +245,22 @@ def test_a_session_the_board_never_started_has_a_record_and_is_listed_as_such(
     assert "wrote" in out and "temperatures.png" not in out  # no telemetry: no figure, and no traceback
     text = " ".join(pdf_text(tmp_path / "r" / f"session-{session}-record.pdf").split())
     assert "NOT_STARTED" in text and "no telemetry recorded: no figure" in text
+
+
+def test_the_record_of_a_session_a_reset_interrupted_says_so_and_marks_the_reset(tmp_path: Path) -> None:
+    store = Store(tmp_path / "record.sqlite")
+    session = store.new_session("emulated", "0.2.0", plans.SessionPlan().board_plan().fields())
+    store.add_event(session, "operator", {"action": "start"})
+    store.add_telemetry(session, [record(1, "PRIMING", 30000, 0), record(2, "HEATING", 42950, 0)]
+                        + [record(3 + i, "TREATMENT", 43020, i + 1) for i in range(58)])
+    store.add_event(session, "board_reset", {"boot_id": 2, "previous_boot_id": 1, "reset_cause": "power_on"})
+    store.add_telemetry(session, [record(1, "IDLE", 43000, 0), record(2, "IDLE", 43000, 0)], boot=2)
+    store.end_session(session, "INTERRUPTED")
+    from hipec.record_plot import event_marks
+
+    assert [(m.number, m.minute, m.text) for m in event_marks(store, session)] == [
+        (1, 59 / 60.0, "board reset (power_on): boot 2")]  # where the new boot's first record is
+    text = " ".join(pdf_text(write_report(store, session, tmp_path / "out")[0]).split())
+    assert ("INTERRUPTED: the board reset (power_on) and came back at rest, as it always does; `hipec run --resume` "
+            "offers to continue the treatment for the time that remains, as the same session") in text
+    assert "1 1.0 board reset (power_on): boot 2" in text

@@ -123,6 +123,10 @@ def plot_record(store: Store, session_id: int, path: Path) -> tuple[Path, list[M
             ax.plot(read, [r[key] / 1000.0 for r in rows if reading(r.get(key))], label=probe.replace("_", " "),
                     color=PROBE_COLOURS.get(probe, "#333333"), lw=1.0)
     marks = event_marks(store, session_id)
+    mark_ax.set_ylabel("events", fontsize=7, rotation=0, ha="right", va="center")
+    if not marks:
+        mark_ax.text(0.5, 0.5, "no alarm, no board reset and no operator action", transform=mark_ax.transAxes,
+                     ha="center", va="center", fontsize=7, color="#555555")
     for mark, row in zip(marks, _stagger(marks, span)):
         colour = "#b02a37" if mark.alarm else "#0b5394"
         ax.axvline(mark.minute, color=colour, lw=0.6, ls="--")
@@ -163,6 +167,8 @@ def plot_record(store: Store, session_id: int, path: Path) -> tuple[Path, list[M
     zoom.grid(alpha=0.3)
     ax_flow.plot(minutes, [r["flow_ml_min"] for r in rows], color="#17becf", lw=1.0, label="flow (mL/min)")
     ax_flow.set_ylabel("mL/min")
+    # Headroom above the highest flow, so a steady flow is not drawn on the panel's frame.
+    ax_flow.set_ylim(0, max([r["flow_ml_min"] for r in rows] + [100]) * 1.25)
     heater = ax_flow.twinx()
     heater.plot(minutes, [r["heater_demand_pm"] / 10.0 for r in rows], color="#ff7f0e", lw=0.8, label="heater (%)")
     heater.set_ylabel("heater %")

@@ -21,7 +21,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from hipec.bedside import ALARM, OK, WARN, BedsideState, BedsideView, Row, held_vitals
+from hipec.bedside import ALARM, OK, WARN, AlarmRow, BedsideState, BedsideView, Row, held_vitals
 from hipec.keys import KEYS, KEYS_SHORT, PROMPT_TIMEOUT_S, Action, KeyReader, Prompt, parse_command
 from hipec.session_model import Plan, Progress
 from hipec.tables import protocol
@@ -164,7 +164,11 @@ class Alarms:
             if len(lines) + len(rendered) > room - (1 if left > 1 else 0):
                 lines.append(Text(f" +{left} more below these (a taller terminal shows them)", style="bold"))
                 break
-            lines += [Text.assemble(*((seg.text, seg.style) for seg in line)) for line in rendered]
+            for line in rendered:
+                text = Text()
+                for segment in line:
+                    text.append(segment.text, segment.style)
+                lines.append(text)
         yield Panel(Group(*lines), title=title, title_align="left", height=height)
 
 

@@ -49,14 +49,21 @@ def _follow_until_ended(args: argparse.Namespace, runner: SessionRunner, patient
     plan = runner.plan
     if args.headless or not sys.stdout.isatty():
         runner.on_progress = None if args.headless else ProgressPrinter(plan.duration_min * 60)
+        runner.on_wait = _print_wait
         return follow()
     from hipec.dashboard import Dashboard
     from hipec.live import run_live, seed_from_record
 
     dashboard = Dashboard(plan, patient)
+    runner.on_wait = lambda message: dashboard.say(f"waiting: {message}")
     if session_id:
         seed_from_record(dashboard.state, runner.store, session_id)
     return run_live(runner, dashboard, follow=follow)
+
+
+def _print_wait(message: str) -> None:
+    """What the board waits for before it starts (runner.on_wait), on a line of its own."""
+    print(f"waiting: {message}", flush=True)
 
 
 def _stopped(stop: BridgeStopped, args: argparse.Namespace) -> int:
@@ -133,7 +140,7 @@ def _continue(args: argparse.Namespace, store: Store, session_id: int, plan: Pla
             if answer.strip().lower() != "yes":
                 print(f"not continued; session {session_id} stays ended INTERRUPTED")
                 return EXIT_USAGE
-        runner.on_wait = lambda message: print(f"waiting: {message}", flush=True)
+        runner.on_wait = _print_wait
         continuation.start_continuation(runner, session_id, lambda names: _acknowledged(args, names))
         outcome = _follow(args, runner, _patient(store, session_id), lambda: runner.follow_started(session_id),
                           session_id)

@@ -55,7 +55,8 @@ class FrontDoor:
         # Fluid left standing in the exchanger when the pump stopped (a reset, a power loss) goes on
         # warming from the element's stored heat for about twenty seconds (43.3 to 45.5 degC after a
         # power loss in treatment on the default circuit); pumped while it warms, the slug passes the
-        # outlet probe at the cut-off. Below the highest setpoint it has no heat left to pass it.
+        # outlet probe at the cut-off. Once it reads above the highest setpoint the start waits until it
+        # reads below it again, the element's heat spent (about 95 s after that power loss).
         p = ctl.probes
         if p.valid[HEATER_OUTLET] and p.raw_c[HEATER_OUTLET] > ABS_MAX_SETPOINT_C:
             raise CommandError(NOT_READY, "heater_outlet",

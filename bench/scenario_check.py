@@ -10,9 +10,9 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from hipec.cli import EXIT_LINK, EXIT_OK, EXIT_SESSION_NOT_COMPLETE
+from hipec.cli import EXIT_LINK, EXIT_OK, EXIT_SESSION_NOT_COMPLETE, EXIT_USAGE
 from hipec.emulator.mcu import EmulatedMCU
-from hipec.runner import INTERRUPTED
+from hipec.runner import INTERRUPTED, NOT_STARTED
 from hipec.store import DISCONNECTED, Store
 from hipec.tables import protocol
 
@@ -214,7 +214,12 @@ def exit_status(f: Facts) -> list[str]:
     outcome = f.sessions[0].outcome
     if f.sessions[0].ended_at is None:
         return [f"the session was left open (exit {seen.exit_status})"]
-    expected = {"COMPLETE": EXIT_OK, DISCONNECTED: EXIT_LINK}.get(outcome or "", EXIT_SESSION_NOT_COMPLETE)
+    # A session the board refused to start (an alarm that would hold it at once) is the README's "a board
+    # that cannot start": a usage error, said in one line.
+    expected = {"COMPLETE": EXIT_OK, DISCONNECTED: EXIT_LINK, NOT_STARTED: EXIT_USAGE}.get(
+        outcome or "", EXIT_SESSION_NOT_COMPLETE)
+    if outcome == NOT_STARTED and not seen.exit_error:
+        return [f"the session was not started, exit {seen.exit_status}, and nothing said why"]
     if seen.exit_status != expected:
         return [f"exit status {seen.exit_status} ({seen.exit_error or 'no error'}) but the session ended {outcome}"]
     problems = []

@@ -35,7 +35,7 @@ def record(seq: int, t_ms: int, alarms: int = 0, treatment_s: int = 0) -> list[i
 def run(tmp_path: Path, *, truth: list[TruthSample] | None = None, outputs: list[tuple[int, int, bool, int, bool]] | None = None,
         records: list[list[int]] | None = None, events: Sequence[tuple[str, dict[str, Any]]] = (),
         outcome: str = "ABORTED", exit_status: int = 3, done: list[Done] | None = None,
-        resets: list[tuple[int, str]] | None = None) -> scenario_check.Facts:
+        resets: list[tuple[int, str]] | None = None, exit_error: str = "") -> scenario_check.Facts:
     tmp_path.mkdir(parents=True, exist_ok=True)
     db = tmp_path / "record.sqlite"
     store = Store(db)
@@ -47,7 +47,7 @@ def run(tmp_path: Path, *, truth: list[TruthSample] | None = None, outputs: list
     store.close()
     mcu = SimpleNamespace(truth=truth or [sample(1000)], output_log=outputs or [(0, 0, False, 0, True)],
                           resets=resets or [(0, "power_on")], failed=None)
-    seen = Observed(t0_ms=0, session_id=sid, exit_status=exit_status, board_id="b1",
+    seen = Observed(t0_ms=0, session_id=sid, exit_status=exit_status, exit_error=exit_error, board_id="b1",
                     done=done or [Done(0, "start")], final_status={"phase": outcome})
     scenario = Scenario(1, {}, {}, Plan(duration_min=1.0), ())
     return scenario_check.Facts(scenario, mcu, seen, db)  # type: ignore[arg-type]
@@ -93,3 +93,10 @@ def test_an_exit_status_that_does_not_match_the_outcome_is_a_violation(tmp_path:
     assert scenario_check.exit_status(run(tmp_path, records=done, outcome="COMPLETE", exit_status=3))
     assert not scenario_check.exit_status(run(tmp_path / "b", records=done, outcome="COMPLETE", exit_status=0))
     assert scenario_check.exit_status(run(tmp_path / "c", outcome="COMPLETE", exit_status=0))  # 0 of 60 s given
+
+
+def test_a_session_the_board_refused_to_start_is_a_usage_error_said_in_a_line(tmp_path: Path) -> None:
+    said = "the board did not start the session: start is not allowed while these alarms are active"
+    assert not scenario_check.exit_status(run(tmp_path, outcome="NOT_STARTED", exit_status=2, exit_error=said))
+    assert scenario_check.exit_status(run(tmp_path / "b", outcome="NOT_STARTED", exit_status=3, exit_error=said))
+    assert scenario_check.exit_status(run(tmp_path / "c", outcome="NOT_STARTED", exit_status=2))  # nothing said

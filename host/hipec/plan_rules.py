@@ -27,6 +27,8 @@ CONTRAINDICATIONS = (
     "liver_or_kidney_dysfunction", "marrow_suppression", "severe_cardiovascular_disease", "infection",
     "bleeding_tendency", "unstable_vital_signs", "cachexia",
 )
+# The template's answer to each contraindication until someone who assessed the patient replaces it.
+UNANSWERED = "?"
 PCI_REGIONS = 13
 MIN_HOURS_BETWEEN_SESSIONS = 24.0
 # Sessions the standard allows per mode (therapeutic: 1-3, up to 5 by the patient's condition, which
@@ -200,6 +202,9 @@ def check_contraindications(plan: SessionPlan, problems: list[Problem]) -> None:
         value = plan.contraindications.get(name)
         if value is None:
             problems.append(Problem(f"contraindications.{name}", "must be confirmed (false when absent)"))
+        elif value == UNANSWERED:
+            problems.append(Problem(f"contraindications.{name}", "not answered yet: false when absent, true when "
+                                    "present"))
         elif not isinstance(value, bool):
             problems.append(Problem(f"contraindications.{name}", f"{value!r} must be true or false"))
         elif value:

@@ -1,6 +1,10 @@
-"""The plan template `hipec plan new` writes: every key a plan holds, commented with what it allows."""
+"""The plan template `hipec plan new` writes: every key a plan holds, commented with what it allows.
+The contraindication checklist is written unanswered, so a plan nobody filled in does not pass."""
 
-TEMPLATE = '''# HIPEC session plan (C-HIPEC standard: 43.0 degC +-0.1, 60-90 min, 4-6 L, 400-600 mL/min).
+from hipec.plan_rules import CONTRAINDICATIONS, UNANSWERED
+
+
+_TEXT = '''# HIPEC session plan (C-HIPEC standard: 43.0 degC +-0.1, 60-90 min, 4-6 L, 400-600 mL/min).
 # Check it with `hipec plan check FILE`; run it with `hipec run FILE --port PORT`.
 
 [patient]
@@ -38,17 +42,9 @@ controlled_point = "inflow"    # inflow | abdominal (cascade on the cavity probe
 pci_regions = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
 cc = 0                         # completeness of cytoreduction 0..3 (0 and 1 are satisfactory)
 
-[contraindications]            # confirm each is absent (false)
-extensive_adhesions = false
-poorly_healing_anastomosis = false
-complete_bowel_obstruction = false
-liver_or_kidney_dysfunction = false
-marrow_suppression = false
-severe_cardiovascular_disease = false
-infection = false
-bleeding_tendency = false
-unstable_vital_signs = false
-cachexia = false
+[contraindications]            # answer each after the pre-operative assessment:
+                               # false when absent, true when present (a plan left "{unanswered}" does not pass)
+{contraindications}
 
 # A value outside the standard (or a drug outside the list above, field = "drug[1].name") needs an
 # override with a reason; it is recorded with the session.
@@ -56,3 +52,6 @@ cachexia = false
 # field = "perfusion.flow_ml_min"
 # reason = "small abdominal cavity after previous surgery: 350 mL/min agreed with the surgeon"
 '''
+
+TEMPLATE = _TEXT.format(unanswered=UNANSWERED,
+                        contraindications="\n".join(f'{name} = "{UNANSWERED}"' for name in CONTRAINDICATIONS))

@@ -19,7 +19,7 @@ from typing import Any
 from hipec import plan_rules, vocabulary
 from hipec.plan_keys import key_problems
 from hipec.plan_rules import (CONTRAINDICATIONS, CONTROLLED_POINTS, MODES, PCI_REGIONS, PRIMARIES, RANGES,
-                              TECHNIQUES, Problem, check_choices, check_contraindications, check_drugs,
+                              TECHNIQUES, UNANSWERED, Problem, check_choices, check_contraindications, check_drugs,
                               check_patient, check_perfusion, check_scores)
 from hipec.vocabulary import CARRIERS, GLUCOSE_ONLY_DRUGS
 from hipec.plan_template import TEMPLATE
@@ -27,7 +27,7 @@ from hipec.runner import Plan
 
 __all__ = ["TEMPLATE", "SessionPlan", "Problem", "Override", "Drug", "PlanFileError", "load", "check", "MODES",
            "TECHNIQUES", "PRIMARIES", "CARRIERS", "CONTROLLED_POINTS", "CONTRAINDICATIONS", "RANGES",
-           "GLUCOSE_ONLY_DRUGS", "PCI_REGIONS"]
+           "GLUCOSE_ONLY_DRUGS", "PCI_REGIONS", "UNANSWERED"]
 
 class PlanFileError(ValueError):
     """A plan file that cannot be read at all (not a file, not TOML)."""

@@ -61,10 +61,11 @@ def test_plan_outside_the_absolute_limits_is_refused_and_nothing_changes(link: B
 def test_hipec_run_checks_a_plan_file_records_it_with_its_override_and_runs_it(
         synced_mcu: EmulatedMCU, tmp_path: Path) -> None:
     from hipec import plans
+    filled = plans.TEMPLATE.replace(f'= "{plans.UNANSWERED}"', "= false")
     from hipec.cli import main
 
     plan_path = tmp_path / "plan.toml"
-    plan_path.write_text(plans.TEMPLATE.replace("duration_min = 60 ", "duration_min = 2 ").replace(
+    plan_path.write_text(filled.replace("duration_min = 60 ", "duration_min = 2 ").replace(
         "# [[override]]\n", '[[override]]\nfield = "perfusion.duration_min"\n'
                             'reason = "bench demonstration of the whole sequence, no patient"\n'))
     db = tmp_path / "record.sqlite"
@@ -77,7 +78,7 @@ def test_hipec_run_checks_a_plan_file_records_it_with_its_override_and_runs_it(
         {"field": "perfusion.duration_min", "reason": "bench demonstration of the whole sequence, no patient"}]
     assert store.session(1).outcome == "COMPLETE"
     bad = tmp_path / "bad.toml"
-    bad.write_text(plans.TEMPLATE.replace("volume_l = 5.0", "volume_l = 8.0"))
+    bad.write_text(filled.replace("volume_l = 5.0", "volume_l = 8.0"))
     assert main(["run", str(bad), "--port", synced_mcu.device, "--db", str(db), "--headless"]) == 2
 
 

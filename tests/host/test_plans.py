@@ -9,7 +9,7 @@ import pytest
 
 from hipec import plans
 from hipec.cli import main
-from plan_files import write_plan
+from plan_files import FILLED_TEMPLATE, write_plan
 
 NOW = dt.datetime(2026, 11, 26, 9, 0)
 
@@ -27,6 +27,20 @@ def test_the_template_is_a_valid_standard_session(tmp_path: Path) -> None:
     assert messages(plan) == []
     assert plan.board_plan().fields() == {"target_temp_c": 43.0, "duration_min": 60, "volume_l": 5.0,
                                           "flow_ml_min": 500, "controlled_point": "inflow"}
+
+
+def test_a_template_nobody_filled_in_does_not_pass_its_checklist(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "new.toml"
+    assert main(["plan", "new", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["plan", "check", str(path)]) == 2
+    said = capsys.readouterr().err
+    for name in plans.CONTRAINDICATIONS:
+        assert f"contraindications.{name}: not answered yet: false when absent, true when present" in said
+    answered = path.read_text().replace('extensive_adhesions = "?"', "extensive_adhesions = false")
+    path.write_text(answered)
+    assert main(["plan", "check", str(path)]) == 2
+    assert "contraindications.extensive_adhesions" not in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("edit, expected", [
@@ -125,7 +139,7 @@ def test_a_file_that_is_not_a_plan_is_refused_clearly(tmp_path: Path) -> None:
     path.write_text("[perfusion\n")
     with pytest.raises(plans.PlanFileError, match="not valid TOML"):
         plans.load(path)
-    path.write_text(plans.TEMPLATE + "[patients]\nid = 'x'\n")
+    path.write_text(FILLED_TEMPLATE + "[patients]\nid = 'x'\n")
     assert messages(plans.load(path)) == [
         "[patients]: unknown table; did you mean patient?; a plan has patient, treatment, perfusion, scores, "
         "contraindications, drug, override"]
@@ -190,7 +204,7 @@ def test_a_file_that_is_not_a_plan_is_refused_clearly(tmp_path: Path) -> None:
      ["perfusion.flow_ml_min_x: unknown key; did you mean flow_ml_min?"]),
 ])
 def test_a_plan_cannot_be_mistyped(tmp_path: Path, edit: tuple[str, str], expected: list[str]) -> None:
-    text = plans.TEMPLATE.replace("# weight_kg = 70.0", "weight_kg = 70.0")
+    text = FILLED_TEMPLATE.replace("# weight_kg = 70.0", "weight_kg = 70.0")
     path = tmp_path / "plan.toml"
     assert edit[0] in text, edit[0]
     path.write_text(text.replace(edit[0], edit[1], 1))
@@ -218,7 +232,7 @@ def test_an_unknown_drug_runs_only_with_an_override_and_keeps_its_name(tmp_path:
 
 def test_a_key_outside_any_table_is_placed(tmp_path: Path) -> None:
     path = tmp_path / "plan.toml"
-    path.write_text("flow_ml_min = 420\n" + plans.TEMPLATE)
+    path.write_text("flow_ml_min = 420\n" + FILLED_TEMPLATE)
     assert messages(plans.load(path)) == ["flow_ml_min: a key outside any table; it belongs in [perfusion]"]
 
 
@@ -226,6 +240,7 @@ def test_plan_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     path = tmp_path / "session.toml"
     assert main(["plan", "new", str(path)]) == 0
     assert main(["plan", "new", str(path)]) == 2  # never overwrites
+    path.write_text(FILLED_TEMPLATE)
     assert main(["plan", "check", str(path)]) == 0
     assert "plan OK: patient P-0001" in capsys.readouterr().out
     path.write_text(path.read_text().replace("volume_l = 5.0", "volume_l = 9.0"))

@@ -10,6 +10,7 @@ from hipec import plans
 from hipec.cli import main
 from hipec.report import summarize, summary_rows, write_report
 from hipec.thermal_dose import cem43
+from plan_files import FILLED_TEMPLATE
 from hipec.store import Store
 from hipec.tables import NO_READING as NO, PHASE_NAMES, TELEMETRY_FIELDS, protocol
 
@@ -159,7 +160,7 @@ def test_the_record_a_clinician_signs_has_every_section(tmp_path: Path) -> None:
     override, the board's identity, an alarm raised, acknowledged and cleared, operator actions with their
     values (a note's text, a confirmed stop, a vital sign), the drug added, and the signature lines."""
     plan_file = tmp_path / "plan.toml"
-    plan_file.write_text(plans.TEMPLATE.replace("# weight_kg = 70.0", "weight_kg = 72.5")
+    plan_file.write_text(FILLED_TEMPLATE.replace("# weight_kg = 70.0", "weight_kg = 72.5")
                          .replace("# bsa_m2 = 1.83", "bsa_m2 = 1.86").replace('name = "cisplatin"', 'name = "Eloxatin"')
                          .replace('carrier = "saline"', 'carrier = "glucose_5"').replace("flow_ml_min = 500", "flow_ml_min = 380")
                          .replace("# [[override]]\n", '[[override]]\nfield = "perfusion.flow_ml_min"\n'

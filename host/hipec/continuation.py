@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
-from hipec.runner import INTERRUPTED, Outcome, SessionError, SessionRunner
+from hipec.runner import INTERRUPTED, Outcome, Plan, SessionError, SessionRunner
 from hipec.tables import phase_names, protocol
 from hipec.operate import safe_mode_text
 from hipec.report import treatment_s
@@ -25,6 +26,16 @@ def remaining_min(runner: SessionRunner, session_id: int) -> tuple[int, float]:
     """(treatment seconds given over every boot so far, minutes of the plan that remain)."""
     given_s = treatment_s(runner.store.telemetry(session_id))
     return given_s, runner.plan.duration_min - given_s / 60.0
+
+
+def plan_in_force(runner_plan: Plan, events: list[tuple[float, str, dict[str, Any]]]) -> Plan:
+    """The plan the board runs for a session: the plan it started with, or, once continued, the rest of it
+    the last continuation pushed (its duration is what remained)."""
+    pushed = [detail["plan"] for _at, kind, detail in events if kind == "continuation" and detail.get("plan")]
+    if not pushed:
+        return runner_plan
+    known = runner_plan.fields().keys()
+    return replace(runner_plan, **{k: v for k, v in pushed[-1].items() if k in known})
 
 
 def continue_session(runner: SessionRunner, session_id: int,

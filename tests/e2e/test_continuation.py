@@ -123,8 +123,16 @@ def test_a_board_that_reset_while_the_bridge_was_stopped_ends_the_session_interr
         capsys.readouterr()
         status = cli.main(["run", "--resume", "--port", str(port), "--db", str(db), "--headless"])
         said = capsys.readouterr().out
+        assert cli.main(["status", "--port", str(port), "--db", str(db)]) == cli.EXIT_OK
+        told = capsys.readouterr().out
+        assert cli.main(["status", "--port", str(port), "--db", str(tmp_path / "another.sqlite")]) == cli.EXIT_OK
+        not_told = capsys.readouterr().out
     finally:
         mcu.stop()
+    offer = f"`hipec run --resume --port {port} --db {db}` offers to continue it"
+    assert offer in said  # the end line says how the treatment goes on
+    assert f"session 1 in {db} was interrupted by a reset of this board: {offer}" in told
+    assert "interrupted" not in not_told  # a record without that session says nothing of it
     store = Store(db)
     (session,) = store.sessions()
     assert session.outcome == "INTERRUPTED" and session.ended_at is not None

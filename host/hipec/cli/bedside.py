@@ -4,11 +4,13 @@ action is recorded in the board's session of the record (audit.py)."""
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
+from pathlib import Path
 from typing import Any
 
 from hipec.cli.exits import EXIT_OK, EXIT_USAGE
-from hipec.tables import PROBE_NAMES, protocol
+from hipec.tables import PROBE_NAMES, phase_names, protocol
 
 BEDSIDE_COMMANDS = ("ack", "pause", "resume", "stop", "abort", "reset", "vitals")
 CONFIRMED = ("stop", "abort", "resume")
@@ -109,6 +111,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     with open_board(args.port) as link:
         status = link.request("status")
+        board_id = str(link.request("hello")["board_id"])
     fault = status["fault"]
     print(f"phase {status['phase']}; treatment {status['treatment_s'] / 60.0:.1f} of "
           f"{status['duration_s'] / 60.0:g} min; flow {status['flow_ml_min']:.0f} mL/min")
@@ -129,4 +132,27 @@ def cmd_status(args: argparse.Namespace) -> int:
           f"{'none' if rate is None else f'{rate} /min'}")
     if status.get("safe_mode"):
         print(safe_mode_text(status["safe_mode"]))
+    interrupted = _interrupted_here(args.db, board_id)
+    if interrupted is not None and status["phase"] in phase_names(protocol.REQUESTS["start"]):
+        print(f"session {interrupted} in {args.db} was interrupted by a reset of this board: "
+              f"`hipec run --resume --port {args.port} --db {args.db}` offers to continue it")
     return EXIT_OK
+
+
+def _interrupted_here(db: Path, board_id: str) -> int | None:
+    """The record's last session, if a reset of this board interrupted it (None without a record)."""
+    from hipec.store import RecordError, Store
+
+    if not db.exists():
+        return None
+    try:
+        store = Store(db)
+    except (RecordError, sqlite3.Error):
+        return None  # not a record: the board's status is still worth printing
+    try:
+        session = store.last_interrupted_session()
+    finally:
+        store.close()
+    if session is None or str((session.hello or {}).get("board_id", "")) != board_id:
+        return None
+    return session.id

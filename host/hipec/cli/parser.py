@@ -105,8 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help="print the board's current status",
                        description="The board's phase (and the alarm behind a FAULT, in words), every probe, flow, "
-                                   "treatment time, the active alarms, and the patient values it holds.")
+                                   "treatment time, the active alarms, and the patient values it holds; at rest, "
+                                   "whether the record's last session on this board was interrupted by a reset "
+                                   "and can be continued.")
     p.add_argument("--port", required=True, help="serial device of the board")
+    p.add_argument("--db", type=Path, default=Path(DEFAULT_RECORD), help=RECORD_FILE)
 
     sub.add_parser("ports", help="list serial ports, boards that run MicroPython first",
                    description="Every serial port, with what its USB id says: Raspberry Pi RP2 and Espressif "

@@ -77,6 +77,8 @@ def _stopped(stop: BridgeStopped, args: argparse.Namespace) -> int:
 
 
 def _ended(outcome: Outcome, args: argparse.Namespace, store: Store, continued: str = "") -> int:
+    from hipec.runner import INTERRUPTED
+
     row = store.session(outcome.session_id)
     if not outcome.ended:
         print(f"session {outcome.session_id}{continued} left running on the board ({outcome.phase}): it carries on, "
@@ -85,6 +87,9 @@ def _ended(outcome: Outcome, args: argparse.Namespace, store: Store, continued: 
         return EXIT_LEFT_RUNNING
     print(f"session {outcome.session_id}{continued} ended {row.outcome} (fault: {outcome.fault}); "
           f"{outcome.records} records stored in {args.db}")
+    if row.outcome == INTERRUPTED:
+        print(f"a board reset interrupted it: `hipec run --resume --port {args.port} --db {args.db}` offers to "
+              f"continue it for the treatment time that remains")
     print(f"the treatment record: hipec report {outcome.session_id} --db {args.db}")
     warn_conflicts(store)
     return session_exit(outcome.phase)
@@ -105,15 +110,17 @@ def _resume(args: argparse.Namespace) -> int:
     session = store.unfinished_session()
     if session is None:
         last = store.last_session()
-        if last is not None and last.outcome == "INTERRUPTED":
-            return _continue(args, store, last.id, Plan(**last.plan))
+        interrupted = store.last_interrupted_session()
+        if interrupted is not None:
+            return _continue(args, store, interrupted.id, Plan(**interrupted.plan))
         if last is None or last.outcome != "FAULT":
             ended = f" (the last, session {last.id}, ended {last.outcome})" if last else ""
             print(f"hipec run: no session in {args.db} to resume{ended}; `hipec history --db {args.db}` lists them",
                   file=sys.stderr)
             return EXIT_USAGE
         session = last  # a session a bridge left in FAULT: it may still be corrected and resumed
-    plan = Plan(**session.plan)
+    from hipec.continuation import plan_in_force
+    plan = plan_in_force(Plan(**session.plan), store.events(session.id))
     with open_board(args.port) as link:
         runner = SessionRunner(link, store, plan, reconnect=lambda: open_board(args.port))
         if session.outcome == "FAULT":

@@ -32,7 +32,7 @@ def record_action(db: Path, link: BoardLink, action: str, detail: dict[str, Any]
     row = _session_of_board(store, str(hello.get("board_id", "")))
     if row is None:
         return f"not recorded: no session of this board in {db}"
-    at: dict[str, Any] = {"t_ms": int(hello["uptime_ms"]), "source": "command line"}
+    at: dict[str, Any] = {"boot_id": int(hello["boot_id"]), "t_ms": int(hello["uptime_ms"]), "source": "command line"}
     rows = store.telemetry(row.id)
     if rows and rows[-1]["boot"] == int(hello["boot_id"]):
         timeline = session_clock(rows)

@@ -136,6 +136,12 @@ class BedsideState:
     def now_s(self) -> float:
         return self.clock.now_s()
 
+    def action_time(self) -> dict[str, Any]:
+        """When an operator acts, for the record: the board's boot and time, and the session time."""
+        if self.record is None:
+            return {}
+        return {"boot_id": self.boot, "t_ms": self.record["t_ms"], "session_s": round(self.now_s(), 1)}
+
     # ------------------------------------------------------------------ judging each value
 
     def _band(self) -> tuple[float, float]:

@@ -79,16 +79,21 @@ def start_continuation(runner: SessionRunner, session_id: int,
     stored = store.last_board_event(session_id, runner.boot_id)
     runner.event_next = stored + 1 if stored else int(status["event_next"])
     try:
-        started, acknowledged = start_when_ready(runner.link, lambda message: runner.waiting(session_id, message),
+        _started, acknowledged = start_when_ready(runner.link, lambda message: runner.waiting(session_id, message),
                                                  acknowledge)
     except BaseException as exc:  # refused, not ready in time, or the bridge stopped: nothing was continued
         store.add_event(session_id, "continuation_not_started", {"reason": getattr(exc, "message", str(exc))})
         store.end_session(session_id, INTERRUPTED)
         raise
+    at = {"boot_id": runner.boot_id, "t_ms": int(runner.link.request("heartbeat")["uptime_ms"])}
     if acknowledged:
-        store.add_event(session_id, "operator", {"action": "acknowledge", "alarms": acknowledged})
-    store.add_event(session_id, "operator", {"action": "start", "continuation": True})
+        store.add_event(session_id, "operator", {"action": "acknowledge", "alarms": acknowledged, **at})
+    store.add_event(session_id, "operator", {"action": "start", "continuation": True, **at})
     runner.phase_names = list(runner.link.request("describe")["phases"])
-    runner.first_seq = runner.since = int(started["telemetry_next"])
+    # The new boot's records from the one after the last stored (from its first, if none is): the wait at
+    # rest is in the record with what the board read then, the fluid the reset left standing included; a
+    # wait longer than the board's ring holds is recorded as a gap.
+    last = store.last_record(session_id)
+    runner.first_seq = runner.since = last[1] + 1 if last is not None and last[0] == runner.boot_id else 1
     runner.stored = 0
     runner.config = row.config or runner.link.request("get_config")

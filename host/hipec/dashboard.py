@@ -281,9 +281,7 @@ def carry_out(action: Action, request: Callable[[str, dict[str, Any]], dict[str,
     from hipec.bridge import BoardError
 
     state = dashboard.state
-    at: dict[str, Any] = {}
-    if state.record is not None:
-        at = {"t_ms": state.record["t_ms"], "session_s": round(state.now_s(), 1)}
+    at = state.action_time()
     try:
         if action.kind in protocol.PHASE_COMMANDS:
             reply = request(action.kind, {})

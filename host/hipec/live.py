@@ -55,7 +55,8 @@ def attach(runner: SessionRunner, dashboard: Dashboard,
         while not actions.empty():
             action = actions.get()
             if action.kind == "quit":
-                runner.store.add_event(runner.session_id, "operator", {"action": "quit", **action.detail})
+                left = {"action": "quit", **action.detail, **state.action_time()}
+                runner.store.add_event(runner.session_id, "operator", left)
                 runner.leave_running = True
                 runner.stop()
                 continue

@@ -217,7 +217,7 @@ VALUE_WORDS = {"core_temp_c": "core {} °C", "heart_rate_bpm": "heart rate {} /m
 
 
 def _values(detail: dict[str, Any]) -> str:
-    skip = {"action", "t_ms", "session_s", "asked_session_s"}
+    skip = {"action", "t_ms", "boot_id", "session_s", "asked_session_s"}
     parts = []
     for key, value in detail.items():
         if key in skip:
@@ -231,6 +231,16 @@ def _values(detail: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def action_session_s(timeline: SessionClock, detail: dict[str, Any]) -> float | None:
+    """The session time of an operator action: as the bridge counted it, else from the board's time on
+    the boot it was given on (the latest, for an action recorded without one); None when it has no time."""
+    if "session_s" in detail:
+        return float(detail["session_s"])
+    if "t_ms" in detail:
+        return timeline.at_s(int(detail.get("boot_id", max(timeline.spans, default=1))), int(detail["t_ms"]))
+    return None
+
+
 def operator_actions(store: Store, session_id: int) -> list[ActionEntry]:
     """What people did, in order, with its values (the note's text, the value entered, the word typed
     to confirm, a refusal), at the session time it was done."""
@@ -239,13 +249,10 @@ def operator_actions(store: Store, session_id: int) -> list[ActionEntry]:
     for _at, kind, d in store.events(session_id):
         if kind != "operator":
             continue
-        if "session_s" in d:
-            at = clock(float(d["session_s"]))
-        elif "t_ms" in d:
-            at = clock(timeline.at_s(max(timeline.spans, default=1), int(d["t_ms"])))
-        else:
-            at = clock(0.0) if d.get("action") == "start" else ""  # the start is the session clock's origin
-        found.append(ActionEntry(at, str(d.get("action", "")), _values(d)))
+        when = action_session_s(timeline, d)
+        if when is None and d.get("action") == "start" and not d.get("continuation"):
+            when = 0.0  # the start is the session clock's origin
+        found.append(ActionEntry("" if when is None else clock(when), str(d.get("action", "")), _values(d)))
     return found
 
 

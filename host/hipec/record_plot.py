@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
-from hipec.record_data import band_c, controlled_mc, reading, session_clock  # noqa: E402
+from hipec.record_data import action_session_s, band_c, controlled_mc, reading, session_clock  # noqa: E402
 from hipec.store import Store  # noqa: E402
 from hipec.tables import PROBE_NAMES  # noqa: E402
 
@@ -50,14 +50,13 @@ def event_marks(store: Store, session_id: int) -> list[Mark]:
     for boot, d in store.board_events(session_id, "alarm"):
         if d.get("state") == "raised":
             found.append((timeline.at_s(boot, int(d["t_ms"])) / 60.0, f"{d['alarm']} ({d['priority']})", True))
-    last_boot = max(timeline.spans, default=1)
     for _at, kind, d in store.events(session_id):
         if kind == "board_reset" and int(d.get("boot_id", 0)) in timeline.spans:
             boot = int(d["boot_id"])  # marked where the new boot's first record is, the session's clock
             found.append((timeline.at_s(boot, timeline.spans[boot][0]) / 60.0,
                           f"board reset ({d.get('reset_cause', 'cause unknown')}): boot {d['boot_id']}", True))
-        if kind == "operator" and ("session_s" in d or "t_ms" in d):
-            at_s = float(d["session_s"]) if "session_s" in d else timeline.at_s(last_boot, int(d["t_ms"]))
+        at_s = action_session_s(timeline, d) if kind == "operator" else None
+        if at_s is not None:
             label = d.get("note") or d.get("action", "")
             found.append((at_s / 60.0, f"operator: {label}", False))
     found.sort(key=lambda m: m[0])

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from hipec.record_data import (Summary, alarm_table, band_c, drug_added, operator_actions, phase_starts,
-                               probe_stats, reading, session_plan, summarize, treatment_s, vitals_trend)
+                               probe_stats, reading, session_clock, session_plan, summarize, treatment_s,
+                               vitals_trend)
+from hipec.bedside import clock
 from hipec.record_pdf import Section, write_document
 from hipec.record_plot import Mark, event_marks, plot_record
 from hipec.store import SessionRow, Store
@@ -28,12 +30,14 @@ def _started(session: SessionRow) -> str:
     return dt.datetime.fromtimestamp(session.started_at).strftime("%Y-%m-%d %H:%M")
 
 
-def _ended(session: SessionRow) -> str:
+def _ended(store: Store, session: SessionRow) -> str:
+    """When the record closed the session (the host's clock), and how long it ran on the board's clock,
+    the one every other time of the record is counted in (an emulated board may run faster than the wall)."""
     if session.ended_at is None:
         return "not ended (a bridge may still follow it)"
     ended = dt.datetime.fromtimestamp(session.ended_at)
-    minutes = (session.ended_at - session.started_at) / 60.0
-    return f"{ended:%Y-%m-%d %H:%M}, {minutes:.0f} min after the start"
+    board_s = session_clock(store.telemetry(session.id)).now_s()
+    return f"{ended:%Y-%m-%d %H:%M}, after {clock(board_s)} of session time on the board"
 
 
 def _limit(key: str, value: Any) -> str:
@@ -150,7 +154,7 @@ def _course_section(store: Store, session_id: int, session: SessionRow) -> Secti
     starts = phase_starts(store, session_id)
     added = drug_added(store, session_id)
     rows = [("started", _started(session)),
-            ("ended", _ended(session)),
+            ("ended", _ended(store, session)),
             ("outcome", _outcome(store, session)),
             ("phases began at (session time)", ", ".join(f"{name} {at}" for name, at in starts) or "none recorded"),
             ("drug added at", ", ".join(added) or "not recorded"),
@@ -183,8 +187,8 @@ def record_sections(store: Store, session_id: int, figure: Path | None, marks: l
                      "0.25 below)." if stats else "no probe readings recorded"),
         Section("Temperatures", image=figure,
                 note="" if figure else "no telemetry recorded: no figure"),
-        Section("Events on the figure", table=[["#", "time (min)", "event"]]
-                + [[str(m.number), f"{m.minute:.1f}", m.text] for m in marks],
+        Section("Events on the figure", table=[["#", "session time", "event"]]
+                + [[str(m.number), clock(m.minute * 60.0), m.text] for m in marks],
                 note="" if marks else "no alarm, no board reset and no operator action during the session"),
         Section("Alarms", table=[["raised", "priority", "alarm", "reading", "limit", "acknowledged", "cleared"]]
                 + [[a.raised, a.priority, f"{a.words} [{a.name}]", a.reading, a.limit, a.acknowledged or "-",

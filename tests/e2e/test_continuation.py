@@ -88,9 +88,27 @@ def test_the_continued_treatment_completes_its_planned_time(tmp_path: Path) -> N
     waits = [d["message"] for _at, kind, d in events if kind == "start_waits"]
     assert waits and "heat exchanger" in waits[0], waits
     assert offered == [["over_temperature"]]
-    assert {"action": "acknowledge", "alarms": ["over_temperature"]} in [d for _at, k, d in events if k == "operator"]
-    boot2 = [r for r in store.telemetry(first.session_id) if r["boot"] == 2 and r["phase"] != 0]
+    (acked,) = [d for _at, k, d in events if k == "operator" and d["action"] == "acknowledge"]
+    assert acked["alarms"] == ["over_temperature"] and acked["boot_id"] == 2
+    # The continuation's start is placed where the second boot is in the session's time, not at its origin.
+    from hipec.bedside import clock
+    from hipec.record_data import operator_actions, session_clock
+    timeline = session_clock(store.telemetry(first.session_id))
+    boot1_s = (timeline.spans[1][1] - timeline.spans[1][0]) / 1000.0
+    starts = [a for a in operator_actions(store, first.session_id) if a.action == "start"]
+    assert starts[0].at == clock(0.0) and starts[-1].values == "continuing the interrupted treatment"
+    minutes, seconds = starts[-1].at.split(":")
+    assert int(minutes) * 60 + int(seconds) >= int(boot1_s), (starts[-1].at, boot1_s)
+    rows = store.telemetry(first.session_id)
+    boot2 = [r for r in rows if r["boot"] == 2 and r["phase"] != 0]
     assert max(r["heater_outlet_mc"] for r in boot2) < 45_000  # the slug cooled standing, not pumped
+    # The wait at rest is in the record: the slug's peak after the power loss, and no record of boot 2 missing
+    # without a gap recorded.
+    at_rest = [r for r in rows if r["boot"] == 2 and r["phase"] == 0]
+    assert max(r["heater_outlet_mc"] for r in at_rest) >= 45_000
+    seqs = [r["seq"] for r in rows if r["boot"] == 2]
+    gaps = [d for _at, k, d in events if k == "gap" and d.get("boot_id") == 2]
+    assert seqs == list(range(seqs[0], seqs[-1] + 1)) and (seqs[0] == 1 or gaps), (seqs[:3], gaps)
     total_min = summarize(store, first.session_id).treatment_min
     assert abs(total_min - PLAN.duration_min) <= 0.1 + 1 / 60.0, total_min
 

@@ -210,7 +210,7 @@ def test_the_record_a_clinician_signs_has_every_section(tmp_path: Path) -> None:
     assert "highest target 44 °C, cut-out 45 °C, patient core critical 39.5 °C" in board
     course = section("Course of the session", "Probes and thermal dose")
     for expected in ("STOPPED", "PRIMING 0:00, HEATING 0:01, TREATMENT 0:02, COOLDOWN 1:42, COMPLETE 1:43",
-                     "drug added at 0:19", "min after the start",
+                     "drug added at 0:19", "of session time on the board",
                      "1.7 of 60 min planned: INCOMPLETE, 58.3 min of treatment not given (the board's timer)",
                      "90.0 % of treatment records",
                      "0.150 °C", "104 telemetry records"):
@@ -218,7 +218,7 @@ def test_the_record_a_clinician_signs_has_every_section(tmp_path: Path) -> None:
     probes = section("Probes and thermal dose", "Temperatures")
     assert "inflow 43.02 43.03 43.15 43.15" in probes and "CEM43" in probes and "Sapareto and Dewey 1984" in probes
     events = section("Events on the figure", "Alarms")
-    assert "1 0.1 operator: vitals 2 0.1 core_temp_high (medium)" in events and "5 0.5 operator: anaesthetist" in events
+    assert "1 0:03 operator: vitals 2 0:04 core_temp_high (medium)" in events and "5 0:29 operator: anaesthetist" in events
     alarms = section("Alarms", "Operator actions")
     assert ("0:04 medium patient core temperature high [core_temp_high] 38.7 °C ≥ 38.5 °C 0:08 0:11" in alarms)
     actions = section("Operator actions", "Patient values entered")
@@ -264,4 +264,4 @@ def test_the_record_of_a_session_a_reset_interrupted_says_so_and_marks_the_reset
     text = " ".join(pdf_text(write_report(store, session, tmp_path / "out")[0]).split())
     assert ("INTERRUPTED: the board reset (power_on) and came back at rest, as it always does; `hipec run --resume` "
             "offers to continue the treatment for the time that remains, as the same session") in text
-    assert "1 1.0 board reset (power_on): boot 2" in text
+    assert "1 0:59 board reset (power_on): boot 2" in text

@@ -84,7 +84,7 @@ class Dashboard:
 
     def doubt(self, field: str, value: float | None) -> str | None:
         sign = BY_FIELD.get(field)
-        return None if sign is None or value is None else self.state.vitals.doubt(sign, value)
+        return None if sign is None or value is None else self.state.vitals.doubt(sign, value, self.state.now_s())
 
     def lapse_prompt(self) -> None:
         with self.lock:

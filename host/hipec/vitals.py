@@ -81,28 +81,37 @@ class Entry:
 class VitalsBook:
     """The entries of this session and what the board says it holds."""
     entries: dict[str, Entry] = field(default_factory=dict)
+    # The last plausible value of each sign: the one a jump is measured from. An implausible entry (one the
+    # operator confirmed) is never the reference, so a correction back near the value before it goes
+    # through, and another slip after it is still caught. One older than the expiry is no reference.
+    plausible_last: dict[str, Entry] = field(default_factory=dict)
     board: dict[str, float | None] = field(default_factory=dict)  # set_vitals/status values, None: none held
     max_age_s: float = VITALS_MAX_AGE_MIN * 60.0
 
-    def doubt(self, sign: VitalSign, value: float) -> str | None:
+    def doubt(self, sign: VitalSign, value: float, now_s: float | None = None) -> str | None:
         """Why this entry needs a confirmation before it is sent, None when it is plausible."""
         low, high = sign.plausible
         if not low <= value <= high:
             return (f"{sign.label} {sign.show(value)} is outside the plausible {low:g}..{high:g} {sign.unit} "
                     f"for a patient under HIPEC")
-        last = self.entries.get(sign.field)
-        # A plausible value after an implausible one corrects it: no doubt. After a plausible one, a jump
-        # larger than a body makes in minutes is a slip of the finger until confirmed.
-        if last is not None and low <= last.value <= high and abs(value - last.value) > sign.step:
-            return (f"{sign.label} {sign.show(value)} is {abs(value - last.value):.1f} {sign.unit} from the last "
-                    f"entry {sign.show(last.value)} (more than {sign.step:g} {sign.unit})")
+        last = self.plausible_last.get(sign.field)
+        if last is not None and now_s is not None and now_s - last.session_s > self.max_age_s:
+            last = None
+        # A jump from the last plausible entry larger than a body makes in minutes is a slip of the finger
+        # until confirmed; with none before (only an implausible one), a plausible value corrects it.
+        if last is not None and abs(value - last.value) > sign.step:
+            return (f"{sign.label} {sign.show(value)} is {sign.show(abs(value - last.value))} from the last "
+                    f"plausible entry {sign.show(last.value)} (more than {sign.step:g} {sign.unit})")
         return None
 
     def enter(self, sign: VitalSign, value: float | None, session_s: float) -> None:
         if value is None:
             self.entries.pop(sign.field, None)
-        else:
-            self.entries[sign.field] = Entry(value, session_s)
+            return
+        self.entries[sign.field] = Entry(value, session_s)
+        low, high = sign.plausible
+        if low <= value <= high:
+            self.plausible_last[sign.field] = self.entries[sign.field]
 
     def age_s(self, sign: VitalSign, now_s: float) -> float | None:
         entry = self.entries.get(sign.field)

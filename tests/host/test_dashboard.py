@@ -222,7 +222,7 @@ def test_an_implausible_patient_value_asks_before_it_is_sent() -> None:
     assert [a.kind for a in drained(actions)] == ["declined"]
     type_keys(reader, ":core 38.6\r")  # plausible, but 0.7 degC from the last entry in minutes
     assert d.prompt is not None and d.prompt.question.startswith(
-        "patient core 38.6 °C is 0.7 °C from the last entry 37.9 °C (more than 0.5 °C): send it?")
+        "patient core 38.6 °C is 0.7 °C from the last plausible entry 37.9 °C (more than 0.5 °C): send it?")
     type_keys(reader, "\x1b")
     drained(actions)
     type_keys(reader, ":core 37.8\r:hr 125\r")  # plausible: sent at once
@@ -269,7 +269,7 @@ def test_actions_are_carried_out_and_recorded_with_their_time() -> None:
     carry_out(Action("vitals", {"core_temp_c": 37.6}), request, record_event, d)
     carry_out(Action("event", {"note": "drug added"}), request, record_event, d)
     carry_out(Action("stop", {"confirmed": "typed stop"}), request, record_event, d)
-    at = {"t_ms": 2_400_000, "session_s": 2400.0}
+    at = {"boot_id": 1, "t_ms": 2_400_000, "session_s": 2400.0}
     assert sent == [("pause", {}), ("set_vitals", {"core_temp_c": 37.6}), ("stop", {})]
     assert recorded == [("operator", {"action": "pause", **at}),
                         ("operator", {"action": "vitals", "core_temp_c": 37.6, **at}),

@@ -33,8 +33,14 @@ __all__ = ["Dashboard", "Action", "KeyReader", "carry_out", "parse_command", "ru
 STATE_STYLE = {OK: "", WARN: "bold black on yellow", ALARM: "bold white on red"}
 PRIORITY_STYLE = {"high": "bold white on red", "medium": "black on yellow", "low": "cyan"}
 PHASE_STYLE = {"FAULT": "bold white on red", "PAUSED": "bold black on yellow", "ABORTED": "bold white on red"}
-# From this width on, a trend of the controlled temperature joins the screen.
+# From this width on, a trend of the controlled temperature joins the screen, in the columns the probe and
+# session panels leave once each has the width its longest line needs (nothing of theirs is ever cut for it).
 WIDE_COLUMNS = 120
+TREND_MIN_COLUMNS = 30
+# The alarm columns besides the words on a one-line row (priority, raised, reading, limit, state), with the
+# spaces between them and the panel's border: an alarm goes on one line only when its words fit beside them.
+ALARM_COLUMNS = (7, 7, 12, 16, 26)
+ALARM_ROW_FIXED = sum(ALARM_COLUMNS) + len(ALARM_COLUMNS) + 4
 SPARK = "▁▂▃▄▅▆▇█"
 
 
@@ -110,13 +116,21 @@ def _rows(rows: list[Row]) -> Table:
     return grid
 
 
+def _panel_columns(rows: list[Row], title: str = "") -> int:
+    """The width a panel of label-value rows needs to show every row whole: label, space, value, and the
+    border with its padding on either side."""
+    label = max((len(r.label) for r in rows), default=0)
+    value = max((len(r.text) for r in rows), default=0)
+    return max(label + 1 + value, len(title)) + 4
+
+
 def _alarm_lines(view: BedsideView) -> RenderableType:
     """Wide: one line an alarm, in columns that never move."""
     if not view.alarms:
         return Text("no active alarm")
     table = Table.grid(padding=(0, 1), expand=True)
     # Fixed widths for everything but the words, which take the rest: the columns never move.
-    for size in (7, 7, None, 12, 16, 26):
+    for size in (*ALARM_COLUMNS[:2], None, *ALARM_COLUMNS[2:]):
         table.add_column(no_wrap=True, overflow="ellipsis", width=size, ratio=1 if size is None else None)
     for a in view.alarms:
         state = ("acknowledged" if a.acknowledged else "not acknowledged") + ("" if a.present else ", cause gone")
@@ -151,7 +165,8 @@ class Alarms:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         title = "alarms (by priority, then time)"
         height = options.height or options.size.height
-        if not self.view.alarms or self.width >= WIDE_COLUMNS:
+        if not self.view.alarms or self.width - ALARM_ROW_FIXED >= max(len(f"{a.words} [{a.name}]")
+                                                                        for a in self.view.alarms):
             yield Panel(_alarm_lines(self.view), title=title, title_align="left", height=height)
             return
         room = max(1, height - 2)
@@ -238,11 +253,17 @@ class Trend:
         width = max(10, options.max_width - 4)
         height = max(1, (options.height or 8) - 3)
         recent = view.trend[-width:]
-        title = "controlled temperature" + (f" · band {band[0]:.2f}..{band[1]:.2f} °C" if band else "")
+        band_text = f" · band {band[0]:.2f}..{band[1]:.2f} °C" if band else ""
+        title = "controlled temperature" + band_text
+        if len(title) > options.max_width - 6:
+            title = "trend" + band_text  # a title rich would cut would lose the band's upper end
         lines: list[RenderableType] = list(trend_chart(recent, width, height, band))
         if recent:
-            lines.append(Text(f"now {recent[-1]:.2f} °C · low {min(recent):.2f} · high {max(recent):.2f} · last "
-                              f"{len(recent)} records", style="dim", no_wrap=True, overflow="ellipsis"))
+            said = (f"now {recent[-1]:.2f} °C · low {min(recent):.2f} · high {max(recent):.2f} · last "
+                    f"{len(recent)} records")
+            if len(said) > width:
+                said = f"now {recent[-1]:.2f} °C · {min(recent):.2f}..{max(recent):.2f}"
+            lines.append(Text(said, style="dim", no_wrap=True, overflow="ellipsis"))
         yield Panel(Group(*lines), title=title, title_align="left", height=options.height)
 
 
@@ -268,8 +289,11 @@ def layout(view: BedsideView, messages: list[str], prompt: Prompt | None, typing
                   title="temperatures", title_align="left")
     session = Panel(_rows(view.clocks + view.circuit + view.vitals), title="session", title_align="left")
     columns = [Layout(temps, name="temps", ratio=2), Layout(session, name="session", ratio=2)]
-    if width >= WIDE_COLUMNS:
-        columns.append(Layout(Trend(view), name="trend", ratio=5))
+    temps_cols = _panel_columns(view.temps, view.temps_title)
+    session_cols = _panel_columns(view.clocks + view.circuit + view.vitals)
+    if width >= WIDE_COLUMNS and width - temps_cols - session_cols >= TREND_MIN_COLUMNS:
+        columns = [Layout(temps, name="temps", size=temps_cols), Layout(session, name="session", size=session_cols),
+                   Layout(Trend(view), name="trend", ratio=1)]
     root["body"].split_row(*columns)
     return root
 

@@ -68,7 +68,7 @@ def style_of(segments: list[list[Segment]], text: str) -> str:
     raise AssertionError(f"{text!r} is not on the screen")
 
 
-@pytest.mark.parametrize("width, height", [(80, 24), (80, 40), (200, 50)])
+@pytest.mark.parametrize("width, height", [(80, 24), (80, 40), (120, 30), (200, 50)])
 def test_the_screen_fills_the_terminal_in_a_stable_order(width: int, height: int) -> None:
     lines, _segments = screen(bedside(), width, height)
     assert len(lines) == height and all(len(line) == width for line in lines)  # every cell drawn: no debris
@@ -88,13 +88,17 @@ def test_the_screen_fills_the_terminal_in_a_stable_order(width: int, height: int
     alarms = [text.index(s) for s in shown]
     assert alarms == sorted(alarms)  # by priority, then the time each was raised
     assert "36:40" in text and "> 43.50" in text and "43.62 °C" in text  # raised at, limit, reading
-    if width >= 120:
-        assert "controlled temperature · band 42.90..43.10 °C" in text  # the trend joins a wide screen
-        assert "acknowledged, cause gone" in text and "[temp_high]" in text
+    if width >= 120:  # the trend joins a wide screen, beside probe and session panels shown whole
+        assert "band 42.90..43.10 °C" in text and "42.90..4─" not in text
         right_edges = [line.rstrip() for line in lines[2:12]]
         assert all(len(line) == width for line in right_edges)  # the panels reach the right edge
-    else:  # narrow: an alarm's words wrap under themselves, whole
+        assert "…" not in "\n".join(lines[2:14])  # nothing in the probe, session or trend panels cut short
+    else:
         assert "controlled temperature" not in text
+    if width >= 200:  # room for an alarm on one line, its name beside its words
+        assert "controlled temperature · band 42.90..43.10 °C" in text
+        assert "acknowledged, cause gone" in text and "[temp_high]" in text
+    else:  # an alarm's words wrap under themselves, whole
         panel = " ".join(line.strip("│ ") for line in lines[lines.index(next(l for l in lines if "alarms (" in l)):])
         assert "inflow above its alarm limit: heater off, bypass open 43.62 °C > 43.50 °C · acknowledged, cause gone" \
             in panel

@@ -90,6 +90,8 @@ def number_problem(name: str, value: Any, unit: str) -> Problem | None:
 
 def check_choices(plan: SessionPlan, problems: list[Problem]) -> None:
     def choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+        if value is None:
+            return  # not written: the plan's key check names it among the missing keys, once
         if value not in allowed:
             near = did_you_mean(value, allowed) if isinstance(value, str) else ""
             problems.append(Problem(name, f"{value!r} is not one of: {', '.join(allowed)}{near}"))
@@ -97,7 +99,7 @@ def check_choices(plan: SessionPlan, problems: list[Problem]) -> None:
     choice("treatment.mode", plan.mode, MODES)
     choice("treatment.technique", plan.technique, TECHNIQUES)
     choice("treatment.primary_tumour", plan.primary_tumour, PRIMARIES)
-    choice("treatment.carrier", plan.carrier_name, CARRIERS)
+    choice("treatment.carrier", None if plan.carrier is None else plan.carrier_name, CARRIERS)
     choice("perfusion.controlled_point", plan.controlled_point, CONTROLLED_POINTS)
 
 

@@ -66,8 +66,13 @@ def parse_value(sign: VitalSign, text: str) -> float | int | None:
     except ValueError:
         raise VitalsInputError(f"{sign.command} {text.strip()!r}: not a number; allowed {allowed}, or "
                                f"`{sign.command} clear`") from None
-    if not math.isfinite(value) or not low <= value <= high or (sign.whole and value != int(value)):
+    if not math.isfinite(value):
+        raise VitalsInputError(f"{sign.command} {text.strip()}: not a number; allowed {allowed}, or "
+                               f"`{sign.command} clear`")
+    if not low <= value <= high:
         raise VitalsInputError(f"{sign.command} {text.strip()}: outside {allowed}")
+    if sign.whole and value != int(value):
+        raise VitalsInputError(f"{sign.command} {text.strip()}: not a whole number; allowed {allowed}")
     return int(value) if sign.whole else value
 
 

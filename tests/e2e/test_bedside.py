@@ -119,8 +119,11 @@ def test_a_faulted_board_is_not_started_and_is_put_right_from_the_command_line(
                                  "active: core_temp_critical (acknowledge each once its cause is gone)\n")
     code, out, _err = run(capsys, "vitals", "--port", port, "--core", "37.8")
     assert code == 0 and out.startswith("the board now holds: patient core 37.8 °C, heart rate none\n")
+    code, out, err = run(capsys, "vitals", "--port", port, "--core", "38.6")  # a jump from what the board holds
+    assert code == 2 and "patient core 38.6 °C is 0.8 °C from the last plausible entry 37.8 °C" in err, err
+    assert "give --yes to vitals without asking" in err
     code, out, err = run(capsys, "vitals", "--port", port, "--core", "nan")
-    assert code == 2 and err == "hipec vitals: error: core nan: outside 30..45 °C\n"
+    assert code == 2 and err == "hipec vitals: error: core nan: not a number; allowed 30..45 °C, or `core clear`\n"
     assert run(capsys, "ack", "--port", port)[1].startswith("acknowledged all; active now: none\n")
     assert run(capsys, "resume", "--port", port, "--yes")[1].startswith("resume: phase now PRIMING\n")
     assert run(capsys, "abort", "--port", port, "--yes")[1].startswith("abort: phase now ABORTED\n")

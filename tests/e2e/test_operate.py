@@ -58,7 +58,8 @@ def test_session_actions_and_acknowledgement(mcu: EmulatedMCU, capsys: pytest.Ca
                                                            "hipec-record.sqlite (give the session's record with --db)\n")
     assert run(capsys, "resume", "--port", port)[1].startswith("resume: phase now PRIMING\n")
     code, out, err = run(capsys, "abort", "--port", port)  # not confirmed: nothing done
-    assert code == 2 and "abort asks for its word typed at a terminal; give --yes to abort without asking" in err
+    assert code == 2 and "abort asks for `abort` typed at a terminal (Abort the session" in err
+    assert "give --yes to abort without asking" in err
     assert run(capsys, "abort", "--port", port, "--yes")[1].startswith("abort: phase now ABORTED\n")
     assert run(capsys, "reset", "--port", port)[1].startswith("reset: phase now IDLE\n")
     mcu.inject("air_in_line", duration_s=1.0)

@@ -237,9 +237,9 @@ def test_an_implausible_patient_value_asks_before_it_is_sent() -> None:
     (sent,) = drained(actions)
     assert sent.detail["core_temp_c"] == 33.0 and sent.detail["confirmed"] == "typed yes"
     type_keys(reader, ":core nan\r")
-    assert d.messages[-1] == "core nan: outside 30..45 °C"
+    assert d.messages[-1] == "core nan: not a number; allowed 30..45 °C, or `core clear`"
     type_keys(reader, ":hr 95.5\r:core abc\r:temp clear\r")
-    assert d.messages[-2:] == ["hr 95.5: outside 20..250 /min (whole number)",
+    assert d.messages[-2:] == ["hr 95.5: not a whole number; allowed 20..250 /min (whole number)",
                                "core 'abc': not a number; allowed 30..45 °C, or `core clear`"]
     assert [a.detail for a in drained(actions)] == [{"core_temp_c": None}]
 

@@ -24,8 +24,8 @@ def _confirmed(args: argparse.Namespace, word: str, question: str) -> bool:
     if getattr(args, "yes", False):
         return True
     if not sys.stdin.isatty():
-        raise NotConfirmed(f"{args.command} asks for its word typed at a terminal; give --yes to {args.command} "
-                           "without asking")
+        raise NotConfirmed(f"{args.command} asks for `{word}` typed at a terminal ({question}); give --yes to "
+                           f"{args.command} without asking")
     answer = input(f"{question} Type {word} to confirm: ")
     if answer.strip().lower() == word:
         return True
@@ -33,9 +33,9 @@ def _confirmed(args: argparse.Namespace, word: str, question: str) -> bool:
     return False
 
 
-def _vitals(args: argparse.Namespace, link: Any) -> tuple[list[str], dict[str, Any]] | None:
-    from hipec.bedside import held_vitals
-    from hipec.vitals import BY_COMMAND, BY_FIELD, Entry, VitalsBook, VitalsInputError, parse_value
+def _vital_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The values typed, checked before the board is asked anything: ValueError naming the one that is wrong."""
+    from hipec.vitals import BY_COMMAND, VitalsInputError, parse_value
 
     fields: dict[str, Any] = {}
     for command, text in (("core", args.core), ("hr", args.hr)):
@@ -48,11 +48,20 @@ def _vitals(args: argparse.Namespace, link: Any) -> tuple[list[str], dict[str, A
             raise ValueError(str(exc)) from None
     if not fields:
         raise ValueError("give --core and/or --hr (a value, or clear)")
-    held = held_vitals(link.request("status"))
-    book = VitalsBook({name: Entry(float(v), 0.0) for name, v in held.items() if v is not None})
+    return fields
+
+
+def _vitals(args: argparse.Namespace, link: Any, fields: dict[str, Any]) -> tuple[list[str], dict[str, Any]] | None:
+    from hipec.bedside import held_vitals
+    from hipec.vitals import BY_FIELD, VitalsBook
+
+    # What the board holds is what a jump is measured from (its time is not known here: taken as now).
+    book = VitalsBook()
+    for name, value in held_vitals(link.request("status")).items():
+        if value is not None and name in BY_FIELD:
+            book.enter(BY_FIELD[name], float(value), 0.0)
     for name, value in fields.items():
-        sign = next(s for s in BY_COMMAND.values() if s.field == name)
-        doubt = None if value is None else book.doubt(sign, value)
+        doubt = None if value is None else book.doubt(BY_FIELD[name], value)
         if doubt and not _confirmed(args, "yes", f"{doubt}: send it?"):
             return None
     reply = link.request("set_vitals", fields)
@@ -67,6 +76,13 @@ def cmd_bedside(args: argparse.Namespace) -> int:
     from hipec.tables import phase_names, protocol
     from hipec.user_errors import open_board
 
+    typed: dict[str, Any] = {}
+    if args.command == "vitals":
+        try:
+            typed = _vital_fields(args)
+        except ValueError as exc:
+            print(f"hipec vitals: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     with open_board(args.port) as link:
         detail: dict[str, Any] = {}
         try:
@@ -74,7 +90,7 @@ def cmd_bedside(args: argparse.Namespace) -> int:
                 lines = operate.acknowledge(link, args.alarm)
                 detail = {"alarm": args.alarm}
             elif args.command == "vitals":
-                done = _vitals(args, link)
+                done = _vitals(args, link, typed)
                 if done is None:
                     return EXIT_USAGE
                 lines, detail = done

@@ -13,6 +13,7 @@ from hipec.record_data import (Summary, alarm_table, band_c, drug_added, operato
                                probe_stats, reading, session_clock, session_plan, summarize, treatment_s,
                                vitals_trend)
 from hipec.bedside import clock
+from hipec.dosing import body_surface_m2, dose_text
 from hipec.record_pdf import Section, write_document
 from hipec.record_plot import Mark, event_marks, plot_record
 from hipec.store import SessionRow, Store
@@ -105,12 +106,15 @@ def _plan_section(store: Store, session_id: int, session: SessionRow) -> Section
     else:
         body = [f"{label} {plan[key]:g} {unit}" for key, label, unit in
                 (("weight_kg", "weight", "kg"), ("height_cm", "height", "cm"), ("bsa_m2", "BSA", "m²")) if key in plan]
+        bsa = body_surface_m2(plan.get("bsa_m2"), plan.get("weight_kg"), plan.get("height_cm"))
+        if bsa is not None and "bsa_m2" not in plan:
+            body.append(f"BSA {bsa:.2f} m² (Mosteller, from height and weight)")
         rows += [("patient (pseudonymous)", f"{plan['patient_id']}, the patient's session {plan['session_number']}"
                   + (f", previous session {plan['previous_session']}" if plan.get("previous_session") else "")),
                  ("body", ", ".join(body) or "not given"),
                  ("treatment", f"{plan['mode']}, {plan['technique']} technique, primary {plan['primary_tumour']}"),
-                 ("drugs", "; ".join(f"{d['name']} {d['dose_mg']:g} mg" + (f" (written {d['written']!r})"
-                                                                            if d.get("written") else "")
+                 ("drugs", "; ".join(dose_text(d["name"], d["dose_mg"], bsa) + (f" (written {d['written']!r})"
+                                                                                 if d.get("written") else "")
                                      for d in plan["drugs"])),
                  ("carrier", str(plan["carrier"])),
                  ("scores", f"PCI {plan['pci']} (regions {plan['pci_regions']}), CC-{plan['cc']}"),

@@ -250,3 +250,22 @@ def test_plan_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert main(["plan", "check", str(path)]) == 2
     err = capsys.readouterr().err
     assert "1 problem(s)" in err and "perfusion.volume_l: 9 L is outside the standard 4..6 L" in err
+
+
+def test_a_dose_is_shown_per_square_metre_when_the_body_surface_is_known(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hipec.dosing import body_surface_m2, dose_text
+
+    assert body_surface_m2(1.83) == 1.83
+    assert abs(body_surface_m2(None, 70.0, 172) - 1.8288) < 1e-4  # sqrt(70 * 172 / 3600), by hand
+    assert body_surface_m2(None, 70.0, None) is None and body_surface_m2(float("nan"), None, None) is None
+    assert dose_text("cisplatin", 80.0, 1.6) == "cisplatin 80 mg (50.0 mg/m²)"
+    assert dose_text("cisplatin", 80.0, None) == "cisplatin 80 mg"
+    path = write_plan(tmp_path, ("# weight_kg = 70.0", "weight_kg = 70.0"), ("# height_cm = 172", "height_cm = 172"),
+                      ('name = "cisplatin"', 'name = "oxaliplatin"'), ("dose_mg = 80.0", "dose_mg = 8000.0"),
+                      ('carrier = "saline"', 'carrier = "glucose_5"'))
+    assert main(["plan", "check", str(path)]) == 2  # above the 5000 mg unit-slip ceiling
+    assert "drug[1].dose_mg: 8000 mg is outside 0..5000 mg" in capsys.readouterr().err
+    path.write_text(path.read_text().replace("dose_mg = 8000.0", "dose_mg = 800.0"))
+    assert main(["plan", "check", str(path)]) == 0
+    assert "oxaliplatin 800 mg (437.4 mg/m²) in glucose_5" in capsys.readouterr().out

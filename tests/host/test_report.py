@@ -201,7 +201,7 @@ def test_the_record_a_clinician_signs_has_every_section(tmp_path: Path) -> None:
     assert "Not validated for clinical use." in text
     patient = section("Patient and plan", "Board")
     for expected in ("P-0001, the patient's session 1", "weight 72.5 kg, BSA 1.86 m²", "prophylactic, closed technique",
-                     "oxaliplatin 80 mg (written 'Eloxatin')", "glucose_5", "PCI 0", "CC-0", "each confirmed absent",
+                     "oxaliplatin 80 mg (43.0 mg/m²) (written 'Eloxatin')", "glucose_5", "PCI 0", "CC-0", "each confirmed absent",
                      "override perfusion.flow_ml_min", "small cavity after previous surgery, agreed",
                      "43 °C at the inflow, 60 min, volume 5 L, flow 380 mL/min"):
         assert expected in patient, expected

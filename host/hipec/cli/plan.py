@@ -34,7 +34,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def summary_line(plan: SessionPlan) -> str:
-    drugs = ", ".join(f"{d.name} {d.dose_mg:g} mg" for d in plan.drugs)
+    from hipec.dosing import body_surface_m2, dose_text
+
+    bsa = body_surface_m2(plan.bsa_m2, plan.weight_kg, plan.height_cm)
+    drugs = ", ".join(dose_text(d.name, d.dose_mg, bsa) for d in plan.drugs)
     return (f"plan OK: patient {plan.patient_id}, session {plan.session_number} ({plan.mode}, {plan.technique}); "
             f"{plan.target_temp_c:g} °C at the {plan.controlled_point}, {plan.duration_min:g} min, "
             f"{plan.volume_l:g} L, {plan.flow_ml_min:g} mL/min; {drugs} in {plan.carrier_name}; PCI {plan.pci}, "

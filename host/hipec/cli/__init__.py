@@ -5,13 +5,14 @@ exit statuses and the one-line error in exits.py.
 """
 from __future__ import annotations
 
+import os
 import sys
 from typing import Sequence
 
 from hipec.cli.bedside import BEDSIDE_COMMANDS, cmd_bedside, cmd_status
 from hipec.cli.board import OPERATE_COMMANDS, cmd_bench, cmd_emulate, cmd_flash, cmd_operate, cmd_tune
 from hipec.cli.demo import cmd_demo
-from hipec.cli.exits import (EXIT_INTERRUPTED, EXIT_LEFT_RUNNING, EXIT_LINK, EXIT_OK, EXIT_SESSION_NOT_COMPLETE,
+from hipec.cli.exits import (EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_LEFT_RUNNING, EXIT_LINK, EXIT_OK, EXIT_SESSION_NOT_COMPLETE,
                              EXIT_USAGE, error_exit, error_line, session_exit, warn_conflicts)
 from hipec.cli.parser import build_parser
 from hipec.cli.plan import cmd_plan, summary_line
@@ -51,6 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_bench(args)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`hipec history | head`): end as a shell tool does on SIGPIPE, without a
+        # traceback or a second error when Python flushes the closed stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except Exception as exc:  # one clear line for the operator, not a traceback
         status = error_exit(exc)
         if status is None:

@@ -16,6 +16,8 @@ EXIT_LINK = 4
 EXIT_LEFT_RUNNING = 5
 # The bridge was stopped (Ctrl-C, SIGTERM) while the board carries on: the shell's 128 + SIGINT.
 EXIT_INTERRUPTED = 130
+# What the command printed had no reader any more (`| head`): the shell's 128 + SIGPIPE.
+EXIT_BROKEN_PIPE = 141
 
 
 def error_exit(exc: BaseException) -> int | None:

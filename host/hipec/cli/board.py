@@ -53,7 +53,8 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     try:
         while not stop and mcu.failed is None:
             time.sleep(0.1)
-            while len(mcu.resets) > seen_resets:
+            # Not after a stop: a Ctrl-C reaches the emulated chip's process too, and its end is no reset.
+            while not stop and len(mcu.resets) > seen_resets:
                 at_ms, cause = mcu.resets[seen_resets]
                 print(f"board reset at {at_ms / 1000:.1f} s virtual: {cause}", flush=True)
                 seen_resets += 1

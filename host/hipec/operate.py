@@ -41,7 +41,11 @@ def list_ports() -> list[Port]:
     for info in lp.comports():
         vid = info.vid if info.vid is not None else -1
         found.append(Port(info.device, info.description or "", MICROPYTHON_VIDS.get(vid, "")))
-    return sorted(found, key=lambda p: (p.board == "", p.device))
+    from hipec.emulator import registry
+
+    ordered = sorted(found, key=lambda p: (p.board == "", p.device))
+    emulated = [Port(e.device, f"hipec emulate (pid {e.pid}): {e.what}", "emulated board") for e in registry.running()]
+    return emulated + ordered
 
 
 def acknowledge(link: BoardLink, alarm: str) -> list[str]:

@@ -1,6 +1,7 @@
 """The emulated board's hardware: watchdog, power, cable, faults, plant files and the heap cap."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -123,8 +124,16 @@ def test_heap_cap_is_real_firmware_does_not_fit_in_64_kib() -> None:
 
 def test_hipec_emulate_prints_the_device_first_and_serves_it(tmp_path: Path) -> None:
     link_path = tmp_path / "port"
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path))  # its own list of running emulators
+
+    def ports() -> str:
+        listed = subprocess.run([sys.executable, "-m", "hipec", "ports"], capture_output=True, text=True, timeout=60,
+                                env=env)
+        assert listed.returncode == 0, listed.stderr
+        return listed.stdout
+
     proc = subprocess.Popen([sys.executable, "-m", "hipec", "emulate", "--speed", "max",
-                             "--port-link", str(link_path)], stdout=subprocess.PIPE, text=True)
+                             "--port-link", str(link_path)], stdout=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stdout is not None
         device = proc.stdout.readline().strip()
@@ -134,9 +143,12 @@ def test_hipec_emulate_prints_the_device_first_and_serves_it(tmp_path: Path) -> 
                                 capture_output=True, text=True, timeout=60)
         assert status.returncode == 0, status.stderr
         assert status.stdout.startswith("phase IDLE")
+        listed = ports()
+        assert f"{device} " in listed and "emulated board" in listed and f"pid {proc.pid}" in listed, listed
     finally:
         proc.terminate()
         assert proc.wait(timeout=20) == 0
+    assert device not in ports()  # a stopped emulator is no board
 
 
 def test_bad_plant_file_is_refused_in_one_line(tmp_path: Path) -> None:

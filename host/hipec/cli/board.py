@@ -37,7 +37,10 @@ def cmd_emulate(args: argparse.Namespace) -> int:
                           faults=load_faults(args.faults), port_link=args.port_link,
                           host_sync=True, settings_file=args.settings)
         what = f"emulated MCU, heap {args.heap} KiB"
+    from hipec.emulator import registry
+
     device = mcu.start()
+    listed = registry.register(device, what)
     print(device, flush=True)
     speed = "max" if args.speed is None else f"{args.speed:g}x"
     print(f"{what} running at {speed}; Ctrl-C to stop", flush=True)
@@ -59,6 +62,7 @@ def cmd_emulate(args: argparse.Namespace) -> int:
                 print(f"board reset at {at_ms / 1000:.1f} s virtual: {cause}", flush=True)
                 seen_resets += 1
     finally:
+        listed.unlink(missing_ok=True)
         mcu.stop()
     if mcu.failed:
         print(f"hipec emulate: error: {mcu.failed}", file=sys.stderr)

@@ -112,8 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", type=Path, default=Path(DEFAULT_RECORD), help=RECORD_FILE)
 
     sub.add_parser("ports", help="list serial ports, boards that run MicroPython first",
-                   description="Every serial port, with what its USB id says: Raspberry Pi RP2 and Espressif "
-                               "ESP32 boards (and the USB-serial chips of common ESP32 boards) are listed first.")
+                   description="Every serial port, with what its USB id says: the boards `hipec emulate` runs on "
+                               "this machine first, then Raspberry Pi RP2 and Espressif ESP32 boards (and the "
+                               "USB-serial chips of common ESP32 boards), then the rest.")
 
     record_help = f"the session's record, where the action is recorded (default {DEFAULT_RECORD})"
     p = sub.add_parser("ack", help="acknowledge an alarm (or all)",

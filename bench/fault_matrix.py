@@ -61,9 +61,14 @@ class Case:
     harmless_in: tuple[str, ...] = ()
     # Phases where another detection time is allowed, with its reason (docs/hazards.md).
     allowed_s_in: tuple[tuple[str, float], ...] = ()
+    # Phases where another alarm is the one that must catch it, with its reason (docs/hazards.md).
+    alarm_in: tuple[tuple[str, str], ...] = ()
 
     def allowed_s(self, phase: str) -> float:
         return dict(self.allowed_s_in).get(phase, self.detect_s)
+
+    def alarm_for(self, phase: str) -> str | None:
+        return dict(self.alarm_in).get(phase, self.alarm)
 
 
 CASES = (
@@ -87,9 +92,10 @@ CASES = (
          probe="inflow", window_s=180.0),
     # While PRIMING heats the exchanger up, its own warming hides a stuck switch from the runaway watch
     # (its tolerance widens while the model moves); the bypass is open and no fluid reaches the patient,
-    # and the outlet's absolute limit (45.0 degC) acts within this (docs/hazards.md, H8).
+    # and the outlet's absolute limit (45.0 degC, over_temperature) acts within this (docs/hazards.md, H8).
     Case("heater_stuck_on", "heater_stuck_on", "heater_runaway", "high", 5.0, heater_off=True, bypass_open=True,
-         harmless_in=("COOLDOWN",), allowed_s_in=(("PRIMING", 30.0),)),
+         harmless_in=("COOLDOWN",), allowed_s_in=(("PRIMING", 30.0),),
+         alarm_in=(("PRIMING", "over_temperature"),)),
     Case("heater_dead", "heater_dead", "heat_balance", "high", 260.0, heater_off=True, window_s=300.0,
          harmless_in=("COOLDOWN",)),
     Case("pump_stall", "pump_stall", "pressure_high", "high", 10.0, heater_off=True, pump_stop=True),
@@ -202,17 +208,18 @@ class CaseRun:
                     result.fail(f"reset cause {resets[0][1]}, expected {case.reset}")
             else:
                 result.fail("no reset")
-        elif case.alarm is not None:
+        elif case.alarm_for(self.phase) is not None:
+            alarm = case.alarm_for(self.phase)
             raised = [d for _at, kind, d in self.store.events(session_id)
-                      if kind == "alarm" and d["state"] == "raised" and d["alarm"] == case.alarm]
+                      if kind == "alarm" and d["state"] == "raised" and d["alarm"] == alarm]
             boot1 = [d for d in raised if d["t_ms"] >= self.inject_ms - 1000]
             if boot1:
                 detected_ms = int(boot1[0]["t_ms"])
-                result.detected = f"{case.alarm} ({boot1[0]['priority']})"
+                result.detected = f"{alarm} ({boot1[0]['priority']})"
                 if boot1[0]["priority"] != case.priority:
                     result.fail(f"priority {boot1[0]['priority']}, expected {case.priority}")
             elif not harmless:
-                result.fail(f"{case.alarm} not raised")
+                result.fail(f"{alarm} not raised")
             else:
                 result.detected = "none needed"
         if detected_ms is not None:

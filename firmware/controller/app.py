@@ -211,7 +211,9 @@ class Controller:
         if reactions & FAULT_HOLD and self.session_running() and sess.phase != session.FAULT:
             self.fault_alarm = self.alarms.first_active(FAULT_HOLD)
             sess.hold(session.FAULT, now, self.fault_alarm)
-        elif reactions & PAUSE_HOLD and (sess.phase in session.RUNNING or sess.phase == session.PAUSED):
+        elif reactions & PAUSE_HOLD and sess.phase in session.HEATED:
+            # Only a phase that heats is held: COOLDOWN and DRAIN already run without heat, and a session the
+            # returning operator stopped must go on to cool and drain, the alarm not yet acknowledged.
             sess.hold(session.PAUSED, now)
             sess.heat_held = True  # heating again takes the operator's resume, not only an acknowledgement
 

@@ -119,6 +119,22 @@ def test_a_session_the_absent_host_paused_heats_again_only_on_resume():
     assert ctl.session.phase == session.TREATMENT and board.heater_relay
 
 
+def test_a_session_the_absent_host_paused_can_be_stopped_before_the_alarm_is_acknowledged():
+    """The operator comes back to a session host_absent paused and stops it: it cools and drains (the
+    heater off throughout), instead of being paused again by the alarm still latched."""
+    board, ctl = make(42.0)
+    ctl.config.link_grace_s = 10
+    ctl.session.enter(session.TREATMENT, board.now)
+    board.run(ctl, 130)
+    assert ctl.session.phase == session.PAUSED and "host_absent" in ctl.alarms.active_names()
+    board.send([2, 2, "stop", {}])
+    ctl.link.service()
+    board.run(ctl, 20)
+    assert ctl.session.phase == session.COOLDOWN, session.PHASE_NAMES[ctl.session.phase]
+    assert "host_absent" in ctl.alarms.active_names()  # still latched: acknowledged by the operator, not by a stop
+    assert board.heater_pm == 0 and not board.heater_relay
+
+
 def test_a_heat_up_that_stops_short_of_the_target_raises_no_progress():
     """A circuit stuck 0.6 degC below its target in PRIMING: nothing for ten minutes, then a medium alarm
     with how far off it is; gaining again clears it."""

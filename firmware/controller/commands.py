@@ -196,7 +196,7 @@ class Commands:
         if "heart_rate_bpm" in args:
             value = args["heart_rate_bpm"]
             rate = 0 if value is None else fields.integer("heart_rate_bpm", value, 20, 250, "/min")
-        self.ctl.door.set_vitals(core, rate)
+        self.ctl.door.set_vitals(core, rate, "core_temp_c" in args, "heart_rate_bpm" in args)
         return {"core_temp_c": core or None, "heart_rate_bpm": rate or None}  # null: not entered, as in status
 
     def telemetry_pull(self, _type, args):

@@ -135,11 +135,16 @@ class FrontDoor:
         """The operator changes the flow, also during a session; a running pump ramps to it."""
         self.ctl.plan.apply({"flow_ml_min": flow_ml_min})
 
-    def set_vitals(self, core_temp_c, heart_rate_bpm):
-        """Patient values the host has (operator entry or a monitor): the supervisor alarms on them."""
+    def set_vitals(self, core_temp_c, heart_rate_bpm, core_given=True, heart_rate_given=True):
+        """Patient values the host has (operator entry or a monitor): the supervisor alarms on them. A value
+        given now starts its age again; one not given keeps its age (it expires on its own time)."""
         inputs = self.ctl.inputs
         inputs.core_temp_c = core_temp_c
         inputs.heart_rate_bpm = heart_rate_bpm
+        if core_given:
+            inputs.core_age_ms = 0
+        if heart_rate_given:
+            inputs.heart_rate_age_ms = 0
 
     def calibrate_pump(self, revolutions):
         """Start a tubing calibration run: at rest, like any change of the settings."""

@@ -15,7 +15,8 @@ from controller.tables import (OVER_TEMPERATURE, TEMP_HIGH, TEMP_LOW, CONTROL_PR
                                MONITOR_PROBE_FAILED, PROBE_DISAGREEMENT, HEAT_BALANCE, PRESSURE_HIGH,
                                AIR_IN_LINE, RESERVOIR_LOW, FLOW_DEVIATION, LINK_LOST, HOST_ABSENT,
                                TREATMENT_OVERRUN, CORE_TEMP_HIGH, CORE_TEMP_CRITICAL, HEART_RATE_HIGH,
-                               WATCHDOG_RESET, INFLOW_DISAGREEMENT, HEATER_RUNAWAY, NO_PROGRESS)
+                               WATCHDOG_RESET, INFLOW_DISAGREEMENT, HEATER_RUNAWAY, NO_PROGRESS,
+                               VITALS_MAX_AGE_MS)
 
 # Highest setpoint any plan may ask for: 1 degC above the C-HIPEC target of 43.0 degC.
 ABS_MAX_SETPOINT_C = 44.0
@@ -116,6 +117,8 @@ class Inputs:
         self.pump_steps = 0            # steps the stepper executed since boot, read this tick
         self.core_temp_c = 0.0         # patient core as the host entered it (0.0 = not entered)
         self.heart_rate_bpm = 0        # heart rate as entered (0 = not entered)
+        self.core_age_ms = 0           # since the core temperature was entered
+        self.heart_rate_age_ms = 0     # since the heart rate was entered
         self.reset_by_watchdog = False  # this boot follows a watchdog reset not yet acknowledged
 
 
@@ -243,11 +246,23 @@ class Supervisor:
         a.set(HOST_ABSENT, running and silent_ms >= cfg.link_grace_s * 1000, silent_ms)
         a.set(TREATMENT_OVERRUN, inp.treatment_phase_ms > inp.duration_ms * TREATMENT_OVERRUN_FACTOR,
               inp.treatment_phase_ms / 1000)
+        self._age_vitals(inp, dt_ms)
         core = inp.core_temp_c
         a.set(CORE_TEMP_HIGH, core >= cfg.core_alarm_c, core)
         a.set(CORE_TEMP_CRITICAL, core >= ABS_CORE_CRITICAL_C, core)
         a.set(HEART_RATE_HIGH, inp.heart_rate_bpm > HEART_RATE_ALARM_BPM, inp.heart_rate_bpm)
         a.set(WATCHDOG_RESET, inp.reset_by_watchdog, 1)
+
+    def _age_vitals(self, inp, dt_ms):
+        """A hand-entered value older than VITALS_MAX_AGE_MS is no longer the patient's: held no more."""
+        if inp.core_temp_c:
+            inp.core_age_ms += dt_ms
+            if inp.core_age_ms > VITALS_MAX_AGE_MS:
+                inp.core_temp_c = 0.0
+        if inp.heart_rate_bpm:
+            inp.heart_rate_age_ms += dt_ms
+            if inp.heart_rate_age_ms > VITALS_MAX_AGE_MS:
+                inp.heart_rate_bpm = 0
 
     def _progress(self, inp, dt_ms):
         """Heating up out of band, the controlled value must keep coming closer to the target; the value

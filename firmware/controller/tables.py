@@ -270,6 +270,10 @@ REQUEST_FIELDS = {
     "set_vitals": ("core_temp_c", "heart_rate_bpm"),
     "tune_start": ("amplitude_w", "cycles", "hysteresis_c"),
 }
+# A patient value entered by hand stands for the patient this long: anaesthesia charts vitals every 5 min,
+# so three missed rounds mean nobody is keeping it current. The board then holds none (a stale number
+# neither raises nor holds an alarm), with or without a host; the dashboard shows it expired.
+VITALS_MAX_AGE_MS = 900000
 # The control period: 10 Hz is fast against the circuit's ~20 s line delay and slow for a microcontroller.
 # Telemetry is recorded in whole ticks.
 TICK_MS = 100

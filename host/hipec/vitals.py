@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-# A hand-entered value stands for the patient for this long: anaesthesia charts vitals every 5 min, so
-# three missed charting rounds means nobody is watching that value any more. After it the entry is
-# shown as expired and cleared on the board (a stale number raises or holds no alarm), until a current
-# one is entered.
-VITALS_MAX_AGE_MIN = 15.0
+from hipec.tables import protocol
+
+# A hand-entered value stands for the patient as long as the board holds it (its VITALS_MAX_AGE_MS: the
+# reason is there). After it the entry is shown as expired, and cleared on the board by the bridge too
+# should the board still hold it, until a current one is entered.
+VITALS_MAX_AGE_MIN = protocol.VITALS_MAX_AGE_MS / 60000.0
 
 
 @dataclass(frozen=True)

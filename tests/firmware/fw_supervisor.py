@@ -68,6 +68,28 @@ def test_critical_core_temperature_stops_heating():
     assert board.heater_pm == 0 and not board.heater_relay and ctl.session.phase == session.FAULT
 
 
+def test_a_patient_value_expires_on_the_board_after_its_time_each_on_its_own():
+    """Entered, a value stands for VITALS_MAX_AGE_MS whether or not a host is there; a value entered later
+    does not make an older one current again."""
+    board, ctl = make(40.0)
+    board.send([2, 2, "set_vitals", {"heart_rate_bpm": 130}])
+    ctl.link.service()
+    board.run(ctl, 1)
+    assert "heart_rate_high" in ctl.alarms.active_names()
+    ctl.inputs.heart_rate_age_ms = tables.VITALS_MAX_AGE_MS - 500  # fourteen minutes and more on
+    board.send([2, 3, "set_vitals", {"core_temp_c": 37.2}])  # the core is entered: the heart rate stays as old
+    ctl.link.service()
+    board.run(ctl, 4)
+    assert ctl.inputs.heart_rate_bpm == 130
+    board.run(ctl, 2)
+    assert ctl.inputs.heart_rate_bpm == 0 and "heart_rate_high" not in ctl.alarms.active_names()
+    assert ctl.inputs.core_temp_c == 37.2  # its own age: 0.6 s
+    board.send([2, 4, "status", {}])
+    ctl.link.service()
+    (status,) = [r[3] for r in board.replies() if r[1] == 4 and r[2] == "ok"]
+    assert status["heart_rate_bpm"] is None and abs(status["core_temp_c"] - 37.2) < 1e-3
+
+
 def test_watchdog_reset_is_reported_until_acknowledged():
     board = FakeBoard()
     board.reset_cause = lambda: "watchdog"

@@ -80,7 +80,15 @@ class FrontDoor:
 
     def resume(self):
         self._refuse_while_blocked("resume")
-        self.ctl.session.command("resume", self._now())
+        ctl = self.ctl
+        sess = ctl.session
+        session.require("resume", sess.phase)
+        # A treatment held out of its band (the fluid cooled while the heater was off) comes back through
+        # HEATING: the fluid is heated back up as heating, not judged as a treatment far off its target
+        # (temp_low, a record's deviation), and TREATMENT resumes once the controlled value is in band.
+        if sess.resume_to == session.TREATMENT and not ctl.in_band:
+            sess.resume_to = session.HEATING
+        sess.command("resume", self._now())
 
     def stop(self):
         self.ctl.session.command("stop", self._now())

@@ -138,6 +138,19 @@ def test_a_session_the_absent_host_paused_heats_again_only_on_resume():
     board.send([2, 3, "resume", {}])
     ctl.link.service()
     board.run(ctl, 20)
+    # 1 degC below the target: the fluid is heated back up in HEATING (the treatment resumes once in band)
+    assert ctl.session.phase == session.HEATING and board.heater_relay
+
+
+def test_a_treatment_held_in_its_band_resumes_as_treatment():
+    board, ctl = make(43.0)
+    flush(board, ctl)
+    ctl.session.enter(session.TREATMENT, board.now)
+    board.run(ctl, 20)
+    for n, request in enumerate(("pause", "resume"), start=2):
+        board.send([2, n, request, {}])
+        ctl.link.service()
+        board.run(ctl, 5)
     assert ctl.session.phase == session.TREATMENT and board.heater_relay
 
 

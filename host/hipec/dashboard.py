@@ -25,7 +25,7 @@ from hipec.bedside import ALARM, OK, WARN, AlarmRow, BedsideState, BedsideView, 
 from hipec.keys import KEYS, KEYS_SHORT, PROMPT_TIMEOUT_S, Action, KeyReader, Prompt, parse_command
 from hipec.session_model import Plan, Progress
 from hipec.tables import protocol
-from hipec.vitals import BY_FIELD
+from hipec.vitals import BY_FIELD, consequence
 
 __all__ = ["Dashboard", "Action", "KeyReader", "carry_out", "parse_command", "run_live", "STATE_STYLE",
            "PRIORITY_STYLE"]
@@ -90,7 +90,10 @@ class Dashboard:
 
     def doubt(self, field: str, value: float | None) -> str | None:
         sign = BY_FIELD.get(field)
-        return None if sign is None or value is None else self.state.vitals.doubt(sign, value, self.state.now_s())
+        if sign is None or value is None:
+            return None
+        doubt = self.state.vitals.doubt(sign, value, self.state.now_s())
+        return None if doubt is None else doubt + consequence(field, value, self.state.limits)
 
     def lapse_prompt(self) -> None:
         with self.lock:

@@ -131,3 +131,12 @@ class VitalsBook:
     def held(self, sign: VitalSign) -> float | None:
         """The value the board holds (its word, not the entry's)."""
         return self.board.get(sign.field)
+
+
+def consequence(field: str, value: float, limits: dict[str, float]) -> str:
+    """What the board will do with a value, when it stops the therapy: said with the question before it
+    is sent (limits: the board's hello `limits`)."""
+    critical = limits.get("core_critical_c")
+    if field == "core_temp_c" and critical is not None and value >= critical:
+        return f"; at the {critical:g} °C critical limit: heater off, session FAULT"  # fits the prompt's 2 lines
+    return ""

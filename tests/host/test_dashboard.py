@@ -221,7 +221,9 @@ def test_an_implausible_patient_value_asks_before_it_is_sent() -> None:
     type_keys(reader, ":core 39.8\r")  # the last entry was 37.9: a slip of a finger
     assert drained(actions) == [] and d.prompt is not None
     assert d.prompt.question.startswith("patient core 39.8 °C is outside the plausible 35..39 °C for a patient under "
-                                        "HIPEC: send it?")
+                                        "HIPEC; at the 39.5 °C critical limit: heater off, session FAULT: send it?")
+    lines, _segments = screen(d, 80, 24)
+    assert "session FAULT: send it?" in "\n".join(lines)  # the whole question fits at 80 columns
     type_keys(reader, "\x1b")
     assert [a.kind for a in drained(actions)] == ["declined"]
     type_keys(reader, ":core 38.6\r")  # plausible, but 0.7 degC from the last entry in minutes

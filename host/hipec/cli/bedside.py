@@ -53,15 +53,17 @@ def _vital_fields(args: argparse.Namespace) -> dict[str, Any]:
 
 def _vitals(args: argparse.Namespace, link: Any, fields: dict[str, Any]) -> tuple[list[str], dict[str, Any]] | None:
     from hipec.bedside import held_vitals
-    from hipec.vitals import BY_FIELD, VitalsBook
+    from hipec.vitals import BY_FIELD, VitalsBook, consequence
 
     # What the board holds is what a jump is measured from (its time is not known here: taken as now).
     book = VitalsBook()
     for name, value in held_vitals(link.request("status")).items():
         if value is not None and name in BY_FIELD:
             book.enter(BY_FIELD[name], float(value), 0.0)
+    limits = dict(link.request("hello").get("limits", {}))
     for name, value in fields.items():
         doubt = None if value is None else book.doubt(BY_FIELD[name], value)
+        doubt = doubt and doubt + consequence(name, value, limits)
         if doubt and not _confirmed(args, "yes", f"{doubt}: send it?"):
             return None
     reply = link.request("set_vitals", fields)

@@ -137,7 +137,10 @@ def check_patient(plan: SessionPlan, problems: list[Problem], now: dt.datetime |
         else:
             reference = now or dt.datetime.now()
             hours = (reference - previous).total_seconds() / 3600.0
-            if hours < MIN_HOURS_BETWEEN_SESSIONS:
+            if hours < 0:
+                problems.append(Problem("patient.previous_session", f"{plan.previous_session} is in the future "
+                                                                    f"({-hours:.1f} h from now): a mistyped date"))
+            elif hours < MIN_HOURS_BETWEEN_SESSIONS:
                 problems.append(Problem("patient.previous_session", f"{hours:.1f} h since the previous session; the "
                                         f"standard needs at least {MIN_HOURS_BETWEEN_SESSIONS:g} h", overridable=True))
 
@@ -177,7 +180,9 @@ def check_drugs(plan: SessionPlan, problems: list[Problem]) -> None:
         problem = number_problem(f"{where}.dose_mg", dose, "mg")
         if problem:
             problems.append(problem)
-        elif dose is not None and not 0 < dose <= MAX_DOSE_MG:
+        elif dose is not None and dose <= 0:
+            problems.append(Problem(f"{where}.dose_mg", f"{dose:g} mg: a dose must be above 0 mg"))
+        elif dose is not None and dose > MAX_DOSE_MG:
             problems.append(Problem(f"{where}.dose_mg", f"{dose:g} mg is outside 0..{MAX_DOSE_MG:g} mg (above 0; more "
                                                         "is a unit slip)"))
     if plan.carrier_name in CARRIERS and plan.carrier_name != "glucose_5":

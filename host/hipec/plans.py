@@ -131,6 +131,9 @@ def load(path: Path) -> SessionPlan:
         raise PlanFileError(f"{path}: not valid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a text file"
+        if Path(path).is_dir():
+            raise PlanFileError(f"{path}: a folder, not a plan file; `hipec plan new {Path(path) / 'session.toml'}` "
+                                f"writes one there") from None
         raise PlanFileError(f"{path}: cannot be read ({reason}); `hipec plan new {path}` writes one") from None
     found = [Problem(f, m) for f, m in key_problems(data, CONTRAINDICATIONS)]
 
@@ -147,17 +150,22 @@ def load(path: Path) -> SessionPlan:
         patient_id=patient.get("id", ""), session_number=patient.get("session_number", 1),
         previous_session=patient.get("previous_session", ""), weight_kg=patient.get("weight_kg"),
         height_cm=patient.get("height_cm"), bsa_m2=patient.get("bsa_m2"),
-        mode=treatment.get("mode"), technique=treatment.get("technique"),
-        primary_tumour=treatment.get("primary_tumour"), carrier=treatment.get("carrier"),
+        mode=_word(treatment.get("mode")), technique=_word(treatment.get("technique")),
+        primary_tumour=_word(treatment.get("primary_tumour")), carrier=treatment.get("carrier"),
         drugs=[Drug(d.get("name", ""), d.get("dose_mg")) for d in tables("drug")],
         target_temp_c=perfusion.get("target_temp_c"), duration_min=perfusion.get("duration_min"),
         volume_l=perfusion.get("volume_l"), flow_ml_min=perfusion.get("flow_ml_min"),
-        controlled_point=perfusion.get("controlled_point"),
+        controlled_point=_word(perfusion.get("controlled_point")),
         pci_regions=scores.get("pci_regions", []), cc=scores.get("cc"),
         contraindications=dict(table("contraindications")),
         overrides=[Override(str(o.get("field", "")), str(o.get("reason", ""))) for o in tables("override")],
         file_problems=found,
     )
+
+
+def _word(value: Any) -> Any:
+    """A choice as written, case and stray spaces aside (as drug and carrier names are read)."""
+    return value.strip().lower() if isinstance(value, str) else value
 
 
 def check(plan: SessionPlan, now: dt.datetime | None = None, found_elsewhere: Sequence[Problem] = ()) -> list[Problem]:
@@ -187,7 +195,9 @@ def _apply_overrides(plan: SessionPlan, problems: list[Problem]) -> list[Problem
             continue
         if override is not None:
             used.add(problem.field)
-            kept.append(Problem(problem.field, f"{problem.message}; this cannot be overridden"))
+            said = problem.message if "no override possible" in problem.message else \
+                f"{problem.message}; this cannot be overridden"
+            kept.append(Problem(problem.field, said))  # said once, however the rule words it
             continue
         kept.append(problem)
     for name in overridden:

@@ -125,7 +125,7 @@ def test_no_override_passes_the_absolute_limits_or_chemistry(tmp_path: Path) -> 
                     ("# [[override]]\n", OVERRIDE.replace("perfusion.flow_ml_min", "perfusion.target_temp_c")
                      .replace("REASON", "the surgeon wants it hotter") + "\n"))
     assert messages(plan) == ["perfusion.target_temp_c: 44.5 degC is outside the board's absolute limits "
-                              "37..44 degC (no override possible); this cannot be overridden"]
+                              "37..44 degC (no override possible)"]  # said once
 
 
 def test_an_override_of_nothing_is_reported(tmp_path: Path) -> None:
@@ -269,3 +269,19 @@ def test_a_dose_is_shown_per_square_metre_when_the_body_surface_is_known(
     path.write_text(path.read_text().replace("dose_mg = 8000.0", "dose_mg = 800.0"))
     assert main(["plan", "check", str(path)]) == 0
     assert "oxaliplatin 800 mg (437.4 mg/m²) in glucose_5" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (('mode = "prophylactic"', 'mode = " Prophylactic "'), []),  # case and stray spaces, as for drugs
+    (("dose_mg = 80.0", "dose_mg = 0"), ["drug[1].dose_mg: 0 mg: a dose must be above 0 mg"]),
+    (('previous_session = ""', 'previous_session = "2026-12-20T09:30"'),
+     ["patient.previous_session: 2026-12-20T09:30 is in the future (576.5 h from now): a mistyped date"]),
+])
+def test_what_a_new_user_mistyped_is_named_plainly(tmp_path: Path, edit: tuple[str, str], expected: list[str]) -> None:
+    assert messages(plans.load(write_plan(tmp_path, edit))) == expected
+
+
+def test_a_folder_given_as_the_plan_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "check", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (f"hipec plan: error: {tmp_path}: a folder, not a plan file; "
+                                       f"`hipec plan new {tmp_path / 'session.toml'}` writes one there\n")

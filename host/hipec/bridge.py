@@ -61,7 +61,12 @@ def port_holder(port: str) -> tuple[int, str] | None:
 
 
 class LinkTimeout(Exception):
-    """No reply after every retry: the board is gone, hung or unplugged."""
+    """No reply after every retry: the board is gone, hung or unplugged. never_answered: nothing on this
+    port has ever replied since it was opened (a wrong port, not a lost link)."""
+
+    def __init__(self, message: str, never_answered: bool = False):
+        super().__init__(message)
+        self.never_answered = never_answered
 
 
 class BoardLink:
@@ -89,6 +94,7 @@ class BoardLink:
         self._inbox: deque[Message] = deque()  # received, not yet looked at
         self.bad_frames = 0
         self.timeouts = 0
+        self.answered = False  # a reply has come on this port since it was opened
         self.last_request_at = time.monotonic()
         self.last_frame_at = time.monotonic()
 
@@ -119,12 +125,14 @@ class BoardLink:
                     if msg.id == 0:
                         self.events.append(msg)
                     elif msg.id == msg_id:
+                        self.answered = True
                         if msg.type == "ok":
                             return msg.fields
                         f = msg.fields
                         raise BoardError(str(f.get("code")), str(f.get("field")), str(f.get("message")))
             self.timeouts += 1
-        raise LinkTimeout(f"no reply to {msg_type} from {self.port} after {self.retries + 1} tries")
+        raise LinkTimeout(f"no reply to {msg_type} from {self.port} after {self.retries + 1} tries",
+                          never_answered=not self.answered)
 
     def keepalive(self, period_s: float = HEARTBEAT_PERIOD_S) -> None:
         """Send a heartbeat if nothing else was asked for period_s, so the board knows the host is there."""

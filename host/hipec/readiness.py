@@ -4,6 +4,8 @@ once is refused in one line that says what to do.
 """
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 from hipec import alarm_words
@@ -28,6 +30,24 @@ def holding_alarms(alarms: list[list[Any]]) -> list[str]:
     return held
 
 
+def _resume_hint(port: str, db: str, hello: dict[str, Any]) -> str:
+    """The command that takes the board's session up again: with this record when it holds the board's
+    open session, else with the record the session was started with, which this one is not."""
+    from hipec.store import RecordError, Store
+
+    try:
+        store = Store(Path(db)) if Path(db).exists() else None
+    except (RecordError, sqlite3.Error):
+        store = None
+    row = store.unfinished_session() if store is not None else None
+    if store is not None:
+        store.close()
+    if row is not None and str((row.hello or {}).get("board_id", "")) == str(hello.get("board_id", "")):
+        return f"`hipec run --resume --port {port} --db {db}`"
+    return (f"`hipec run --resume --port {port} --db RECORD` (RECORD: the record the session was started with; "
+            f"{db} holds no open session of this board)")
+
+
 def start_refusal(link: BoardLink, port: str, db: str) -> str | None:
     """Why a session cannot start on this board now, with the way out; None when it can."""
     hello = link.request("hello")
@@ -39,10 +59,10 @@ def start_refusal(link: BoardLink, port: str, db: str) -> str | None:
         fault = str(status.get("fault", "none"))
         return (f"the board on {port} is in FAULT ({fault}: {alarm_words.words(fault)}); remove the cause, then "
                 f"`hipec ack --port {port}` acknowledges its alarms and `hipec reset --port {port}` returns it to "
-                f"IDLE; or `hipec run --resume --port {port} --db {db}` to carry on that session")
+                f"IDLE; or {_resume_hint(port, db, hello)} to carry on that session")
     if phase in RUNNING_PHASES:
-        return (f"the board on {port} is running a session ({phase}); `hipec run --resume --port {port} --db {db}` "
-                f"follows it, `hipec stop --port {port}` ends it")
+        return (f"the board on {port} is running a session ({phase}); {_resume_hint(port, db, hello)} follows it, "
+                f"`hipec stop --port {port}` ends it")
     if phase not in START_PHASES:
         return f"the board on {port} is in {phase}; a session starts from {', '.join(START_PHASES)}"
     held = holding_alarms(link.request("get_alarms")["alarms"])

@@ -104,7 +104,8 @@ def test_a_faulted_board_is_not_started_and_is_put_right_from_the_command_line(
     assert err == (f"hipec run: not started: the board on {port} is in FAULT (core_temp_critical: patient core "
                    f"temperature critical: heater off); remove the cause, then `hipec ack --port {port}` acknowledges "
                    f"its alarms and `hipec reset --port {port}` returns it to IDLE; or `hipec run --resume --port "
-                   f"{port} --db {db}` to carry on that session\n")
+                   f"{port} --db RECORD` (RECORD: the record the session was started with; {db} holds no open "
+                   f"session of this board) to carry on that session\n")
     code, out, _err = run(capsys, "status", "--port", port)
     lines = out.splitlines()
     assert code == 0 and all(len(line) < 80 for line in lines)
@@ -144,6 +145,9 @@ def test_errors_a_user_meets_are_one_line(tmp_path: Path, capsys: pytest.Capture
                                  "a terminal); `hipec ports` lists the boards\n")
     code, _out, err = run(capsys, "status", "--port", str(tmp_path))
     assert code == 2 and err == f"hipec status: error: {tmp_path} is not a serial port (a folder); `hipec ports` lists the boards\n"
+    # The record is checked before the board is asked anything: an acknowledgement is never done unrecorded.
+    code, _out, err = run(capsys, "ack", "--port", "/dev/ttyACM9", "--db", str(tmp_path))
+    assert code == 2 and err == f"hipec ack: error: {tmp_path} is a folder, not a record file; give the record file with --db\n"
     not_a_record = tmp_path / "plan.toml"
     not_a_record.write_text("[patient]\n")
     code, _out, err = run(capsys, "run", "--port", "/dev/ttyACM9", "--db", str(not_a_record), "--yes")

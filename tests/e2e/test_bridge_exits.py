@@ -120,3 +120,18 @@ def test_leaving_the_bridge_while_the_board_carries_on_exits_5_and_says_how_to_c
     said = capsys.readouterr().out
     assert status == EXIT_LEFT_RUNNING == 5
     assert "left running on the board (HEATING)" in said and f"hipec run --resume --port {port}" in said
+
+
+def test_a_port_where_no_board_ever_answers_is_a_usage_error_not_a_lost_link(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A serial port with nothing of ours behind it (here a terminal nobody reads) is the wrong port: exit 2,
+    as the README says, not 4, which means a link that was there and was lost."""
+    controller, terminal = os.openpty()
+    try:
+        port = os.ttyname(terminal)
+        assert main(["run", "--port", port, "--db", str(tmp_path / "record.sqlite"), "--headless"]) == EXIT_USAGE
+        assert f"no reply to hello from {port} after 4 tries: is a board running this firmware connected there?" \
+            in capsys.readouterr().err
+    finally:
+        os.close(controller)
+        os.close(terminal)

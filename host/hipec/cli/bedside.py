@@ -78,6 +78,10 @@ def cmd_bedside(args: argparse.Namespace) -> int:
     from hipec.tables import phase_names, protocol
     from hipec.user_errors import open_board
 
+    if args.db.exists():  # a --db that is not a record is refused before the board is asked anything
+        from hipec.store import Store
+
+        Store(args.db).close()
     typed: dict[str, Any] = {}
     if args.command == "vitals":
         try:

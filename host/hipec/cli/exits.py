@@ -39,7 +39,7 @@ def error_exit(exc: BaseException) -> int | None:
              RecordError, FlashError, PortLinkBusy, OSError, sqlite3.Error)
     if not isinstance(exc, known):
         return None
-    if isinstance(exc, (PortError, PortBusy)):
+    if isinstance(exc, (PortError, PortBusy)) or (isinstance(exc, LinkTimeout) and exc.never_answered):
         return EXIT_USAGE  # a port that is not the board's, or another bridge's: the operator acts first
     return EXIT_LINK if isinstance(exc, (LinkTimeout, OSError)) else EXIT_USAGE
 

@@ -59,7 +59,9 @@ def treatment_given(session: SessionRow, treatment_min: float) -> str:
         return f"{treatment_min:.1f} min"
     given = f"{treatment_min:.1f} of {planned:g} min planned"
     if treatment_min + 0.05 < planned:  # the board's timer counts whole seconds
-        return f"{given}: INCOMPLETE, {planned - treatment_min:.1f} min of treatment not given"
+        # What is missing rounded as the given time is, so that the two add up to the plan as printed.
+        missing = float(planned) - round(treatment_min, 1)
+        return f"{given}: INCOMPLETE, {missing:.1f} min of treatment not given"
     return f"{given}: given in full"
 
 

@@ -265,3 +265,13 @@ def test_the_record_of_a_session_a_reset_interrupted_says_so_and_marks_the_reset
     assert ("INTERRUPTED: the board reset (power_on) and came back at rest, as it always does; `hipec run --resume` "
             "offers to continue the treatment for the time that remains, as the same session") in text
     assert "1 0:59 board reset (power_on): boot 2" in text
+
+
+def test_the_treatment_not_given_adds_up_with_the_treatment_given_as_printed() -> None:
+    from types import SimpleNamespace
+
+    from hipec.report import treatment_given
+
+    session = SimpleNamespace(plan={"duration_min": 60})
+    assert treatment_given(session, 0.07) == "0.1 of 60 min planned: INCOMPLETE, 59.9 min of treatment not given"
+    assert treatment_given(session, 59.97) == "60.0 of 60 min planned: given in full"

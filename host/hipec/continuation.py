@@ -46,11 +46,12 @@ def continue_session(runner: SessionRunner, session_id: int,
 
 
 def start_continuation(runner: SessionRunner, session_id: int,
-                       acknowledge: Callable[[list[str]], bool] | None = None) -> None:
+                       acknowledge: Callable[[list[str]], bool] | None = None, confirmed: str = "") -> None:
     """Push the rest of the plan to the board the session ran on and start it once the board is ready: the
     fluid the reset left standing in the heat exchanger warms from the element's stored heat, past the
     cut-off after a power loss in treatment, and has to cool first; acknowledge is asked about the alarms
-    that raised whose cause has gone since (None: none are acknowledged, and the start is refused)."""
+    that raised whose cause has gone since (None: none are acknowledged, and the start is refused);
+    confirmed says how the operator confirmed the continuation, for the record."""
     store = runner.store
     row = store.session(session_id)
     if row.outcome != INTERRUPTED:
@@ -88,7 +89,8 @@ def start_continuation(runner: SessionRunner, session_id: int,
     at = {"boot_id": runner.boot_id, "t_ms": int(runner.link.request("heartbeat")["uptime_ms"])}
     if acknowledged:
         store.add_event(session_id, "operator", {"action": "acknowledge", "alarms": acknowledged, **at})
-    store.add_event(session_id, "operator", {"action": "start", "continuation": True, **at})
+    started = {"action": "start", "continuation": True, **({"confirmed": confirmed} if confirmed else {}), **at}
+    store.add_event(session_id, "operator", started)
     runner.phase_names = list(runner.link.request("describe")["phases"])
     # The new boot's records from the one after the last stored (from its first, if none is): the wait at
     # rest is in the record with what the board read then, the fluid the reset left standing included; a

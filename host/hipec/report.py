@@ -155,6 +155,24 @@ def _outcome(store: Store, session: SessionRow) -> str:
             f"offers to continue the treatment for the time that remains, as the same session")
 
 
+def _interruptions(store: Store, session_id: int) -> str:
+    """Each board reset in the session's time, the treatment given before it, and the continuation that
+    followed: a treatment given in parts reads as such, not as one."""
+    rows = store.telemetry(session_id)
+    timeline = session_clock(rows)
+    said = []
+    for _at, kind, d in store.events(session_id):
+        boot = int(d.get("boot_id", 0))
+        if kind == "board_reset" and boot in timeline.spans:
+            given_s = treatment_s([r for r in rows if r["boot"] < boot])
+            said.append(f"board reset ({d.get('reset_cause', 'cause unknown')}) at "
+                        f"{clock(timeline.at_s(boot, timeline.spans[boot][0]))}, after {given_s / 60.0:.1f} min "
+                        f"of treatment")
+        elif kind == "continuation":
+            said.append(f"continued on boot {boot} for the {d.get('duration_min', 0):g} min that remained")
+    return "; ".join(said) or "none"
+
+
 def _course_section(store: Store, session_id: int, session: SessionRow) -> Section:
     s = summarize(store, session_id)
     starts = phase_starts(store, session_id)
@@ -164,6 +182,7 @@ def _course_section(store: Store, session_id: int, session: SessionRow) -> Secti
             ("outcome", _outcome(store, session)),
             ("phases began at (session time)", ", ".join(f"{name} {at}" for name, at in starts) or "none recorded"),
             ("drug added at", ", ".join(added) or "not recorded"),
+            ("interruptions", _interruptions(store, session_id)),
             ("treatment time in band", f"{treatment_given(session, s.treatment_min)} (the board's timer)"),
             (f"time in ±{band_c(session):g} °C", f"{s.time_in_band_pct:.1f} % of treatment records, as the board "
                                                  "judged them"),

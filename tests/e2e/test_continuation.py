@@ -54,6 +54,13 @@ def test_an_interrupted_treatment_is_continued_for_the_time_that_remains(
     (cont,) = [d for _at, kind, d in events if kind == "continuation"]
     assert cont["boot_id"] == 2 and cont["treatment_given_s"] == int(given_s)
     assert cont["duration_min"] == round(PLAN.duration_min - given_s / 60.0, 1)
+    (restart,) = [d for _at, kind, d in events if kind == "operator" and d.get("continuation")]
+    assert restart["confirmed"] == "typed yes"  # recorded as every other confirmation is
+    from hipec.report import record_sections
+    (course,) = [s for s in record_sections(store, first.session_id, None, []) if s.title == "Course of the session"]
+    interruptions = dict(course.rows)["interruptions"]
+    assert f"after {given_s / 60.0:.1f} min of treatment; continued on boot 2 for the {cont['duration_min']:g} min " \
+        "that remained" in interruptions, interruptions
     rows = store.telemetry(first.session_id)
     assert sorted({r["boot"] for r in rows}) == [1, 2]
     for boot in (1, 2):

@@ -265,6 +265,7 @@ def test_the_record_of_a_session_a_reset_interrupted_says_so_and_marks_the_reset
     assert ("INTERRUPTED: the board reset (power_on) and came back at rest, as it always does; `hipec run --resume` "
             "offers to continue the treatment for the time that remains, as the same session") in text
     assert "1 0:59 board reset (power_on): boot 2" in text
+    assert "interruptions board reset (power_on) at 0:59, after 1.0 min of treatment" in text
 
 
 def test_the_treatment_not_given_adds_up_with_the_treatment_given_as_printed() -> None:

@@ -142,13 +142,15 @@ def _continue(args: argparse.Namespace, store: Store, session_id: int, plan: Pla
         print(f"session {session_id} was interrupted by a board reset after {given_s / 60.0:.1f} of "
               f"{plan.duration_min:g} min of treatment; continuing it runs {left_min:.1f} min more at "
               f"{plan.target_temp_c} °C, {plan.flow_ml_min:g} mL/min, recorded as the same session")
+        confirmed = "--yes"
         if not args.yes:
             answer = input("Continue the treatment on the board? Type yes to continue: ")
             if answer.strip().lower() != "yes":
                 print(f"not continued; session {session_id} stays ended INTERRUPTED")
                 return EXIT_USAGE
+            confirmed = "typed yes"
         runner.on_wait = _print_wait
-        continuation.start_continuation(runner, session_id, lambda names: _acknowledged(args, names))
+        continuation.start_continuation(runner, session_id, lambda names: _acknowledged(args, names), confirmed)
         outcome = _follow(args, runner, _patient(store, session_id), lambda: runner.follow_started(session_id),
                           session_id)
     return _ended(outcome, args, store, " (continued)")

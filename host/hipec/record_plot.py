@@ -6,6 +6,7 @@ legend sits beside the axes.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,12 +56,38 @@ def event_marks(store: Store, session_id: int) -> list[Mark]:
             boot = int(d["boot_id"])  # marked where the new boot's first record is, the session's clock
             found.append((timeline.at_s(boot, timeline.spans[boot][0]) / 60.0,
                           f"board reset ({d.get('reset_cause', 'cause unknown')}): boot {d['boot_id']}", True))
+        if kind == "gap" and d.get("from") is not None and int(d.get("boot_id", 0)) in timeline.spans:
+            boot, first = int(d["boot_id"]), int(d["from"])
+            before = [r["t_ms"] for r in rows if r["boot"] == boot and r["seq"] < first]
+            at_ms = before[-1] if before else timeline.spans[boot][0]
+            found.append((timeline.at_s(boot, at_ms) / 60.0, f"records {first}-{d.get('to')} of boot {boot} not "
+                          f"received (the board's ring had moved past them): a gap in the record", True))
         at_s = action_session_s(timeline, d) if kind == "operator" else None
         if at_s is not None:
             label = d.get("note") or d.get("action", "")
             found.append((at_s / 60.0, f"operator: {label}", False))
     found.sort(key=lambda m: m[0])
     return [Mark(i + 1, minute, text, alarm) for i, (minute, text, alarm) in enumerate(found)]
+
+
+def _unbroken(minutes: list[float], rows: list[dict[str, int]],
+              value: Callable[[dict[str, int]], float | None]) -> tuple[list[float], list[float]]:
+    """A series with a break (NaN) where records are missing (a gap in a boot's sequence numbers, or a
+    reset) or the value was not read: a line is never drawn across what was not recorded."""
+    xs: list[float] = []
+    ys: list[float] = []
+    previous: dict[str, int] | None = None
+    for m, r in zip(minutes, rows):
+        v = value(r)
+        joined = previous is not None and previous["boot"] == r["boot"] and r["seq"] == previous["seq"] + 1
+        if xs and (v is None or not joined) and ys[-1] == ys[-1]:
+            xs.append(m)
+            ys.append(float("nan"))
+        if v is not None:
+            xs.append(m)
+            ys.append(v)
+        previous = r
+    return xs, ys
 
 
 def _stagger(marks: list[Mark], span_min: float) -> list[int]:
@@ -117,10 +144,9 @@ def plot_record(store: Store, session_id: int, path: Path) -> tuple[Path, list[M
     _phases(ax, strip, minutes, phases, span)
     for probe in PROBE_NAMES:
         key = probe + "_mc"
-        read = [m for m, r in zip(minutes, rows) if reading(r.get(key))]
-        if read:
-            ax.plot(read, [r[key] / 1000.0 for r in rows if reading(r.get(key))], label=probe.replace("_", " "),
-                    color=PROBE_COLOURS.get(probe, "#333333"), lw=1.0)
+        if any(reading(r.get(key)) for r in rows):
+            ax.plot(*_unbroken(minutes, rows, lambda r, k=key: r[k] / 1000.0 if reading(r.get(k)) else None),
+                    label=probe.replace("_", " "), color=PROBE_COLOURS.get(probe, "#333333"), lw=1.0)
     marks = event_marks(store, session_id)
     mark_ax.set_ylabel("events", fontsize=7, rotation=0, ha="right", va="center")
     if not marks:
@@ -164,12 +190,14 @@ def plot_record(store: Store, session_id: int, path: Path) -> tuple[Path, list[M
     zoom.set_title("treatment phase, zoomed: the controlled temperature against its band", fontsize=9, loc="left")
     zoom.set_ylabel("°C")
     zoom.grid(alpha=0.3)
-    ax_flow.plot(minutes, [r["flow_ml_min"] for r in rows], color="#17becf", lw=1.0, label="flow (mL/min)")
+    ax_flow.plot(*_unbroken(minutes, rows, lambda r: r["flow_ml_min"]), color="#17becf", lw=1.0,
+                 label="flow (mL/min)")
     ax_flow.set_ylabel("mL/min")
     # Headroom above the highest flow, so a steady flow is not drawn on the panel's frame.
     ax_flow.set_ylim(0, max([r["flow_ml_min"] for r in rows] + [100]) * 1.25)
     heater = ax_flow.twinx()
-    heater.plot(minutes, [r["heater_demand_pm"] / 10.0 for r in rows], color="#ff7f0e", lw=0.8, label="heater (%)")
+    heater.plot(*_unbroken(minutes, rows, lambda r: r["heater_demand_pm"] / 10.0), color="#ff7f0e", lw=0.8,
+                label="heater (%)")
     heater.set_ylabel("heater %")
     heater.set_ylim(0, 100)
     ax_flow.set_xlim(minutes[0], minutes[-1])

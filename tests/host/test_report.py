@@ -276,3 +276,23 @@ def test_the_treatment_not_given_adds_up_with_the_treatment_given_as_printed() -
     session = SimpleNamespace(plan={"duration_min": 60})
     assert treatment_given(session, 0.07) == "0.1 of 60 min planned: INCOMPLETE, 59.9 min of treatment not given"
     assert treatment_given(session, 59.97) == "60.0 of 60 min planned: given in full"
+
+
+def test_a_gap_in_the_record_is_marked_and_no_line_is_drawn_across_it(tmp_path: Path) -> None:
+    from hipec.record_data import session_clock
+    from hipec.record_plot import _unbroken, event_marks
+
+    store = Store(tmp_path / "record.sqlite")
+    session = store.new_session("emulated", "0.2.0", plans.SessionPlan().board_plan().fields())
+    kept = [record(seq, "TREATMENT", 43020, seq) for seq in (1, 2, 3, 50, 51)]  # 4..49 never received
+    store.add_telemetry(session, kept)
+    store.add_event(session, "gap", {"boot_id": 1, "from": 4, "to": 49})
+    marks = event_marks(store, session)
+    assert [(m.minute, m.text, m.alarm) for m in marks] == [
+        (2 / 60.0, "records 4-49 of boot 1 not received (the board's ring had moved past them): a gap in the record",
+         True)]  # at the last record before it
+    rows = store.telemetry(session)
+    timeline = session_clock(rows)
+    minutes = [timeline.at_s(r["boot"], r["t_ms"]) / 60.0 for r in rows]
+    xs, ys = _unbroken(minutes, rows, lambda r: r["inflow_mc"] / 1000.0)
+    assert [y != y for y in ys] == [False, False, False, True, False, False]  # one break, where the gap is

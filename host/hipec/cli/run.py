@@ -200,6 +200,10 @@ def _start(args: argparse.Namespace) -> int:
     if to_run is None:
         return EXIT_USAGE
     plan, record = to_run
+    if record is None:  # nothing of a patient was checked: said before anything is asked or started
+        print(f"no plan file: the standard bench session ({plan.target_temp_c:g} °C at the {plan.controlled_point}, "
+              f"{plan.duration_min:g} min, {plan.volume_l:g} L, {plan.flow_ml_min:g} mL/min) with no patient, drug "
+              f"or contraindication checklist; for a patient, `hipec plan new FILE` and `hipec run FILE`")
     store = Store(args.db)  # a --db that is not a record is refused before the board is touched
     with open_board(args.port) as link:
         refusal = start_refusal(link, args.port, str(args.db))
@@ -207,7 +211,9 @@ def _start(args: argparse.Namespace) -> int:
             print(f"hipec run: not started: {refusal}", file=sys.stderr)
             return EXIT_USAGE
         if not args.yes and not args.headless:
-            answer = input("Start the session on the board? Type yes to start: ")
+            what = "the standard bench session, no patient," if record is None else \
+                f"the session of patient {record['patient_id']}"
+            answer = input(f"Start {what} on the board? Type yes to start: ")
             if answer.strip().lower() != "yes":
                 print("not started")
                 return EXIT_USAGE

@@ -27,7 +27,8 @@ CONTRAINDICATIONS = (
     "liver_or_kidney_dysfunction", "marrow_suppression", "severe_cardiovascular_disease", "infection",
     "bleeding_tendency", "unstable_vital_signs", "cachexia",
 )
-# The template's answer to each contraindication until someone who assessed the patient replaces it.
+# What the template writes where only the team can answer (the patient, the drug and its dose, each
+# contraindication): a plan nobody filled in does not pass.
 UNANSWERED = "?"
 PCI_REGIONS = 13
 MIN_HOURS_BETWEEN_SESSIONS = 24.0
@@ -105,7 +106,9 @@ def check_choices(plan: SessionPlan, problems: list[Problem]) -> None:
 
 def check_patient(plan: SessionPlan, problems: list[Problem], now: dt.datetime | None) -> None:
     pid = plan.patient_id
-    if not isinstance(pid, str) or not pid.strip():
+    if pid == UNANSWERED:
+        problems.append(Problem("patient.id", "not filled in: the patient's pseudonymous id (never the name)"))
+    elif not isinstance(pid, str) or not pid.strip():
         problems.append(Problem("patient.id", "a pseudonymous patient id is required (never the name)"))
     elif not PATIENT_ID.fullmatch(pid) or not any(c.isdigit() for c in pid):
         problems.append(Problem("patient.id", f"{pid!r} is not a pseudonymous id: letters and digits with . _ -, "
@@ -168,7 +171,9 @@ def check_drugs(plan: SessionPlan, problems: list[Problem]) -> None:
     for i, drug in enumerate(plan.drugs):
         where = f"drug[{i + 1}]"
         written = drug.written
-        if not isinstance(written, str) or not written.strip():
+        if written == UNANSWERED:
+            problems.append(Problem(f"{where}.name", "not filled in: the drug's generic name, as prescribed"))
+        elif not isinstance(written, str) or not written.strip():
             problems.append(Problem(f"{where}.name", "a drug name is required"))
         elif drug.generic is None:
             problems.append(Problem(f"{where}.name", f"{written!r} is not a drug of the standard "
@@ -178,7 +183,9 @@ def check_drugs(plan: SessionPlan, problems: list[Problem]) -> None:
             glucose_needed.append(drug.generic if drug.generic == written.strip() else f"{drug.generic} ({written.strip()})")
         dose = drug.dose_mg
         problem = number_problem(f"{where}.dose_mg", dose, "mg")
-        if problem:
+        if dose == UNANSWERED:
+            problems.append(Problem(f"{where}.dose_mg", "not filled in: the prescribed dose, in mg"))
+        elif problem:
             problems.append(problem)
         elif dose is not None and dose <= 0:
             problems.append(Problem(f"{where}.dose_mg", f"{dose:g} mg: a dose must be above 0 mg"))

@@ -8,7 +8,7 @@ _TEXT = '''# HIPEC session plan (C-HIPEC standard: 43.0 degC +-0.1, 60-90 min, 4
 # Check it with `hipec plan check FILE`; run it with `hipec run FILE --port PORT`.
 
 [patient]
-id = "P-0001"                  # pseudonymous identifier, never the patient's name
+id = "{unanswered}"                       # pseudonymous identifier such as P-0001, never the patient's name
 session_number = 1             # 1 for this patient's first HIPEC session
 previous_session = ""          # ISO 8601 date-time of the previous session, e.g. "2026-11-25T09:30"
 # weight_kg = 70.0             # optional, printed on the treatment record: 20..250 kg
@@ -24,10 +24,10 @@ carrier = "saline"             # saline | glucose_5 | ringer | plasma_substitute
                                # oxaliplatin and carboplatin need glucose_5
 
 [[drug]]                       # one [[drug]] table per drug
-name = "cisplatin"             # generic name: paclitaxel, docetaxel, oxaliplatin, cisplatin, fluorouracil,
+name = "{unanswered}"                     # generic name: paclitaxel, docetaxel, oxaliplatin, cisplatin, fluorouracil,
                                # epirubicin, mitomycin, irinotecan, carboplatin, gemcitabine, pemetrexed
                                # (brand names such as Eloxatin are read as their generic name)
-dose_mg = 80.0
+dose_mg = "{unanswered}"                  # the prescribed total dose, mg
 
 [perfusion]
 target_temp_c = 43.0           # standard 42.9..43.1 degC

@@ -61,7 +61,9 @@ def test_plan_outside_the_absolute_limits_is_refused_and_nothing_changes(link: B
 def test_hipec_run_checks_a_plan_file_records_it_with_its_override_and_runs_it(
         synced_mcu: EmulatedMCU, tmp_path: Path) -> None:
     from hipec import plans
-    filled = plans.TEMPLATE.replace(f'= "{plans.UNANSWERED}"', "= false")
+    ask = f'"{plans.UNANSWERED}"'  # filled in as tests/host/plan_files.py does
+    filled = (plans.TEMPLATE.replace(f"id = {ask}", 'id = "P-0001"', 1).replace(f"name = {ask}", 'name = "cisplatin"', 1)
+              .replace(f"dose_mg = {ask}", "dose_mg = 80.0", 1).replace(f"= {ask}", "= false"))
     from hipec.cli import main
 
     plan_path = tmp_path / "plan.toml"

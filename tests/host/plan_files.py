@@ -5,8 +5,17 @@ from pathlib import Path
 
 from hipec import plans
 
-# The template as someone who assessed the patient fills it in: every contraindication answered absent.
-FILLED_TEMPLATE = plans.TEMPLATE.replace(f'= "{plans.UNANSWERED}"', "= false")
+
+
+def filled(template: str) -> str:
+    """The template as the team fills it in: patient P-0001, cisplatin 80 mg, every contraindication
+    answered absent."""
+    ask = f'"{plans.UNANSWERED}"'
+    return (template.replace(f"id = {ask}", 'id = "P-0001"', 1).replace(f"name = {ask}", 'name = "cisplatin"', 1)
+            .replace(f"dose_mg = {ask}", "dose_mg = 80.0", 1).replace(f"= {ask}", "= false"))
+
+
+FILLED_TEMPLATE = filled(plans.TEMPLATE)
 
 
 def write_plan(tmp_path: Path, *edits: tuple[str, str]) -> Path:

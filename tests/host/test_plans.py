@@ -37,6 +37,10 @@ def test_a_template_nobody_filled_in_does_not_pass_its_checklist(tmp_path: Path,
     said = capsys.readouterr().err
     for name in plans.CONTRAINDICATIONS:
         assert f"contraindications.{name}: not answered yet: false when absent, true when present" in said
+    assert "patient.id: not filled in: the patient's pseudonymous id (never the name)" in said
+    assert "drug[1].name: not filled in: the drug's generic name, as prescribed" in said
+    assert "drug[1].dose_mg: not filled in: the prescribed dose, in mg" in said
+    assert said.count("drug[1]") == 2  # said once each, not again as a drug outside the list or not a number
     answered = path.read_text().replace('extensive_adhesions = "?"', "extensive_adhesions = false")
     path.write_text(answered)
     assert main(["plan", "check", str(path)]) == 2

@@ -135,3 +135,22 @@ def test_a_port_where_no_board_ever_answers_is_a_usage_error_not_a_lost_link(
     finally:
         os.close(controller)
         os.close(terminal)
+
+
+def test_a_bridge_stopped_at_its_question_says_nothing_started(synced_mcu: EmulatedMCU, tmp_path: Path) -> None:
+    """SIGTERM while `hipec run` asks before starting: exit 130 and a line saying nothing started, as for a
+    stop later on (the README's 130), not a silent death by the signal."""
+    import signal
+    import subprocess
+    import sys
+
+    bridge = subprocess.Popen([sys.executable, "-m", "hipec", "run", "--port", synced_mcu.device, "--db",
+                               str(tmp_path / "record.sqlite")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    assert bridge.stdout is not None and bridge.stdout.readline().startswith("no plan file")
+    bridge.send_signal(signal.SIGTERM)
+    _out, err = bridge.communicate(timeout=60)
+    assert bridge.returncode == 130, err
+    assert "the bridge was stopped before the board was asked to start; nothing started" in err
+    with BoardLink(synced_mcu.device) as link:
+        assert link.request("status")["phase"] == "IDLE"

@@ -183,10 +183,17 @@ def _checked_plan(args: argparse.Namespace, store: Store | None) -> tuple[Plan, 
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)  # stopped at a question, too, it says so
     try:
         return _resume(args) if args.resume else _start(args)
     except BridgeStopped as stop:
         return _stopped(stop, args)
+    except KeyboardInterrupt:
+        print("\nhipec run: the bridge was stopped before the board was asked to start; nothing started",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _start(args: argparse.Namespace) -> int:

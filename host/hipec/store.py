@@ -140,6 +140,9 @@ class Store:
         self.path = Path(path)
         if self.path.is_dir():
             raise RecordError(f"{self.path} is a folder, not a record file; give the record file with --db")
+        if not self.path.parent.is_dir():
+            raise RecordError(f"{self.path}: the folder {self.path.parent} does not exist; create it, or give "
+                              f"another record file with --db")
         try:
             self.db = sqlite3.connect(self.path)
             self.db.execute("PRAGMA journal_mode=WAL")

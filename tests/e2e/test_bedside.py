@@ -148,6 +148,10 @@ def test_errors_a_user_meets_are_one_line(tmp_path: Path, capsys: pytest.Capture
     # The record is checked before the board is asked anything: an acknowledgement is never done unrecorded.
     code, _out, err = run(capsys, "ack", "--port", "/dev/ttyACM9", "--db", str(tmp_path))
     assert code == 2 and err == f"hipec ack: error: {tmp_path} is a folder, not a record file; give the record file with --db\n"
+    nowhere = tmp_path / "missing" / "record.sqlite"
+    code, _out, err = run(capsys, "run", "--port", "/dev/ttyACM9", "--db", str(nowhere), "--yes")
+    assert code == 2 and err.endswith(f"hipec run: error: {nowhere}: the folder {nowhere.parent} does not exist; "
+                                      f"create it, or give another record file with --db\n"), err
     not_a_record = tmp_path / "plan.toml"
     not_a_record.write_text("[patient]\n")
     code, _out, err = run(capsys, "run", "--port", "/dev/ttyACM9", "--db", str(not_a_record), "--yes")

@@ -70,6 +70,13 @@ def event_marks(store: Store, session_id: int) -> list[Mark]:
     return [Mark(i + 1, minute, text, alarm) for i, (minute, text, alarm) in enumerate(found)]
 
 
+def _probe_c(key: str) -> Callable[[dict[str, int]], float | None]:
+    """A record's reading of one probe in °C, None where it read nothing."""
+    def value(r: dict[str, int]) -> float | None:
+        return r[key] / 1000.0 if reading(r.get(key)) else None
+    return value
+
+
 def _unbroken(minutes: list[float], rows: list[dict[str, int]],
               value: Callable[[dict[str, int]], float | None]) -> tuple[list[float], list[float]]:
     """A series with a break (NaN) where records are missing (a gap in a boot's sequence numbers, or a
@@ -145,7 +152,7 @@ def plot_record(store: Store, session_id: int, path: Path) -> tuple[Path, list[M
     for probe in PROBE_NAMES:
         key = probe + "_mc"
         if any(reading(r.get(key)) for r in rows):
-            ax.plot(*_unbroken(minutes, rows, lambda r, k=key: r[k] / 1000.0 if reading(r.get(k)) else None),
+            ax.plot(*_unbroken(minutes, rows, _probe_c(key)),
                     label=probe.replace("_", " "), color=PROBE_COLOURS.get(probe, "#333333"), lw=1.0)
     marks = event_marks(store, session_id)
     mark_ax.set_ylabel("events", fontsize=7, rotation=0, ha="right", va="center")

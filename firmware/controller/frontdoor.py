@@ -82,7 +82,6 @@ class FrontDoor:
         self._refuse_while_blocked("resume")
         ctl = self.ctl
         sess = ctl.session
-        session.require("resume", sess.phase)
         # A treatment held out of its band (the fluid cooled while the heater was off) comes back through
         # HEATING: the fluid is heated back up as heating, not judged as a treatment far off its target
         # (temp_low, a record's deviation), and TREATMENT resumes once the controlled value is in band.

@@ -4,7 +4,6 @@ once is refused in one line that says what to do.
 """
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -33,16 +32,9 @@ def holding_alarms(alarms: list[list[Any]]) -> list[str]:
 def _resume_hint(port: str, db: str, hello: dict[str, Any]) -> str:
     """The command that takes the board's session up again: with this record when it holds the board's
     open session, else with the record the session was started with, which this one is not."""
-    from hipec.store import RecordError, Store
+    from hipec.store import board_session_in
 
-    try:
-        store = Store(Path(db)) if Path(db).exists() else None
-    except (RecordError, sqlite3.Error):
-        store = None
-    row = store.unfinished_session() if store is not None else None
-    if store is not None:
-        store.close()
-    if row is not None and str((row.hello or {}).get("board_id", "")) == str(hello.get("board_id", "")):
+    if board_session_in(Path(db), str(hello.get("board_id", "")), lambda store: store.unfinished_session()):
         return f"`hipec run --resume --port {port} --db {db}`"
     return (f"`hipec run --resume --port {port} --db RECORD` (RECORD: the record the session was started with; "
             f"{db} holds no open session of this board)")

@@ -12,7 +12,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from hipec.tables import TELEMETRY_FIELDS, BoardTables
 
@@ -319,3 +319,21 @@ class Store:
         if row is None:
             raise KeyError(f"no session {session_id} in {self.path}")
         return self._session_row(row)
+
+
+def board_session_in(path: Path, board_id: str, pick: Callable[[Store], SessionRow | None]) -> SessionRow | None:
+    """The session pick finds in the record at path, if it ran on this board; None when it did not, when
+    there is no record there, or when the file is not a record (the caller's own answer stands then)."""
+    if not Path(path).exists():
+        return None
+    try:
+        store = Store(Path(path))
+    except (RecordError, sqlite3.Error):
+        return None
+    try:
+        row = pick(store)
+    finally:
+        store.close()
+    if row is None or str((row.hello or {}).get("board_id", "")) != board_id:
+        return None
+    return row

@@ -4,7 +4,6 @@ action is recorded in the board's session of the record (audit.py)."""
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -129,6 +128,7 @@ def _temp(value: float | None) -> str:
 def cmd_status(args: argparse.Namespace) -> int:
     from hipec import alarm_words
     from hipec.operate import safe_mode_text
+    from hipec.store import board_session_in
     from hipec.user_errors import open_board
 
     with open_board(args.port) as link:
@@ -154,27 +154,8 @@ def cmd_status(args: argparse.Namespace) -> int:
           f"{'none' if rate is None else f'{rate} /min'}")
     if status.get("safe_mode"):
         print(safe_mode_text(status["safe_mode"]))
-    interrupted = _interrupted_here(args.db, board_id)
+    interrupted = board_session_in(args.db, board_id, lambda store: store.last_interrupted_session())
     if interrupted is not None and status["phase"] in phase_names(protocol.REQUESTS["start"]):
-        print(f"session {interrupted} in {args.db} was interrupted by a reset of this board: "
+        print(f"session {interrupted.id} in {args.db} was interrupted by a reset of this board: "
               f"`hipec run --resume --port {args.port} --db {args.db}` offers to continue it")
     return EXIT_OK
-
-
-def _interrupted_here(db: Path, board_id: str) -> int | None:
-    """The record's last session, if a reset of this board interrupted it (None without a record)."""
-    from hipec.store import RecordError, Store
-
-    if not db.exists():
-        return None
-    try:
-        store = Store(db)
-    except (RecordError, sqlite3.Error):
-        return None  # not a record: the board's status is still worth printing
-    try:
-        session = store.last_interrupted_session()
-    finally:
-        store.close()
-    if session is None or str((session.hello or {}).get("board_id", "")) != board_id:
-        return None
-    return session.id

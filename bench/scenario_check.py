@@ -166,22 +166,24 @@ def record_integrity(f: Facts) -> list[str]:
 
 
 def _alarms_recorded(f: Facts) -> list[str]:
-    """Each alarm the records show rising has its raised event in the record."""
+    """Each alarm the records show rising has its raised event in the record, on the same boot, between the
+    record before (the alarm may have risen anywhere in a gap the ring lost) and this one."""
     raised: dict[tuple[int, str], list[int]] = {}
-    for _a, kind, d in f.events:
+    for boot, kind, d in f.board_events:
         if kind == "alarm" and d.get("state") == "raised":
-            raised.setdefault((int(d.get("boot_id", 0)), d["alarm"]), []).append(int(d["t_ms"]))
-    raised_any = {(alarm, t) for (_b, alarm), ts in raised.items() for t in ts}
-    before = 0
+            raised.setdefault((boot, d["alarm"]), []).append(int(d["t_ms"]))
+    before, prev_boot, prev_t = 0, None, 0
     for row in f.rows:
-        bits = int(row["alarms"])
+        boot, t, bits = int(row["boot"]), int(row["t_ms"]), int(row["alarms"])
+        if boot != prev_boot:  # a new boot starts with no alarm raised
+            before, prev_t = 0, 0
         for i, name in enumerate(protocol.ALARM_NAMES):
             if bits & (1 << i) and not before & (1 << i):
-                t = int(row["t_ms"])
-                if not any(a == name and abs(ts - t) <= EVENT_SLACK_MS
-                           for a, ts in raised_any) and not _connect_alarm(f, name):
-                    return [f"alarm {name} in the record at t = {t / 1000:.1f} s has no raised event"]
-        before = bits
+                if not any(prev_t - EVENT_SLACK_MS <= ts <= t + EVENT_SLACK_MS for ts in raised.get((boot, name), ())) \
+                        and not _connect_alarm(f, name):
+                    return [f"alarm {name} in the record at t = {t / 1000:.1f} s (boot {boot}) has no raised event "
+                            f"since the record before at {prev_t / 1000:.1f} s"]
+        before, prev_boot, prev_t = bits, boot, t
     return []
 
 

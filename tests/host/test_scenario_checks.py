@@ -100,3 +100,17 @@ def test_a_session_the_board_refused_to_start_is_a_usage_error_said_in_a_line(tm
     assert not scenario_check.exit_status(run(tmp_path, outcome="NOT_STARTED", exit_status=2, exit_error=said))
     assert scenario_check.exit_status(run(tmp_path / "b", outcome="NOT_STARTED", exit_status=3, exit_error=said))
     assert scenario_check.exit_status(run(tmp_path / "c", outcome="NOT_STARTED", exit_status=2))  # nothing said
+
+
+def test_an_alarm_in_the_record_needs_its_raised_event_on_its_boot_since_the_record_before(tmp_path: Path) -> None:
+    # records 3..10 were lost by the ring (a gap): link_lost rose somewhere in it, at 5.5 s
+    link_lost = 1 << scenario_check.protocol.ALARM_NAMES.index("link_lost")
+    rows = [record(1, 1000), record(2, 2000), record(11, 11000, alarms=link_lost)]
+    gap = ("gap", {"boot_id": 1, "from": 3, "to": 10})
+    raised = ("alarm", {"alarm": "link_lost", "state": "raised", "priority": "low", "t_ms": 5500, "seq": 1, "boot": 1})
+    assert not scenario_check.record_integrity(run(tmp_path, records=rows, events=[gap, raised]))
+    assert scenario_check.record_integrity(run(tmp_path / "b", records=rows, events=[gap]))
+    on_another_boot = ("alarm", dict(raised[1], boot=2))
+    assert scenario_check.record_integrity(run(tmp_path / "c", records=rows, events=[gap, on_another_boot]))
+    long_before = ("alarm", dict(raised[1], t_ms=0))  # raised and cleared before the record at 2 s
+    assert scenario_check.record_integrity(run(tmp_path / "d", records=rows, events=[gap, long_before]))

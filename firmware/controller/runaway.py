@@ -53,6 +53,14 @@ RUNAWAY_INLET_LAG_S = 2.0
 # Share of the modelled reading's excursion from its slow mean that an error of gain (a flow or heater
 # rating off by up to a quarter) may leave between model and probe before the correction has learnt it.
 RUNAWAY_GAIN_SHARE = 0.25
+# An element much slower than configured keeps giving heat for a minute after the drive falls (the end of
+# the heat-up, a controller that swings on a slow circuit), and the outlet reads above the model. The
+# watch also models the slowest element the plant model documents (60 s) and learns, over minutes of the
+# circuit's own heat-up and control, which of the two explains the outlet better; as far as the slow one
+# does, the tolerance widens by how far its outlet reads above the configured one's. On a circuit whose
+# element is as configured it never widens, and a stuck switch there is seen as fast as before.
+RUNAWAY_SLOWEST_ELEMENT_S = 60.0
+RUNAWAY_FIT_S = 300.0
 # After a (re)start the element's power is not known (after a power loss its stored heat still warms the
 # standing exchanger): the watch models but does not judge for this many element lags.
 RUNAWAY_SETTLE_LAGS = 3.0
@@ -68,6 +76,16 @@ class RunawayWatch:
         self.element_w = 0.0
         self.exchanger_c = 0.0
         self.reading_c = 0.0   # the outlet probe as the model says it reads
+        # The same exchanger and probe behind the slowest element, and that model's slow residual.
+        self.slow_element_w = 0.0
+        self.slow_exchanger_c = 0.0
+        self.slow_reading_c = 0.0
+        self.slow_correction_c = 0.0
+        # Mean of (configured model's error)^2 - (slow model's error)^2, degC^2, each error about its own
+        # slow mean: positive when the slow element explains the outlet better. A property of the circuit,
+        # kept across restarts.
+        self.slow_fit = 0.0
+        self.slower_c = 0.0  # what the slow element adds to the tolerance this tick
         self.slow_c = 0.0      # the modelled reading, slowly averaged
         self.slope_c_per_s = 0.0  # how fast the modelled reading moves, smoothed
         self.inlet_c = 0.0
@@ -88,6 +106,10 @@ class RunawayWatch:
         self.element_w = written_w
         self.exchanger_c = outlet_c
         self.reading_c = outlet_c
+        self.slow_element_w = written_w
+        self.slow_exchanger_c = outlet_c
+        self.slow_reading_c = outlet_c
+        self.slow_correction_c = 0.0
         self.slow_c = outlet_c
         self.slope_c_per_s = 0.0
         self.inlet_c = -1000.0  # not read yet: the first update takes it
@@ -125,6 +147,7 @@ class RunawayWatch:
         self.noise_var += (spread * spread - self.noise_var) * dt_s / (RUNAWAY_NOISE_S + dt_s)
         self.residual_c += (raw - self.residual_c) * alpha
         self.correction_c += (self.residual_c - self.correction_c) * dt_s / (RUNAWAY_CORRECTION_S + dt_s)
+        self.slower_c = self._slowest_element(outlet_c, raw, inlet_c, flow_ml_min, written_w, dt_s)
         excess = self.residual_c
         if self.correction_c > 0.0:
             excess -= self.correction_c
@@ -140,9 +163,33 @@ class RunawayWatch:
         if limit < RUNAWAY_MIN_C:
             limit = RUNAWAY_MIN_C
         inlet_moving = self.inlet_slope_c_per_s if self.inlet_slope_c_per_s > 0.0 else -self.inlet_slope_c_per_s
-        limit += RUNAWAY_GAIN_SHARE * away + RUNAWAY_LAG_S * moving + RUNAWAY_INLET_LAG_S * inlet_moving
+        limit += self.slower_c + RUNAWAY_GAIN_SHARE * away + RUNAWAY_LAG_S * moving + RUNAWAY_INLET_LAG_S * inlet_moving
         self.limit_c = limit
         if self.settle_s > 0.0:
             self.settle_s -= dt_s
             return False
         return excess > limit
+
+    def _slowest_element(self, outlet_c, raw_c, inlet_c, flow_ml_min, written_w, dt_s):
+        """One tick of the slowest element's model; how far (degC) its reading lies above the configured
+        model's, weighted by how much better it has explained the outlet."""
+        cfg = self.config
+        # Rising as configured, falling as the slowest element: never below what any element between the
+        # two gives (a first-order lag of any time constant in that range, whatever the drive did).
+        lag_s = cfg.heater_tau_s
+        if written_w < self.slow_element_w and lag_s < RUNAWAY_SLOWEST_ELEMENT_S:
+            lag_s = RUNAWAY_SLOWEST_ELEMENT_S
+        self.slow_exchanger_c = exchanger_step(self.slow_exchanger_c, inlet_c, flow_ml_min, self.slow_element_w, cfg,
+                                               dt_s)
+        self.slow_element_w += (written_w - self.slow_element_w) * dt_s / (lag_s + dt_s)
+        self.slow_reading_c += (self.slow_exchanger_c - self.slow_reading_c) * dt_s / (cfg.probe_tau_s + dt_s)
+        slow_raw = outlet_c - self.slow_reading_c
+        self.slow_correction_c += (slow_raw - self.slow_correction_c) * dt_s / (RUNAWAY_CORRECTION_S + dt_s)
+        if self.settle_s <= 0.0:  # both models start from a guess of the element's power: not a fit yet
+            configured = raw_c - self.correction_c
+            slow = slow_raw - self.slow_correction_c
+            self.slow_fit += (configured * configured - slow * slow - self.slow_fit) * dt_s / (RUNAWAY_FIT_S + dt_s)
+        above = self.slow_reading_c - self.reading_c
+        if self.slow_fit <= 0.0 or above <= 0.0:
+            return 0.0
+        return above * self.slow_fit / (self.slow_fit + self.noise_var)

@@ -233,3 +233,45 @@ def test_the_runaway_watch_tolerates_a_reservoir_probe_slower_than_configured():
         plant.step(power_w, 0.1)
         reservoir_probe_c += (plant.inlet_c - reservoir_probe_c) * 0.1 / (10.0 + 0.1)
         assert not watch.update(plant.probe_c, reservoir_probe_c, plant.flow, power_w, 0.1), tick / 10.0
+
+
+def swinging_session(cfg, watch, plant, stick_at_s=None):
+    """A heat-up at full power, then a controller that swings the power between 300 and 600 W once a
+    minute (a slow circuit it holds badly); the tick the watch calls runaway (or None), and the most the
+    slow element's model added to the tolerance in the last five minutes."""
+    import math
+    settle(cfg, watch, plant, 0.0, 0.1)  # the heater is enabled from off
+    settle(cfg, watch, plant, cfg.heater_rated_w, 120)
+    widened_c = 0.0
+    for tick in range(6000):
+        power_w = 450.0 + 150.0 * math.sin(2.0 * math.pi * tick / 600.0)
+        stuck = stick_at_s is not None and tick >= stick_at_s * 10
+        plant.step(cfg.heater_rated_w if stuck else power_w, 0.1)
+        if watch.update(plant.probe_c, plant.inlet_c, plant.flow, power_w, 0.1):
+            return tick, widened_c
+        if tick >= 3000:
+            widened_c = max(widened_c, watch.slower_c)
+    return None, widened_c
+
+
+def test_the_runaway_watch_learns_an_element_much_slower_than_configured():
+    """The element lags 45 s where the board was told 8 s: after the heat-up and at every fall of the
+    power it gives heat the configured model has already taken away."""
+    cfg = Config()
+    truth = Config()
+    truth.heater_tau_s = 45.0
+    watch = runaway.RunawayWatch(cfg)
+    tick, widened_c = swinging_session(cfg, watch, Exchanger(truth, 30.0, 500.0))
+    assert tick is None, tick / 10.0
+    assert watch.slow_fit > 0.0 and widened_c > 0.5  # it learnt that the slow element explains the outlet
+    # and a switch that sticks there is still seen, as fast as the slow element lets it heat
+    watch = runaway.RunawayWatch(cfg)
+    tick, _ = swinging_session(cfg, watch, Exchanger(truth, 30.0, 500.0), stick_at_s=400)
+    assert tick is not None and 4000 <= tick <= 4000 + 300, tick
+
+
+def test_the_runaway_watch_does_not_widen_on_an_element_as_configured():
+    cfg = Config()
+    watch = runaway.RunawayWatch(cfg)
+    tick, widened_c = swinging_session(cfg, watch, Exchanger(cfg, 30.0, 500.0))
+    assert tick is None and watch.slow_fit < 0.0 and widened_c == 0.0, (tick, watch.slow_fit, widened_c)

@@ -15,6 +15,11 @@ HEAP_SAMPLE_TICKS = 128
 # frame's worth each at most) before a reply collects again: a loop that answers without ticking (a
 # burst of requests, the link fuzzer) stays bounded.
 REPLIES_WAITING_MAX = 3
+# A collection marks the whole live heap whatever the garbage (2.3 M cycles on an RP2040, twice a tick's
+# own work, docs/benchmarks.md): the ticks' garbage is collected once in COLLECT_TICKS ticks, always at
+# the same point after a tick, and always on a tick whose heap is accounted (its peak is the one before a
+# collection). What waits is bounded: COLLECT_TICKS times app.TICK_ALLOC_BUDGET_BYTES.
+COLLECT_TICKS = 4
 
 
 class Perf:
@@ -53,6 +58,7 @@ class Perf:
         self.ticking = False
         self.reply_collected = False
         self.replies_waiting = 0  # replies since the last collection whose garbage is still there
+        self.ticks_waiting = 0  # ticks since the last collection whose garbage is still there
 
     def heap_used(self):
         self.ticking = True
@@ -61,14 +67,18 @@ class Perf:
         return self.mem_alloc()
 
     def collect(self):
-        """Collect at the same point of every tick (and after the first reply between two ticks), so
-        collection never interrupts the control step. Only MicroPython's heap needs it: CPython, which runs the same
+        """Collect at the same point of one tick in COLLECT_TICKS (and after the first reply between two
+        ticks' collections), so collection never interrupts the control step. Only MicroPython's heap needs it: CPython, which runs the same
         code in tests and benchmarks, frees by reference counting and has no heap cap."""
         mem_alloc = self.mem_alloc
         if mem_alloc is None:
             return
         if self.ticking:
             self.ticking = False
+            self.ticks_waiting += 1
+            if self.ticks_waiting < COLLECT_TICKS and not self.accounting:
+                return  # this tick's garbage waits for a later tick's collection
+            self.ticks_waiting = 0
             self.reply_collected = False
             self.replies_waiting = 0
         elif self.reply_collected and self.replies_waiting < REPLIES_WAITING_MAX:

@@ -16,8 +16,10 @@ or flow change), lags and gains the configuration has wrong (the element's, the 
 probe's, an uncalibrated flow) show as excess too, so the tolerance widens by a share of the modelled
 reading's excursion from its slow mean (an error of gain), by RUNAWAY_LAG_S times the rate at which
 it moves and RUNAWAY_INLET_LAG_S times the rate the inlet reading moves (errors of lag); in a steady
-treatment, where a stuck switch is otherwise hidden, the probe's noise alone sets it. A pump that stops moving fluid while the heater works (a stall) heats the outlet beyond the model
-as well, and is caught here first.
+treatment, where a stuck switch is otherwise hidden, the probe's noise alone sets it. An element much
+slower than configured is learnt from the circuit's own heat-up (a second model, RUNAWAY_SLOWEST_ELEMENT_S).
+A pump that stops moving fluid while the heater works (a stall) heats the outlet beyond the model as
+well, and is caught here first.
 """
 import math
 
@@ -58,7 +60,8 @@ RUNAWAY_GAIN_SHARE = 0.25
 # watch also models the slowest element the plant model documents (60 s) and learns, over minutes of the
 # circuit's own heat-up and control, which of the two explains the outlet better; as far as the slow one
 # does, the tolerance widens by how far its outlet reads above the configured one's. On a circuit whose
-# element is as configured it never widens, and a stuck switch there is seen as fast as before.
+# element is as configured, once the fit has seen it heat, it does not widen: a stuck switch there is
+# seen as fast as without it.
 RUNAWAY_SLOWEST_ELEMENT_S = 60.0
 RUNAWAY_FIT_S = 300.0
 # After a (re)start the element's power is not known (after a power loss its stored heat still warms the

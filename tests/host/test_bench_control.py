@@ -27,3 +27,18 @@ def test_heatup_minimum_is_bounded_by_the_outlet_limit() -> None:
     assert 30.0 < minimum_s < 600.0
     weaker = control.heatup_minimum_s(params.__class__(heater_max_w=500.0), plan)
     assert weaker > minimum_s
+
+
+def test_the_emulated_board_runs_the_interpreter_hipec_micropython_names(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """How the control benchmark runs with the chips' single-precision floats (docs/silicon.md)."""
+    from hipec.emulator.process import micropython_binary
+    default = micropython_binary()
+    chosen = tmp_path / "micropython"
+    chosen.write_bytes(b"")
+    monkeypatch.setenv("HIPEC_MICROPYTHON", str(chosen))
+    assert micropython_binary() == str(chosen)
+    monkeypatch.setenv("HIPEC_MICROPYTHON", str(tmp_path / "absent"))
+    with pytest.raises(FileNotFoundError, match="HIPEC_MICROPYTHON=.*absent: no such interpreter"):
+        micropython_binary()
+    monkeypatch.delenv("HIPEC_MICROPYTHON")
+    assert micropython_binary() == default

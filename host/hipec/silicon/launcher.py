@@ -98,6 +98,8 @@ class SiliconMCU(EmulatedMCU):
         self._inputs_sent = 0
         self._arrivals: deque[tuple[int, bytes]] = deque()
         self._step_rate = StepRate()
+        self._board_w = self._host_w = -1  # the relays' pipes, written by the threads in _writers
+        self._writers: list[threading.Thread] = []
         self._profile_request: str | None = None
         self._profile_done = threading.Event()
         # Ready once the firmware speaks (its first heartbeat), or, for a board whose main.py does not
@@ -140,11 +142,11 @@ class SiliconMCU(EmulatedMCU):
         host_r, host_w = os.pipe()
         os.set_blocking(host_w, False)  # the cable drops what the chip does not take, as USB would
         board_r, board_w = os.pipe()
-        self._board_w = board_w
+        self._board_w, self._host_w = board_w, host_w
         self._threads.start(self._collect_stderr, "stderr")
-        self._threads.start(self._serve, "plant")
-        self._threads.start(self._cable.relay_host_to_board, "host-to-mcu", lambda: host_w,
-                            lambda: self._pacer.host_spoke(self._world.now_ms))
+        self._writers = [self._threads.start(self._serve, "plant")]
+        self._writers.append( self._threads.start(self._cable.relay_host_to_board, "host-to-mcu", lambda: host_w,
+                                               lambda: self._pacer.host_spoke(self._world.now_ms)))
         self._threads.start(self._relay_to_chip, "usb-in", host_r)
         self._threads.start(self._cable.relay_board_to_host, "mcu-to-host", board_r)
         if not self.ready.wait(BOOT_TIMEOUT_S) or self.failed:
@@ -164,6 +166,15 @@ class SiliconMCU(EmulatedMCU):
             except (OSError, subprocess.TimeoutExpired):
                 proc.kill()
                 proc.wait()
+        # The relays' pipes end here, so that the threads reading them see their end and stop at once;
+        # the threads writing them (the plant's side, gone with the harness, and the host's relay, which
+        # stops with the emulator) first.
+        for thread in self._writers:
+            thread.join(5.0)
+        for fd in (self._host_w, self._board_w):
+            if fd >= 0:
+                os.close(fd)
+        self._host_w = self._board_w = -1
         self._threads.join(5.0)
         with self._lock:
             self._cable.unplug()

@@ -144,9 +144,10 @@ class SiliconMCU(EmulatedMCU):
         board_r, board_w = os.pipe()
         self._board_w, self._host_w = board_w, host_w
         self._threads.start(self._collect_stderr, "stderr")
-        self._writers = [self._threads.start(self._serve, "plant")]
-        self._writers.append( self._threads.start(self._cable.relay_host_to_board, "host-to-mcu", lambda: host_w,
-                                               lambda: self._pacer.host_spoke(self._world.now_ms)))
+        self._writers = [
+            self._threads.start(self._serve, "plant"),
+            self._threads.start(self._cable.relay_host_to_board, "host-to-mcu", lambda: host_w,
+                                lambda: self._pacer.host_spoke(self._world.now_ms))]
         self._threads.start(self._relay_to_chip, "usb-in", host_r)
         self._threads.start(self._cable.relay_board_to_host, "mcu-to-host", board_r)
         if not self.ready.wait(BOOT_TIMEOUT_S) or self.failed:

@@ -208,8 +208,7 @@ class CaseRun:
                     result.fail(f"reset cause {resets[0][1]}, expected {case.reset}")
             else:
                 result.fail("no reset")
-        elif case.alarm_for(self.phase) is not None:
-            alarm = case.alarm_for(self.phase)
+        elif (alarm := case.alarm_for(self.phase)) is not None:
             raised = [d for _at, kind, d in self.store.events(session_id)
                       if kind == "alarm" and d["state"] == "raised" and d["alarm"] == alarm]
             boot1 = [d for d in raised if d["t_ms"] >= self.inject_ms - 1000]

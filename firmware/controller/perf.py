@@ -16,9 +16,9 @@ HEAP_SAMPLE_TICKS = 128
 # burst of requests, the link fuzzer) stays bounded.
 REPLIES_WAITING_MAX = 3
 # A collection marks the whole live heap whatever the garbage (2.5 M cycles on an RP2040, about twice a
-# tick's own work, docs/benchmarks.md): the ticks' garbage is collected once in COLLECT_TICKS ticks, always at
-# the same point after a tick, and always on a tick whose heap is accounted (its peak is the one before a
-# collection). What waits is bounded: COLLECT_TICKS times app.TICK_ALLOC_BUDGET_BYTES.
+# tick's own work, docs/benchmarks.md): the ticks' garbage is collected once in COLLECT_TICKS ticks,
+# always at the same point after a tick, and always on a tick whose heap is accounted (its peak is the
+# one before a collection). What waits is bounded: COLLECT_TICKS times app.TICK_ALLOC_BUDGET_BYTES.
 COLLECT_TICKS = 4
 
 
@@ -68,8 +68,9 @@ class Perf:
 
     def collect(self):
         """Collect at the same point of one tick in COLLECT_TICKS (and after the first reply between two
-        ticks' collections), so collection never interrupts the control step. Only MicroPython's heap needs it: CPython, which runs the same
-        code in tests and benchmarks, frees by reference counting and has no heap cap."""
+        ticks' collections), so collection never interrupts the control step. Only MicroPython's heap needs
+        it: CPython, which runs the same code in tests and benchmarks, frees by reference counting and has
+        no heap cap."""
         mem_alloc = self.mem_alloc
         if mem_alloc is None:
             return

@@ -33,7 +33,7 @@ demo: $(STAMP)
 	$(BIN)/hipec demo
 
 fuzz: $(STAMP)
-	HIPEC_FIRMWARE=$$($(BIN)/python -m hipec.firmware_build) $(BIN)/micropython -X heapsize=200K bench/fuzz_link.py 100000
+	HIPEC_FIRMWARE=$$($(BIN)/python -m hipec.firmware_build) $(BIN)/micropython -X heapsize=250K bench/fuzz_link.py 100000
 
 fault-matrix: $(STAMP)
 	$(BIN)/python bench/fault_matrix.py --markdown docs/fault-matrix.md

@@ -1,6 +1,6 @@
 # Cost of the firmware's message encoding under MicroPython, and CBOR against JSON lines.
 #
-# Usage: micropython -X heapsize=190K bench/codec.py [ROUNDS]
+# Usage: micropython -X heapsize=240K bench/codec.py [ROUNDS]
 # For a streamed telemetry event, a 12-record telemetry_pull reply and a status reply, prints the
 # microseconds to encode (CBOR + CRC + COBS frame) and to decode (frame + CBOR) one message, and the
 # bytes on the wire; then the same telemetry as JSON lines (a JSON object per record with field names,

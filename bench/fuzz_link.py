@@ -1,7 +1,7 @@
 # Fuzzes the firmware's receive path (framing, CBOR, envelope, commands) under MicroPython.
 #
-# Usage: micropython -X heapsize=200K bench/fuzz_link.py FRAMES [SEED]   (make fuzz: 100000 frames; the
-# board's 190 KiB and the fuzzer's own 10)
+# Usage: micropython -X heapsize=250K bench/fuzz_link.py FRAMES [SEED]   (make fuzz: 100000 frames; the
+# board's 240 KiB and the fuzzer's own 10)
 # Feeds random and mutated frames into a Controller on an in-memory board: garbage, bit flips,
 # truncations, valid CBOR with wrong types, huge declared lengths, deep nesting, oversize frames, and
 # well-formed requests whose arguments are wrong. None of them may raise out of the link, change the

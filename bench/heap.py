@@ -1,5 +1,5 @@
 # Heap the firmware takes on a board: its bytecode, and the controller's long-lived buffers.
-# Usage: HIPEC_FIRMWARE=$(.venv/bin/python -m hipec.firmware_build) micropython -X heapsize=190K bench/heap.py
+# Usage: HIPEC_FIRMWARE=$(.venv/bin/python -m hipec.firmware_build) micropython -X heapsize=240K bench/heap.py
 # (precompiled, as boards load it; without HIPEC_FIRMWARE the sources, compiled at import). One JSON line.
 import gc
 import json

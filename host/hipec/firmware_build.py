@@ -1,7 +1,7 @@
 """The firmware as a board runs it: controller and board modules precompiled to MicroPython bytecode.
 
 Compiling .py sources on the board costs the parser's and compiler's heap at every boot, in large
-contiguous blocks; on a 190 KiB heap this firmware no longer fits that way. mpy-cross does the compiling
+contiguous blocks, at every boot. mpy-cross does the compiling
 on the host, the board loads ready bytecode. main.py stays a source file (it is what the board runs).
 
 A build is a directory named after the hash of everything that went into it (sources, mpy-cross

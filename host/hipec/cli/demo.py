@@ -11,6 +11,7 @@ from collections import Counter
 
 from hipec.cli.exits import session_exit
 from hipec.cli.progress import ProgressPrinter
+from hipec.emulator.process import DEFAULT_HEAP_KIB
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -30,7 +31,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         cmd += ["--plant", str(args.plant)]
     plan = Plan()
     board_log = args.out / f"demo-{stamp}-board.log"
-    print(f"Starting the emulated MCU (MicroPython, 190 KiB heap) at {speed}x virtual time ...", flush=True)
+    print(f"Starting the emulated MCU (MicroPython, {DEFAULT_HEAP_KIB} KiB heap) at {speed}x virtual time ...", flush=True)
     with board_log.open("w+b") as errors:  # the emulator's and the board's debug output, kept
         emulator = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, text=True)
         try:

@@ -19,6 +19,7 @@ import micropython
 
 from controller.cutout import Cutout
 from max31865 import MAX31865
+from ssr import TimeProportioned
 
 SETTINGS_FILE = "settings.cbor"
 MAINTENANCE_FLAG = "maintenance"
@@ -46,7 +47,8 @@ class McuBoard:
         self.relay = machine.Pin(pins.HEATER_RELAY, machine.Pin.OUT, value=0)
         self.heater_pin = machine.Pin(pins.HEATER, machine.Pin.OUT, value=0)
         self.heater_pwm = None if pins.HEATER_IS_SSR else machine.PWM(self.heater_pin, freq=HEATER_PWM_HZ, duty_u16=0)
-        self.ssr_credit_pm = 0  # duty owed to the SSR's next ticks (heater_set)
+        self.ssr = TimeProportioned()  # an SSR's duty over the ticks (heater_set)
+        self.ssr_written_us = time.ticks_us()
         self.bypass = machine.Pin(pins.BYPASS_VALVE, machine.Pin.OUT, value=1)  # open: fluid to the reservoir
         self.level = machine.Pin(pins.RESERVOIR_LOW, machine.Pin.IN, machine.Pin.PULL_UP)
         self.air = machine.Pin(pins.AIR_DETECTOR, machine.Pin.IN, machine.Pin.PULL_UP)
@@ -173,20 +175,16 @@ class McuBoard:
         if self.heater_pwm is not None:
             self.heater_pwm.duty_u16(permille * 65535 // FULL_PM)
             return
-        # An SSR is on or off for a whole call (the interlock writes the heater once a tick). A duty
-        # between is time-proportioned over the calls, a first-order sigma-delta, so the element gets
-        # the power asked whichever output the firmware is configured for: its SSR windows (0 or
-        # 1000, passed through as they are) or a PWM duty (heater_output 0, the default). Switching
-        # on at any duty above 0 ran the element at full power: the exchanger passed the 45 degC
-        # cut-off in 35 s of priming on the emulated RP2040.
-        if permille <= 0:
-            self.ssr_credit_pm = 0
-            self.heater_pin.value(0)
-            return
-        credit = self.ssr_credit_pm + (permille if permille < FULL_PM else FULL_PM)
-        on = credit >= FULL_PM
-        self.ssr_credit_pm = credit - FULL_PM if on else credit
-        self.heater_pin.value(1 if on else 0)
+        # An SSR is on or off from one call to the next (the interlock writes the heater once a tick). A
+        # duty between is time-proportioned over the calls by the time each really held (ssr.py), so
+        # the element gets the power asked whichever output the firmware is configured for: its SSR
+        # windows (0 or 1000, passed through as they are) or a PWM duty (heater_output 0, the default).
+        # Switching on at any duty above 0 ran the element at full power: the exchanger passed the
+        # 45 degC cut-off in 35 s of priming on the emulated RP2040.
+        now = time.ticks_us()
+        elapsed = time.ticks_diff(now, self.ssr_written_us)
+        self.ssr_written_us = now
+        self.heater_pin.value(1 if self.ssr.write(permille, elapsed) else 0)
 
     def heater_enable(self, closed):
         self.relay.value(1 if closed and not self.cutout.tripped else 0)

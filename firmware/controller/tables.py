@@ -95,7 +95,7 @@ ALARM_RULES = (
     ("control_probe_failed", HIGH, True, 0, HEATER_OFF | FAULT_HOLD, True, ""),
     ("monitor_probe_failed", MEDIUM, False, 0, 0, False, ""),
     ("probe_disagreement", MEDIUM, False, 30000, 0, False, ""),
-    # persistence 0: the condition keeps its own windows (60 s off balance, 90 s heating without gain)
+    # persistence 0: the condition keeps its own windows (60 s off balance, 300 s heating without gain)
     ("heat_balance", HIGH, True, 0, HEATER_OFF | BYPASS | FAULT_HOLD, True, ""),
     ("pressure_high", HIGH, True, 1000, HEATER_OFF | PUMP_STOP | FAULT_HOLD, True, ""),
     ("air_in_line", HIGH, True, 200, HEATER_OFF | PUMP_STOP | FAULT_HOLD, True, ""),

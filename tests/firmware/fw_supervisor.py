@@ -1,6 +1,8 @@
 # Supervisor rules that no emulator fault reaches: probe disagreement, a stalling stepper, a treatment
 # that overruns its plan, and the patient values the host enters.
-from controller import app, probes, session, tables
+from controller import app, probes, safety, session, tables
+from controller.alarms import Alarms
+from controller.config import Config
 from fakeboard import FakeBoard, code_for_c
 from livehost import flush, live
 
@@ -183,3 +185,32 @@ def test_a_heat_up_that_stops_short_of_the_target_raises_no_progress():
     board.codes = [code_for_c(42.7)] * 9  # 0.3 degC closer
     live(board, ctl, 20)
     assert "no_progress" not in ctl.alarms.active_names()
+
+
+class _Readings:
+    """The probes as the heating watch reads them: only the inflow's temperature."""
+
+    def __init__(self, inflow_c):
+        self.temp_c = [0.0] * probes.N_PROBES
+        self.temp_c[probes.INFLOW] = inflow_c
+
+
+def _heating_watch(inflow_at):
+    """The first second at which the heating watch calls a heat-up stalled, over 600 s of a heater
+    giving 500 W to fluid whose inflow reads inflow_at(s); None if it never does."""
+    sup = safety.Supervisor(Config(), Alarms())
+    inp = safety.Inputs()
+    inp.heater_w = 500.0
+    inp.setpoint_c = 43.0
+    for tick in range(6000):
+        if sup._heating_stalled(_Readings(inflow_at(tick / 10.0)), inp, 100):
+            return tick / 10.0
+    return None
+
+
+def test_the_heating_watch_waits_for_the_slowest_documented_circuit():
+    """A heater that heats nothing is called stalled once the inflow has gained no degree in 300 s;
+    a slow circuit whose inflow only starts to rise after 250 s (267 s is the slowest the plant model
+    documents) gains its degree in time and is not."""
+    assert _heating_watch(lambda s: 30.0) == safety.HEATING_GAIN_WINDOW_MS / 1000.0 == 300.0
+    assert _heating_watch(lambda s: 30.0 + (0.03 * (s - 250.0) if s > 250.0 else 0.0)) is None

@@ -18,7 +18,7 @@ from controller.commands import Commands
 from controller.config import Config
 from controller.eventlog import EventLog
 from controller.frontdoor import FrontDoor
-from controller.perf import Perf
+from controller.perf import Perf, order_modules
 from controller.plan import Plan
 from controller.protocol import Link
 from controller.pump import Pump
@@ -110,6 +110,7 @@ class Controller:
         board = self.board
         interlock.safe(board, self.asked)
         board.wdt_start(WATCHDOG_TIMEOUT_MS)
+        order_modules()
         gc.collect()  # the compiler's garbage from boot; the peak is tracked from the first tick on
         next_tick = board.ticks_ms()
         while not self.repl_requested:

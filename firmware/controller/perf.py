@@ -1,5 +1,6 @@
 """What the control tick costs on this processor, and the heap it leaves, measured by the firmware itself
-(diagnostics reports both); and the one place garbage is collected."""
+(diagnostics reports both); and the one place garbage is collected, with the modules handed to the
+collector in an order that keeps its mark stack from overflowing."""
 import gc
 import sys
 from array import array
@@ -15,11 +16,21 @@ HEAP_SAMPLE_TICKS = 128
 # frame's worth each at most) before a reply collects again: a loop that answers without ticking (a
 # burst of requests, the link fuzzer) stays bounded.
 REPLIES_WAITING_MAX = 3
-# A collection marks the whole live heap whatever the garbage (2.5 M cycles on an RP2040, about twice a
-# tick's own work, docs/benchmarks.md): the ticks' garbage is collected once in COLLECT_TICKS ticks,
-# always at the same point after a tick, and always on a tick whose heap is accounted (its peak is the
-# one before a collection). What waits is bounded: COLLECT_TICKS times app.TICK_ALLOC_BUDGET_BYTES.
+# A collection marks the whole live heap whatever the garbage (1.4 M cycles on an RP2040, about a tick's
+# own work, docs/benchmarks.md): the ticks' garbage is collected once in COLLECT_TICKS ticks, always at
+# the same point after a tick, and always on a tick whose heap is accounted (its peak is the one before a
+# collection). What waits is bounded: COLLECT_TICKS times app.TICK_ALLOC_BUDGET_BYTES.
 COLLECT_TICKS = 4
+
+# MicroPython's collector marks depth first with a stack of 64 blocks (MICROPY_ALLOC_GC_STACK_SIZE). A
+# table with more unmarked entries than the stack has room for (the table of loaded modules, then the
+# configuration's table of settings on top) overflows it, and the collector then walks the whole
+# allocation table and marks again from every marked block. Its first root is the global dictionary of
+# the module that calls gc.collect(), this one's: _marking_order there, a chain of pairs (rest, module)
+# with each module after the modules its globals hold, hands the collector one module at a time with
+# almost nothing pending, and the table of loaded modules then finds them all marked. On the emulated
+# RP2040 a collection took 2.5 M cycles before and 1.4 M after (docs/benchmarks.md).
+_marking_order = None
 
 
 class Perf:
@@ -148,3 +159,45 @@ class Perf:
                 "tick_gc_us_p99": self.percentile_us(self.with_gc, 99),
                 "gc_us_max": self.gc_us_max, "alloc_bytes_per_tick_max": self.alloc_bytes_max,
                 "heap_sample_ticks": self.sample_ticks}
+
+
+
+def order_modules():
+    """Hand the collector the firmware's modules in order from now on: once they are all loaded, before
+    the first collection of the run (Controller.run)."""
+    global _marking_order
+    _marking_order = marking_order(sys.modules)
+
+
+def marking_order(modules):
+    """The loaded modules (sys.modules) as a chain of pairs (rest, module), each module after the loaded
+    modules its globals hold: the collector marks a pair's module (pushed last) before the rest. Made
+    once, from lists (no table of the modules' size to find a block for on a broken-up heap)."""
+    module_type = type(sys)
+    loaded = [m for m in modules.values() if type(m) is module_type]
+    order = []
+    for m in loaded:
+        _place(m, module_type, loaded, order, [])
+    chain = ()
+    for m in reversed(order):
+        chain = (chain, m)
+    return chain
+
+
+def _holds(items, wanted):
+    for item in items:
+        if item is wanted:
+            return True
+    return False
+
+
+def _place(module, module_type, loaded, order, placing):
+    """Append module to order after the loaded modules its globals hold; an import cycle ends at a module
+    already being placed."""
+    if _holds(order, module) or _holds(placing, module):
+        return
+    placing.append(module)
+    for value in module.__dict__.values():
+        if type(value) is module_type and _holds(loaded, value):
+            _place(value, module_type, loaded, order, placing)
+    order.append(module)

@@ -57,3 +57,38 @@ def test_replies_between_collections_are_collected_first_then_one_in_four():
     finally:
         perf.gc = real_gc
     assert counting.collections == 2  # the first, then the fifth
+
+
+def test_the_marking_order_holds_every_loaded_module_once_after_those_its_globals_hold():
+    import sys
+    module_type = type(sys)
+    loaded = [m for m in sys.modules.values() if type(m) is module_type]
+    walked = []
+    chain = perf.marking_order(sys.modules)
+    while chain:
+        chain, module = chain
+        walked.append(module)
+    # sys.modules may name one module twice (CPython's os.path and posixpath): compared as objects
+    assert all(any(w is m for w in walked) for m in loaded), [m for m in loaded if not any(w is m for w in walked)]
+    assert all(sum(1 for w in walked if w is m) == 1 for m in walked)
+    position = {id(m): i for i, m in enumerate(walked)}
+    for m in walked:
+        for value in m.__dict__.values():
+            if type(value) is module_type and id(value) in position and value is not m:
+                # before it, unless it holds m in turn (an import cycle: one of them comes first)
+                assert position[id(value)] < position[id(m)] or reaches(value, m, module_type), (m, value)
+
+
+def reaches(start, target, module_type):
+    """Whether target is among the modules start's globals hold, directly or through others."""
+    seen = []
+    pending = [start]
+    while pending:
+        module = pending.pop()
+        for value in module.__dict__.values():
+            if value is target:
+                return True
+            if type(value) is module_type and not any(s is value for s in seen):
+                seen.append(value)
+                pending.append(value)
+    return False

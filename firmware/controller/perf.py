@@ -175,10 +175,10 @@ def marking_order(modules):
     once, from lists (no table of the modules' size to find a block for on a broken-up heap)."""
     module_type = type(sys)
     loaded = [m for m in modules.values() if type(m) is module_type]
-    order = []
+    order: list = []
     for m in loaded:
         _place(m, module_type, loaded, order, [])
-    chain = ()
+    chain: tuple = ()
     for m in reversed(order):
         chain = (chain, m)
     return chain

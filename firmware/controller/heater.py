@@ -1,19 +1,22 @@
 """Heater control: what power the circulating fluid needs, and how to make a lagging element deliver it.
 
 demand = feed-forward + PID on the predicted temperature, capped:
-- Feed-forward: the power that lifts the fluid entering the heater (measured at the reservoir) to the
-  setpoint at the current flow, plus the heat the heater and inflow line lose to the room. The inlet
-  temperature is projected ahead along its filtered slope by the lags the heat has to beat (the
-  compensated element response, the inlet probe's lag and its filter).
-- Smith predictor: the heat exchanger modelled as a mixed volume heated by the element model; the PID
-  acts on that model's outlet now plus the low-passed difference between the probe and the model
-  delayed by the line and lagged like the probe. It sees through the transport delay; the correction
-  removes any steady model error.
+- The fluid entering the heater now: the inlet (reservoir) reading lags it by the probe's lag and its
+  filter, so it is reconstructed along the reading's filtered slope. A cold addition into the reservoir
+  reaches the exchanger at once; judged on the lagged reading, the cap and the predictor held the
+  heater back for those seconds.
+- Feed-forward: the power that lifts that entering fluid, projected a further compensated element
+  response ahead, to the setpoint at the current flow, plus the heat the heater and inflow line lose to
+  the room.
+- Smith predictor: the heat exchanger modelled as a mixed volume fed that entering fluid and heated by
+  the element model; the PID acts on that model's outlet now plus the low-passed difference between the
+  probe and the model delayed by the line and lagged like the probe. It sees through the transport
+  delay; the correction removes any steady model error.
 - PID: proportional and integral on the predicted error, derivative on the prediction through a
   first-order filter (no kick on setpoint changes). Gains follow the flow (the circuit's gain and delays
   scale with 1/flow). The integrator acts only within the integral band and never while the output is
   saturated in the direction of the error; beyond the band a stiffer gain drives heat-up and upsets.
-- Cap: at the measured inlet temperature and flow, the fluid leaving the heater cannot be heated much
+- Cap: at the entering fluid's temperature and the flow, the fluid leaving the heater cannot be heated much
   past the absolute setpoint limit (44.0 degC; the 45.0 degC cut-off is the supervisor's).
 
 command = element-lag compensation: a model of the element (first-order, heater_tau_s) tracks what it
@@ -116,15 +119,18 @@ class HeaterController:
             cfg.smith_filter_s + dt_s)
         return t + self.correction_c
 
-    def _slopes(self, inlet_c, measured_c, dt_s):
-        """Filter the inlet slope (feed-forward lead) and the controlled slope (derivative term)."""
-        cfg = self.config
+    def _inlet_slope(self, inlet_c, dt_s):
+        """Filter the inlet slope (what the inlet probe's lag hides, and the feed-forward's lead)."""
         if self.primed:
             raw = (inlet_c - self.inlet_prev_c) / dt_s
-            self.inlet_slope_c_per_s += (raw - self.inlet_slope_c_per_s) * dt_s / (cfg.ff_slope_tau_s + dt_s)
-            raw = (measured_c - self.measured_prev_c) / dt_s
-            self.derivative_c_per_s += (raw - self.derivative_c_per_s) * dt_s / (cfg.d_filter_s + dt_s)
+            self.inlet_slope_c_per_s += (raw - self.inlet_slope_c_per_s) * dt_s / (self.config.ff_slope_tau_s + dt_s)
         self.inlet_prev_c = inlet_c
+
+    def _derivative(self, measured_c, dt_s):
+        """Filter the controlled slope (derivative term)."""
+        if self.primed:
+            raw = (measured_c - self.measured_prev_c) / dt_s
+            self.derivative_c_per_s += (raw - self.derivative_c_per_s) * dt_s / (self.config.d_filter_s + dt_s)
         self.measured_prev_c = measured_c
         self.primed = True
 
@@ -151,19 +157,23 @@ class HeaterController:
         cfg = self.config
         if not self.primed:
             self._start_model(measured_c, inlet_c if outlet_c is None else outlet_c)
+        self._inlet_slope(inlet_c, dt_s)
+        # The fluid entering the exchanger now: the inlet reading leads it by the probe's lag and filter.
+        sensed_s = cfg.probe_tau_s + probes.FILTER_TAU_S
+        entering_c = inlet_c + sensed_s * self.inlet_slope_c_per_s
         if cfg.smith_predictor:
-            measured_c = self._predict(measured_c, inlet_c, flow_ml_min, dt_s)
+            measured_c = self._predict(measured_c, entering_c, flow_ml_min, dt_s)
         self.predicted_c = measured_c
-        self._slopes(inlet_c, measured_c, dt_s)
-        lead_s = cfg.heater_response_s + cfg.probe_tau_s + probes.FILTER_TAU_S
-        ff = self.feed_forward_w(setpoint_c, inlet_c + lead_s * self.inlet_slope_c_per_s, flow_ml_min)
+        self._derivative(measured_c, dt_s)
+        ff = self.feed_forward_w(setpoint_c, entering_c + cfg.heater_response_s * self.inlet_slope_c_per_s,
+                                 flow_ml_min)
         scale = flow_ml_min if flow_ml_min > MIN_SCHEDULE_FLOW_ML_MIN else MIN_SCHEDULE_FLOW_ML_MIN
         scale = scale / cfg.gain_ref_flow_ml_min
         kp = cfg.kp_w_per_c * scale
         ti = cfg.ti_s / scale
         td = cfg.td_s / scale
         error = setpoint_c - measured_c
-        max_w = self.cap_w(inlet_c, flow_ml_min)
+        max_w = self.cap_w(entering_c, flow_ml_min)
         pd = kp * (error - td * self.derivative_c_per_s)
         # Outside the integral band (heat-up, a large upset) the error beyond the band gets a stiffer
         # gain: on the predicted temperature it drives the heater outlet to the setpoint quickly

@@ -55,6 +55,7 @@ class Controller:
         self.target_c = 0.0     # the plan's target while heating, else 0
         self.controlled_c = 0.0  # the temperature judged against the target: inflow, or cavity mean
         self.in_band = False    # the controlled value in the band, as the treatment timer counts it
+        self.filling = False    # a cascade plan's abdomen fills: the inflow is held at the target meanwhile
         self.cascade_active = False
         self.abdomen_filled = False
         self.bypass_open = True
@@ -171,6 +172,7 @@ class Controller:
         inp.target_c = self.target_c
         inp.controlled_c = self.controlled_c
         inp.cascade_active = self.cascade_active
+        inp.filling = self.filling
         inp.heater_w = self.heater_w
         inp.heater_written_w = self.asked.written_pm * self.config.heater_rated_w / 1000.0
         inp.heater_enabled = self.asked.heater_relay and not self.alarms.reactions & HEATER_OFF
@@ -230,6 +232,7 @@ class Controller:
         # reach them and a small, fast-changing volume, so the inflow is held at the target.
         judge_cavity = cavity_plan and cavity_c > 0.0 and self._perfusing_phase(sess.phase)
         self.cascade_active = judge_cavity and self.abdomen_filled
+        self.filling = judge_cavity and not self.abdomen_filled
         if judge_cavity:
             controlled = cavity_c
             controlled_ok = True

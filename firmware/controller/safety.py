@@ -100,6 +100,7 @@ class Inputs:
         self.target_c = 0.0            # (last tick) the plan's target while heating, else 0.0
         self.controlled_c = 0.0        # (last tick) the temperature judged against the target
         self.cascade_active = False    # (last tick) the cascade holds the cavity
+        self.filling = False           # (last tick) a cascade plan's abdomen fills, the inflow held at the target
         self.heater_w = 0.0            # (last tick) heater power control demanded, W
         self.heater_written_w = 0.0    # (last tick) power the switch was driven with (0 with the relay open), W
         self.heater_enabled = False    # (last tick) the safety relay in series with the switch was closed
@@ -271,9 +272,11 @@ class Supervisor:
 
     def _progress(self, inp, dt_ms):
         """Heating up out of band, the controlled value must keep coming closer to the target; the value
-        sent is how far from it (degC, negative below)."""
+        sent is how far from it (degC, negative below). Not while a cascade's abdomen fills: the cavity
+        probes read the first fluid to reach them, then cool with the patient, while the heater holds
+        the inflow at the target; the cavity's approach is judged from the moment the cascade acts."""
         off = inp.controlled_c - inp.target_c
-        if not inp.heating_up or inp.in_band or inp.target_c <= 0.0:
+        if not inp.heating_up or inp.in_band or inp.target_c <= 0.0 or inp.filling:
             self.progress_best_c = -1.0
             self.alarms.set(NO_PROGRESS, False, off)
             return

@@ -290,9 +290,9 @@ class Controller:
             else:
                 if tuning:
                     self.tuner.cancel("the session left PRIMING")
-                outlet = probes.HEATER_OUTLET if self.probes.valid[probes.HEATER_OUTLET] else probes.RESERVOIR
+                outlet = temps[probes.HEATER_OUTLET] if self.probes.valid[probes.HEATER_OUTLET] else None
                 self.heater_w = self.heater.update(self.setpoint_c, temps[probes.INFLOW], temps[probes.RESERVOIR],
-                                                   pump.flow_ml_min, dt_s, temps[outlet])
+                                                   pump.flow_ml_min, dt_s, outlet)
         else:
             if tuning:
                 self.tuner.cancel("the heater was switched off (phase or alarm)")

@@ -44,11 +44,29 @@ def carried_w_per_c(flow_ml_min):
     return flow_ml_min * (PERFUSATE_J_PER_ML_C / 60.0)
 
 
+# The outlet cap's trim (HeaterController._outlet_trim): W per second per degC the outlet reads below
+# the limit, a loop about ten times slower than the slowest element the plant model documents (60 s);
+# at most the loss, per degC of the limit over the room, of the lossiest exchanger and inflow line it
+# documents beyond the configured loss.
+OUTLET_TRIM_W_PER_C_S = 0.25
+OUTLET_TRIM_MAX_W_PER_C = 15.0
+# The outlet counts as settled under the cap when its reading, and the inlet's, move slower than this
+# (the readings smoothed over OUTLET_SMOOTH_S, their rates over OUTLET_SLOPE_TAU_S): a heat-up's outlet
+# rises ten times as fast.
+OUTLET_SETTLED_C_PER_S = 0.005
+# ... and the inlet slower than this: a reservoir warming while priming (0.01 degC/s) leaves the outlet
+# settled under the cap; the cold return from the abdomen (0.05 degC/s and more) does not.
+OUTLET_INLET_STILL_C_PER_S = 0.02
+OUTLET_SMOOTH_S = 10.0
+OUTLET_SLOPE_TAU_S = 30.0
+
+
 class HeaterController:
     def __init__(self, config):
         self.config = config
         self.integral_w = 0.0
         self.demand_w = 0.0   # the power the fluid needs (feed-forward + PID, capped)
+        self.capped_w = 0.0   # the cap last applied to it
         self.output_w = 0.0   # the power commanded to the element this tick
         self.element_w = 0.0  # what the element model says it is delivering
         self.inlet_prev_c = 0.0
@@ -65,6 +83,14 @@ class HeaterController:
         self.probe_model_c = 0.0
         self.correction_c = 0.0
         self.predicted_c = 0.0
+        # The outlet cap's correction from the exchanger-outlet probe (outlet_trim): W, + where the
+        # exchanger loses more than configured, - where the outlet reads above what the cap allows.
+        self.cap_trim_w = 0.0
+        self.outlet_smooth_c = 0.0
+        self.outlet_slope_c_per_s = 0.0
+        self.inlet_smooth_c = 0.0
+        self.inlet_smooth_slope_c_per_s = 0.0
+        self.outlet_seen_s = 0.0
 
     def reset(self):
         """Heating stopped: the loop starts afresh next time. The element model is kept and, fed
@@ -73,6 +99,9 @@ class HeaterController:
         self.integral_w = 0.0
         self.demand_w = 0.0
         self.output_w = 0.0
+        self.cap_trim_w = 0.0  # learnt again: the circuit may not be the same when heating resumes
+        self.outlet_slope_c_per_s = 0.0
+        self.inlet_smooth_slope_c_per_s = 0.0
         self.inlet_slope_c_per_s = 0.0
         self.derivative_c_per_s = 0.0
         self.primed = False
@@ -82,6 +111,8 @@ class HeaterController:
         fitted), the inflow line at what the inflow reads. After a stop the exchanger may be far hotter
         than the reservoir (the element's stored heat): taken as cold, it would be heated at the cap."""
         self.outlet_model_c = outlet_c
+        self.outlet_smooth_c = outlet_c
+        self.outlet_seen_s = 0.0
         measured_cc = centi_c(measured_c)
         for i in range(HISTORY_SAMPLES):
             self.history_cc[i] = measured_cc
@@ -134,12 +165,44 @@ class HeaterController:
         self.measured_prev_c = measured_c
         self.primed = True
 
+    def _outlet_trim(self, outlet_c, inlet_c, at_cap, dt_s):
+        """Where the exchanger-outlet probe is fitted, the cap follows what it reads: an exchanger that
+        loses more heat than configured holds its outlet below the limit at the modelled cap, and the
+        inflow stalls short of the target; one whose outlet reads above the limit gets less. Moved at a
+        rate that falls to nothing at the limit, slow against the slowest element (no overshoot through
+        its lag), and only while the cap holds the demand or the outlet is over the limit."""
+        # Slopes of the readings smoothed twice (the value, then its rate): a noisy converter's rate
+        # of change smoothed once still swings by more than a settled circuit's.
+        a = dt_s / (OUTLET_SMOOTH_S + dt_s)
+        b = dt_s / (OUTLET_SLOPE_TAU_S + dt_s)
+        smooth = self.outlet_smooth_c + (outlet_c - self.outlet_smooth_c) * a
+        self.outlet_slope_c_per_s += ((smooth - self.outlet_smooth_c) / dt_s - self.outlet_slope_c_per_s) * b
+        self.outlet_smooth_c = smooth
+        smooth = self.inlet_smooth_c + (inlet_c - self.inlet_smooth_c) * a
+        self.inlet_smooth_slope_c_per_s += ((smooth - self.inlet_smooth_c) / dt_s - self.inlet_smooth_slope_c_per_s) * b
+        self.inlet_smooth_c = smooth
+        self.outlet_seen_s += dt_s
+        error = safety.ABS_MAX_SETPOINT_C - outlet_c
+        slope = self.outlet_slope_c_per_s
+        inlet = self.inlet_smooth_slope_c_per_s
+        if error > 0.0 and self.outlet_seen_s < 2.0 * OUTLET_SLOPE_TAU_S:
+            return  # (the slopes' filters have not yet seen enough of the readings to say they settled)
+        # Below the limit only where the outlet has settled under the cap with the inlet steady: while
+        # it still rises towards it (a heat-up) or the inlet moves (the cold return from the abdomen)
+        # its distance says nothing yet of the exchanger's loss.
+        if error > 0.0 and (not at_cap or slope > OUTLET_SETTLED_C_PER_S or slope < -OUTLET_SETTLED_C_PER_S
+                            or inlet > OUTLET_INLET_STILL_C_PER_S or inlet < -OUTLET_INLET_STILL_C_PER_S):
+            return
+        trim = self.cap_trim_w + OUTLET_TRIM_W_PER_C_S * error * dt_s
+        most = OUTLET_TRIM_MAX_W_PER_C * (safety.ABS_MAX_SETPOINT_C - self.config.room_temp_c)
+        self.cap_trim_w = most if trim > most else (-most if trim < -most else trim)
+
     def cap_w(self, inlet_c, flow_ml_min):
         """Most power the fluid may take: the outlet at the absolute limit, plus the heat exchanger's
         own loss to the room (it leaves before the outlet)."""
         cfg = self.config
         cap = carried_w_per_c(flow_ml_min) * (safety.ABS_MAX_SETPOINT_C - inlet_c) + cfg.circuit_loss_w_per_c * (
-            safety.ABS_MAX_SETPOINT_C - cfg.room_temp_c)
+            safety.ABS_MAX_SETPOINT_C - cfg.room_temp_c) + self.cap_trim_w
         if cap > cfg.heater_rated_w:
             return cfg.heater_rated_w
         return cap if cap > 0.0 else 0.0
@@ -157,6 +220,7 @@ class HeaterController:
         cfg = self.config
         if not self.primed:
             self._start_model(measured_c, inlet_c if outlet_c is None else outlet_c)
+            self.inlet_smooth_c = inlet_c
         self._inlet_slope(inlet_c, dt_s)
         # The fluid entering the exchanger now: the inlet reading leads it by the probe's lag and filter.
         sensed_s = cfg.probe_tau_s + probes.FILTER_TAU_S
@@ -174,6 +238,8 @@ class HeaterController:
         td = cfg.td_s / scale
         error = setpoint_c - measured_c
         max_w = self.cap_w(entering_c, flow_ml_min)
+        if outlet_c is not None:
+            self._outlet_trim(outlet_c, inlet_c, self.demand_w >= self.capped_w, dt_s)
         pd = kp * (error - td * self.derivative_c_per_s)
         # Outside the integral band (heat-up, a large upset) the error beyond the band gets a stiffer
         # gain: on the predicted temperature it drives the heater outlet to the setpoint quickly
@@ -184,10 +250,22 @@ class HeaterController:
         elif error < -band:
             pd += cfg.kp_far_w_per_c * scale * (error + band)
         unclamped = ff + pd + self.integral_w
-        near = -band < error < band
-        if near and (unclamped < max_w or error < 0.0) and (unclamped > 0.0 or error > 0.0):
-            self.integral_w += kp * error * dt_s / ti
+        # Integral action wherever the output is not saturated in the error's direction (clamping
+        # anti-windup), on the error clipped to the band: a steady offset the feed-forward leaves beyond
+        # the band is removed, and a heat-up's approach cannot wind it faster than an in-band error.
+        # Beyond the band, not while the prediction closes on the setpoint faster than the integral
+        # time would: the stiff gain is doing the work, and what the integrator took then would
+        # overshoot.
+        slope = self.derivative_c_per_s
+        closing = (error > 0.0 and slope > 0.0) or (error < 0.0 and slope < 0.0)
+        rate = slope if slope > 0.0 else -slope
+        far = error > band or error < -band
+        if (not far or not closing or rate * ti < (error if error > 0.0 else -error)) and \
+                (unclamped < max_w or error < 0.0) and (unclamped > 0.0 or error > 0.0):
+            clipped = band if error > band else (-band if error < -band else error)
+            self.integral_w += kp * clipped * dt_s / ti
         demand = ff + pd + self.integral_w
+        self.capped_w = max_w
         if demand > max_w:
             demand = max_w
         elif demand < 0.0:

@@ -9,7 +9,7 @@ of it depends on the host being connected.
 from array import array
 
 from controller import probes
-from controller.fluid import PERFUSATE_J_PER_ML_C, centi_c
+from controller.balance import HeatBalance
 from controller.runaway import RunawayWatch
 from controller.tables import (OVER_TEMPERATURE, TEMP_HIGH, TEMP_LOW, CONTROL_PROBE_FAILED,
                                MONITOR_PROBE_FAILED, PROBE_DISAGREEMENT, HEAT_BALANCE, PRESSURE_HIGH,
@@ -42,17 +42,8 @@ PROBE_DISAGREEMENT_C = 1.0
 INFLOW_DISAGREEMENT_C = 0.5
 # Executed pump steps more than this fraction away from the commanded rate: the motor is stalling.
 FLOW_DEVIATION_FRACTION = 0.05
-# Heat balance: how far the inflow may sit from what heater power and flow predict, for how long.
-HEAT_BALANCE_C = 1.5
+# Heat balance (balance.py): how long the inflow may sit off the prediction.
 HEAT_BALANCE_MS = 60000
-# The predicted heater outlet is delayed by the inflow line's transport time before it is compared
-# with the inflow probe; the delay line holds one sample a second for up to this many seconds.
-DELAY_SLOTS = 120
-# While the reservoir temperature moves, the lagged prediction trails it by about this many seconds
-# of its slope; the tolerance widens by as much (the first return from the abdomen, a drug addition).
-HEAT_BALANCE_SLOPE_S = 30.0
-# Smoothing of that slope.
-HEAT_BALANCE_SLOPE_TAU_S = 10.0
 # The heat balance is only judged once flow has been steady this long (the prediction has settled).
 HEAT_BALANCE_SETTLE_MS = 180000
 # Flows below this carry too little heat for the balance to mean anything.
@@ -77,6 +68,9 @@ TREATMENT_OVERRUN_FACTOR = 1.5
 # capped inflow cannot lift) does not.
 PROGRESS_MIN_C = 0.2
 PROGRESS_WINDOW_MS = 600000
+# The band ends the watch once held this long (twice priming's default hold): a noisy value stalled at
+# its edge only touches it (the plant campaign's seed 32 sat 2 h in PRIMING with no alarm).
+PROGRESS_BAND_MS = 60000
 
 # Probes without which the heater may not run: control's (inflow, reservoir) and the safety channel's
 # (the redundant inflow, the exchanger outlet) where fitted.
@@ -135,21 +129,14 @@ class Supervisor:
         self.timer_ms = array("i", [0] * N_TIMERS)
         self.last_code = array("H", [0] * probes.N_PROBES)
         self.unchanged_ms = array("i", [0] * probes.N_PROBES)
-        self.predicted_outlet_c = 0.0
-        self.predicted_valid = False
-        self.reservoir_prev_c = 0.0
-        self.reservoir_slope_c_per_s = 0.0
         self.gain_from_c = 0.0
         self.gain_window_ms = -1  # -1: not heating up, no window running
-        self.delay_line_cc = array("h", bytes(2 * DELAY_SLOTS))  # hundredths of a degree (fluid.centi_c)
-        self.delay_index = 0
-        self.delay_ms = 0
-        self.residual_c = 0.0
-        self.balance_used_max = 0.0  # largest share of its tolerance the heat balance has used
         self.last_steps = 0
         self.progress_best_c = -1.0  # closest the controlled value came to the target (-1: no window)
         self.progress_ms = 0         # since it last came PROGRESS_MIN_C closer
+        self.progress_band_ms = 0    # in band without a break
         self.runaway = RunawayWatch(config)
+        self.balance = HeatBalance(config)
 
     def _persist(self, timer, active, dt_ms, needed_ms):
         """Count how long a condition has held; True once it has held needed_ms."""
@@ -276,9 +263,14 @@ class Supervisor:
         probes read the first fluid to reach them, then cool with the patient, while the heater holds
         the inflow at the target; the cavity's approach is judged from the moment the cascade acts."""
         off = inp.controlled_c - inp.target_c
-        if not inp.heating_up or inp.in_band or inp.target_c <= 0.0 or inp.filling:
+        # In band the watch waits; only held there (PROGRESS_BAND_MS) does it start again: a value
+        # stalled at the band's edge, in and out of it with the probe's noise, is still a stall.
+        self.progress_band_ms = self.progress_band_ms + dt_ms if inp.in_band else 0
+        if not inp.heating_up or inp.target_c <= 0.0 or inp.filling or self.progress_band_ms >= PROGRESS_BAND_MS:
             self.progress_best_c = -1.0
             self.alarms.set(NO_PROGRESS, False, off)
+            return
+        if inp.in_band:
             return
         distance = off if off > 0.0 else -off
         if self.progress_best_c < 0.0 or distance <= self.progress_best_c - PROGRESS_MIN_C:
@@ -303,61 +295,26 @@ class Supervisor:
         self.alarms.set(HEATER_RUNAWAY, running_away, watch.excess_c)
 
     def _heat_balance(self, p, inp, dt_ms):
-        """Does the inflow sit where heater power and flow put it? Catches a drifting or dislodged
-        inflow probe, a heater stuck on and a dead heater, all of which the controller would hide."""
+        """The inflow against heater power, flow and the reservoir (balance.py); while heating up, the
+        heating watch besides (it needs no steady flow)."""
         flow = inp.flow_ml_min
+        balance = self.balance
+        if not inp.running:
+            balance.forget()
         usable = (flow >= HEAT_BALANCE_MIN_FLOW_ML_MIN and p.valid[probes.INFLOW] and p.valid[probes.RESERVOIR])
         steady = self._persist(T_STEADY, usable and flow == inp.target_flow_ml_min, dt_ms,
                                HEAT_BALANCE_SETTLE_MS)
         if not usable:
-            self.predicted_valid = False
+            balance.stop()
             self._persist(T_BALANCE, False, dt_ms, HEAT_BALANCE_MS)
             stalled = p.valid[probes.INFLOW] and self._heating_stalled(p, inp, dt_ms)
             self.alarms.set(HEAT_BALANCE, stalled, p.temp_c[probes.INFLOW])
             return
-        reservoir = p.temp_c[probes.RESERVOIR]
-        cfg = self.config
-        dt_s = dt_ms / 1000.0
-        if not self.predicted_valid:
-            self.predicted_outlet_c = p.temp_c[probes.INFLOW]
-            self.reservoir_prev_c = reservoir
-            self.reservoir_slope_c_per_s = 0.0
-            start_cc = centi_c(self.predicted_outlet_c)
-            for i in range(DELAY_SLOTS):
-                self.delay_line_cc[i] = start_cc
-            self.predicted_valid = True
-        # What reaches the inflow probe: heater power less what the heater and line lose to the room, at
-        # the heated fluid's temperature (the prediction's), not the reservoir's: in HEATING the
-        # reservoir takes the cold return while the exchanger and line carry fluid at the setpoint.
-        net_w = inp.heater_w - cfg.circuit_loss_w_per_c * (self.predicted_outlet_c - cfg.room_temp_c)
-        target = reservoir + net_w / (flow * PERFUSATE_J_PER_ML_C / 60.0)
-        lag_s = cfg.heater_lag_s
-        self.predicted_outlet_c += (target - self.predicted_outlet_c) * dt_s / (lag_s + dt_s)
-        self.delay_ms += dt_ms
-        if self.delay_ms >= 1000:
-            self.delay_ms -= 1000
-            self.delay_index = (self.delay_index + 1) % DELAY_SLOTS
-            self.delay_line_cc[self.delay_index] = centi_c(self.predicted_outlet_c)
-        delay_s = int(cfg.inflow_line_ml * 60.0 / flow + 0.5)
-        if delay_s >= DELAY_SLOTS:
-            delay_s = DELAY_SLOTS - 1
-        predicted_inflow = self.delay_line_cc[(self.delay_index - delay_s) % DELAY_SLOTS] / 100.0
-        raw_slope = (reservoir - self.reservoir_prev_c) / dt_s
-        self.reservoir_prev_c = reservoir
-        self.reservoir_slope_c_per_s += (raw_slope - self.reservoir_slope_c_per_s) * dt_s / (
-            HEAT_BALANCE_SLOPE_TAU_S + dt_s)
-        slope = self.reservoir_slope_c_per_s
-        tolerance = HEAT_BALANCE_C + HEAT_BALANCE_SLOPE_S * (slope if slope > 0.0 else -slope)
-        residual = p.temp_c[probes.INFLOW] - predicted_inflow
-        self.residual_c = residual
-        if steady:
-            # The figure to watch: how much of its tolerance the balance used (1.0 = at the limit).
-            used = (residual if residual > 0.0 else -residual) / tolerance
-            if used > self.balance_used_max:
-                self.balance_used_max = used
-        off = steady and (residual > tolerance or residual < -tolerance)
+        off = balance.update(p.temp_c[probes.INFLOW], p.temp_c[probes.RESERVOIR], inp.heater_w, flow,
+                             inp.setpoint_c, steady, dt_ms)
         balance_off = self._persist(T_BALANCE, off, dt_ms, HEAT_BALANCE_MS)
-        self.alarms.set(HEAT_BALANCE, balance_off or self._heating_stalled(p, inp, dt_ms), residual)
+        stalled = not balance.learnt() and self._heating_stalled(p, inp, dt_ms)
+        self.alarms.set(HEAT_BALANCE, balance_off or stalled, balance.residual_c)
 
     def _heating_stalled(self, p, inp, dt_ms):
         """Heater working, fluid far below the setpoint, inflow not rising: a probe out of the fluid or

@@ -144,9 +144,37 @@ def test_integrator_band_and_stiffer_gain_outside_it():
     ctl = heater.HeaterController(cfg)
     ctl.update(43.0, 42.5, 38.0, 500.0, DT_S)  # 0.5 degC low: 0.3 in band, 0.2 beyond it
     ff = heater.carried_w_per_c(500.0) * 5.0 + cfg.circuit_loss_w_per_c * (43.0 - cfg.room_temp_c)
-    expected = ff + cfg.kp_w_per_c * 0.5 + cfg.kp_far_w_per_c * 0.2
+    # Beyond the band the integrator takes the error clipped to the band.
+    integral = cfg.kp_w_per_c * cfg.integral_band_c * DT_S / cfg.ti_s
+    expected = ff + cfg.kp_w_per_c * 0.5 + cfg.kp_far_w_per_c * 0.2 + integral
     assert expected < ctl.cap_w(38.0, 500.0)
-    assert abs(ctl.demand_w - expected) < 1e-3 and ctl.integral_w == 0.0
+    assert abs(ctl.demand_w - expected) < 1e-3 and abs(ctl.integral_w - integral) < 1e-6
+
+
+def test_a_steady_offset_beyond_the_band_is_integrated_away():
+    """A feed-forward short by what the stiff gain gives 0.4 degC below the target (10 W) leaves the
+    inflow there, beyond the band, where an integrator confined to the band never acted: circuits
+    stalled short of the target for hours."""
+    cfg = pid_config()
+    ctl = heater.HeaterController(cfg)
+    measured = 42.6  # the stall: steady, 0.4 degC low
+    settle(ctl, 600, 43.0, measured, 38.0)
+    rate_w_per_s = cfg.kp_w_per_c * cfg.integral_band_c / cfg.ti_s
+    assert abs(ctl.integral_w - rate_w_per_s * 60.0) < 0.02 * rate_w_per_s * 60.0, ctl.integral_w
+
+
+def test_the_integrator_waits_while_the_prediction_closes_on_the_setpoint_fast():
+    """A heat-up's approach from beyond the band is the stiff gain's work: what the integrator took
+    meanwhile would be an overshoot."""
+    cfg = pid_config()
+    ctl = heater.HeaterController(cfg)
+    measured = 41.0
+    for _ in range(300):  # rising 0.05 degC/s: would close 2 degC in 40 s, within the integral time
+        w = ctl.update(43.0, measured, 38.0, 500.0, DT_S)
+        ctl.applied(w, DT_S)
+        if measured < 42.6:
+            measured += 0.005
+    assert ctl.integral_w < 0.05, ctl.integral_w  # the first ticks, before the slope is seen
 
 
 def test_smith_predictor_sees_through_the_line_delay():
@@ -179,3 +207,46 @@ def test_smith_predictor_sees_through_the_line_delay():
     assert worst_probe > 1.0  # the heat-up really was hidden behind the delay
     assert worst_prediction < 0.1, worst_prediction
     assert abs(probe - 43.0) < 0.02 and abs(outlet - 43.0) < 0.02
+
+
+def trimmed(outlet_c_at, seconds, measured_c=40.0, inlet_c=38.0):
+    """A controller held at its cap (the inflow far below the target), the exchanger-outlet probe
+    reading outlet_c_at(t)."""
+    ctl = heater.HeaterController(pid_config())
+    for i in range(int(seconds / DT_S)):
+        w = ctl.update(43.0, measured_c, inlet_c, 500.0, DT_S, outlet_c_at(i * DT_S))
+        ctl.applied(w, DT_S)
+    return ctl
+
+
+def test_the_cap_follows_an_exchanger_outlet_that_settles_below_the_limit():
+    """An exchanger that loses more than configured holds its outlet below 44 degC at the modelled cap
+    and the inflow stalls short of the target: the cap rises with what the outlet probe reads."""
+    ctl = trimmed(lambda t: 42.0, 2.0 * heater.OUTLET_SLOPE_TAU_S + 60.0)
+    # 2 degC below the limit for a minute, once the slopes' filters have seen the readings
+    expected = heater.OUTLET_TRIM_W_PER_C_S * 2.0 * 60.0
+    assert abs(ctl.cap_trim_w - expected) < 0.05 * expected, ctl.cap_trim_w
+    model = heater.carried_w_per_c(500.0) * (safety.ABS_MAX_SETPOINT_C - 38.0) + ctl.config.circuit_loss_w_per_c * (
+        safety.ABS_MAX_SETPOINT_C - ctl.config.room_temp_c)
+    assert abs(ctl.cap_w(38.0, 500.0) - (model + ctl.cap_trim_w)) < 1e-3
+    ctl = trimmed(lambda t: 30.0, 3600.0)
+    most = heater.OUTLET_TRIM_MAX_W_PER_C * (safety.ABS_MAX_SETPOINT_C - ctl.config.room_temp_c)
+    assert abs(ctl.cap_trim_w - most) < 1e-3
+    ctl.reset()
+    assert ctl.cap_trim_w == 0.0
+
+
+def test_the_cap_waits_while_the_outlet_still_rises_or_the_inlet_moves():
+    ctl = trimmed(lambda t: 30.0 + 0.05 * t, 60.0)  # a heat-up: 3 degC a minute
+    assert ctl.cap_trim_w == 0.0
+    ctl = heater.HeaterController(pid_config())
+    for i in range(1200):  # the cold return from the abdomen: the inlet falls 0.05 degC/s
+        w = ctl.update(43.0, 40.0, 38.0 - 0.005 * i, 500.0, DT_S, 42.0)
+        ctl.applied(w, DT_S)
+    assert ctl.cap_trim_w == 0.0
+
+
+def test_an_outlet_over_the_limit_lowers_the_cap_whatever_the_demand():
+    ctl = trimmed(lambda t: 44.5, 20.0, measured_c=43.0)  # in band, the cap not holding the demand
+    assert ctl.demand_w < ctl.capped_w
+    assert abs(ctl.cap_trim_w + heater.OUTLET_TRIM_W_PER_C_S * 0.5 * 20.0) < 0.1, ctl.cap_trim_w

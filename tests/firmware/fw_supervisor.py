@@ -187,6 +187,24 @@ def test_a_heat_up_that_stops_short_of_the_target_raises_no_progress():
     assert "no_progress" not in ctl.alarms.active_names()
 
 
+def test_a_heat_up_stalled_at_the_band_edge_raises_no_progress_though_noise_touches_the_band():
+    """The inflow 0.1 degC below the target, the probe's noise taking it into the band for a few
+    seconds every half minute: never held there long enough for priming to end, and no 0.2 degC closer.
+    Reset by each touch of the band, the watch never fired (a campaign plant sat 2 h in PRIMING)."""
+    board, ctl = make(42.85)
+    for minute in range(24):
+        for half in range(2):
+            live(board, ctl, 270)
+            board.codes = [code_for_c(42.95)] * 9  # in band for 3 s
+            live(board, ctl, 30)
+            board.codes = [code_for_c(42.85)] * 9
+        if "no_progress" in ctl.alarms.active_names():
+            break
+    assert ctl.session.phase == session.PRIMING and "no_progress" in ctl.alarms.active_names(), minute
+    # Out of band 27 s in every 30: the window counts only those, so the alarm comes after about 11 min.
+    assert 10 <= minute <= 12, minute
+
+
 class _Readings:
     """The probes as the heating watch reads them: only the inflow's temperature."""
 

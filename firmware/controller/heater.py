@@ -50,6 +50,9 @@ def carried_w_per_c(flow_ml_min):
 # documents beyond the configured loss.
 OUTLET_TRIM_W_PER_C_S = 0.25
 OUTLET_TRIM_MAX_W_PER_C = 15.0
+# The trim lowers the cap only for an outlet reading more than this over the limit: halfway to the
+# 45.0 degC cut-off.
+OUTLET_TRIM_OVER_C = 0.5
 # The outlet counts as settled under the cap when its reading, and the inlet's, move slower than this
 # (the readings smoothed over OUTLET_SMOOTH_S, their rates over OUTLET_SLOPE_TAU_S): a heat-up's outlet
 # rises ten times as fast.
@@ -193,6 +196,13 @@ class HeaterController:
         if error > 0.0 and (not at_cap or slope > OUTLET_SETTLED_C_PER_S or slope < -OUTLET_SETTLED_C_PER_S
                             or inlet > OUTLET_INLET_STILL_C_PER_S or inlet < -OUTLET_INLET_STILL_C_PER_S):
             return
+        if error < 0.0:
+            # Above the limit: only past the dead band, and by how far past it. The cap's model lets the
+            # outlet read up to a few tenths over 44.0 degC by design (the configured circuit loss is
+            # the exchanger's and the inflow line's together, and the line's happens after the outlet).
+            if error > -OUTLET_TRIM_OVER_C:
+                return
+            error += OUTLET_TRIM_OVER_C
         trim = self.cap_trim_w + OUTLET_TRIM_W_PER_C_S * error * dt_s
         most = OUTLET_TRIM_MAX_W_PER_C * (safety.ABS_MAX_SETPOINT_C - self.config.room_temp_c)
         self.cap_trim_w = most if trim > most else (-most if trim < -most else trim)

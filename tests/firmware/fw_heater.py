@@ -247,6 +247,9 @@ def test_the_cap_waits_while_the_outlet_still_rises_or_the_inlet_moves():
 
 
 def test_an_outlet_over_the_limit_lowers_the_cap_whatever_the_demand():
-    ctl = trimmed(lambda t: 44.5, 20.0, measured_c=43.0)  # in band, the cap not holding the demand
+    ctl = trimmed(lambda t: 44.4, 20.0, measured_c=43.0)  # within the dead band over the limit: held
+    assert ctl.cap_trim_w == 0.0
+    ctl = trimmed(lambda t: 44.9, 20.0, measured_c=43.0)  # in band, the cap not holding the demand
     assert ctl.demand_w < ctl.capped_w
-    assert abs(ctl.cap_trim_w + heater.OUTLET_TRIM_W_PER_C_S * 0.5 * 20.0) < 0.1, ctl.cap_trim_w
+    over = 0.9 - heater.OUTLET_TRIM_OVER_C
+    assert abs(ctl.cap_trim_w + heater.OUTLET_TRIM_W_PER_C_S * over * 20.0) < 0.1, ctl.cap_trim_w

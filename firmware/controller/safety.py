@@ -310,8 +310,12 @@ class Supervisor:
             stalled = p.valid[probes.INFLOW] and self._heating_stalled(p, inp, dt_ms)
             self.alarms.set(HEAT_BALANCE, stalled, p.temp_c[probes.INFLOW])
             return
+        # Judged while heating: with the heater off (cooling down, paused, held) what an element and an
+        # exchanger slower than configured still give counts as a surplus, and no heat is being added
+        # that a wrong reading could hide (campaign seed 24 faulted in DRAIN, 4.6 degC over a prediction
+        # that had cooled with a 38 s element).
         off = balance.update(p.temp_c[probes.INFLOW], p.temp_c[probes.RESERVOIR], inp.heater_w, flow,
-                             inp.setpoint_c, steady, dt_ms)
+                             inp.setpoint_c, steady and inp.setpoint_c > 0.0, dt_ms)
         balance_off = self._persist(T_BALANCE, off, dt_ms, HEAT_BALANCE_MS)
         stalled = not balance.learnt() and self._heating_stalled(p, inp, dt_ms)
         self.alarms.set(HEAT_BALANCE, balance_off or stalled, balance.residual_c)

@@ -14,10 +14,13 @@ demand = feed-forward + PID on the predicted temperature, capped:
   delay; the correction removes any steady model error.
 - PID: proportional and integral on the predicted error, derivative on the prediction through a
   first-order filter (no kick on setpoint changes). Gains follow the flow (the circuit's gain and delays
-  scale with 1/flow). The integrator acts only within the integral band and never while the output is
-  saturated in the direction of the error; beyond the band a stiffer gain drives heat-up and upsets.
+  scale with 1/flow). The integrator acts wherever the output is not saturated in the direction of the
+  error, on the error clipped to the integral band, and beyond the band not while the prediction closes
+  on the setpoint faster than the integral time would; beyond the band a stiffer gain drives heat-up
+  and upsets.
 - Cap: at the entering fluid's temperature and the flow, the fluid leaving the heater cannot be heated much
-  past the absolute setpoint limit (44.0 degC; the 45.0 degC cut-off is the supervisor's).
+  past the absolute setpoint limit (44.0 degC; the 45.0 degC cut-off is the supervisor's); where the
+  exchanger-outlet probe is fitted, trimmed by what it reads (_outlet_trim).
 
 command = element-lag compensation: a model of the element (first-order, heater_tau_s) tracks what it
 delivers; the command drives the model to the demand with the faster time constant heater_response_s.
@@ -171,7 +174,8 @@ class HeaterController:
     def _outlet_trim(self, outlet_c, inlet_c, at_cap, dt_s):
         """Where the exchanger-outlet probe is fitted, the cap follows what it reads: an exchanger that
         loses more heat than configured holds its outlet below the limit at the modelled cap, and the
-        inflow stalls short of the target; one whose outlet reads above the limit gets less. Moved at a
+        inflow stalls short of the target; one whose outlet reads more than OUTLET_TRIM_OVER_C above the
+        limit gets less. Moved at a
         rate that falls to nothing at the limit, slow against the slowest element (no overshoot through
         its lag), and only while the cap holds the demand or the outlet is over the limit."""
         # Slopes of the readings smoothed twice (the value, then its rate): a noisy converter's rate

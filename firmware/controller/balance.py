@@ -7,20 +7,22 @@ or dislodged inflow probe, a heater stuck on and a dead heater, all of which the
 
 A circuit loses heat the configuration does not know of (an exchanger or line less insulated, a colder
 room): at the setpoint that shows as a steady deficit, the inflow below the prediction, and judged
-against the configured loss alone it faulted sound circuits. So the first minute the inflow is held
-near its setpoint with the flow steady, the deficit is learnt as an extra loss in W/degC (the physics:
-a loss scales with the fluid's rise over the room, and per degC of inflow with 1/flow), bounded by the
-lossiest circuit the plant model documents, and the prediction carries it from then on. A surplus is
-never learnt: no circuit makes fluid hotter than its heater's power explains. What is learnt once is
-kept for the session; a fault that develops later (a drifting probe, a heater losing power) still moves
-the inflow away from the prediction. The controller's feed-forward and outlet cap use the same figure.
+against the configured loss alone it faulted sound circuits. So over the session's first minute in
+which the circuit is steady (the flow, the inflow, the reservoir and the deficit itself), the deficit
+is learnt as an extra loss in W/degC (the physics: a loss scales with the fluid's rise over the room,
+and per degC of inflow with 1/flow), bounded by the lossiest circuit the plant model documents, and the
+prediction carries it from then on. A surplus is never learnt: no circuit makes fluid hotter than its
+heater's power explains. What is learnt once is kept for the session; a fault that develops later (a
+drifting probe, a heater losing power) still moves the inflow away from the prediction. The figure is
+reported (`diagnostics`); control does not use it (its outlet cap follows the exchanger-outlet probe).
 
 Before that minute, during a heat-up, the prediction is only as good as the configured lags and losses,
 and a deficit is expected: it is judged only beyond what the lossiest documented circuit could lose.
+The supervisor judges the balance only while heating (safety.py).
 """
 from array import array
 
-from controller.fluid import PERFUSATE_J_PER_ML_C, centi_c
+from controller.fluid import carried_w_per_c, centi_c
 
 # The predicted heater outlet is delayed by the inflow line's transport time before it is compared
 # with the inflow probe; the delay line holds one sample a second for up to this many seconds.
@@ -49,10 +51,6 @@ def _still(slope_c_per_s):
     return -STEADY_C_PER_S < slope_c_per_s < STEADY_C_PER_S
 
 
-def carried_w_per_c(flow_ml_min):
-    return flow_ml_min * (PERFUSATE_J_PER_ML_C / 60.0)
-
-
 class HeatBalance:
     def __init__(self, config):
         self.config = config
@@ -70,7 +68,7 @@ class HeatBalance:
         self.tolerance_c = TOLERANCE_C
         self.used_max = 0.0          # largest share of its tolerance the balance has used once learnt
         self.extra_loss_w_per_c = 0.0  # the circuit's loss beyond the configured one, as learnt
-        self.learn_ms = 0            # the inflow held and the flow steady so far (LEARN_MS: learnt)
+        self.learn_ms = 0            # steady so far while learning (LEARN_MS: learnt)
         self.learn_sum = 0.0
 
     def stop(self):

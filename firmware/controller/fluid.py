@@ -1,9 +1,14 @@
 """The perfusate's physics that the controller, the supervisor and the runaway watch all model: its heat
-capacity, one step of the heat exchanger as a mixed volume (each model keeps its own state), and the
+capacity and the heat a flow carries, one step of the heat exchanger as a mixed volume (each model keeps its own state), and the
 16-bit hundredths of a degree their delay lines keep temperatures in."""
 
 # Heat capacity of the perfusate (water-like carrier solutions), J per mL per degC.
 PERFUSATE_J_PER_ML_C = 4.18
+
+
+def carried_w_per_c(flow_ml_min):
+    """Watts needed per degC of temperature rise of the fluid at this flow."""
+    return flow_ml_min * (PERFUSATE_J_PER_ML_C / 60.0)
 
 
 def centi_c(temp_c):

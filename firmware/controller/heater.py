@@ -32,7 +32,7 @@ has to undo.
 from array import array
 
 from controller import probes, safety
-from controller.fluid import PERFUSATE_J_PER_ML_C, centi_c, exchanger_step
+from controller.fluid import carried_w_per_c, centi_c, exchanger_step
 
 # Flows below this do not schedule the gains further down (a stopped pump must not zero the loop).
 MIN_SCHEDULE_FLOW_ML_MIN = 50.0
@@ -40,11 +40,6 @@ MIN_SCHEDULE_FLOW_ML_MIN = 50.0
 # the line delay at any treatment flow (300 mL at 400 mL/min is 45 s); longer delays are clamped.
 HISTORY_PERIOD_S = 0.5
 HISTORY_SAMPLES = 256
-
-
-def carried_w_per_c(flow_ml_min):
-    """Watts needed per degC of temperature rise of the fluid at this flow."""
-    return flow_ml_min * (PERFUSATE_J_PER_ML_C / 60.0)
 
 
 # The outlet cap's trim (HeaterController._outlet_trim): W per second per degC the outlet reads below

@@ -179,10 +179,13 @@ class Supervisor:
         a.set(TEMP_LOW, inp.in_treatment and inflow_ok and controlled < inp.target_c - cfg.alarm_band_c,
               controlled)
 
-        # Probes: failed (open, short, implausible) or stuck (code frozen while the fluid moves).
+        # Probes: failed (open, short, implausible) or stuck (code frozen while the fluid moves). The
+        # cavity's fluid moves only while the abdomen is perfused: with the bypass open (priming, a
+        # flush) a quiet converter in a still cavity keeps its code (campaign seed 10 faulted so).
         for i in range(probes.N_PROBES):
             code = p.codes[i]
-            if code != self.last_code[i] or not circulating:
+            moving = inp.perfusing if i in probes.ABDOMINAL else circulating
+            if code != self.last_code[i] or not moving:
                 self.last_code[i] = code
                 self.unchanged_ms[i] = 0
             elif self.unchanged_ms[i] < PROBE_STUCK_MS:

@@ -22,7 +22,7 @@ The supervisor judges the balance only while heating (safety.py).
 """
 from array import array
 
-from controller.fluid import carried_w_per_c, centi_c
+from controller.fluid import Rate, carried_w_per_c, centi_c
 
 # The predicted heater outlet is delayed by the inflow line's transport time before it is compared
 # with the inflow probe; the delay line holds one sample a second for up to this many seconds.
@@ -54,22 +54,29 @@ def _still(slope_c_per_s):
 class HeatBalance:
     def __init__(self, config):
         self.config = config
-        self.predicted_outlet_c = 0.0
         self.valid = False
-        self.reservoir_prev_c = 0.0
-        self.reservoir_slope_c_per_s = 0.0
-        self.inflow_prev_c = 0.0
-        self.inflow_slope_c_per_s = 0.0
         self.delay_line_cc = array("h", bytes(2 * DELAY_SLOTS))  # hundredths of a degree (fluid.centi_c)
+        self.reservoir_rate = Rate(0.0, SLOPE_TAU_S)
+        self.inflow_rate = Rate(0.0, SLOPE_TAU_S)
+        self.residual_rate = Rate(0.0, SLOPE_TAU_S)
         self.delay_index = 0
         self.delay_ms = 0
-        self.residual_c = 0.0        # inflow reading less the prediction
-        self.residual_slope_c_per_s = 0.0
-        self.tolerance_c = TOLERANCE_C
+        self._restart(0.0, 0.0)
         self.used_max = 0.0          # largest share of its tolerance the balance has used once learnt
         self.extra_loss_w_per_c = 0.0  # the circuit's loss beyond the configured one, as learnt
         self.learn_ms = 0            # steady so far while learning (LEARN_MS: learnt)
         self.learn_sum = 0.0
+
+    def _restart(self, inflow_c, reservoir_c):
+        """The prediction from the inflow's reading, every slope at rest."""
+        self.predicted_outlet_c = inflow_c
+        self.reservoir_rate.restart(reservoir_c)
+        self.inflow_rate.restart(inflow_c)
+        self.residual_rate.restart(0.0)
+        self.residual_c = 0.0        # inflow reading less the prediction
+        start_cc = centi_c(inflow_c)
+        for i in range(DELAY_SLOTS):
+            self.delay_line_cc[i] = start_cc
 
     def stop(self):
         """No usable flow or inflow reading: the prediction starts afresh when there is again."""
@@ -93,16 +100,7 @@ class HeatBalance:
         cfg = self.config
         dt_s = dt_ms / 1000.0
         if not self.valid:
-            self.predicted_outlet_c = inflow_c
-            self.reservoir_prev_c = reservoir_c
-            self.reservoir_slope_c_per_s = 0.0
-            self.inflow_prev_c = inflow_c
-            self.inflow_slope_c_per_s = 0.0
-            self.residual_slope_c_per_s = 0.0
-            self.residual_c = 0.0
-            start_cc = centi_c(inflow_c)
-            for i in range(DELAY_SLOTS):
-                self.delay_line_cc[i] = start_cc
+            self._restart(inflow_c, reservoir_c)
             self.valid = True
         carried = carried_w_per_c(flow_ml_min)
         # Losses at the heated fluid's temperature (the prediction's), not the reservoir's: in HEATING
@@ -120,30 +118,22 @@ class HeatBalance:
         if delay_s >= DELAY_SLOTS:
             delay_s = DELAY_SLOTS - 1
         predicted_inflow = self.delay_line_cc[(self.delay_index - delay_s) % DELAY_SLOTS] / 100.0
-        raw_slope = (reservoir_c - self.reservoir_prev_c) / dt_s
-        self.reservoir_prev_c = reservoir_c
-        self.reservoir_slope_c_per_s += (raw_slope - self.reservoir_slope_c_per_s) * dt_s / (SLOPE_TAU_S + dt_s)
-        slope = self.reservoir_slope_c_per_s
-        raw_slope = (inflow_c - self.inflow_prev_c) / dt_s
-        self.inflow_prev_c = inflow_c
-        self.inflow_slope_c_per_s += (raw_slope - self.inflow_slope_c_per_s) * dt_s / (SLOPE_TAU_S + dt_s)
+        slope = self.reservoir_rate.update(reservoir_c, dt_s)
+        inflow_slope = self.inflow_rate.update(inflow_c, dt_s)
         tolerance = TOLERANCE_C + SLOPE_S * (slope if slope > 0.0 else -slope)
         residual = inflow_c - predicted_inflow
-        self.residual_slope_c_per_s += ((residual - self.residual_c) / dt_s - self.residual_slope_c_per_s) * dt_s / (
-            SLOPE_TAU_S + dt_s)
+        residual_slope = self.residual_rate.update(residual, dt_s)
         self.residual_c = residual
         if not steady:
             return False
         if not self.learnt():
             over_room = inflow_c - cfg.room_temp_c
-            if heater_w >= LEARN_MIN_W and over_room > 5.0 and _still(self.inflow_slope_c_per_s) and _still(slope) \
-                    and _still(self.residual_slope_c_per_s):
+            if heater_w >= LEARN_MIN_W and over_room > 5.0 and _still(inflow_slope) and _still(slope) \
+                    and _still(residual_slope):
                 self._learn(residual, over_room, carried, dt_ms)
             # Until learnt a deficit is judged only beyond what the lossiest documented circuit loses.
             deficit_c = EXTRA_LOSS_MAX_W_PER_C * (over_room_c if over_room_c > 0.0 else 0.0) / carried
-            self.tolerance_c = tolerance
             return residual > tolerance or residual < -(tolerance + deficit_c)
-        self.tolerance_c = tolerance
         used = (residual if residual > 0.0 else -residual) / tolerance
         if used > self.used_max:
             self.used_max = used

@@ -1,6 +1,7 @@
 """The perfusate's physics that the controller, the supervisor and the runaway watch all model: its heat
-capacity and the heat a flow carries, one step of the heat exchanger as a mixed volume (each model keeps its own state), and the
-16-bit hundredths of a degree their delay lines keep temperatures in."""
+capacity and the heat a flow carries, one step of the heat exchanger as a mixed volume (each model
+keeps its own state), the 16-bit hundredths of a degree their delay lines keep temperatures in, and
+how fast a reading moves (Rate)."""
 
 # Heat capacity of the perfusate (water-like carrier solutions), J per mL per degC.
 PERFUSATE_J_PER_ML_C = 4.18
@@ -26,3 +27,25 @@ def exchanger_step(t_c, inlet_c, flow_ml_min, element_w, cfg, dt_s):
     t = (t_c * volume_ml + inlet_c * moved_ml) / (volume_ml + moved_ml)
     return t + (element_w - cfg.circuit_loss_w_per_c * (t - cfg.room_temp_c)) * dt_s / (
         PERFUSATE_J_PER_ML_C * volume_ml)
+
+
+class Rate:
+    """How fast a reading moves, degC/s: the reading smoothed over smooth_s (0: taken as read), then its
+    change per second smoothed over rate_s. restart() starts it at rest at a reading."""
+
+    def __init__(self, smooth_s, rate_s):
+        self.smooth_s = smooth_s
+        self.rate_s = rate_s
+        self.value_c = 0.0
+        self.c_per_s = 0.0
+
+    def restart(self, value_c):
+        self.value_c = value_c
+        self.c_per_s = 0.0
+
+    def update(self, value_c, dt_s):
+        if self.smooth_s > 0.0:
+            value_c = self.value_c + (value_c - self.value_c) * (dt_s / (self.smooth_s + dt_s))
+        self.c_per_s += ((value_c - self.value_c) / dt_s - self.c_per_s) * (dt_s / (self.rate_s + dt_s))
+        self.value_c = value_c
+        return self.c_per_s

@@ -32,7 +32,7 @@ has to undo.
 from array import array
 
 from controller import probes, safety
-from controller.fluid import carried_w_per_c, centi_c, exchanger_step
+from controller.fluid import Rate, carried_w_per_c, centi_c, exchanger_step
 
 # Flows below this do not schedule the gains further down (a stopped pump must not zero the loop).
 MIN_SCHEDULE_FLOW_ML_MIN = 50.0
@@ -87,10 +87,10 @@ class HeaterController:
         # The outlet cap's correction from the exchanger-outlet probe (outlet_trim): W, + where the
         # exchanger loses more than configured, - where the outlet reads above what the cap allows.
         self.cap_trim_w = 0.0
-        self.outlet_smooth_c = 0.0
-        self.outlet_slope_c_per_s = 0.0
-        self.inlet_smooth_c = 0.0
-        self.inlet_smooth_slope_c_per_s = 0.0
+        # Its readings' rates, smoothed twice (the value, then its rate): a noisy converter's rate of
+        # change smoothed once still swings by more than a settled circuit's.
+        self.outlet_rate = Rate(OUTLET_SMOOTH_S, OUTLET_SLOPE_TAU_S)
+        self.inlet_rate = Rate(OUTLET_SMOOTH_S, OUTLET_SLOPE_TAU_S)
         self.outlet_seen_s = 0.0
 
     def reset(self):
@@ -101,18 +101,18 @@ class HeaterController:
         self.demand_w = 0.0
         self.output_w = 0.0
         self.cap_trim_w = 0.0  # learnt again: the circuit may not be the same when heating resumes
-        self.outlet_slope_c_per_s = 0.0
-        self.inlet_smooth_slope_c_per_s = 0.0
         self.inlet_slope_c_per_s = 0.0
         self.derivative_c_per_s = 0.0
         self.primed = False
 
-    def _start_model(self, measured_c, outlet_c):
+    def _start_model(self, measured_c, inlet_c, outlet_c):
         """Heating starts: the exchanger at what its outlet reads (the reservoir where no outlet probe is
         fitted), the inflow line at what the inflow reads. After a stop the exchanger may be far hotter
-        than the reservoir (the element's stored heat): taken as cold, it would be heated at the cap."""
+        than the reservoir (the element's stored heat): taken as cold, it would be heated at the cap.
+        The outlet trim's rates start at rest."""
         self.outlet_model_c = outlet_c
-        self.outlet_smooth_c = outlet_c
+        self.outlet_rate.restart(outlet_c)
+        self.inlet_rate.restart(inlet_c)
         self.outlet_seen_s = 0.0
         measured_cc = centi_c(measured_c)
         for i in range(HISTORY_SAMPLES):
@@ -170,29 +170,19 @@ class HeaterController:
         """Where the exchanger-outlet probe is fitted, the cap follows what it reads: an exchanger that
         loses more heat than configured holds its outlet below the limit at the modelled cap, and the
         inflow stalls short of the target; one whose outlet reads more than OUTLET_TRIM_OVER_C above the
-        limit gets less. Moved at a
-        rate that falls to nothing at the limit, slow against the slowest element (no overshoot through
-        its lag), and only while the cap holds the demand or the outlet is over the limit."""
-        # Slopes of the readings smoothed twice (the value, then its rate): a noisy converter's rate
-        # of change smoothed once still swings by more than a settled circuit's.
-        a = dt_s / (OUTLET_SMOOTH_S + dt_s)
-        b = dt_s / (OUTLET_SLOPE_TAU_S + dt_s)
-        smooth = self.outlet_smooth_c + (outlet_c - self.outlet_smooth_c) * a
-        self.outlet_slope_c_per_s += ((smooth - self.outlet_smooth_c) / dt_s - self.outlet_slope_c_per_s) * b
-        self.outlet_smooth_c = smooth
-        smooth = self.inlet_smooth_c + (inlet_c - self.inlet_smooth_c) * a
-        self.inlet_smooth_slope_c_per_s += ((smooth - self.inlet_smooth_c) / dt_s - self.inlet_smooth_slope_c_per_s) * b
-        self.inlet_smooth_c = smooth
+        limit gets less. Moved at a rate that falls to nothing at the limit, slow against the slowest
+        element (no overshoot through its lag), and only while the cap holds the demand or the outlet is
+        over the limit."""
+        slope = self.outlet_rate.update(outlet_c, dt_s)
+        inlet = self.inlet_rate.update(inlet_c, dt_s)
         self.outlet_seen_s += dt_s
         error = safety.ABS_MAX_SETPOINT_C - outlet_c
-        slope = self.outlet_slope_c_per_s
-        inlet = self.inlet_smooth_slope_c_per_s
-        if error > 0.0 and self.outlet_seen_s < 2.0 * OUTLET_SLOPE_TAU_S:
-            return  # (the slopes' filters have not yet seen enough of the readings to say they settled)
-        # Below the limit only where the outlet has settled under the cap with the inlet steady: while
-        # it still rises towards it (a heat-up) or the inlet moves (the cold return from the abdomen)
-        # its distance says nothing yet of the exchanger's loss.
-        if error > 0.0 and (not at_cap or slope > OUTLET_SETTLED_C_PER_S or slope < -OUTLET_SETTLED_C_PER_S
+        # Below the limit only where the outlet has settled under the cap with the inlet steady (and the
+        # rates have seen enough of the readings to say so): while it still rises towards it (a heat-up)
+        # or the inlet moves (the cold return from the abdomen) its distance says nothing yet of the
+        # exchanger's loss.
+        if error > 0.0 and (not at_cap or self.outlet_seen_s < 2.0 * OUTLET_SLOPE_TAU_S
+                            or slope > OUTLET_SETTLED_C_PER_S or slope < -OUTLET_SETTLED_C_PER_S
                             or inlet > OUTLET_INLET_STILL_C_PER_S or inlet < -OUTLET_INLET_STILL_C_PER_S):
             return
         if error < 0.0:
@@ -228,8 +218,7 @@ class HeaterController:
         exchanger outlet's reading, where one is fitted)."""
         cfg = self.config
         if not self.primed:
-            self._start_model(measured_c, inlet_c if outlet_c is None else outlet_c)
-            self.inlet_smooth_c = inlet_c
+            self._start_model(measured_c, inlet_c, inlet_c if outlet_c is None else outlet_c)
         self._inlet_slope(inlet_c, dt_s)
         # The fluid entering the exchanger now: the inlet reading leads it by the probe's lag and filter.
         sensed_s = cfg.probe_tau_s + probes.FILTER_TAU_S

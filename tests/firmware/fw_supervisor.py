@@ -205,29 +205,29 @@ def test_a_heat_up_stalled_at_the_band_edge_raises_no_progress_though_noise_touc
     assert 10 <= minute <= 12, minute
 
 
+def _cavity_still(board, ctl, ticks):
+    """Ticks with a host, the cavity probes' codes frozen, the others moving as a live probe's do."""
+    cavity = (probes.ABDOMINAL_1, probes.ABDOMINAL_2)
+    for _ in range(ticks):
+        if board.lived % 10 == 0:
+            board.send([2, 2000000 + board.lived, "heartbeat", {}])
+            ctl.link.service()
+        step = 1 if board.lived % 50 == 0 else -1 if board.lived % 50 == 1 else 0
+        board.codes = [c if i in cavity else c + step for i, c in enumerate(board.codes)]
+        board.run(ctl, 1)
+        board.lived += 1
+
+
 def test_a_still_cavity_is_no_stuck_probe_while_the_bypass_is_open():
     """Priming sends the fluid round the bypass: the cavity probes read a still abdomen, and a quiet
     converter there keeps its code. Judged as stuck while the pump merely turned, they faulted a
     campaign circuit (seed 10, 0.0012 degC of noise); judged while the abdomen is perfused, they are."""
     board, ctl = make(42.0)  # out of band: priming goes on
-    cavity = [probes.ABDOMINAL_1, probes.ABDOMINAL_2]
-    for tick in range(1500):  # 150 s of priming; the other probes' codes move as a live probe's do
-        if tick % 10 == 0:
-            board.send([2, 2000000 + tick, "heartbeat", {}])
-            ctl.link.service()
-        step = 1 if tick % 50 == 0 else -1 if tick % 50 == 1 else 0
-        board.codes = [c if i in cavity else c + step for i, c in enumerate(board.codes)]
-        board.run(ctl, 1)
+    _cavity_still(board, ctl, 1500)  # 150 s
     assert ctl.session.phase == session.PRIMING and ctl.bypass_open
     assert "monitor_probe_failed" not in ctl.alarms.active_names()
     ctl.session.enter(session.TREATMENT, board.now)  # perfusing: the same frozen codes now count
-    for tick in range(1300):
-        if tick % 10 == 0:
-            board.send([2, 3000000 + tick, "heartbeat", {}])
-            ctl.link.service()
-        step = 1 if tick % 50 == 0 else -1 if tick % 50 == 1 else 0
-        board.codes = [c if i in cavity else c + step for i, c in enumerate(board.codes)]
-        board.run(ctl, 1)
+    _cavity_still(board, ctl, 1300)
     assert "monitor_probe_failed" in ctl.alarms.active_names()
     board.discard()
 

@@ -154,3 +154,20 @@ def test_a_bridge_stopped_at_its_question_says_nothing_started(synced_mcu: Emula
     assert "the bridge was stopped before the board was asked to start; nothing started" in err
     with BoardLink(synced_mcu.device) as link:
         assert link.request("status")["phase"] == "IDLE"
+
+
+def test_run_with_no_terminal_to_ask_at_is_refused_in_one_line(mcu: EmulatedMCU, tmp_path: Path) -> None:
+    """`hipec run` asks for yes before it starts a session; from a pipe or a script there is no one to
+    type it, and the question ended in an EOFError traceback."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "record.sqlite"
+    done = subprocess.run([sys.executable, "-m", "hipec", "run", "--port", mcu.device, "--db", str(db)],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    assert done.returncode == EXIT_USAGE, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "typed at a terminal" in lines[0] and "--yes to start" in lines[0], lines[0]
+    with BoardLink(mcu.device) as link:
+        assert link.request("status")["phase"] == "IDLE"  # nothing was started

@@ -144,8 +144,10 @@ def _continue(args: argparse.Namespace, store: Store, session_id: int, plan: Pla
               f"{plan.target_temp_c} °C, {plan.flow_ml_min:g} mL/min, recorded as the same session")
         confirmed = "--yes"
         if not args.yes:
-            answer = input("Continue the treatment on the board? Type yes to continue: ")
-            if answer.strip().lower() != "yes":
+            answer = _typed_yes("Continue the treatment on the board?", "continue")
+            if answer is None:
+                return EXIT_USAGE
+            if not answer:
                 print(f"not continued; session {session_id} stays ended INTERRUPTED")
                 return EXIT_USAGE
             confirmed = "typed yes"
@@ -166,7 +168,18 @@ def _acknowledged(args: argparse.Namespace, names: list[str]) -> bool:
     if args.yes:
         print("acknowledged (--yes)")
         return True
-    return input("Acknowledge them and continue? Type yes to acknowledge: ").strip().lower() == "yes"
+    return _typed_yes("Acknowledge them and continue?", "acknowledge") is True
+
+
+def _typed_yes(question: str, verb: str) -> bool | None:
+    """Whether the operator typed yes; None, said in one line, where the input ends before an answer (no
+    terminal to ask at: /dev/null, a script), which `input` ends in a traceback."""
+    try:
+        return input(f"{question} Type yes to {verb}: ").strip().lower() == "yes"
+    except EOFError:
+        print(f"\nhipec run: error: \"{question}\" needs yes typed at a terminal; give --yes to {verb} "
+              f"without asking", file=sys.stderr)
+        return None
 
 
 def _checked_plan(args: argparse.Namespace, store: Store | None) -> tuple[Plan, dict[str, Any] | None] | None:
@@ -220,8 +233,10 @@ def _start(args: argparse.Namespace) -> int:
         if not args.yes and not args.headless:
             what = "the standard bench session, no patient," if record is None else \
                 f"the session of patient {record['patient_id']}"
-            answer = input(f"Start {what} on the board? Type yes to start: ")
-            if answer.strip().lower() != "yes":
+            answer = _typed_yes(f"Start {what} on the board?", "start")
+            if answer is None:
+                return EXIT_USAGE
+            if not answer:
                 print("not started")
                 return EXIT_USAGE
         runner = SessionRunner(link, store, plan, plan_record=record, reconnect=lambda: open_board(args.port))

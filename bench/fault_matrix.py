@@ -63,6 +63,8 @@ class Case:
     allowed_s_in: tuple[tuple[str, float], ...] = ()
     # Phases where another alarm is the one that must catch it, with its reason (docs/hazards.md).
     alarm_in: tuple[tuple[str, str], ...] = ()
+    # A plant event this many seconds after the fault, with its values: what makes the fault visible.
+    then: tuple[str, float, tuple[tuple[str, float], ...]] | None = None
 
     def allowed_s(self, phase: str) -> float:
         return dict(self.allowed_s_in).get(phase, self.detect_s)
@@ -88,8 +90,12 @@ CASES = (
          bypass_open=True, probe="inflow", values={"rate_c_per_min": 0.5}, window_s=120.0),
     Case("probe_dislodged_inflow", "probe_drift", "inflow_disagreement", "high", 3.0, heater_off=True,
          bypass_open=True, probe="inflow", values={"offset_c": -20.0}, window_s=60.0),
+    # A frozen code is a stuck probe once the fluid is seen to move (the redundant inflow probe, 0.1 degC):
+    # on fluid held steady a converter far quieter than a code step keeps its code as well. A drug added
+    # (1 L from the refrigerator) 10 s after the probe sticks moves the fluid in every phase: a smaller one the
+    # controller holds the inflow through within 0.1 degC (docs/hazards.md, H6).
     Case("probe_stuck_inflow", "probe_stuck", "control_probe_failed", "high", 125.0, heater_off=True,
-         probe="inflow", window_s=180.0),
+         probe="inflow", window_s=180.0, then=("drug_added", 10.0, (("volume_l", 1.0), ("temp_c", 4.0)))),
     # While PRIMING heats the exchanger up, its own warming hides a stuck switch from the runaway watch
     # (its tolerance widens while the model moves); the bypass is open and no fluid reaches the patient,
     # and the outlet's absolute limit (45.0 degC, over_temperature) acts within this (docs/hazards.md, H8).
@@ -171,6 +177,9 @@ class CaseRun:
         self.inject_ms = self.mcu.now_ms
         if case.replug_after_s is not None:
             self.mcu.schedule(self.inject_ms + int(case.replug_after_s * 1000), "link_replug")
+        if case.then is not None:
+            kind, after_s, values = case.then
+            self.mcu.schedule(self.inject_ms + int(after_s * 1000), kind, **dict(values))
         self.mcu.inject(case.kind, probe=case.probe, **case.values)
 
     def run(self) -> Result:

@@ -173,6 +173,11 @@ class RunawayWatch:
             return False
         return excess > limit
 
+    def expected_c(self):
+        """The outlet reading the model expects: the model's own, with the steady error the correction has
+        learnt (so it follows the outlet's moves of the last minute or so, not the model's slow drift)."""
+        return self.reading_c + self.correction_c
+
     def _slowest_element(self, outlet_c, raw_c, inlet_c, flow_ml_min, written_w, dt_s):
         """One tick of the slowest element's model; how far (degC) its reading lies above the configured
         model's, weighted by how much better it has explained the outlet."""

@@ -11,6 +11,7 @@ from array import array
 from controller import probes
 from controller.balance import HeatBalance
 from controller.runaway import RunawayWatch
+from controller.stuck import StuckProbes
 from controller.tables import (OVER_TEMPERATURE, TEMP_HIGH, TEMP_LOW, CONTROL_PROBE_FAILED,
                                MONITOR_PROBE_FAILED, PROBE_DISAGREEMENT, HEAT_BALANCE, PRESSURE_HIGH,
                                AIR_IN_LINE, RESERVOIR_LOW, FLOW_DEVIATION, LINK_LOST, HOST_ABSENT,
@@ -31,8 +32,6 @@ HEART_RATE_ALARM_BPM = 120
 
 # Persistence before a condition counts is the rule table's (tables.ALARM_RULES): long enough to ignore
 # a noisy sample, short against harm (temp_high: ten consecutive raw samples over the limit).
-# A converter code that has not moved by one step in this long, with fluid moving, is a stuck probe.
-PROBE_STUCK_MS = 120000
 # Abdominal probes further apart than this measure different things: one is drifting or misplaced.
 PROBE_DISAGREEMENT_C = 1.0
 # The two inflow probes read the same fluid. Further apart than this one is wrong: with the higher
@@ -127,8 +126,7 @@ class Supervisor:
         self.config = config
         self.alarms = alarm_state
         self.timer_ms = array("i", [0] * N_TIMERS)
-        self.last_code = array("H", [0] * probes.N_PROBES)
-        self.unchanged_ms = array("i", [0] * probes.N_PROBES)
+        self.stuck = StuckProbes()
         self.gain_from_c = 0.0
         self.gain_window_ms = -1  # -1: not heating up, no window running
         self.last_steps = 0
@@ -179,25 +177,18 @@ class Supervisor:
         a.set(TEMP_LOW, inp.in_treatment and inflow_ok and controlled < inp.target_c - cfg.alarm_band_c,
               controlled)
 
-        # Probes: failed (open, short, implausible) or stuck (code frozen while the fluid moves). The
-        # cavity's fluid moves only while the abdomen is perfused: with the bypass open (priming, a
+        # Probes: failed (open, short, implausible) or stuck (code frozen while the fluid moves, stuck.py).
+        # The cavity's fluid moves only while the abdomen is perfused: with the bypass open (priming, a
         # flush) a quiet converter in a still cavity keeps its code (campaign seed 10 faulted so).
-        for i in range(probes.N_PROBES):
-            code = p.codes[i]
-            moving = inp.perfusing if i in probes.ABDOMINAL else circulating
-            if code != self.last_code[i] or not moving:
-                self.last_code[i] = code
-                self.unchanged_ms[i] = 0
-            elif self.unchanged_ms[i] < PROBE_STUCK_MS:
-                self.unchanged_ms[i] += dt_ms
+        self.stuck.update(p, circulating, inp.perfusing, self.runaway, dt_ms)
         control_bad = -1
         for i in CONTROL_PROBES:
-            if p.fitted[i] and (p.failed[i] or self.unchanged_ms[i] >= PROBE_STUCK_MS):
+            if p.fitted[i] and (p.failed[i] or self.stuck.stuck(i)):
                 control_bad = i
         a.set(CONTROL_PROBE_FAILED, control_bad >= 0, control_bad)
         monitor_bad = -1
         for i in MONITOR_PROBES:
-            if p.fitted[i] and (p.failed[i] or self.unchanged_ms[i] >= PROBE_STUCK_MS):
+            if p.fitted[i] and (p.failed[i] or self.stuck.stuck(i)):
                 monitor_bad = i
         a.set(MONITOR_PROBE_FAILED, monitor_bad >= 0, monitor_bad)
         # The cavity probes that read: their spread (a probe out of the fluid, or a cold region).

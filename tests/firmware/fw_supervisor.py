@@ -1,6 +1,6 @@
 # Supervisor rules that no emulator fault reaches: probe disagreement, a stalling stepper, a treatment
 # that overruns its plan, and the patient values the host enters.
-from controller import app, probes, safety, session, tables
+from controller import app, probes, safety, session, stuck, tables
 from controller.alarms import Alarms
 from controller.config import Config
 from fakeboard import FakeBoard, code_for_c
@@ -205,15 +205,18 @@ def test_a_heat_up_stalled_at_the_band_edge_raises_no_progress_though_noise_touc
     assert 10 <= minute <= 12, minute
 
 
-def _cavity_still(board, ctl, ticks):
-    """Ticks with a host, the cavity probes' codes frozen, the others moving as a live probe's do."""
-    cavity = (probes.ABDOMINAL_1, probes.ABDOMINAL_2)
+def _frozen(board, ctl, ticks, frozen, warming=-1, every=0):
+    """Ticks with a host: the frozen probes' codes held (converters far quieter than a code step on fluid
+    held steady), the others moving as a live probe's do, and the warming probe's fluid rising a step
+    every `every` ticks."""
     for _ in range(ticks):
         if board.lived % 10 == 0:
             board.send([2, 2000000 + board.lived, "heartbeat", {}])
             ctl.link.service()
         step = 1 if board.lived % 50 == 0 else -1 if board.lived % 50 == 1 else 0
-        board.codes = [c if i in cavity else c + step for i, c in enumerate(board.codes)]
+        board.codes = [c if i in frozen else c + step for i, c in enumerate(board.codes)]
+        if every and board.lived % every == 0:
+            board.codes[warming] += 1
         board.run(ctl, 1)
         board.lived += 1
 
@@ -221,15 +224,91 @@ def _cavity_still(board, ctl, ticks):
 def test_a_still_cavity_is_no_stuck_probe_while_the_bypass_is_open():
     """Priming sends the fluid round the bypass: the cavity probes read a still abdomen, and a quiet
     converter there keeps its code. Judged as stuck while the pump merely turned, they faulted a
-    campaign circuit (seed 10, 0.0012 degC of noise); judged while the abdomen is perfused, they are."""
+    campaign circuit (seed 10, 0.0012 degC of noise); judged while the abdomen is perfused, and once the
+    other cavity probe has seen the abdomen warm, a frozen code is stuck."""
     board, ctl = make(42.0)  # out of band: priming goes on
-    _cavity_still(board, ctl, 1500)  # 150 s
+    _frozen(board, ctl, 1500, (probes.ABDOMINAL_1,), probes.ABDOMINAL_2, 100)  # 150 s
     assert ctl.session.phase == session.PRIMING and ctl.bypass_open
     assert "monitor_probe_failed" not in ctl.alarms.active_names()
-    ctl.session.enter(session.TREATMENT, board.now)  # perfusing: the same frozen codes now count
-    _cavity_still(board, ctl, 1300)
+    ctl.session.enter(session.TREATMENT, board.now)  # perfusing: the same frozen code now counts
+    _frozen(board, ctl, 1300, (probes.ABDOMINAL_1,), probes.ABDOMINAL_2, 100)
     assert "monitor_probe_failed" in ctl.alarms.active_names()
     board.discard()
+
+
+def test_a_quiet_cavity_held_steady_is_no_stuck_probe():
+    """The cavity probes and the outflow on converters far quieter than a code step, the abdomen steady:
+    none moves, none is stuck (the reference circuit with 0.001 degC of noise raised
+    `monitor_probe_failed` 10 min into TREATMENT)."""
+    board, ctl = make(43.0)
+    ctl.session.enter(session.TREATMENT, board.now)
+    _frozen(board, ctl, 1800, (probes.ABDOMINAL_1, probes.ABDOMINAL_2, probes.OUTFLOW))  # 180 s
+    assert "monitor_probe_failed" not in ctl.alarms.active_names()
+    board.discard()
+
+
+def test_a_quiet_inflow_held_steady_is_no_stuck_probe():
+    """A converter far quieter than a code step keeps its code while the controller holds the fluid
+    within it: the reference circuit with 0.001 degC of noise faulted `control_probe_failed` two
+    minutes into the band. A frozen inflow code counts as stuck only once the redundant probe has seen
+    the fluid move by 0.1 degC (three of its steps) since the code froze."""
+    board, ctl = make(43.0)
+    ctl.session.enter(session.TREATMENT, board.now)
+    still = (probes.INFLOW, probes.INFLOW_2)
+    _frozen(board, ctl, 1800, still)  # 180 s, both inflow codes frozen
+    assert "control_probe_failed" not in ctl.alarms.active_names()
+    for moved in (1, 2):  # the redundant probe's fluid warms a step every 20 s
+        board.codes[probes.INFLOW_2] += 1
+        _frozen(board, ctl, 200, still)
+        assert "control_probe_failed" not in ctl.alarms.active_names(), moved
+    board.codes[probes.INFLOW_2] += 1
+    _frozen(board, ctl, 100, still)  # the filtered reading follows the third step (a 1 s filter)
+    assert "control_probe_failed" in ctl.alarms.active_names()
+    assert ctl.session.phase == session.FAULT
+    board.discard()
+
+
+class _Probes:
+    """The probes as the stuck-probe watch reads them: codes, filtered readings, which are valid."""
+
+    def __init__(self, temp_c):
+        self.codes = [code_for_c(temp_c)] * probes.N_PROBES
+        self.temp_c = [temp_c] * probes.N_PROBES
+        self.valid = bytearray([1] * probes.N_PROBES)
+
+
+class _Model:
+    """The runaway watch as the stuck-probe watch reads it: running, and what it expects the outlet to read."""
+    started = True
+    expected = 43.3
+
+    def expected_c(self):
+        return self.expected
+
+
+def _outlet_frozen_s(model_span_c):
+    """Seconds until the watch calls a frozen exchanger-outlet code stuck while the runaway watch's model
+    of the outlet swings by model_span_c (every other probe live); None within 200 s."""
+    watch = stuck.StuckProbes()
+    model = _Model()
+    p = _Probes(43.0)
+    for tick in range(2000):
+        for i in range(probes.N_PROBES):
+            if i != probes.HEATER_OUTLET:
+                p.codes[i] += 1 if tick % 2 else -1
+        model.expected = 43.3 + model_span_c * (tick % 600) / 600.0
+        watch.update(p, True, True, model, 100)
+        if watch.stuck(probes.HEATER_OUTLET):
+            return tick / 10.0
+    return None
+
+
+def test_a_frozen_outlet_is_stuck_once_its_model_has_moved_more_than_the_model_strays():
+    """The exchanger outlet's witness is the runaway watch's model, which strays from a quiet outlet by a
+    few tenths as the circuit departs from the configuration: a model moving 0.3 degC does not make a
+    frozen code stuck, one moving 0.6 degC does, two minutes after the code froze."""
+    assert _outlet_frozen_s(0.3) is None
+    assert _outlet_frozen_s(0.6) == stuck.PROBE_STUCK_MS / 1000.0
 
 
 class _Readings:

@@ -285,7 +285,8 @@ class Controller:
                 self.setpoint_c = target
             if tuning and phase == session.PRIMING:
                 base_w = self.heater.feed_forward_w(target, temps[probes.RESERVOIR], pump.flow_ml_min)
-                relay_w = self.tuner.update(temps[probes.INFLOW], base_w, pump.flow_ml_min, dt_ms)
+                relay_w = self.tuner.update(temps[probes.INFLOW], self.probes.raw_c[probes.INFLOW], base_w,
+                                           pump.flow_ml_min, dt_ms)
                 self.heater_w = self.heater.drive(relay_w, dt_s)
             else:
                 if tuning:

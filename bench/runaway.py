@@ -3,8 +3,10 @@
 
 Detection: on the reference circuit and its variants (flows, probe noise, an SSR heater, the switch
 sticking early in HEATING), a session runs until it has been in the phase for the given time, the switch
-sticks, and the table gives the time to the first high-priority alarm (and which), the heat exchanger's
-peak and the hottest fluid that reached the patient.
+sticks, and the table gives the time to the first high-priority alarm (and which) from the first tick
+the switch conducted against its command (an SSR that sticks while its window has it on anyway fails
+only when the window would have opened it), the heat exchanger's peak and the hottest fluid that reached
+the patient.
 
 False alarms: random circuits (every plant parameter drawn over its documented range, a line that
 pumps the plan's flow, the site's settings as bench/scenario_gen.py makes them) run a fault-free session
@@ -14,7 +16,11 @@ runaway excess to its tolerance (degC; positive is an alarm). The thermal alarms
 (heat_balance, temp_high, temp_low) are withheld, so that a circuit the controller does not hold well
 still runs its whole session past the watch instead of stopping in FAULT before it has been tested.
 
-Usage: python bench/runaway.py [--random N] [--seed S] [--workers W] [--json]
+Noise: with --noise-seeds N, detection in TREATMENT (60 s in, plus 0.37 s per seed so that the sticking
+falls at every point of a tick and of the noise) on converters of 0.05 to 0.2 degC of noise, over N noise
+seeds each: the median and worst detection time.
+
+Usage: python bench/runaway.py [--random N] [--seed S] [--workers W] [--noise-seeds N] [--json]
 """
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ import argparse
 import json
 import os
 import random
+import statistics
 import sys
 from collections import Counter
 from dataclasses import replace
@@ -73,6 +80,7 @@ def detection(name: str, plant: dict[str, Any], settings: dict[str, Any], phase:
     h.send("start")
     since_s: float | None = None
     stuck_s: float | None = None
+    wrong_s: float | None = None  # the first tick the stuck switch conducted against its command
     result: dict[str, Any] = {"variant": name, "phase": phase, "detect_s": None, "alarm": None,
                               "duty_pm_at_stick": None, "exchanger_peak_c": 0.0, "patient_max_c": 0.0}
     t_s = 0.0
@@ -86,18 +94,39 @@ def detection(name: str, plant: dict[str, Any], settings: dict[str, Any], phase:
                 result["duty_pm_at_stick"] = h.board.heater_pm
                 h.plant.faults.heater_stuck_on = True
                 stuck_s = t_s
+                if h.board.heater_pm < 1000:  # the command written now holds until the next tick
+                    wrong_s = t_s
             continue
+        if wrong_s is None and h.board.heater_pm < 1000:
+            wrong_s = t_s
         result["exchanger_peak_c"] = max(result["exchanger_peak_c"], h.plant.t_hx)
         if not h.board.bypass:
             result["patient_max_c"] = max(result["patient_max_c"], h.plant.line_in[-1])
         if result["detect_s"] is None and h.ctl.alarms.high_active():
-            result["detect_s"] = round(t_s - stuck_s, 1)
+            result["detect_s"] = round(t_s - (stuck_s if wrong_s is None else wrong_s), 1)
             result["alarm"] = ",".join(h.ctl.alarms.active_names())
         if t_s - stuck_s >= AFTER_S:
             break
     result["exchanger_peak_c"] = round(result["exchanger_peak_c"], 2)
     result["patient_max_c"] = round(result["patient_max_c"], 2)
     return result
+
+
+NOISE_LEVELS_C = (0.05, 0.1, 0.15, 0.2)
+
+
+def noise_detection(seeds: int) -> list[dict[str, Any]]:
+    """Detection in TREATMENT against converter noise: per noise level, the median and worst over seeds."""
+    rows = []
+    for noise_c in NOISE_LEVELS_C:
+        times = []
+        for seed in range(1, seeds + 1):
+            r = detection("noise", {"probe_noise_c": noise_c, "seed": seed}, {}, "TREATMENT", 60.0 + (seed - 1) * 0.37)
+            times.append(r["detect_s"] if r["detect_s"] is not None else float("inf"))
+        times.sort()
+        rows.append({"probe_noise_c": noise_c, "seeds": seeds, "median_s": statistics.median(times),
+                     "worst_s": times[-1]})
+    return rows
 
 
 def false_alarms(seed: int) -> dict[str, Any]:
@@ -162,9 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--random", type=int, default=50, help="random circuits for the false-alarm count")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--noise-seeds", type=int, default=0, help="noise seeds per level for the noise table")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     rows = [detection(*variant) for variant in VARIANTS]
+    noise_rows = noise_detection(args.noise_seeds) if args.noise_seeds > 0 else []
     runs = run_all(list(range(args.seed, args.seed + args.random)), false_alarms, args.workers, 3600.0,
                    lambda seed, why: {"seed": seed, "alarms": [], "safety_channel": [f"run failed: {why}"],
                                       "ended_in": "failed", "board_s": 0, "runaway_closest_c": None,
@@ -178,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
                                         default=None),
                "ended_in": dict(sorted(Counter(str(r["ended_in"]).split(":")[0] for r in runs).items()))}
     if args.json:
-        print(json.dumps({"detection": rows, "false_alarms": runs, "summary": summary}))
+        print(json.dumps({"detection": rows, "noise": noise_rows, "false_alarms": runs, "summary": summary}))
         return 0
     print("| variant | phase | duty at sticking (per mille) | detected in (s) | by | heat exchanger peak (°C) | "
           "to the patient, max (°C) |")
@@ -186,6 +217,12 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         print(f"| {r['variant']} | {r['phase']} | {r['duty_pm_at_stick']} | {r['detect_s']} | {r['alarm']} | "
               f"{r['exchanger_peak_c']} | {r['patient_max_c'] or '-'} |")
+    if noise_rows:
+        print()
+        print("| converter noise (°C) | detected in, median (s) | worst (s) | seeds |")
+        print("|---|---|---|---|")
+        for n in noise_rows:
+            print(f"| {n['probe_noise_c']} | {n['median_s']} | {n['worst_s']} | {n['seeds']} |")
     print()
     print(f"fault-free sessions on {len(runs)} random circuits from seed {args.seed}: "
           f"{len(flagged)} raised a safety-channel alarm (seed, alarms, true element lag s, true exchanger peak "

@@ -187,7 +187,8 @@ def _course_section(store: Store, session_id: int, session: SessionRow) -> Secti
             (f"time in ±{band_c(session):g} °C", f"{s.time_in_band_pct:.1f} % of treatment records, as the board "
                                                  "judged them"),
             ("largest deviation", f"{s.max_deviation_c:.3f} °C of the controlled value during treatment"),
-            ("delivered volume", f"{s.delivered_l:.2f} L pumped, mean flow {s.mean_flow_ml_min:.0f} mL/min"),
+            ("delivered volume", f"{s.delivered_l:.2f} L pumped, mean flow {s.mean_flow_ml_min:.0f} mL/min (from the "
+                                 "pump's steps and the tubing calibration: a worn tube delivers less by its wear)"),
             ("records", f"{s.records} telemetry records")]
     return Section("Course of the session", rows)
 

@@ -19,14 +19,14 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from hipec.emulator.params import PlantParams
+from hipec.emulator.params import EQUIPMENT, PlantParams
 from hipec.runner import Plan
 
 # Plants per Latin hypercube: a campaign of 200 from seed 1 is one whole hypercube.
 HYPERCUBE_PLANTS = 200
 # Every plant parameter is a dimension (the noise's seed is the plant's own seed); these four are drawn
 # by a rule of their own below, the rest uniformly over their range.
-PLANT_DIMENSIONS = tuple(f.name for f in PlantParams.spec() if f.name != "seed")
+PLANT_DIMENSIONS = tuple(f.name for f in PlantParams.spec() if f.name != "seed" and f.name not in EQUIPMENT)
 COUPLED = ("perfusate_l", "line_resistance_mmhg_per_ml_min", "probe_r0_ohm", "rtd_ref_ohm")
 # Around the circuit: the plan's flow (the standard's 400-600 mL/min), the tubing calibration's error
 # (the pump delivers this share more than the board believes), and the heater's output stage.

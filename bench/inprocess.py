@@ -117,6 +117,9 @@ class PlantBoard:
     def pressure_mmhg(self) -> int:
         return int(self.plant.pressure_mmhg)
 
+    def flow_sensor_ma(self) -> float:
+        return self.plant.flow_sensor_ma()
+
     def reservoir_low(self) -> bool:
         return self.plant.reservoir_low()
 

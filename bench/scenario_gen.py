@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from hipec.emulator.faults import KINDS, ONE_SHOT, PROBE_KINDS
-from hipec.emulator.params import PlantParams
+from hipec.emulator.params import EQUIPMENT, PlantParams
 from hipec.emulator.plant import PROBES
 from hipec.runner import Plan
 
@@ -64,6 +64,8 @@ def _plant(rng: random.Random) -> dict[str, Any]:
     for f in PlantParams.spec():
         if f.name == "seed":
             plant["seed"] = rng.randrange(1, 2**31 - 1)
+            continue
+        if f.name in EQUIPMENT:
             continue
         if reference or rng.random() < 0.5:
             continue

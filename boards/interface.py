@@ -137,6 +137,12 @@ class BoardInterface:
         """True when the bubble detector on the inflow line sees air."""
         raise NotImplementedError
 
+    def flow_sensor_ma(self):
+        """The inline flow sensor's 4-20 mA loop current in mA (4 at no flow, 20 at its full scale), or
+        -1.0 on a board with no input for one. Read only where the configuration says a sensor is
+        fitted (pump.py)."""
+        raise NotImplementedError
+
     # ------------------------------------------------------------ watchdog
 
     def wdt_start(self, timeout_ms):

@@ -157,6 +157,9 @@ class McuBoard:
     def pressure_mmhg(self):
         raise NotImplementedError
 
+    def flow_sensor_ma(self):
+        raise NotImplementedError
+
     # ------------------------------------------------------------ outputs
 
     def _cutout_tick(self, _timer):

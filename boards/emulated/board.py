@@ -177,6 +177,10 @@ class Board:
     def air_in_line(self):
         return self._in[ch.IN_AIR] != 0
 
+    def flow_sensor_ma(self):
+        ua = self._in[ch.IN_FLOW_UA]
+        return ua / 1000.0 if ua >= 0 else -1.0
+
     # ---------------------------------------------------------------- watchdog
 
     def wdt_start(self, timeout_ms):

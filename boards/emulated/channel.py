@@ -25,5 +25,6 @@ IN_RESERVOIR_LOW = 11
 IN_AIR = 12
 IN_PUMP_STEPS = 13      # steps the stepper has executed since boot
 IN_HANG = 14            # 1 = the fault "firmware loop hang" is active
+IN_FLOW_UA = 15         # the flow sensor's loop current in microamperes (-1: none fitted)
 IN_WORDS = 16
 N_RTD = 9

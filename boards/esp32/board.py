@@ -86,6 +86,11 @@ class Board(McuBoard):
         self._accumulate()
         return self.steps
 
+    def flow_sensor_ma(self):
+        # Every ADC1 pin of the DevKitC carries a signal already (ADC2 is unusable with Wi-Fi): no flow
+        # sensor input on this board (docs/hardware.md).
+        return -1.0
+
     def pressure_mmhg(self):
         mv = self.adc.read_uv() // 1000
         span = Pins.PRESSURE_MV_AT_FULL - Pins.PRESSURE_MV_AT_0

@@ -47,6 +47,8 @@ class Pins:
     PRESSURE_MV_AT_0 = 333
     PRESSURE_MV_AT_FULL = 3000
     PRESSURE_FULL_MMHG = 750
+    FLOW_ADC = 27          # ADC1: the flow sensor's 4-20 mA loop across FLOW_SHUNT_OHM to ground
+    FLOW_SHUNT_OHM = 150   # 20 mA reads 3.0 V, within the 3.3 V ADC
 
 
 # The watchdog's REASON register (RP2040 datasheet 4.7.6): TIMER set when its timeout reset the chip,
@@ -85,6 +87,7 @@ class Board(McuBoard):
     def __init__(self):
         super().__init__(Pins)
         self.adc = machine.ADC(Pins.PRESSURE_ADC)
+        self.flow_adc = machine.ADC(Pins.FLOW_ADC)
 
     def _watchdog_bit(self):
         return machine.mem32[WATCHDOG_REASON] & REASON_TIMER != 0
@@ -126,6 +129,9 @@ class Board(McuBoard):
     def pump_steps(self):
         self._accumulate()
         return self.steps
+
+    def flow_sensor_ma(self):
+        return self.flow_adc.read_u16() * 3300 / 65535 / Pins.FLOW_SHUNT_OHM
 
     def pressure_mmhg(self):
         mv = self.adc.read_u16() * 3300 // 65535

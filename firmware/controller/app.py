@@ -314,6 +314,8 @@ class Controller:
             pump.stop()
         else:
             pump.tick(dt_s)
+        if cfg.flow_sensor_fitted:
+            pump.sense(self.board.flow_sensor_ma(), dt_s)
         asked.pump_msps = pump.msps
         interlock.drive(self.board, asked, reactions)
 

@@ -118,6 +118,8 @@ class Commands:
             "heat_balance_used_max": ctl.supervisor.balance.used_max,
             "heat_balance_extra_loss_w_per_c": ctl.supervisor.balance.extra_loss_w_per_c,
             "cap_trim_w": ctl.heater.cap_trim_w,
+            "flow_sensor_ml_min": ctl.pump.sensed_ml_min,
+            "flow_trim": ctl.pump.trim,
             "runaway_excess_c": ctl.supervisor.runaway.excess_c,
             "runaway_limit_c": ctl.supervisor.runaway.limit_c,
             "cutout": {"tripped": ctl.board.cutout.tripped, "trips": ctl.board.cutout.trips},

@@ -44,6 +44,8 @@ SPEC = {
     "ff_slope_tau_s": (FLOAT, 1.0, 120.0, "s"),
     "pump_ml_per_rev": (FLOAT, 1.0, 50.0, "mL/rev"),
     "pump_steps_per_rev": (INT, 200, 51200, "steps/rev"),
+    "flow_sensor_fitted": (INT, 0, 1, ""),
+    "flow_sensor_full_scale_ml_min": (FLOAT, 100.0, 5000.0, "mL/min"),
     "pump_accel_ml_min_per_s": (FLOAT, 10.0, 2000.0, "mL/min/s"),
     "flow_change_ml_min_per_s": (FLOAT, 0.5, 2000.0, "mL/min/s"),
     "circuit_prime_l": (FLOAT, 0.2, 3.0, "L"),
@@ -123,6 +125,10 @@ class Config:
         self.ff_slope_tau_s = 1.0
         self.pump_ml_per_rev = 10.0
         self.pump_steps_per_rev = 3200
+        # An inline flow sensor (clamp-on ultrasonic, 4-20 mA over its full scale) closes the flow loop
+        # where fitted (pump.py); without one the flow is as right as the tubing calibration.
+        self.flow_sensor_fitted = 0
+        self.flow_sensor_full_scale_ml_min = 1000.0
         # Pump acceleration limit: avoids pressure spikes in the lines when flow changes.
         self.pump_accel_ml_min_per_s = 200.0
         # A running flow changes this gently: the inflow line's heat loss per mL depends on the flow,

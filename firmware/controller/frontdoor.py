@@ -7,7 +7,8 @@ Safe mode (bootguard.py) refuses every request that would drive an output.
 
 The controller owns one FrontDoor and hands it itself; the methods act on the controller's parts.
 """
-from controller import interlock, session, settings
+from controller import fields, interlock, session, settings
+from controller.pump import FLOW_LOOP_MIN_MA
 from controller.errors import CommandError, BAD_STATE, NOT_READY
 from controller.autotune import RUNNING
 from controller.safety import ABS_MAX_SETPOINT_C
@@ -111,7 +112,7 @@ class FrontDoor:
         # value entered for the last one (a slip among them) cannot hold the next.
         ctl.door.set_vitals(0.0, 0)
         ctl.heater.reset()
-        ctl.pump.steps_at_start = ctl.board.pump_steps()
+        ctl.pump.restart_count()
         ctl.patient_start_ml = 0.0
 
     def acknowledge(self, i):
@@ -135,6 +136,14 @@ class FrontDoor:
 
     def set_config(self, changes):
         self.require("set_config")
+        if changes.get("flow_sensor_fitted") == 1:
+            # A sensor said to be fitted must be on its loop: otherwise the pump would run open loop while
+            # the configuration says closed.
+            ma = self.ctl.board.flow_sensor_ma()
+            if ma < FLOW_LOOP_MIN_MA:
+                fields.refuse("flow_sensor_fitted", "flow_sensor_fitted = 1 refused: the flow sensor input reads %.1f mA (at least %.1f "
+                              "expected): no sensor on its loop, or no input for one on this board"
+                              % (ma, FLOW_LOOP_MIN_MA))
         self.ctl.config.apply(changes)  # likewise, all or nothing
         settings.store(self.ctl)
 

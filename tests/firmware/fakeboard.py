@@ -27,6 +27,7 @@ class FakeBoard:
     # module beside the firmware in the board's heap: every attribute counts there).
     air = False  # what the air detector reports
     lived = 0  # ticks let pass by livehost.live(): its heartbeats' ids and the converters' noise
+    flow_ma = -1.0  # the flow sensor's loop current (-1: no input)
 
     def __init__(self, temp_c=22.0):
         self.now = 0
@@ -109,6 +110,9 @@ class FakeBoard:
 
     def reservoir_low(self):
         return False
+
+    def flow_sensor_ma(self):
+        return self.flow_ma
 
     def air_in_line(self):
         return self.air

@@ -19,6 +19,11 @@ def _p(default: float, unit: str, low: float, high: float, doc: str) -> Any:
     return field(default=default, metadata={"unit": unit, "min": low, "max": high, "doc": doc})
 
 
+# Parameters of equipment a site may fit, not of the circuit: the random plant generators (the scenario
+# campaign, the plant campaign) leave them at their defaults, so that their draws stay what they were.
+EQUIPMENT = ("flow_sensor", "flow_sensor_full_scale_ml_min", "flow_sensor_noise_ml_min")
+
+
 @dataclass(frozen=True)
 class PlantParams:
     # Room and perfusate
@@ -63,6 +68,10 @@ class PlantParams:
     abdominal_4_offset_c: float = _p(0.05, "degC", -1.0, 1.0, "fourth cavity probe (when fitted): offset from the mixed cavity")
     inflow_2_offset_c: float = _p(0.0, "degC", -0.3, 0.3, "redundant inflow probe: where it sits in the line against the inflow probe")
     seed: int = _p(1, "-", 0, 2**31 - 1, "seed of the probe noise")
+    # Equipment a site may fit (EQUIPMENT)
+    flow_sensor: int = _p(0, "-", 0, 1, "an inline flow sensor (clamp-on ultrasonic, 4-20 mA) on the inflow line")
+    flow_sensor_full_scale_ml_min: float = _p(1000.0, "mL/min", 100.0, 5000.0, "the flow sensor's 20 mA flow")
+    flow_sensor_noise_ml_min: float = _p(2.0, "mL/min", 0.0, 20.0, "the flow sensor's noise, one standard deviation")
 
     @staticmethod
     def spec() -> list[dataclasses.Field[Any]]:

@@ -253,9 +253,18 @@ class Plant:
         slot = self.elapsed_us // NOISE_PERIOD_US
         if slot != self._noise_slot:
             rng = random.Random((self.p.seed << NOISE_SLOT_BITS) + slot)
-            self._noise = [rng.gauss(0.0, 1.0) for _ in range(2 * len(PROBES))]
+            self._noise = [rng.gauss(0.0, 1.0) for _ in range(2 * len(PROBES) + 1)]
             self._noise_slot = slot
         return self._noise
+
+    def flow_sensor_ma(self) -> float:
+        """The inline flow sensor's loop current: 4 mA at no flow, 20 mA at its full scale, with its noise,
+        held within what a transmitter drives (3.8-20.5 mA, NAMUR NE 43); -1.0 where none is fitted."""
+        p = self.p
+        if not p.flow_sensor:
+            return -1.0
+        flow = self.flow_ml_min + self._tick_noise()[2 * len(PROBES)] * p.flow_sensor_noise_ml_min
+        return max(3.8, min(20.5, 4.0 + 16.0 * flow / p.flow_sensor_full_scale_ml_min))
 
     def reservoir_low(self) -> bool:
         return self.faults.reservoir_low or self.v_reservoir_l < self.p.reservoir_low_l

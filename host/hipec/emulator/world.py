@@ -176,6 +176,8 @@ class World:
         reply[ch.IN_AIR] = int(plant.air_in_line())
         reply[ch.IN_PUMP_STEPS] = int(plant.pump_steps)
         reply[ch.IN_HANG] = int(self.hang)
+        flow_ma = plant.flow_sensor_ma()
+        reply[ch.IN_FLOW_UA] = int(round(flow_ma * 1000.0)) if flow_ma >= 0.0 else -1
 
 
 class SideChannel:

@@ -141,9 +141,9 @@ class FrontDoor:
             # the configuration says closed.
             ma = self.ctl.board.flow_sensor_ma()
             if ma < FLOW_LOOP_MIN_MA:
-                fields.refuse("flow_sensor_fitted", "flow_sensor_fitted = 1 refused: the flow sensor input reads %.1f mA (at least %.1f "
-                              "expected): no sensor on its loop, or no input for one on this board"
-                              % (ma, FLOW_LOOP_MIN_MA))
+                fields.refuse("flow_sensor_fitted", "flow_sensor_fitted = 1 refused: the flow sensor input reads "
+                              "%.1f mA (at least %.1f expected): no sensor on its loop, or no input for one on "
+                              "this board" % (ma, FLOW_LOOP_MIN_MA))
         self.ctl.config.apply(changes)  # likewise, all or nothing
         settings.store(self.ctl)
 

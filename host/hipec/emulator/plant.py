@@ -39,6 +39,9 @@ NOISE_SLOT_BITS = 40
 # The probes in the board's converter order: the RTD codes the board reads follow it.
 PROBES = PROBE_NAMES
 PROBE_INDEX = {name: i for i, name in enumerate(PROBES)}
+# A noise tick's draws: one per probe for its converter, one per probe for interference, then the flow
+# sensor's.
+FLOW_NOISE = 2 * len(PROBES)
 
 
 @dataclass
@@ -249,11 +252,12 @@ class Plant:
 
     def _tick_noise(self) -> list[float]:
         """The standard normal draws of the current noise tick: one per probe for its converter, one
-        per probe for interference (a probe_noise fault), from the seed and the tick's number."""
+        per probe for interference (a probe_noise fault), the flow sensor's (FLOW_NOISE), from the seed and
+        the tick's number."""
         slot = self.elapsed_us // NOISE_PERIOD_US
         if slot != self._noise_slot:
             rng = random.Random((self.p.seed << NOISE_SLOT_BITS) + slot)
-            self._noise = [rng.gauss(0.0, 1.0) for _ in range(2 * len(PROBES) + 1)]
+            self._noise = [rng.gauss(0.0, 1.0) for _ in range(FLOW_NOISE + 1)]
             self._noise_slot = slot
         return self._noise
 
@@ -263,7 +267,7 @@ class Plant:
         p = self.p
         if not p.flow_sensor:
             return -1.0
-        flow = self.flow_ml_min + self._tick_noise()[2 * len(PROBES)] * p.flow_sensor_noise_ml_min
+        flow = self.flow_ml_min + self._tick_noise()[FLOW_NOISE] * p.flow_sensor_noise_ml_min
         return max(3.8, min(20.5, 4.0 + 16.0 * flow / p.flow_sensor_full_scale_ml_min))
 
     def reservoir_low(self) -> bool:

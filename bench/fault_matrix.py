@@ -22,11 +22,12 @@ import argparse
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from hipec.bridge import BoardLink
 from hipec.emulator.mcu import EmulatedMCU
+from hipec.emulator.params import PlantParams
 from hipec.runner import Plan, Progress, SessionRunner
 from hipec.store import DISCONNECTED, Store
 from hipec.tables import phase_names, protocol
@@ -65,6 +66,9 @@ class Case:
     alarm_in: tuple[tuple[str, str], ...] = ()
     # A plant event this many seconds after the fault, with its values: what makes the fault visible.
     then: tuple[str, float, tuple[tuple[str, float], ...]] | None = None
+    # Equipment the case's circuit has (plant parameters) and the board is told of (set_config).
+    plant: tuple[tuple[str, float], ...] = ()
+    config: tuple[tuple[str, float], ...] = ()
 
     def allowed_s(self, phase: str) -> float:
         return dict(self.allowed_s_in).get(phase, self.detect_s)
@@ -72,6 +76,10 @@ class Case:
     def alarm_for(self, phase: str) -> str | None:
         return dict(self.alarm_in).get(phase, self.alarm)
 
+
+# A circuit with the heater current transducer, and the board told so.
+SENSED_PLANT = (("heater_current_sensor", 1),)
+SENSED = (("heater_current_fitted", 1),)
 
 CASES = (
     # A probe reading jumps past the absolute limit: detection within 0.5 s of the crossing is required.
@@ -104,6 +112,13 @@ CASES = (
          alarm_in=(("PRIMING", "over_temperature"),)),
     Case("heater_dead", "heater_dead", "heat_balance", "high", 260.0, heater_off=True, window_s=300.0,
          harmless_in=("COOLDOWN",)),
+    # With a current transducer on the heater's supply (heater_current.py) the stuck switch is seen the
+    # moment its drive falls, in every phase; a dead element once it has drawn nothing while driven over a
+    # few seconds' mean (heater_current.py), where the heat balance takes minutes.
+    Case("heater_stuck_on_sensed", "heater_stuck_on", "heater_switch_failed", "high", 1.0, heater_off=True,
+         bypass_open=True, harmless_in=("COOLDOWN",), plant=SENSED_PLANT, config=SENSED),
+    Case("heater_dead_sensed", "heater_dead", "heater_current_lost", "medium", 20.0, window_s=60.0,
+         harmless_in=("COOLDOWN",), plant=SENSED_PLANT, config=SENSED),
     Case("pump_stall", "pump_stall", "pressure_high", "high", 10.0, heater_off=True, pump_stop=True),
     Case("air_in_line", "air_in_line", "air_in_line", "high", 1.0, heater_off=True, pump_stop=True),
     Case("reservoir_low", "reservoir_low", "reservoir_low", "medium", 3.0),
@@ -141,7 +156,8 @@ class CaseRun:
         self.case = case
         self.phase = phase
         self.port = folder / "board"
-        self.mcu = EmulatedMCU(speed=None, host_sync=True, port_link=self.port)
+        self.mcu = EmulatedMCU(replace(PlantParams(), **dict(case.plant)), speed=None, host_sync=True,
+                               port_link=self.port)
         self.store = Store(folder / "record.sqlite")
         self.inject_ms: int | None = None
         self.phase_since_ms: int | None = None
@@ -187,6 +203,8 @@ class CaseRun:
         self.mcu.start()
         try:
             link = BoardLink(str(self.port), reply_timeout_s=0.3, retries=1)
+            if self.case.config:
+                link.request("set_config", dict(self.case.config))
             self.runner = SessionRunner(link, self.store, PLAN, self.watch,
                                         reconnect=lambda: BoardLink(str(self.port), reply_timeout_s=0.3, retries=1),
                                         reconnect_s=120.0)

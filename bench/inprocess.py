@@ -120,6 +120,9 @@ class PlantBoard:
     def flow_sensor_ma(self) -> float:
         return self.plant.flow_sensor_ma()
 
+    def heater_current_ma(self) -> float:
+        return self.plant.heater_current_ma()
+
     def reservoir_low(self) -> bool:
         return self.plant.reservoir_low()
 

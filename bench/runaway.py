@@ -20,7 +20,10 @@ Noise: with --noise-seeds N, detection in TREATMENT (60 s in, plus 0.37 s per se
 falls at every point of a tick and of the noise) on converters of 0.05 to 0.2 degC of noise, over N noise
 seeds each: the median and worst detection time.
 
-Usage: python bench/runaway.py [--random N] [--seed S] [--workers W] [--noise-seeds N] [--json]
+With --current the random circuits have a heater current transducer fitted (an element drawing 0.92-1.18
+times its nameplate current, transducers of every standard range and noise): its alarms count as well.
+
+Usage: python bench/runaway.py [--random N] [--seed S] [--workers W] [--noise-seeds N] [--current] [--json]
 """
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ import statistics
 import sys
 from collections import Counter
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +46,7 @@ from hipec.runner import Plan  # noqa: E402
 from hipec.tables import phase_names, protocol  # noqa: E402
 from inprocess import Harness  # noqa: E402
 from controller.errors import CommandError  # noqa: E402
+from controller.heater_current import HEATER_CURRENT_MARGIN  # noqa: E402
 import scenario_gen  # noqa: E402
 from workers import run_all  # noqa: E402
 
@@ -50,10 +55,13 @@ AFTER_S = 60.0
 # A fault-free run ends this long into TREATMENT.
 TREATMENT_S = 300.0
 GIVE_UP_S = 3600.0
-SAFETY_CHANNEL = ("heater_runaway", "inflow_disagreement")
+SAFETY_CHANNEL = ("heater_runaway", "inflow_disagreement", "heater_switch_failed", "heater_current_lost")
 WITHHELD = ("heat_balance", "temp_high", "temp_low")
 # A fault-free run is over once the session has ended or waits for an operator.
 ENDED = phase_names(protocol.FINAL + (protocol.PAUSED,))
+# A circuit with the heater current transducer fitted, and the board told so.
+SENSED_PLANT: dict[str, Any] = {"heater_current_sensor": 1}
+SENSED: dict[str, Any] = {"heater_current_fitted": 1}
 VARIANTS: tuple[tuple[str, dict[str, Any], dict[str, Any], str, float], ...] = (
     # name, plant overrides, site settings, phase, seconds in the phase before the switch sticks
     ("reference, 500 mL/min", {}, {}, "TREATMENT", 60.0),
@@ -65,6 +73,12 @@ VARIANTS: tuple[tuple[str, dict[str, Any], dict[str, Any], str, float], ...] = (
     ("5 s into HEATING", {}, {}, "HEATING", 5.0),
     ("60 s into HEATING", {}, {}, "HEATING", 60.0),
     ("in PRIMING, bypass open", {}, {}, "PRIMING", 30.0),
+    # The same switch with a current transducer on the heater's supply (heater_current.py).
+    ("transducer: reference, 500 mL/min", SENSED_PLANT, SENSED, "TREATMENT", 60.0),
+    ("transducer: probe noise 0.2 degC", {**SENSED_PLANT, "probe_noise_c": 0.2}, SENSED, "TREATMENT", 60.0),
+    ("transducer: SSR heater (2 s windows)", SENSED_PLANT, {**SENSED, "heater_output": 1}, "TREATMENT", 60.0),
+    ("transducer: 5 s into HEATING", SENSED_PLANT, SENSED, "HEATING", 5.0),
+    ("transducer: in PRIMING, bypass open", SENSED_PLANT, SENSED, "PRIMING", 30.0),
 )
 PLAN_FIELDS = ("flow_ml_min",)
 
@@ -116,21 +130,45 @@ NOISE_LEVELS_C = (0.05, 0.1, 0.15, 0.2)
 
 
 def noise_detection(seeds: int) -> list[dict[str, Any]]:
-    """Detection in TREATMENT against converter noise: per noise level, the median and worst over seeds."""
+    """Detection in TREATMENT against converter noise: per noise level, the median and worst over seeds,
+    without and with the heater current transducer."""
     rows = []
     for noise_c in NOISE_LEVELS_C:
-        times = []
-        for seed in range(1, seeds + 1):
-            r = detection("noise", {"probe_noise_c": noise_c, "seed": seed}, {}, "TREATMENT", 60.0 + (seed - 1) * 0.37)
-            times.append(r["detect_s"] if r["detect_s"] is not None else float("inf"))
-        times.sort()
-        rows.append({"probe_noise_c": noise_c, "seeds": seeds, "median_s": statistics.median(times),
-                     "worst_s": times[-1]})
+        row: dict[str, Any] = {"probe_noise_c": noise_c, "seeds": seeds}
+        for key, plant, settings in (("", {}, {}), ("sensed_", SENSED_PLANT, SENSED)):
+            times = []
+            for seed in range(1, seeds + 1):
+                r = detection("noise", {**plant, "probe_noise_c": noise_c, "seed": seed}, settings, "TREATMENT",
+                              60.0 + (seed - 1) * 0.37)
+                times.append(r["detect_s"] if r["detect_s"] is not None else float("inf"))
+            times.sort()
+            row[key + "median_s"] = statistics.median(times)
+            row[key + "worst_s"] = times[-1]
+        rows.append(row)
     return rows
 
 
-def false_alarms(seed: int) -> dict[str, Any]:
-    """One fault-free session on a random circuit: the safety channel's alarms raised in it."""
+# Standard ranges of heater current transducers, A: a circuit's is the smallest above its element's
+# current with a quarter to spare.
+TRANSDUCER_RANGES_A = (5.0, 10.0, 20.0, 30.0, 50.0)
+
+
+def _fit_transducer(seed: int, plant_overrides: dict[str, Any], config: dict[str, Any]) -> None:
+    """A current transducer on a random circuit's heater, from its own draws (the circuit's stay as they
+    were): the supply such that the element draws 0.92-1.18 times its nameplate current (rated power over
+    230 V), the transducer's range and its noise (0.1-1 % of its range)."""
+    rng = random.Random(seed * 7919 + 17)
+    nameplate_a = config.get("heater_rated_w", PlantParams().heater_max_w) / 230.0
+    full_scale_a = next((r for r in TRANSDUCER_RANGES_A if r >= 1.25 * nameplate_a), TRANSDUCER_RANGES_A[-1])
+    plant_overrides.update(heater_current_sensor=1, heater_supply_v=rng.uniform(195.0, 250.0),
+                           heater_current_full_scale_a=full_scale_a,
+                           heater_current_noise_a=rng.uniform(0.001, 0.01) * full_scale_a)
+    config.update(heater_current_fitted=1, heater_supply_v=230.0, heater_current_full_scale_a=full_scale_a)
+
+
+def false_alarms(seed: int, sensed: bool = False) -> dict[str, Any]:
+    """One fault-free session on a random circuit: the safety channel's alarms raised in it. sensed: with
+    the heater current transducer fitted."""
     rng = random.Random(seed)
     plant_overrides = scenario_gen._plant(rng)
     plan = replace(scenario_gen._plan(rng, replace(PlantParams(), **plant_overrides)),
@@ -138,6 +176,9 @@ def false_alarms(seed: int) -> dict[str, Any]:
     scenario_gen._working_line(rng, plant_overrides, plan.flow_ml_min)
     params = replace(PlantParams(), **plant_overrides)
     config = scenario_gen._config(rng, params)
+    if sensed:
+        _fit_transducer(seed, plant_overrides, config)
+        params = replace(PlantParams(), **plant_overrides)
     try:
         h = Harness(params, plan, config)
     except CommandError as exc:  # the generator's one-in-ten converter the board refuses
@@ -148,6 +189,7 @@ def false_alarms(seed: int) -> dict[str, Any]:
     raised: list[str] = []
     seen: set[str] = set()
     worst: float | None = None
+    current_worst: float | None = None  # the current watch's closest approach to its margin (share of rated)
     exchanger_peak_c = 0.0
     treatment_s = 0.0
     t_s = 0.0
@@ -159,6 +201,10 @@ def false_alarms(seed: int) -> dict[str, Any]:
         if watch.started and watch.settle_s <= 0.0:
             closest = watch.excess_c - watch.limit_c
             worst = closest if worst is None else max(worst, closest)
+        current = h.ctl.supervisor.current
+        if sensed and h.ctl.inputs.heater_enabled:
+            closest = current.excess_share - HEATER_CURRENT_MARGIN
+            current_worst = closest if current_worst is None else max(current_worst, closest)
         for name in h.ctl.alarms.active_names():
             if name not in seen:
                 seen.add(name)
@@ -171,6 +217,7 @@ def false_alarms(seed: int) -> dict[str, Any]:
     return {"seed": seed, "alarms": raised, "safety_channel": [a for a in raised if a in SAFETY_CHANNEL],
             "ended_in": _phase(h), "board_s": round(t_s),
             "runaway_closest_c": None if worst is None else round(worst, 3),
+            "current_closest": None if current_worst is None else round(current_worst, 3),
             "exchanger_peak_c": round(exchanger_peak_c, 2), "element_lag_s": params.heater_tau_s}
 
 
@@ -192,11 +239,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--noise-seeds", type=int, default=0, help="noise seeds per level for the noise table")
+    parser.add_argument("--current", action="store_true",
+                        help="fit the heater current transducer on the random circuits")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     rows = [detection(*variant) for variant in VARIANTS]
     noise_rows = noise_detection(args.noise_seeds) if args.noise_seeds > 0 else []
-    runs = run_all(list(range(args.seed, args.seed + args.random)), false_alarms, args.workers, 3600.0,
+    runs = run_all(list(range(args.seed, args.seed + args.random)),
+                   partial(false_alarms, sensed=args.current), args.workers, 3600.0,
                    lambda seed, why: {"seed": seed, "alarms": [], "safety_channel": [f"run failed: {why}"],
                                       "ended_in": "failed", "board_s": 0, "runaway_closest_c": None,
                                       "exchanger_peak_c": 0.0, "element_lag_s": 0.0},
@@ -207,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
                "flagged": [(r["seed"], r["safety_channel"], r["element_lag_s"], r["exchanger_peak_c"]) for r in flagged],
                "runaway_closest_c": max((r["runaway_closest_c"] for r in runs if r["runaway_closest_c"] is not None),
                                         default=None),
+               "current_closest": max((r["current_closest"] for r in runs if r.get("current_closest") is not None),
+                                      default=None),
                "ended_in": dict(sorted(Counter(str(r["ended_in"]).split(":")[0] for r in runs).items()))}
     if args.json:
         print(json.dumps({"detection": rows, "noise": noise_rows, "false_alarms": runs, "summary": summary}))
@@ -219,15 +271,19 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['exchanger_peak_c']} | {r['patient_max_c'] or '-'} |")
     if noise_rows:
         print()
-        print("| converter noise (°C) | detected in, median (s) | worst (s) | seeds |")
-        print("|---|---|---|---|")
+        print("| converter noise (°C) | detected in, median (s) | worst (s) | with the current transducer, median (s) "
+              "| worst (s) | seeds |")
+        print("|---|---|---|---|---|---|")
         for n in noise_rows:
-            print(f"| {n['probe_noise_c']} | {n['median_s']} | {n['worst_s']} | {n['seeds']} |")
+            print(f"| {n['probe_noise_c']} | {n['median_s']} | {n['worst_s']} | {n['sensed_median_s']} | "
+                  f"{n['sensed_worst_s']} | {n['seeds']} |")
     print()
     print(f"fault-free sessions on {len(runs)} random circuits from seed {args.seed}: "
           f"{len(flagged)} raised a safety-channel alarm (seed, alarms, true element lag s, true exchanger peak "
           f"degC): {summary['flagged']}; the runaway excess came within "
-          f"{summary['runaway_closest_c']} degC of its tolerance (positive: over it); sessions ended in "
+          f"{summary['runaway_closest_c']} degC of its tolerance (positive: over it)"
+          + (f", the heater current's excess within {summary['current_closest']} of its margin (share of the rated "
+             f"current)" if args.current else "") + "; sessions ended in "
           f"{summary['ended_in']}")
     return 0
 

@@ -143,6 +143,12 @@ class BoardInterface:
         fitted (pump.py)."""
         raise NotImplementedError
 
+    def heater_current_ma(self):
+        """The heater current transducer's 4-20 mA loop current in mA (4 at no current, 20 at its full
+        scale, averaged over its response), or -1.0 on a board with no input for one. Read only where
+        the configuration says a transducer is fitted (heater_current.py)."""
+        raise NotImplementedError
+
     # ------------------------------------------------------------ watchdog
 
     def wdt_start(self, timeout_ms):

@@ -160,6 +160,9 @@ class McuBoard:
     def flow_sensor_ma(self):
         raise NotImplementedError
 
+    def heater_current_ma(self):
+        raise NotImplementedError
+
     # ------------------------------------------------------------ outputs
 
     def _cutout_tick(self, _timer):

@@ -181,6 +181,10 @@ class Board:
         ua = self._in[ch.IN_FLOW_UA]
         return ua / 1000.0 if ua >= 0 else -1.0
 
+    def heater_current_ma(self):
+        ua = self._in[ch.IN_HEATER_CURRENT_UA]
+        return ua / 1000.0 if ua >= 0 else -1.0
+
     # ---------------------------------------------------------------- watchdog
 
     def wdt_start(self, timeout_ms):

@@ -26,5 +26,6 @@ IN_AIR = 12
 IN_PUMP_STEPS = 13      # steps the stepper has executed since boot
 IN_HANG = 14            # 1 = the fault "firmware loop hang" is active
 IN_FLOW_UA = 15         # the flow sensor's loop current in microamperes (-1: none fitted)
-IN_WORDS = 16
+IN_HEATER_CURRENT_UA = 16  # the heater current transducer's loop current in microamperes (-1: none fitted)
+IN_WORDS = 17
 N_RTD = 9

@@ -91,6 +91,10 @@ class Board(McuBoard):
         # sensor input on this board (docs/hardware.md).
         return -1.0
 
+    def heater_current_ma(self):
+        # Nor for a heater current transducer, for the same reason.
+        return -1.0
+
     def pressure_mmhg(self):
         mv = self.adc.read_uv() // 1000
         span = Pins.PRESSURE_MV_AT_FULL - Pins.PRESSURE_MV_AT_0

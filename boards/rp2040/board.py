@@ -49,6 +49,8 @@ class Pins:
     PRESSURE_FULL_MMHG = 750
     FLOW_ADC = 27          # ADC1: the flow sensor's 4-20 mA loop across FLOW_SHUNT_OHM to ground
     FLOW_SHUNT_OHM = 150   # 20 mA reads 3.0 V, within the 3.3 V ADC
+    HEATER_CURRENT_ADC = 28          # ADC2: the heater current transducer's 4-20 mA loop, likewise
+    HEATER_CURRENT_SHUNT_OHM = 150
 
 
 # The watchdog's REASON register (RP2040 datasheet 4.7.6): TIMER set when its timeout reset the chip,
@@ -88,6 +90,7 @@ class Board(McuBoard):
         super().__init__(Pins)
         self.adc = machine.ADC(Pins.PRESSURE_ADC)
         self.flow_adc = machine.ADC(Pins.FLOW_ADC)
+        self.current_adc = machine.ADC(Pins.HEATER_CURRENT_ADC)
 
     def _watchdog_bit(self):
         return machine.mem32[WATCHDOG_REASON] & REASON_TIMER != 0
@@ -132,6 +135,9 @@ class Board(McuBoard):
 
     def flow_sensor_ma(self):
         return self.flow_adc.read_u16() * 3300 / 65535 / Pins.FLOW_SHUNT_OHM
+
+    def heater_current_ma(self):
+        return self.current_adc.read_u16() * 3300 / 65535 / Pins.HEATER_CURRENT_SHUNT_OHM
 
     def pressure_mmhg(self):
         mv = self.adc.read_u16() * 3300 // 65535

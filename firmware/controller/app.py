@@ -175,7 +175,11 @@ class Controller:
         inp.filling = self.filling
         inp.heater_w = self.heater_w
         inp.heater_written_w = self.asked.written_pm * self.config.heater_rated_w / 1000.0
-        inp.heater_enabled = self.asked.heater_relay and not self.alarms.reactions & HEATER_OFF
+        # (the cut-out holds the relay open whatever was asked: nothing can conduct then)
+        inp.cutout_holding = board.cutout.holding()
+        inp.heater_enabled = self.asked.heater_relay and not self.alarms.reactions & HEATER_OFF \
+            and not board.cutout.tripped
+        inp.heater_current_ma = board.heater_current_ma() if self.config.heater_current_fitted else -1.0
         inp.flow_ml_min = pump.flow_ml_min
         inp.target_flow_ml_min = pump.target_ml_min
         inp.steps_per_s = pump.steps_per_s(pump.flow_ml_min)

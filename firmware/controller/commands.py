@@ -120,6 +120,7 @@ class Commands:
             "cap_trim_w": ctl.heater.cap_trim_w,
             "flow_sensor_ml_min": ctl.pump.sensed_ml_min,
             "flow_trim": ctl.pump.trim,
+            "heater_current_a": ctl.supervisor.current.current_a,
             "runaway_excess_c": ctl.supervisor.runaway.excess_c,
             "runaway_limit_c": ctl.supervisor.runaway.limit_c,
             "cutout": {"tripped": ctl.board.cutout.tripped, "trips": ctl.board.cutout.trips},

@@ -23,6 +23,9 @@ SPEC = {
     "inflow_2_fitted": (INT, 0, 1, ""),
     "heater_outlet_fitted": (INT, 0, 1, ""),
     "heater_rated_w": (FLOAT, 100.0, 3000.0, "W"),
+    "heater_supply_v": (FLOAT, 12.0, 250.0, "V"),
+    "heater_current_fitted": (INT, 0, 1, ""),
+    "heater_current_full_scale_a": (FLOAT, 1.0, 100.0, "A"),
     "kp_w_per_c": (FLOAT, 0.0, 500.0, "W/degC"),
     "ti_s": (FLOAT, 1.0, 3600.0, "s"),
     "kp_far_w_per_c": (FLOAT, 0.0, 1000.0, "W/degC"),
@@ -82,6 +85,13 @@ class Config:
         self.heater_outlet_fitted = 1
         # Heater rated power: the feed-forward and the gains are in watts, the output is a duty.
         self.heater_rated_w = 1500.0
+        # The element's supply (mains, or the DC supply of a PWM heater): its rated current is the rated
+        # power over this. A current transducer on that supply (4-20 mA over its full scale) sees a
+        # switch failed closed the moment the drive falls (heater_current.py); without one the
+        # exchanger-outlet probe's runaway watch does, seconds later.
+        self.heater_supply_v = 230.0
+        self.heater_current_fitted = 0
+        self.heater_current_full_scale_a = 10.0
         # PID gains at the reference flow, on the Smith predictor's estimate (heater-to-outlet gain
         # 1/(flow*c_p), heat exchanger lag ~30 s at 500 mL/min); all are rescaled with flow. The in-band
         # gain is gentle (noise, model mismatch in transients); outside the band kp_far drives heat-up.

@@ -65,6 +65,10 @@ class Cutout:
         code = self.last[i]
         return CODE_SHORT < code < CODE_OPEN and code >= limits[i]
 
+    def holding(self):
+        """Tripped, with either probe not yet below the release limit: what over_temperature shows."""
+        return self.tripped and (self._over(0, self.release_limits) or self._over(1, self.release_limits))
+
     def release(self):
         """Let the heater be driven again if both probes read below the release limit; True if released."""
         if not (self._over(0, self.release_limits) or self._over(1, self.release_limits)):

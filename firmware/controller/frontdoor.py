@@ -8,7 +8,7 @@ Safe mode (bootguard.py) refuses every request that would drive an output.
 The controller owns one FrontDoor and hands it itself; the methods act on the controller's parts.
 """
 from controller import fields, interlock, session, settings
-from controller.pump import FLOW_LOOP_MIN_MA
+from controller.loop import LOOP_MIN_MA
 from controller.errors import CommandError, BAD_STATE, NOT_READY
 from controller.autotune import RUNNING
 from controller.safety import ABS_MAX_SETPOINT_C
@@ -136,14 +136,14 @@ class FrontDoor:
 
     def set_config(self, changes):
         self.require("set_config")
+        # A loop input said to be fitted must have its transmitter on the loop: otherwise the configuration
+        # would say closed loop (the flow) or protected (the heater's current) while nothing is read.
+        board = self.ctl.board
         if changes.get("flow_sensor_fitted") == 1:
-            # A sensor said to be fitted must be on its loop: otherwise the pump would run open loop while
-            # the configuration says closed.
-            ma = self.ctl.board.flow_sensor_ma()
-            if ma < FLOW_LOOP_MIN_MA:
-                fields.refuse("flow_sensor_fitted", "flow_sensor_fitted = 1 refused: the flow sensor input reads "
-                              "%.1f mA (at least %.1f expected): no sensor on its loop, or no input for one on "
-                              "this board" % (ma, FLOW_LOOP_MIN_MA))
+            _refuse_without_loop("flow_sensor_fitted", "flow sensor", "sensor", board.flow_sensor_ma())
+        if changes.get("heater_current_fitted") == 1:
+            _refuse_without_loop("heater_current_fitted", "heater current", "transducer",
+                                 board.heater_current_ma())
         self.ctl.config.apply(changes)  # likewise, all or nothing
         settings.store(self.ctl)
 
@@ -197,3 +197,9 @@ class FrontDoor:
     def enter_repl(self):
         self.require("enter_repl")
         self.ctl.repl_requested = True
+
+
+def _refuse_without_loop(name, what, device, loop_ma):
+    if loop_ma < LOOP_MIN_MA:
+        fields.refuse(name, "%s = 1 refused: the %s input reads %.1f mA (at least %.1f expected): no %s on "
+                      "its loop, or no input for one on this board" % (name, what, loop_ma, LOOP_MIN_MA, device))

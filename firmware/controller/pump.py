@@ -21,7 +21,7 @@ step really moves over what the calibration says, slowly follows the measured ov
 within FLOW_TRIM_MAX; the step rate, the delivered volume and the flow the heater is given all carry it.
 A loop current outside the transmitter's range (NAMUR NE 43) is a sensor fault: the trim holds.
 """
-from controller import fields
+from controller import fields, loop
 
 # Slow enough to collect into a graduated cylinder without splashing, fast enough not to bore.
 CALIBRATION_FLOW_ML_MIN = 300.0
@@ -30,12 +30,6 @@ MIN_ML_PER_REV = 1.0
 MAX_ML_PER_REV = 50.0
 # Most exchanger-and-line volumes a flush lasts while the fluid still reads hot.
 FLUSH_MAX_VOLUMES = 4.0
-# The flow sensor's loop: 4 mA at no flow, 20 mA at full scale; outside 3.6-21 mA the transmitter or its
-# wiring has failed (NAMUR NE 43).
-FLOW_LOOP_ZERO_MA = 4.0
-FLOW_LOOP_SPAN_MA = 16.0
-FLOW_LOOP_MIN_MA = 3.6
-FLOW_LOOP_MAX_MA = 21.0
 # The sensed flow's smoothing (an ultrasonic meter's reading jitters by a few mL/min), and how long the
 # trim takes to follow it: four times the smoothing, so the loop stays calm, and short enough to have
 # learnt the tube early in priming (at 60 s the heat-up was still adapting to it: 0.086 degC of overshoot
@@ -101,10 +95,11 @@ class Pump:
 
     def sense(self, loop_ma, dt_s):
         """One tick of the flow sensor's loop current (mA); learns the trim while the flow holds steady."""
-        if loop_ma < FLOW_LOOP_MIN_MA or loop_ma > FLOW_LOOP_MAX_MA:
+        full_share = loop.share(loop_ma)
+        if full_share < 0.0:
             self.sensed_ml_min = -1.0
             return
-        sensed = (loop_ma - FLOW_LOOP_ZERO_MA) / FLOW_LOOP_SPAN_MA * self.config.flow_sensor_full_scale_ml_min
+        sensed = full_share * self.config.flow_sensor_full_scale_ml_min
         if self.sensed_ml_min < 0.0:
             self.sensed_ml_min = sensed
         self.sensed_ml_min += (sensed - self.sensed_ml_min) * dt_s / (FLOW_SMOOTH_S + dt_s)

@@ -10,6 +10,7 @@ from array import array
 
 from controller import probes
 from controller.balance import HeatBalance
+from controller.heater_current import HeaterCurrentWatch
 from controller.runaway import RunawayWatch
 from controller.stuck import StuckProbes
 from controller.tables import (OVER_TEMPERATURE, TEMP_HIGH, TEMP_LOW, CONTROL_PROBE_FAILED,
@@ -17,7 +18,7 @@ from controller.tables import (OVER_TEMPERATURE, TEMP_HIGH, TEMP_LOW, CONTROL_PR
                                AIR_IN_LINE, RESERVOIR_LOW, FLOW_DEVIATION, LINK_LOST, HOST_ABSENT,
                                TREATMENT_OVERRUN, CORE_TEMP_HIGH, CORE_TEMP_CRITICAL, HEART_RATE_HIGH,
                                WATCHDOG_RESET, INFLOW_DISAGREEMENT, HEATER_RUNAWAY, NO_PROGRESS,
-                               VITALS_MAX_AGE_MS)
+                               HEATER_SWITCH_FAILED, HEATER_CURRENT_LOST, VITALS_MAX_AGE_MS)
 
 # Highest setpoint any plan may ask for: 1 degC above the C-HIPEC target of 43.0 degC.
 ABS_MAX_SETPOINT_C = 44.0
@@ -97,6 +98,8 @@ class Inputs:
         self.heater_w = 0.0            # (last tick) heater power control demanded, W
         self.heater_written_w = 0.0    # (last tick) power the switch was driven with (0 with the relay open), W
         self.heater_enabled = False    # (last tick) the safety relay in series with the switch was closed
+        self.heater_current_ma = -1.0  # this tick's heater current transducer loop, mA (-1.0: none fitted)
+        self.cutout_holding = False    # this tick: the board's cut-out holds the heater off (cutout.py)
         self.flow_ml_min = 0.0         # (last tick) flow the pump was commanded, mL/min
         self.target_flow_ml_min = 0.0  # (last tick) flow the pump ramps to, mL/min
         self.steps_per_s = 0.0         # (last tick) step rate commanded, steps/s
@@ -134,6 +137,7 @@ class Supervisor:
         self.progress_ms = 0         # since it last came PROGRESS_MIN_C closer
         self.progress_band_ms = 0    # in band without a break
         self.runaway = RunawayWatch(config)
+        self.current = HeaterCurrentWatch(config)
         self.balance = HeatBalance(config)
 
     def _persist(self, timer, active, dt_ms, needed_ms):
@@ -152,9 +156,11 @@ class Supervisor:
         setpoint = inp.setpoint_c
         circulating = inp.flow_ml_min > 0.0
 
-        # Absolute limit: the raw (unfiltered) reading of any probe, so detection adds no filter lag.
+        # Absolute limit: the raw (unfiltered) reading of any probe, so detection adds no filter lag; and
+        # whenever the independent cut-out holds the heater off (it trips at the code just below the limit,
+        # so a reading of 44.99 degC can trip it: held off with no alarm, a session stalled in silence).
         hottest = p.hottest_c()
-        a.set(OVER_TEMPERATURE, hottest >= ABS_CUTOFF_C, hottest)
+        a.set(OVER_TEMPERATURE, hottest >= ABS_CUTOFF_C or inp.cutout_holding, hottest)
 
         inflow_ok = p.valid[probes.INFLOW]
         # Too hot is judged on the raw reading (no filter lag), of the higher of the two inflow probes:
@@ -208,6 +214,7 @@ class Supervisor:
             apart = p.temp_c[probes.INFLOW] - p.temp_c[probes.INFLOW_2]
         a.set(INFLOW_DISAGREEMENT, apart > INFLOW_DISAGREEMENT_C or apart < -INFLOW_DISAGREEMENT_C, apart)
         self._runaway(p, inp, dt_ms)
+        self._heater_current(inp, dt_ms)
 
         self._heat_balance(p, inp, dt_ms)
         self._progress(inp, dt_ms)
@@ -287,6 +294,19 @@ class Supervisor:
         running_away = watch.update(p.raw_c[probes.HEATER_OUTLET], p.temp_c[probes.RESERVOIR], inp.flow_ml_min,
                                     inp.heater_written_w, dt_ms / 1000.0)
         self.alarms.set(HEATER_RUNAWAY, running_away, watch.excess_c)
+
+    def _heater_current(self, inp, dt_ms):
+        """The element's current against its drive (heater_current.py), where a transducer is fitted."""
+        watch = self.current
+        if not (self.config.heater_current_fitted and inp.heater_enabled):
+            watch.read(inp.heater_current_ma)  # for diagnostics: the current with the relay open
+            watch.reset()
+            self.alarms.set(HEATER_SWITCH_FAILED, False, 0.0)
+            self.alarms.set(HEATER_CURRENT_LOST, False, 0.0)
+            return
+        failed = watch.update(inp.heater_current_ma, inp.heater_written_w / self.config.heater_rated_w, dt_ms)
+        self.alarms.set(HEATER_SWITCH_FAILED, failed, watch.current_a)
+        self.alarms.set(HEATER_CURRENT_LOST, watch.lost, watch.current_a)
 
     def _heat_balance(self, p, inp, dt_ms):
         """The inflow against heater power, flow and the reservoir (balance.py); while heating up, the

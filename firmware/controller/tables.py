@@ -13,10 +13,11 @@ PROTOCOL_VERSION = 2
 SETTINGS_VERSION = 2
 # Request ids run 1..2**32-1; events carry id 0.
 MAX_REQUEST_ID = 0xFFFFFFFF
-# Largest message (CBOR payload) either side may send; the largest replies (describe, a telemetry_pull
-# of PULL_MAX_RECORDS records, get_alarms with every alarm active) fit, and the board's receive buffer
-# and reply cache stay small.
-MAX_PAYLOAD_BYTES = 1024
+# Largest message (CBOR payload) either side may send; the largest replies (status and get_alarms with
+# every alarm active, get_config, describe, a telemetry_pull of PULL_MAX_RECORDS records) fit with
+# room for a few more alarms and settings (1024 until the heater current transducer's two alarms and
+# settings), and the board's receive buffer and reply cache stay small (five buffers of about this size).
+MAX_PAYLOAD_BYTES = 1280
 # Most records in one telemetry_pull reply (at most 106 bytes each), and most events in one events_pull
 # reply (an alarm event is under 110 bytes): both replies stay under MAX_PAYLOAD_BYTES.
 PULL_MAX_RECORDS = 8
@@ -116,6 +117,11 @@ ALARM_RULES = (
     # heating up, the controlled temperature has come no closer to the target for ten minutes: the heater
     # at its limit (power, losses, the outlet's cap) or control off its mark; persistence 0: its own window
     ("no_progress", MEDIUM, False, 0, 0, False, ""),
+    # the element draws current its drive does not explain (heater_current.py): a switch failed closed
+    ("heater_switch_failed", HIGH, True, 300, HEATER_OFF | BYPASS | FAULT_HOLD, True, ""),
+    # driven, the element draws no current, or the current transducer's loop failed: no heat, or no
+    # protection against a switch failed closed but the runaway watch's
+    ("heater_current_lost", MEDIUM, False, 2000, 0, False, ""),
 )
 # The same table by column, indexed by alarm number: what the firmware's per-tick loops read.
 ALARM_NAMES = tuple(rule[0] for rule in ALARM_RULES)
@@ -148,6 +154,8 @@ WATCHDOG_RESET = 17
 INFLOW_DISAGREEMENT = 18
 HEATER_RUNAWAY = 19
 NO_PROGRESS = 20
+HEATER_SWITCH_FAILED = 21
+HEATER_CURRENT_LOST = 22
 
 # What happened to an alarm, as `state` in alarm events.
 RAISED = 1

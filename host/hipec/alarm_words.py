@@ -36,6 +36,10 @@ ALARM_WORDS = {
     "heater_runaway": "heater outlet hotter than the power explains (switch stuck on?): heater off",
     "no_progress": "not reaching the target: no closer in 10 min; check heater power, circuit losses "
                    "(room, lines, open abdomen), flow and the probes",
+    "heater_switch_failed": "heater draws current while switched off (switch failed closed): heater relay "
+                            "open, bypass open; replace the heater switch",
+    "heater_current_lost": "heater draws no current while driven, or its current sensor failed: check the "
+                           "element, its fuse and thermal cut-out, the sensor's loop",
 }
 
 
@@ -47,6 +51,7 @@ VALUE_UNITS = {
     "link_lost": "ms", "host_absent": "ms", "treatment_overrun": "s", "core_temp_high": "degC core",
     "core_temp_critical": "degC core", "heart_rate_high": "/min", "watchdog_reset": "",
     "inflow_disagreement": "degC apart", "heater_runaway": "degC over", "no_progress": "degC off",
+    "heater_switch_failed": "A", "heater_current_lost": "A",
 }
 
 
@@ -61,6 +66,7 @@ FORMATS: dict[str, Callable[[float], str]] = {
     "steps/s": lambda v: f"{v:.0f} steps/s executed", "ms": lambda v: f"{v / 1000.0:.0f} s silent",
     "s": lambda v: f"{v / 60.0:.1f} min", "degC core": lambda v: f"{v:.1f} °C", "/min": lambda v: f"{v:.0f} /min",
     "degC over": lambda v: f"{v:.2f} °C over",
+    "A": lambda v: f"{v:.1f} A drawn" if v >= 0.0 else "sensor loop failed",
 }
 
 
@@ -106,6 +112,7 @@ FIXED_LIMITS = {
     "probe_disagreement": "> 1.0 °C for 30 s", "heat_balance": "1.5 °C for 60 s", "flow_deviation": "±5 % for 5 s",
     "link_lost": "5 s", "heart_rate_high": "> 120 /min", "inflow_disagreement": "> 0.5 °C for 2 s",
     "heater_runaway": "> 0.4 °C for 0.3 s",
+    "heater_switch_failed": "drive's current + 30 % of rated for 0.3 s", "heater_current_lost": "< 10 % of rated",
 }
 
 

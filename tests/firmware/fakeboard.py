@@ -28,6 +28,7 @@ class FakeBoard:
     air = False  # what the air detector reports
     lived = 0  # ticks let pass by livehost.live(): its heartbeats' ids and the converters' noise
     flow_ma = -1.0  # the flow sensor's loop current (-1: no input)
+    current_ma = -1.0  # the heater current transducer's loop current (-1: no input)
 
     def __init__(self, temp_c=22.0):
         self.now = 0
@@ -113,6 +114,9 @@ class FakeBoard:
 
     def flow_sensor_ma(self):
         return self.flow_ma
+
+    def heater_current_ma(self):
+        return self.current_ma
 
     def air_in_line(self):
         return self.air

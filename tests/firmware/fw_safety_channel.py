@@ -193,12 +193,25 @@ def test_the_cutout_holds_the_relay_open_whatever_the_controller_writes_until_ac
     board.send([2, 2, "ack_alarm", {"alarm": "over_temperature"}])
     ctl.link.service()
     assert board.cutout.tripped  # still hot: not released
-    board.codes[probes.HEATER_OUTLET] = code_for_c(44.7)  # below the cut-off, within its hysteresis
+    board.codes[probes.HEATER_OUTLET] = code_for_c(44.7)  # below the cut-off, within its hysteresis:
     board.run(ctl, 2)
-    assert "over_temperature" not in ctl.alarms.active_names() and board.cutout.tripped
+    assert "over_temperature" in ctl.alarms.active_names() and board.cutout.tripped  # still held, and shown
     board.codes[probes.HEATER_OUTLET] = code_for_c(43.2)
     board.run(ctl, 2)
+    assert "over_temperature" not in ctl.alarms.active_names()
     assert not board.cutout.tripped and board.cutout.trips == 1
+
+
+def test_a_cutout_tripped_just_below_the_cutoff_is_an_over_temperature_alarm():
+    """The cut-out trips at the code just below 45.0 degC (rounded down), where the supervisor's reading is
+    44.99 degC: the heater was held off with no alarm, the session stalled in silence (a fault-free random
+    circuit, bench/runaway.py seed 143). While it holds, over_temperature is raised, with its reactions."""
+    board, ctl = make(43.0)
+    board.run(ctl, 10)
+    board.codes[probes.HEATER_OUTLET] = board.cutout.limits[1]
+    board.run(ctl, 1)
+    assert ctl.probes.raw_c[probes.HEATER_OUTLET] < 45.0 and board.cutout.tripped
+    assert "over_temperature" in ctl.alarms.active_names() and board.bypass_open and not board.heater_relay
 
 
 def test_the_cutout_trips_where_the_calibrated_probe_reads_the_cutoff_and_not_on_a_broken_probe():

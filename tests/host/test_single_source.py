@@ -86,7 +86,7 @@ def test_the_check_finds_a_copy(tmp_path: Path) -> None:
     planted.write_text('PHASES = ("IDLE", "PRIMING", "HEATING", "TREATMENT", "COOLDOWN")\nNO_READING = -1000000\n'
                        'PRIORITY = {"over_temperature": 3, "temp_high": 3, "temp_low": 2, "control_probe_failed": 3,'
                        ' "monitor_probe_failed": 2, "probe_disagreement": 2, "heat_balance": 3, "link_lost": 1,'
-                       ' "pressure_high": 3}\n'
+                       ' "pressure_high": 3, "air_in_line": 3, "reservoir_low": 2}\n'
                        'COLOURS = {"PRIMING": "#fff", "HEATING": "#eee", "TREATMENT": "#ddd", "COOLDOWN": "#ccc"}\n')
     try:
         found = copies_in(planted)

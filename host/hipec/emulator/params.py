@@ -21,7 +21,8 @@ def _p(default: float, unit: str, low: float, high: float, doc: str) -> Any:
 
 # Parameters of equipment a site may fit, not of the circuit: the random plant generators (the scenario
 # campaign, the plant campaign) leave them at their defaults, so that their draws stay what they were.
-EQUIPMENT = ("flow_sensor", "flow_sensor_full_scale_ml_min", "flow_sensor_noise_ml_min")
+EQUIPMENT = ("flow_sensor", "flow_sensor_full_scale_ml_min", "flow_sensor_noise_ml_min", "heater_supply_v",
+             "heater_current_sensor", "heater_current_full_scale_a", "heater_current_noise_a")
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,10 @@ class PlantParams:
     flow_sensor: int = _p(0, "-", 0, 1, "an inline flow sensor (clamp-on ultrasonic, 4-20 mA) on the inflow line")
     flow_sensor_full_scale_ml_min: float = _p(1000.0, "mL/min", 100.0, 5000.0, "the flow sensor's 20 mA flow")
     flow_sensor_noise_ml_min: float = _p(2.0, "mL/min", 0.0, 20.0, "the flow sensor's noise, one standard deviation")
+    heater_supply_v: float = _p(230.0, "V", 12.0, 250.0, "the heater's supply (mains, or a PWM heater's DC supply)")
+    heater_current_sensor: int = _p(0, "-", 0, 1, "a current transducer (4-20 mA, averaging) on the heater's supply")
+    heater_current_full_scale_a: float = _p(10.0, "A", 1.0, 100.0, "the current transducer's 20 mA current")
+    heater_current_noise_a: float = _p(0.02, "A", 0.0, 1.0, "the current transducer's noise, one standard deviation")
 
     @staticmethod
     def spec() -> list[dataclasses.Field[Any]]:

@@ -40,8 +40,12 @@ NOISE_SLOT_BITS = 40
 PROBES = PROBE_NAMES
 PROBE_INDEX = {name: i for i, name in enumerate(PROBES)}
 # A noise tick's draws: one per probe for its converter, one per probe for interference, then the flow
-# sensor's.
+# sensor's and the heater current transducer's.
 FLOW_NOISE = 2 * len(PROBES)
+CURRENT_NOISE = FLOW_NOISE + 1
+# The heater current transducer's averaging (time constant, s): an averaging 4-20 mA transducer answers
+# within a few hundred milliseconds.
+CURRENT_SENSOR_TAU_S = 0.1
 
 
 @dataclass
@@ -74,6 +78,7 @@ class Plant:
         self._noise: list[float] = []  # this tick's standard normal draws: converter, then interference
         start = p.perfusate_start_c
         self.heater_w = 0.0  # heat the element delivers into the fluid (lagged)
+        self.heater_current_a = 0.0  # the element's current as the transducer averages it
         self.t_hx = start
         n = p.line_segments
         self.line_in = [start] * n
@@ -135,6 +140,9 @@ class Plant:
         if f.heater_dead or not heater_relay:
             duty = 0.0
         self.heater_w += (duty * p.heater_max_w - self.heater_w) * (1.0 - math.exp(-dt / p.heater_tau_s))
+        # The current is electrical: no thermal lag, only the transducer's averaging.
+        self.heater_current_a += (duty * p.heater_max_w / p.heater_supply_v - self.heater_current_a) * (
+            1.0 - math.exp(-dt / CURRENT_SENSOR_TAU_S))
 
         # Pump: steps always turn the rotor; fluid moves only if the line is open and there is fluid.
         steps_per_s = pump_msps / 1000.0
@@ -252,12 +260,12 @@ class Plant:
 
     def _tick_noise(self) -> list[float]:
         """The standard normal draws of the current noise tick: one per probe for its converter, one
-        per probe for interference (a probe_noise fault), the flow sensor's (FLOW_NOISE), from the seed and
-        the tick's number."""
+        per probe for interference (a probe_noise fault), the flow sensor's (FLOW_NOISE) and the heater
+        current transducer's (CURRENT_NOISE), from the seed and the tick's number."""
         slot = self.elapsed_us // NOISE_PERIOD_US
         if slot != self._noise_slot:
             rng = random.Random((self.p.seed << NOISE_SLOT_BITS) + slot)
-            self._noise = [rng.gauss(0.0, 1.0) for _ in range(FLOW_NOISE + 1)]
+            self._noise = [rng.gauss(0.0, 1.0) for _ in range(CURRENT_NOISE + 1)]
             self._noise_slot = slot
         return self._noise
 
@@ -269,6 +277,15 @@ class Plant:
             return -1.0
         flow = self.flow_ml_min + self._tick_noise()[FLOW_NOISE] * p.flow_sensor_noise_ml_min
         return max(3.8, min(20.5, 4.0 + 16.0 * flow / p.flow_sensor_full_scale_ml_min))
+
+    def heater_current_ma(self) -> float:
+        """The heater current transducer's loop current: 4 mA at no current, 20 mA at its full scale, with
+        its noise, held within what a transmitter drives; -1.0 where none is fitted."""
+        p = self.p
+        if not p.heater_current_sensor:
+            return -1.0
+        current_a = self.heater_current_a + self._tick_noise()[CURRENT_NOISE] * p.heater_current_noise_a
+        return max(3.8, min(20.5, 4.0 + 16.0 * current_a / p.heater_current_full_scale_a))
 
     def reservoir_low(self) -> bool:
         return self.faults.reservoir_low or self.v_reservoir_l < self.p.reservoir_low_l

@@ -178,6 +178,8 @@ class World:
         reply[ch.IN_HANG] = int(self.hang)
         flow_ma = plant.flow_sensor_ma()
         reply[ch.IN_FLOW_UA] = int(round(flow_ma * 1000.0)) if flow_ma >= 0.0 else -1
+        current_ma = plant.heater_current_ma()
+        reply[ch.IN_HEATER_CURRENT_UA] = int(round(current_ma * 1000.0)) if current_ma >= 0.0 else -1
 
 
 class SideChannel:

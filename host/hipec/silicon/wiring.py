@@ -2,7 +2,8 @@
 switch inputs see, and the plant's outputs (heater duty, relay, pump rate, valve) from what the harness
 read back on the pins over one slice of chip time.
 
-The pressure transducer and its divider are the board's (Pins: 0.5 V at 0 mmHg to 4.5 V at full scale,
+The 4-20 mA loops (flow sensor, heater current transducer) read across the board's shunts. The
+pressure transducer and its divider are the board's (Pins: 0.5 V at 0 mmHg to 4.5 V at full scale,
 divided into the 3.3 V ADC); the ADC is the RP2040's 12-bit converter against 3.3 V. The reservoir's
 float switch and the air detector pull their inputs low when they trip (the board enables pull-ups).
 """
@@ -31,6 +32,12 @@ def pressure_code(pins: dict[str, PinValue], pressure_mmhg: float) -> int:
     return max(0, min(ADC_FULL_CODE, round(mv / ADC_REF_MV * ADC_FULL_CODE)))
 
 
+def loop_code(pins: dict[str, PinValue], loop_ma: float, shunt: str) -> int:
+    """The ADC code for a 4-20 mA loop's current across its shunt (0 where the plant has no transmitter)."""
+    mv = max(0.0, loop_ma) * pin(pins, shunt)
+    return max(0, min(ADC_FULL_CODE, round(mv / ADC_REF_MV * ADC_FULL_CODE)))
+
+
 def rtd_input(code: int) -> list[int]:
     """[15-bit ratio, element state] for the plant's converter code (its open and short sentinels)."""
     if code == RTD_OPEN_CODE:
@@ -44,7 +51,10 @@ def plant_inputs(pins: dict[str, PinValue], plant: Plant) -> dict[str, Any]:
     """What the plant puts on the board's pins now (the harness's INPUTS fields)."""
     return {
         "rtd": [rtd_input(plant.rtd_code(name)) for name in PROBES],
-        "adc": {str(pin(pins, "PRESSURE_ADC")): pressure_code(pins, plant.pressure_mmhg)},
+        "adc": {str(pin(pins, "PRESSURE_ADC")): pressure_code(pins, plant.pressure_mmhg),
+                str(pin(pins, "FLOW_ADC")): loop_code(pins, plant.flow_sensor_ma(), "FLOW_SHUNT_OHM"),
+                str(pin(pins, "HEATER_CURRENT_ADC")): loop_code(pins, plant.heater_current_ma(),
+                                                                "HEATER_CURRENT_SHUNT_OHM")},
         "levels": {str(pin(pins, "RESERVOIR_LOW")): not plant.reservoir_low(),
                    str(pin(pins, "AIR_DETECTOR")): not plant.air_in_line()},
     }

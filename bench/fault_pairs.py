@@ -44,9 +44,10 @@ PHASES = ("HEATING", "TREATMENT")
 PROBES = tuple(protocol.PROBE_NAMES[i] for i in (protocol.INFLOW, protocol.INFLOW_2, protocol.RESERVOIR,
                                                   protocol.HEATER_OUTLET))
 OFFSETS_C = (-3.0, -1.4, -0.7, -0.3, 0.3, 0.7, 1.4, 3.0)
-# The active faults, as the single-fault matrix defines and judges them.
-ACTIVE = ("heater_stuck_on", "heater_dead", "pump_stall", "air_in_line", "link_unplug_90s", "power_loss",
-          "loop_hang")
+# The active faults, as the single-fault matrix defines and judges them (the circuit is the second fault's:
+# heater_stuck_on_sensed has the heater current transducer, and meets every latent offset with it).
+ACTIVE = ("heater_stuck_on", "heater_stuck_on_sensed", "heater_dead", "pump_stall", "air_in_line", "link_unplug_90s",
+          "power_loss", "loop_hang")
 # Board seconds between the first fault and the second.
 SECOND_AFTER_S = 30.0
 # Problems of the second fault's detection and reaction that a heater already held off by the first

@@ -1,7 +1,7 @@
 """A sample of the all-pairs fault matrix (bench/fault_pairs.py; `make fault-pairs` runs every pair and
 writes docs/fault-matrix-pairs.md): the pair that first showed the need for a redundant channel, the
-safety channel's own probe reading low under a stuck heater, offsets inside every tolerance at heat-up
-and with a stalled pump.
+safety channel's own probe reading low under a stuck heater (without and with the heater current
+transducer), offsets inside every tolerance at heat-up and with a stalled pump.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import fault_pairs  # noqa: E402
 SAMPLE = (
     ("inflow_-1.4+heater_stuck_on", "TREATMENT"),
     ("heater_outlet_-3.0+heater_stuck_on", "TREATMENT"),
+    ("heater_outlet_-3.0+heater_stuck_on_sensed", "TREATMENT"),
     ("reservoir_+0.3+heater_stuck_on", "HEATING"),
     ("inflow_-0.3+pump_stall", "TREATMENT"),
 )

@@ -35,7 +35,7 @@ def test_no_pin_is_used_twice(board: str) -> None:
     for name, value in p.items():
         if name.endswith("_ID") or not isinstance(value, (int, tuple)) or isinstance(value, bool):
             continue
-        if name.startswith(("PRESSURE_MV", "PRESSURE_FULL", "MAINS")):
+        if name.startswith(("PRESSURE_MV", "PRESSURE_FULL", "MAINS")) or name.endswith("_OHM"):
             continue
         used += list(value) if isinstance(value, tuple) else [value]
     assert len(used) == len(set(used)), sorted(n for n in used if used.count(n) > 1)

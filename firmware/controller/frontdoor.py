@@ -200,6 +200,8 @@ class FrontDoor:
 
 
 def _refuse_without_loop(name, what, device, loop_ma):
+    if loop_ma < 0.0:  # the board's way of saying it has no such input (boards/interface.py)
+        fields.refuse(name, "%s = 1 refused: this board has no %s input" % (name, what))
     if loop_ma < LOOP_MIN_MA:
         fields.refuse(name, "%s = 1 refused: the %s input reads %.1f mA (at least %.1f expected): no %s on "
-                      "its loop, or no input for one on this board" % (name, what, loop_ma, LOOP_MIN_MA, device))
+                      "its loop" % (name, what, loop_ma, LOOP_MIN_MA, device))

@@ -112,7 +112,7 @@ FIXED_LIMITS = {
     "probe_disagreement": "> 1.0 °C for 30 s", "heat_balance": "1.5 °C for 60 s", "flow_deviation": "±5 % for 5 s",
     "link_lost": "5 s", "heart_rate_high": "> 120 /min", "inflow_disagreement": "> 0.5 °C for 2 s",
     "heater_runaway": "> 0.4 °C for 0.3 s",
-    "heater_switch_failed": "drive's current + 30 % of rated for 0.3 s", "heater_current_lost": "< 10 % of rated",
+    "heater_switch_failed": "drive's current + 30 % of rated for 0.3 s", "heater_current_lost": "< 30 % of the drive's current (5 s mean)",
 }
 
 

@@ -95,8 +95,13 @@ def test_a_sensor_said_fitted_must_be_on_its_loop():
     ctl.link.service()
     reply = board.replies()[-1]
     assert reply[2] == "error" and reply[3]["field"] == "flow_sensor_fitted", reply
+    assert "this board has no flow sensor input" in reply[3]["message"] and ctl.config.flow_sensor_fitted == 0
+    board.flow_ma = 0.0  # the input, with nothing on its loop
+    board.send([2, 2, "set_config", {"flow_sensor_fitted": 1}])
+    ctl.link.service()
+    reply = board.replies()[-1]
     assert "no sensor on its loop" in reply[3]["message"] and ctl.config.flow_sensor_fitted == 0
     board.flow_ma = 4.0
-    board.send([2, 2, "set_config", {"flow_sensor_fitted": 1}])
+    board.send([2, 3, "set_config", {"flow_sensor_fitted": 1}])
     ctl.link.service()
     assert board.replies()[-1][2] == "ok" and ctl.config.flow_sensor_fitted == 1

@@ -110,8 +110,12 @@ def test_a_transducer_said_fitted_must_be_on_its_loop():
     current (none wired, or a board without the input: the configuration would claim a protection that
     is not there). With the loop reading 4 mA (the heater off) it is taken."""
     board = FakeBoard(43.0)
-    ctl, reply = _fitted(board)
+    ctl, reply = _fitted(board)  # a board with no such input
     assert reply[2] == "error" and reply[3]["field"] == "heater_current_fitted", reply
+    assert "this board has no heater current input" in reply[3]["message"] and ctl.config.heater_current_fitted == 0
+    board.current_ma = 0.0  # the input, with nothing on its loop
+    ctl, reply = _fitted(board)
+    assert reply[2] == "error" and "reads 0.0 mA" in reply[3]["message"], reply
     assert "no transducer on its loop" in reply[3]["message"] and ctl.config.heater_current_fitted == 0
     board.current_ma = 4.0
     ctl, reply = _fitted(board)

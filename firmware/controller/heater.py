@@ -51,6 +51,16 @@ OUTLET_TRIM_MAX_W_PER_C = 15.0
 # The trim lowers the cap only for an outlet reading more than this over the limit: halfway to the
 # 45.0 degC cut-off.
 OUTLET_TRIM_OVER_C = 0.5
+# On a noisy converter a single raw sample of the outlet at the 45.0 degC cut-off is over_temperature:
+# the dead band narrows so that the outlet is held this many standard deviations of its reading's noise
+# below the cut-off (a sample 5 deviations over the mean is one in 3.5 million: a 1 % chance in an hour
+# of ticks). A circuit with 0.19 degC of noise held its outlet at 44.45 degC and faulted in HEATING.
+OUTLET_NOISE_SIGMAS = 5.0
+# Above that ceiling the cap falls at once by this share of the heat the flow carries per degC of the
+# excess (the trim alone, slow against the element, left the outlet there for minutes): the outlet then
+# falls by about as much as it is over, through the element's and the exchanger's lags; below 1, so the
+# loop through them stays stable.
+OUTLET_CEILING_GAIN = 0.8
 # The outlet counts as settled under the cap when its reading, and the inlet's, move slower than this
 # (the readings smoothed over OUTLET_SMOOTH_S, their rates over OUTLET_SLOPE_TAU_S): a heat-up's outlet
 # rises ten times as fast.
@@ -84,6 +94,8 @@ class HeaterController:
         self.probe_model_c = 0.0
         self.correction_c = 0.0
         self.predicted_c = 0.0
+        # The outlet reading's noise, one standard deviation (degC), as the safety channel measures it.
+        self.outlet_noise_c = 0.0
         # The outlet cap's correction from the exchanger-outlet probe (outlet_trim): W, + where the
         # exchanger loses more than configured, - where the outlet reads above what the cap allows.
         self.cap_trim_w = 0.0
@@ -189,12 +201,21 @@ class HeaterController:
             # Above the limit: only past the dead band, and by how far past it. The cap's model lets the
             # outlet read up to a few tenths over 44.0 degC by design (the configured circuit loss is
             # the exchanger's and the inflow line's together, and the line's happens after the outlet).
-            if error > -OUTLET_TRIM_OVER_C:
+            over = self.outlet_ceiling_c() - safety.ABS_MAX_SETPOINT_C
+            if error > -over:
                 return
-            error += OUTLET_TRIM_OVER_C
+            error += over
         trim = self.cap_trim_w + OUTLET_TRIM_W_PER_C_S * error * dt_s
         most = OUTLET_TRIM_MAX_W_PER_C * (safety.ABS_MAX_SETPOINT_C - self.config.room_temp_c)
         self.cap_trim_w = most if trim > most else (-most if trim < -most else trim)
+
+    def outlet_ceiling_c(self):
+        """Where the outlet reading may sit: OUTLET_TRIM_OVER_C over the limit, or on a noisy converter
+        OUTLET_NOISE_SIGMAS of its noise below the cut-off, whichever is lower (never below the limit)."""
+        ceiling = safety.ABS_CUTOFF_C - OUTLET_NOISE_SIGMAS * self.outlet_noise_c
+        if ceiling > safety.ABS_MAX_SETPOINT_C + OUTLET_TRIM_OVER_C:
+            return safety.ABS_MAX_SETPOINT_C + OUTLET_TRIM_OVER_C
+        return ceiling if ceiling > safety.ABS_MAX_SETPOINT_C else safety.ABS_MAX_SETPOINT_C
 
     def cap_w(self, inlet_c, flow_ml_min):
         """Most power the fluid may take: the outlet at the absolute limit, plus the heat exchanger's
@@ -238,6 +259,11 @@ class HeaterController:
         max_w = self.cap_w(entering_c, flow_ml_min)
         if outlet_c is not None:
             self._outlet_trim(outlet_c, inlet_c, self.demand_w >= self.capped_w, dt_s)
+            above = outlet_c - self.outlet_ceiling_c()
+            if above > 0.0:
+                max_w -= OUTLET_CEILING_GAIN * carried_w_per_c(flow_ml_min) * above
+                if max_w < 0.0:
+                    max_w = 0.0
         pd = kp * (error - td * self.derivative_c_per_s)
         # Outside the integral band (heat-up, a large upset) the error beyond the band gets a stiffer
         # gain: on the predicted temperature it drives the heater outlet to the setpoint quickly

@@ -173,6 +173,10 @@ class RunawayWatch:
             return False
         return excess > limit
 
+    def noise_c(self):
+        """The outlet reading's noise as measured (one standard deviation, degC)."""
+        return math.sqrt(self.noise_var)
+
     def expected_c(self):
         """The outlet reading the model expects: the model's own, with the steady error the correction has
         learnt (so it follows the outlet's moves of the last minute or so, not the model's slow drift)."""

@@ -253,3 +253,31 @@ def test_an_outlet_over_the_limit_lowers_the_cap_whatever_the_demand():
     assert ctl.demand_w < ctl.capped_w
     over = 0.9 - heater.OUTLET_TRIM_OVER_C
     assert abs(ctl.cap_trim_w + heater.OUTLET_TRIM_W_PER_C_S * over * 20.0) < 0.1, ctl.cap_trim_w
+
+
+def test_a_noisy_outlet_is_held_further_below_the_cutoff_and_cut_at_once_above_it():
+    """0.19 degC of converter noise held at 44.45 degC reads 45.0 once in a few hundred samples (a fault-
+    free random circuit faulted so): the ceiling becomes 45.0 less five deviations of the noise, the trim
+    acts above it, and the cap falls at once by 0.8 of the flow's heat per degC over it. A quiet converter
+    keeps the 0.5 degC dead band over the limit."""
+    quiet = heater.HeaterController(pid_config())
+    assert quiet.outlet_ceiling_c() == safety.ABS_MAX_SETPOINT_C + heater.OUTLET_TRIM_OVER_C
+    quiet.outlet_noise_c = 0.05
+    assert quiet.outlet_ceiling_c() == safety.ABS_MAX_SETPOINT_C + heater.OUTLET_TRIM_OVER_C
+    for noise_c, outlet_c in ((0.01, 44.45), (0.19, 44.45)):
+        ctl = heater.HeaterController(pid_config())
+        ctl.outlet_noise_c = noise_c
+        for _ in range(200):
+            w = ctl.update(43.0, 40.0, 38.0, 500.0, DT_S, outlet_c)
+            ctl.applied(w, DT_S)
+        ceiling = ctl.outlet_ceiling_c()
+        if noise_c < 0.1:
+            assert ctl.cap_trim_w == 0.0 and ctl.capped_w == ctl.cap_w(38.0, 500.0)
+            continue
+        assert abs(ceiling - (safety.ABS_CUTOFF_C - 5.0 * noise_c)) < 1e-6
+        cut_w = heater.OUTLET_CEILING_GAIN * heater.carried_w_per_c(500.0) * (outlet_c - ceiling)
+        assert abs(ctl.capped_w - (ctl.cap_w(38.0, 500.0) - cut_w)) < 0.01, (ctl.capped_w, cut_w)
+        assert ctl.cap_trim_w < 0.0  # and the trim learns the rest
+    noisiest = heater.HeaterController(pid_config())
+    noisiest.outlet_noise_c = 0.5
+    assert noisiest.outlet_ceiling_c() == safety.ABS_MAX_SETPOINT_C  # never below the limit itself

@@ -61,6 +61,12 @@ OUTLET_NOISE_SIGMAS = 5.0
 # falls by about as much as it is over, through the element's and the exchanger's lags; below 1, so the
 # loop through them stays stable.
 OUTLET_CEILING_GAIN = 0.8
+# An element slower than configured (the runaway watch learns it, element_lag_s) goes on giving the heat
+# it was driven for long after the cap fell: when warm fluid returns and the inlet rises, the outlet
+# overshoots by the inlet's rise over the extra lag. The cap then leads a rising inlet by that extra lag,
+# on the inlet's slope smoothed over ELEMENT_LEAD_SLOPE_S (short against a warm return, long against the
+# reading's noise times the lead).
+ELEMENT_LEAD_SLOPE_S = 5.0
 # The outlet counts as settled under the cap when its reading, and the inlet's, move slower than this
 # (the readings smoothed over OUTLET_SMOOTH_S, their rates over OUTLET_SLOPE_TAU_S): a heat-up's outlet
 # rises ten times as fast.
@@ -94,8 +100,11 @@ class HeaterController:
         self.probe_model_c = 0.0
         self.correction_c = 0.0
         self.predicted_c = 0.0
-        # The outlet reading's noise, one standard deviation (degC), as the safety channel measures it.
+        # The outlet reading's noise, one standard deviation (degC), and the element's lag (s), as the
+        # safety channel measures them (the lag: where the element is slower than configured).
         self.outlet_noise_c = 0.0
+        self.element_lag_s = 0.0
+        self.lead_slope_c_per_s = 0.0  # the inlet's slope over ELEMENT_LEAD_SLOPE_S
         # The outlet cap's correction from the exchanger-outlet probe (outlet_trim): W, + where the
         # exchanger loses more than configured, - where the outlet reads above what the cap allows.
         self.cap_trim_w = 0.0
@@ -114,6 +123,7 @@ class HeaterController:
         self.output_w = 0.0
         self.cap_trim_w = 0.0  # learnt again: the circuit may not be the same when heating resumes
         self.inlet_slope_c_per_s = 0.0
+        self.lead_slope_c_per_s = 0.0
         self.derivative_c_per_s = 0.0
         self.primed = False
 
@@ -168,6 +178,7 @@ class HeaterController:
         if self.primed:
             raw = (inlet_c - self.inlet_prev_c) / dt_s
             self.inlet_slope_c_per_s += (raw - self.inlet_slope_c_per_s) * dt_s / (self.config.ff_slope_tau_s + dt_s)
+            self.lead_slope_c_per_s += (raw - self.lead_slope_c_per_s) * dt_s / (ELEMENT_LEAD_SLOPE_S + dt_s)
         self.inlet_prev_c = inlet_c
 
     def _derivative(self, measured_c, dt_s):
@@ -256,7 +267,11 @@ class HeaterController:
         ti = cfg.ti_s / scale
         td = cfg.td_s / scale
         error = setpoint_c - measured_c
-        max_w = self.cap_w(entering_c, flow_ml_min)
+        extra_lag_s = self.element_lag_s - cfg.heater_tau_s
+        if extra_lag_s > 0.0 and self.lead_slope_c_per_s > 0.0:
+            max_w = self.cap_w(entering_c + extra_lag_s * self.lead_slope_c_per_s, flow_ml_min)
+        else:
+            max_w = self.cap_w(entering_c, flow_ml_min)
         if outlet_c is not None:
             self._outlet_trim(outlet_c, inlet_c, self.demand_w >= self.capped_w, dt_s)
             above = outlet_c - self.outlet_ceiling_c()

@@ -177,6 +177,14 @@ class RunawayWatch:
         """The outlet reading's noise as measured (one standard deviation, degC)."""
         return math.sqrt(self.noise_var)
 
+    def element_lag_s(self):
+        """The element's lag as the fit finds it: the configured one, moved toward the slowest as far as the
+        slow model explains the outlet better (the weight the tolerance gives it)."""
+        lag_s = self.config.heater_tau_s
+        if self.slow_fit <= 0.0 or lag_s >= RUNAWAY_SLOWEST_ELEMENT_S:
+            return lag_s
+        return lag_s + (RUNAWAY_SLOWEST_ELEMENT_S - lag_s) * self.slow_fit / (self.slow_fit + self.noise_var)
+
     def expected_c(self):
         """The outlet reading the model expects: the model's own, with the steady error the correction has
         learnt (so it follows the outlet's moves of the last minute or so, not the model's slow drift)."""

@@ -281,3 +281,41 @@ def test_a_noisy_outlet_is_held_further_below_the_cutoff_and_cut_at_once_above_i
     noisiest = heater.HeaterController(pid_config())
     noisiest.outlet_noise_c = 0.5
     assert noisiest.outlet_ceiling_c() == safety.ABS_MAX_SETPOINT_C  # never below the limit itself
+
+
+def test_the_cap_leads_a_rising_inlet_by_what_the_element_lags_beyond_its_configuration():
+    """An element slower than configured keeps giving heat after the cap falls (fault-free random circuits
+    with 37-54 s elements configured as 8 s faulted over_temperature when warm fluid returned): the cap
+    leads a rising inlet by the extra lag the safety channel has learnt; a falling inlet, or an element as
+    configured, leaves it as it was."""
+    caps = {}
+    for lag_s, slope_c_per_s in ((0.0, 0.02), (50.0, 0.02), (50.0, -0.02)):
+        ctl = heater.HeaterController(pid_config())
+        ctl.element_lag_s = lag_s if lag_s else ctl.config.heater_tau_s
+        inlet_c = 36.0
+        for _ in range(300):  # 30 s: the slopes have settled
+            w = ctl.update(43.0, 40.0, inlet_c, 500.0, DT_S, 43.0)
+            ctl.applied(w, DT_S)
+            inlet_c += slope_c_per_s * DT_S
+        caps[(lag_s, slope_c_per_s)] = (ctl.capped_w, ctl.cap_w(inlet_c - slope_c_per_s * DT_S, 500.0), ctl)
+    plain_w, _, ctl = caps[(0.0, 0.02)]
+    led_w, _, led = caps[(50.0, 0.02)]
+    extra_s = 50.0 - led.config.heater_tau_s
+    expected_w = heater.carried_w_per_c(500.0) * extra_s * led.lead_slope_c_per_s
+    assert abs((plain_w - led_w) - expected_w) < 0.05 * expected_w, (plain_w, led_w, expected_w)
+    assert abs(led.lead_slope_c_per_s - 0.02) < 0.002
+    falling_w, falling_model_w, _ = caps[(50.0, -0.02)]
+    assert falling_w > plain_w  # a falling inlet raises the cap as before, with no lead
+
+
+def test_the_safety_channel_learns_how_slow_the_element_is():
+    from controller.runaway import RUNAWAY_SLOWEST_ELEMENT_S, RunawayWatch
+    cfg = pid_config()
+    watch = RunawayWatch(cfg)
+    assert watch.element_lag_s() == cfg.heater_tau_s  # no fit yet
+    watch.slow_fit = -0.01  # the configured element explains the outlet better
+    assert watch.element_lag_s() == cfg.heater_tau_s
+    watch.noise_var = 0.0001
+    watch.slow_fit = 0.01  # the slow one, a hundred times the noise's variance better
+    lag_s = watch.element_lag_s()
+    assert RUNAWAY_SLOWEST_ELEMENT_S - 1.0 < lag_s < RUNAWAY_SLOWEST_ELEMENT_S, lag_s

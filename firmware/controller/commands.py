@@ -123,6 +123,8 @@ class Commands:
             "heater_current_a": ctl.supervisor.current.current_a,
             "runaway_excess_c": ctl.supervisor.runaway.excess_c,
             "runaway_limit_c": ctl.supervisor.runaway.limit_c,
+            "outlet_noise_c": ctl.supervisor.runaway.noise_c(),
+            "element_lag_s": ctl.supervisor.runaway.element_lag_s(),
             "cutout": {"tripped": ctl.board.cutout.tripped, "trips": ctl.board.cutout.trips},
             "link": ctl.link.counters(),
         }

@@ -55,6 +55,8 @@ OUTLET_TRIM_OVER_C = 0.5
 # the dead band narrows so that the outlet is held this many standard deviations of its reading's noise
 # below the cut-off (a sample 5 deviations over the mean is one in 3.5 million: a 1 % chance in an hour
 # of ticks). A circuit with 0.19 degC of noise held its outlet at 44.45 degC and faulted in HEATING.
+# Until the watch has measured the noise (a minute or two of heating) it takes the noisiest converter's,
+# so the ceiling starts at the limit itself.
 OUTLET_NOISE_SIGMAS = 5.0
 # Above that ceiling the cap falls at once by this share of the heat the flow carries per degC of the
 # excess (the trim alone, slow against the element, left the outlet there for minutes): the outlet then

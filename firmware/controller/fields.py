@@ -6,28 +6,33 @@ def refuse(name, message):
     raise CommandError(BAD_FIELD, name, message)
 
 
+def _range(low, high, unit):
+    """low..high with its unit, if it has one (a unitless range ends at its number)."""
+    return "%s..%s %s" % (low, high, unit) if unit else "%s..%s" % (low, high)
+
+
 def number(name, value, low, high, unit):
     """A real number in low..high, returned as float."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        refuse(name, "%s must be a number in %s..%s %s" % (name, low, high, unit))
+        refuse(name, "%s must be a number in %s" % (name, _range(low, high, unit)))
     if not (low <= value <= high):  # also refuses NaN
-        refuse(name, "%s = %s is outside %s..%s %s" % (name, value, low, high, unit))
+        refuse(name, "%s = %s is outside %s" % (name, value, _range(low, high, unit)))
     return float(value)
 
 
 def integer(name, value, low, high, unit):
     """A whole number in low..high."""
     if isinstance(value, bool) or not isinstance(value, int):
-        refuse(name, "%s must be a whole number in %d..%d %s" % (name, low, high, unit))
+        refuse(name, "%s must be a whole number in %s" % (name, _range(low, high, unit)))
     if not (low <= value <= high):
-        refuse(name, "%s = %d is outside %d..%d %s" % (name, value, low, high, unit))
+        refuse(name, "%s = %d is outside %s" % (name, value, _range(low, high, unit)))
     return value
 
 
 def numbers(name, value, count, low, high, unit):
     """A list of exactly count real numbers, each in low..high."""
     if not isinstance(value, list) or len(value) != count:
-        refuse(name, "%s must be a list of %d numbers in %s..%s %s" % (name, count, low, high, unit))
+        refuse(name, "%s must be a list of %d numbers in %s" % (name, count, _range(low, high, unit)))
     return [number("%s[%d]" % (name, i), value[i], low, high, unit) for i in range(count)]
 
 

@@ -234,6 +234,14 @@ def test_a_telemetry_period_between_ticks_is_refused():
     assert accepted[3]["telemetry_period_ms"] == 200
 
 
+def test_a_range_refusal_names_field_value_and_range_with_its_unit_only_where_it_has_one():
+    board, ctl = make()
+    (unitless,) = ask(board, ctl, [2, 1, "set_config", {"heater_current_fitted": 2}])
+    assert unitless[3]["message"] == "heater_current_fitted = 2 is outside 0..1", unitless
+    (volts,) = ask(board, ctl, [2, 2, "set_config", {"heater_supply_v": 11.5}])
+    assert volts[3]["message"] == "heater_supply_v = 11.5 is outside 12.0..250.0 V", volts
+
+
 def test_probe_alarms_of_a_bad_calibration_clear_once_it_is_restored_and_acknowledged():
     board, ctl = make(43.0)
     # set_config answers with the whole configuration, which this test does not read: left undecoded.

@@ -111,8 +111,10 @@ def test_the_watchdog_resets_a_hung_chip(chip: "SiliconMCU") -> None:
     assert [cause for _at, cause in chip.resets[before:]] == ["watchdog"], chip.resets
     reset_at = chip.resets[-1][0]
     # The firmware's 2 s timeout on the chip's clock, from its last feed: at most one pass of the main loop
-    # (a 100 ms tick period and the few ms the pass itself runs late) before the host's inject landed.
-    assert 2_000 - 150 <= reset_at - hung_at <= 2_000 + 10
+    # before the host's inject landed: a 100 ms tick period, and the pass itself late by a tick with its
+    # collection and a reply of the link (docs/benchmarks.md, "Emulated RP2040 silicon": 31.5 ms p99 and
+    # up to 71 ms; 150 ms in all was once exceeded, by 7 ms).
+    assert 2_000 - 250 <= reset_at - hung_at <= 2_000 + 10
     with BoardLink(chip.device, reply_timeout_s=REPLY_TIMEOUT_S) as link:
         hello = link.request("hello")
     assert hello["reset_cause"] == "watchdog" and hello["boot_id"] != first["boot_id"]

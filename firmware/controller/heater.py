@@ -191,7 +191,7 @@ class HeaterController:
         self.measured_prev_c = measured_c
         self.primed = True
 
-    def _outlet_trim(self, outlet_c, inlet_c, at_cap, dt_s):
+    def _outlet_trim(self, outlet_c, inlet_c, at_cap, ceiling_c, dt_s):
         """Where the exchanger-outlet probe is fitted, the cap follows what it reads: an exchanger that
         loses more heat than configured holds its outlet below the limit at the modelled cap, and the
         inflow stalls short of the target; one whose outlet reads more than OUTLET_TRIM_OVER_C above the
@@ -214,7 +214,7 @@ class HeaterController:
             # Above the limit: only past the dead band, and by how far past it. The cap's model lets the
             # outlet read up to a few tenths over 44.0 degC by design (the configured circuit loss is
             # the exchanger's and the inflow line's together, and the line's happens after the outlet).
-            over = self.outlet_ceiling_c() - safety.ABS_MAX_SETPOINT_C
+            over = ceiling_c - safety.ABS_MAX_SETPOINT_C
             if error > -over:
                 return
             error += over
@@ -275,8 +275,9 @@ class HeaterController:
         else:
             max_w = self.cap_w(entering_c, flow_ml_min)
         if outlet_c is not None:
-            self._outlet_trim(outlet_c, inlet_c, self.demand_w >= self.capped_w, dt_s)
-            above = outlet_c - self.outlet_ceiling_c()
+            ceiling_c = self.outlet_ceiling_c()
+            self._outlet_trim(outlet_c, inlet_c, self.demand_w >= self.capped_w, ceiling_c, dt_s)
+            above = outlet_c - ceiling_c
             if above > 0.0:
                 max_w -= OUTLET_CEILING_GAIN * carried_w_per_c(flow_ml_min) * above
                 if max_w < 0.0:

@@ -181,9 +181,15 @@ class RunawayWatch:
         """The element's lag as the fit finds it: the configured one, moved toward the slowest as far as the
         slow model explains the outlet better (the weight the tolerance gives it)."""
         lag_s = self.config.heater_tau_s
-        if self.slow_fit <= 0.0 or lag_s >= RUNAWAY_SLOWEST_ELEMENT_S:
+        if lag_s >= RUNAWAY_SLOWEST_ELEMENT_S:
             return lag_s
-        return lag_s + (RUNAWAY_SLOWEST_ELEMENT_S - lag_s) * self.slow_fit / (self.slow_fit + self.noise_var)
+        return lag_s + (RUNAWAY_SLOWEST_ELEMENT_S - lag_s) * self._slow_weight()
+
+    def _slow_weight(self):
+        """How far the slowest element explains the outlet better than the configured one, 0..1."""
+        if self.slow_fit <= 0.0:
+            return 0.0
+        return self.slow_fit / (self.slow_fit + self.noise_var)
 
     def expected_c(self):
         """The outlet reading the model expects: the model's own, with the steady error the correction has
@@ -210,6 +216,4 @@ class RunawayWatch:
             slow = slow_raw - self.slow_correction_c
             self.slow_fit += (configured * configured - slow * slow - self.slow_fit) * dt_s / (RUNAWAY_FIT_S + dt_s)
         above = self.slow_reading_c - self.reading_c
-        if self.slow_fit <= 0.0 or above <= 0.0:
-            return 0.0
-        return above * self.slow_fit / (self.slow_fit + self.noise_var)
+        return above * self._slow_weight() if above > 0.0 else 0.0

@@ -276,7 +276,7 @@ class Plant:
         if not p.flow_sensor:
             return -1.0
         flow = self.flow_ml_min + self._tick_noise()[FLOW_NOISE] * p.flow_sensor_noise_ml_min
-        return max(3.8, min(20.5, 4.0 + 16.0 * flow / p.flow_sensor_full_scale_ml_min))
+        return _transmitter_ma(flow / p.flow_sensor_full_scale_ml_min)
 
     def heater_current_ma(self) -> float:
         """The heater current transducer's loop current: 4 mA at no current, 20 mA at its full scale, with
@@ -285,13 +285,19 @@ class Plant:
         if not p.heater_current_sensor:
             return -1.0
         current_a = self.heater_current_a + self._tick_noise()[CURRENT_NOISE] * p.heater_current_noise_a
-        return max(3.8, min(20.5, 4.0 + 16.0 * current_a / p.heater_current_full_scale_a))
+        return _transmitter_ma(current_a / p.heater_current_full_scale_a)
 
     def reservoir_low(self) -> bool:
         return self.faults.reservoir_low or self.v_reservoir_l < self.p.reservoir_low_l
 
     def air_in_line(self) -> bool:
         return self.faults.air_in_line or self.v_reservoir_l <= 0.0
+
+
+def _transmitter_ma(share: float) -> float:
+    """A 4-20 mA transmitter's loop current for a reading of this share of its full scale, held within
+    what it can drive (3.8-20.5 mA, NAMUR NE 43)."""
+    return max(3.8, min(20.5, 4.0 + 16.0 * share))
 
 
 def _mix(t: float, v: float, t_in: float, v_in: float) -> float:

@@ -113,10 +113,12 @@ def test_a_transducer_said_fitted_must_be_on_its_loop():
     ctl, reply = _fitted(board)  # a board with no such input
     assert reply[2] == "error" and reply[3]["field"] == "heater_current_fitted", reply
     assert "this board has no heater current input" in reply[3]["message"] and ctl.config.heater_current_fitted == 0
+    del ctl  # a board runs one controller: two at once outgrow its heap
     board.current_ma = 0.0  # the input, with nothing on its loop
     ctl, reply = _fitted(board)
     assert reply[2] == "error" and "reads 0.0 mA" in reply[3]["message"], reply
     assert "no transducer on its loop" in reply[3]["message"] and ctl.config.heater_current_fitted == 0
+    del ctl
     board.current_ma = 4.0
     ctl, reply = _fitted(board)
     assert reply[2] == "ok" and ctl.config.heater_current_fitted == 1
@@ -127,6 +129,7 @@ def test_the_board_opens_the_relay_and_the_bypass_on_a_failed_switch():
     current: heater_switch_failed (high) within half a second, the heater's relay open, the bypass open,
     the session in FAULT. Unfitted, the same reading is never looked at."""
     for fitted in (True, False):
+        ctl = board = None  # a board runs one controller: two at once outgrow its heap
         board = FakeBoard(43.0)
         board.current_ma = 4.0
         ctl = app.Controller(board, ring_records=50)

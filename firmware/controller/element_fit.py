@@ -40,10 +40,9 @@ VOLUMES_ML = (62.5, 88.39, 125.0, 176.8, 250.0, 353.6, 500.0, 707.1, 1000.0)
 N_LAGS = 9
 N_VOLUMES = 9
 N_MODELS = 81
-# The lags' grid in log lag: the first, the step (log sqrt(2)) and the last.
+# The lags' grid in log lag: the first and the step (log sqrt(2)).
 _LOG_LAG_0 = math.log(4.0)
 _LOG_STEP = 0.5 * math.log(2.0)
-_LOG_LAG_TOP = math.log(64.0)
 # Models stepped per control tick, each over what the ticks since its last step gave (the bank's cost,
 # floats that are heap objects on the chips, spread over the ticks): each model steps every GROUPS ticks,
 # 2.7 s, shorter than the fastest lag tried (the steps are implicit: stable at any length).
@@ -138,7 +137,7 @@ class ElementFit:
         g = self.group
         self.group = (g + 1) % GROUPS
         d = self.elapsed_s - self.group_elapsed_s[g]
-        power_w = (self.energy_j - self.group_energy_j[g]) / d
+        power_w = (self.energy_j - self.group_energy_j[g]) / d if d > 0.0 else 0.0
         self.group_energy_j[g] = self.energy_j
         self.group_elapsed_s[g] = self.elapsed_s
         if self.group == 0:  # every group has stepped: the sums start again (float32 keeps them fine)
@@ -198,6 +197,7 @@ class ElementFit:
             return
         row_lag = self.row_lag
         row_score = self.row_score
+        slowest = 0  # the row whose best is the slowest element of the grid, if any
         for r in range(N_VOLUMES):
             first = r * N_LAGS
             k = 0
@@ -206,6 +206,8 @@ class ElementFit:
                     k = j
             row_score[r] = score[first + k]
             row_lag[r] = _LOG_LAG_0 + (k + _vertex(score, first, k)) * _LOG_STEP
+            if r == 0 and k == N_LAGS - 1:
+                slowest = 1
         r = 0
         for j in range(1, N_VOLUMES):
             if row_score[j] < row_score[r]:
@@ -215,9 +217,10 @@ class ElementFit:
             if row_score[j] <= tie and row_lag[j] < row_lag[r]:
                 r = j
         lag = row_lag[r]
-        # The far ends of the valley (the slowest element behind the smallest exchanger, the fastest behind
-        # the largest) say only that the truth lies further along it: no lag is named there.
-        if (r == 0 and lag >= _LOG_LAG_TOP) or (r == N_VOLUMES - 1 and lag <= _LOG_LAG_0):
+        # The valley's far end on the slow side (the slowest element behind the smallest exchanger) says
+        # only that the truth lies further along it: no lag is named there. (Its fast end names the
+        # fastest lag of the grid, which errs on the side of less heat.)
+        if r == 0 and slowest:
             self.candidate_s = 0.0
             return
         # A new lag is taken once the fit has named it, within FIT_STABLE, for FIT_STABLE_S: in the first
@@ -244,7 +247,8 @@ class ElementFit:
         cfg = self.config
         if not self.fitted:
             return cfg.heater_tau_s
-        lower = self.lag_s - (SLOWEST_PROBE_S - cfg.probe_tau_s)
+        slack = SLOWEST_PROBE_S - cfg.probe_tau_s
+        lower = self.lag_s - (slack if slack > 0.0 else 0.0)
         if lower > cfg.heater_tau_s:
             return lower
         return self.lag_s if self.lag_s < cfg.heater_tau_s else cfg.heater_tau_s

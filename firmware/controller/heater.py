@@ -278,6 +278,7 @@ class HeaterController:
         ti = cfg.ti_s / scale
         td = cfg.td_s / scale
         error = setpoint_c - measured_c
+        self.element_tau_s = self.fit.element_tau_s()  # the configured lag again after a new session's forget()
         extra_lag_s = self.element_lag_s - self.element_tau_s
         if extra_lag_s > 0.0 and self.lead_slope_c_per_s > 0.0:
             max_w = self.cap_w(entering_c + extra_lag_s * self.lead_slope_c_per_s, flow_ml_min)
@@ -285,7 +286,6 @@ class HeaterController:
             max_w = self.cap_w(entering_c, flow_ml_min)
         if outlet_c is not None:
             self.fit.update(outlet_c, inlet_c, flow_ml_min, self.applied_w, dt_s)
-            self.element_tau_s = self.fit.element_tau_s()
             ceiling_c = self.outlet_ceiling_c()
             self._outlet_trim(outlet_c, inlet_c, self.demand_w >= self.capped_w, ceiling_c, dt_s)
             above = outlet_c - ceiling_c

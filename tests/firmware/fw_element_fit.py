@@ -95,9 +95,11 @@ def test_a_slow_probe_or_a_large_exchanger_is_not_taken_for_a_slow_element():
 
 
 def test_a_fast_element_is_compensated_as_fast():
-    fit = run(Circuit(4.0, 250.0, 2.0), 700.0)
-    assert fit.fitted
-    assert fit.element_tau_s() < Config().heater_tau_s, (fit.lag_s, fit.element_tau_s())
+    """Behind a large exchanger too, where the fastest lag of the grid is the valley's end (taken: it errs
+    on the side of less heat; the single-precision build once refused it where CPython took it)."""
+    for volume_ml in (250.0, 900.0):
+        fit = run(Circuit(4.0, volume_ml, 2.0), 700.0)
+        assert fit.fitted and fit.element_tau_s() < Config().heater_tau_s, (volume_ml, fit.lag_s)
 
 
 def test_a_new_session_forgets_the_fit_and_a_restart_keeps_it():
@@ -124,3 +126,24 @@ def test_the_heater_compensates_the_element_the_fit_found():
     assert fitted - element_w > 4.0 * (configured - element_w) > 0.0, (configured, fitted, element_w)
     ctl.applied(1000.0, DT_S)
     assert abs(ctl.element_w - (element_w + (1000.0 - element_w) * DT_S / (40.0 + DT_S))) < 1e-3
+
+
+def test_a_probe_configured_slower_than_the_slowest_documented_adds_nothing():
+    cfg = Config()
+    cfg.probe_tau_s = 15.0
+    fit = ElementFit(cfg)
+    fit.fitted = True
+    fit.lag_s = 20.0
+    assert fit.element_tau_s() == 20.0  # never above what the fit names
+
+
+def test_a_new_session_compensates_the_configured_lag_again_even_without_an_outlet_reading():
+    ctl = heater.HeaterController(Config())
+    ctl.fit.fitted = True
+    ctl.fit.lag_s = 48.0
+    ctl.update(43.0, 42.0, 36.0, FLOW_ML_MIN, DT_S, 43.0)
+    assert ctl.element_tau_s > 2.0 * ctl.config.heater_tau_s
+    ctl.reset()
+    ctl.fit.forget()
+    ctl.update(43.0, 42.0, 36.0, FLOW_ML_MIN, DT_S, None)  # the outlet probe not read this session
+    assert ctl.element_tau_s == ctl.config.heater_tau_s

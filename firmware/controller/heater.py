@@ -23,8 +23,8 @@ demand = feed-forward + PID on the predicted temperature, capped:
   exchanger-outlet probe is fitted, trimmed by what it reads (_outlet_trim).
 
 command = element-lag compensation: a model of the element (first-order, element_tau_s: the configured
-heater_tau_s until the outlet has shown the real one, element_fit.py) tracks what it
-delivers; the command drives the model to the demand with the faster time constant heater_response_s.
+heater_tau_s until the outlet has shown the real one, element_fit.py) tracks what it delivers; the
+command drives the model to the demand with the faster time constant heater_response_s.
 The model is fed the power the switch really gives (applied()), so clamping or SSR windows never leave
 it behind. Without this, the ~8 s element lag turns every change of demand (a flow step, the first
 return of fluid from the abdomen) into an energy error in the heat exchanger that the feedback then
@@ -68,9 +68,8 @@ OUTLET_CEILING_GAIN = 0.8
 # An element slower than the compensation takes it to be (the runaway watch's envelope, element_lag_s,
 # beyond element_tau_s) goes on giving the heat it was driven for long after the cap fell: when warm fluid
 # returns and the inlet rises, the outlet overshoots by the inlet's rise over the extra lag. The cap then
-# leads a rising inlet by that extra lag,
-# on the inlet's slope smoothed over ELEMENT_LEAD_SLOPE_S (short against a warm return, long against the
-# reading's noise times the lead).
+# leads a rising inlet by that extra lag, on the inlet's slope smoothed over ELEMENT_LEAD_SLOPE_S (short
+# against a warm return, long against the reading's noise times the lead).
 ELEMENT_LEAD_SLOPE_S = 5.0
 # The outlet counts as settled under the cap when its reading, and the inlet's, move slower than this
 # (the readings smoothed over OUTLET_SMOOTH_S, their rates over OUTLET_SLOPE_TAU_S): a heat-up's outlet

@@ -309,8 +309,6 @@ class Controller:
             self.cascade_active = False
             self.cascade.reset()
             self.heater.reset()
-            if not self.session_running():
-                self.heater.fit.forget()  # the next session's circuit may not be this one
             self.heater_output.reset()
             self.heater_w = 0.0
         asked.heater_relay = heated

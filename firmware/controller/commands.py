@@ -125,8 +125,6 @@ class Commands:
             "runaway_limit_c": ctl.supervisor.runaway.limit_c,
             "outlet_noise_c": ctl.supervisor.runaway.noise_c(),
             "element_lag_s": ctl.supervisor.runaway.element_lag_s(),
-            "element_fit_s": ctl.heater.fit.lag_s if ctl.heater.fit.fitted else None,
-            "element_compensated_s": ctl.heater.element_tau_s,
             "cutout": {"tripped": ctl.board.cutout.tripped, "trips": ctl.board.cutout.trips},
             "link": ctl.link.counters(),
         }

@@ -22,9 +22,8 @@ demand = feed-forward + PID on the predicted temperature, capped:
   past the absolute setpoint limit (44.0 degC; the 45.0 degC cut-off is the supervisor's); where the
   exchanger-outlet probe is fitted, trimmed by what it reads (_outlet_trim).
 
-command = element-lag compensation: a model of the element (first-order, element_tau_s: the configured
-heater_tau_s until the outlet has shown the real one, element_fit.py) tracks what it delivers; the
-command drives the model to the demand with the faster time constant heater_response_s.
+command = element-lag compensation: a model of the element (first-order, heater_tau_s) tracks what it
+delivers; the command drives the model to the demand with the faster time constant heater_response_s.
 The model is fed the power the switch really gives (applied()), so clamping or SSR windows never leave
 it behind. Without this, the ~8 s element lag turns every change of demand (a flow step, the first
 return of fluid from the abdomen) into an energy error in the heat exchanger that the feedback then
@@ -33,7 +32,6 @@ has to undo.
 from array import array
 
 from controller import probes, safety
-from controller.element_fit import ElementFit
 from controller.fluid import Rate, carried_w_per_c, centi_c, exchanger_step
 
 # Flows below this do not schedule the gains further down (a stopped pump must not zero the loop).
@@ -65,11 +63,11 @@ OUTLET_NOISE_SIGMAS = 5.0
 # falls by about as much as it is over, through the element's and the exchanger's lags; below 1, so the
 # loop through them stays stable.
 OUTLET_CEILING_GAIN = 0.8
-# An element slower than the compensation takes it to be (the runaway watch's envelope, element_lag_s,
-# beyond element_tau_s) goes on giving the heat it was driven for long after the cap fell: when warm fluid
-# returns and the inlet rises, the outlet overshoots by the inlet's rise over the extra lag. The cap then
-# leads a rising inlet by that extra lag, on the inlet's slope smoothed over ELEMENT_LEAD_SLOPE_S (short
-# against a warm return, long against the reading's noise times the lead).
+# An element slower than configured (the runaway watch learns it, element_lag_s) goes on giving the heat
+# it was driven for long after the cap fell: when warm fluid returns and the inlet rises, the outlet
+# overshoots by the inlet's rise over the extra lag. The cap then leads a rising inlet by that extra lag,
+# on the inlet's slope smoothed over ELEMENT_LEAD_SLOPE_S (short against a warm return, long against the
+# reading's noise times the lead).
 ELEMENT_LEAD_SLOPE_S = 5.0
 # The outlet counts as settled under the cap when its reading, and the inlet's, move slower than this
 # (the readings smoothed over OUTLET_SMOOTH_S, their rates over OUTLET_SLOPE_TAU_S): a heat-up's outlet
@@ -117,11 +115,6 @@ class HeaterController:
         self.outlet_rate = Rate(OUTLET_SMOOTH_S, OUTLET_SLOPE_TAU_S)
         self.inlet_rate = Rate(OUTLET_SMOOTH_S, OUTLET_SLOPE_TAU_S)
         self.outlet_seen_s = 0.0
-        # The element's lag as the outlet shows it (element_fit.py), once heating has moved the circuit;
-        # the compensation and the element model use element_tau_s, the configured lag until then.
-        self.fit = ElementFit(config)
-        self.element_tau_s = config.heater_tau_s
-        self.applied_w = 0.0  # what the switch gave over the last tick
 
     def reset(self):
         """Heating stopped: the loop starts afresh next time. The element model is kept and, fed
@@ -145,7 +138,6 @@ class HeaterController:
         self.outlet_rate.restart(outlet_c)
         self.inlet_rate.restart(inlet_c)
         self.outlet_seen_s = 0.0
-        self.fit.restart(outlet_c, self.element_w)
         measured_cc = centi_c(measured_c)
         for i in range(HISTORY_SAMPLES):
             self.history_cc[i] = measured_cc
@@ -277,14 +269,12 @@ class HeaterController:
         ti = cfg.ti_s / scale
         td = cfg.td_s / scale
         error = setpoint_c - measured_c
-        self.element_tau_s = self.fit.element_tau_s()  # the configured lag again after a new session's forget()
-        extra_lag_s = self.element_lag_s - self.element_tau_s
+        extra_lag_s = self.element_lag_s - cfg.heater_tau_s
         if extra_lag_s > 0.0 and self.lead_slope_c_per_s > 0.0:
             max_w = self.cap_w(entering_c + extra_lag_s * self.lead_slope_c_per_s, flow_ml_min)
         else:
             max_w = self.cap_w(entering_c, flow_ml_min)
         if outlet_c is not None:
-            self.fit.update(outlet_c, inlet_c, flow_ml_min, self.applied_w, dt_s)
             ceiling_c = self.outlet_ceiling_c()
             self._outlet_trim(outlet_c, inlet_c, self.demand_w >= self.capped_w, ceiling_c, dt_s)
             above = outlet_c - ceiling_c
@@ -328,7 +318,7 @@ class HeaterController:
     def drive(self, demand_w, dt_s):
         """The command that brings the element to demand_w with the compensated response."""
         cfg = self.config
-        out = self.element_w + (demand_w - self.element_w) * (self.element_tau_s / cfg.heater_response_s)
+        out = self.element_w + (demand_w - self.element_w) * (cfg.heater_tau_s / cfg.heater_response_s)
         if out > cfg.heater_rated_w:
             out = cfg.heater_rated_w
         elif out < 0.0:
@@ -340,5 +330,5 @@ class HeaterController:
         """The power the switch really gives the element (a whole SSR window is decided at its start,
         not by each tick's command): the element model follows it, so compensation and predictor see
         the true element."""
-        self.applied_w = power_w
-        self.element_w += (power_w - self.element_w) * dt_s / (self.element_tau_s + dt_s)
+        cfg = self.config
+        self.element_w += (power_w - self.element_w) * dt_s / (cfg.heater_tau_s + dt_s)

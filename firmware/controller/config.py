@@ -93,12 +93,9 @@ class Config:
         self.heater_current_fitted = 0
         self.heater_current_full_scale_a = 10.0
         # PID gains at the reference flow, on the Smith predictor's estimate (heater-to-outlet gain
-        # 1/(flow*c_p), heat exchanger lag ~30 s at 500 mL/min); all are rescaled with flow. In the band
-        # the gain is about the flow's own heat per degC (35 W/degC at 500 mL/min): the predictor's
-        # correction is low-passed, so probe noise barely reaches it, and 10 W/degC left random circuits'
-        # slow model errors (a loss drifting as the reservoir warms) 0.1-0.3 degC off for minutes
-        # (bench/campaign.py); outside the band kp_far drives heat-up.
-        self.kp_w_per_c = 30.0
+        # 1/(flow*c_p), heat exchanger lag ~30 s at 500 mL/min); all are rescaled with flow. The in-band
+        # gain is gentle (noise, model mismatch in transients); outside the band kp_far drives heat-up.
+        self.kp_w_per_c = 10.0
         self.ti_s = 30.0
         self.kp_far_w_per_c = 60.0
         # Derivative time on the measurement, and the low-pass that keeps probe noise out of it.

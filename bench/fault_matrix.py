@@ -60,6 +60,8 @@ class Case:
     replug_after_s: float | None = None
     # Phases where the fault cannot do harm, so no detection is required there (docs/hazards.md).
     harmless_in: tuple[str, ...] = ()
+    # Faults (kinds) after which this one cannot do harm, with why (bench/fault_pairs.py judges the pairs).
+    harmless_after: tuple[tuple[str, str], ...] = ()
     # Phases where another detection time is allowed, with its reason (docs/hazards.md).
     allowed_s_in: tuple[tuple[str, float], ...] = ()
     # Phases where another alarm is the one that must catch it, with its reason (docs/hazards.md).
@@ -80,6 +82,9 @@ class Case:
 # A circuit with the heater current transducer, and the board told so.
 SENSED_PLANT = (("heater_current_sensor", 1),)
 SENSED = (("heater_current_fitted", 1),)
+# A switch stuck on in series with a dead element passes no current and heats nothing: no watch has
+# anything to report (the probes' limits still judge the fluid).
+STUCK_BEHIND_DEAD = (("heater_dead", "dead element"),)
 
 CASES = (
     # A probe reading jumps past the absolute limit: detection within 0.5 s of the crossing is required.
@@ -109,14 +114,15 @@ CASES = (
     # and the outlet's absolute limit (45.0 degC, over_temperature) acts within this (docs/hazards.md, H8).
     Case("heater_stuck_on", "heater_stuck_on", "heater_runaway", "high", 5.0, heater_off=True, bypass_open=True,
          harmless_in=("COOLDOWN",), allowed_s_in=(("PRIMING", 30.0),),
-         alarm_in=(("PRIMING", "over_temperature"),)),
+         alarm_in=(("PRIMING", "over_temperature"),), harmless_after=STUCK_BEHIND_DEAD),
     Case("heater_dead", "heater_dead", "heat_balance", "high", 260.0, heater_off=True, window_s=300.0,
          harmless_in=("COOLDOWN",)),
     # With a current transducer on the heater's supply (heater_current.py) the stuck switch is seen the
     # moment its drive falls, in every phase; a dead element once it has drawn nothing while driven over a
     # few seconds' mean (heater_current.py), where the heat balance takes minutes.
     Case("heater_stuck_on_sensed", "heater_stuck_on", "heater_switch_failed", "high", 1.0, heater_off=True,
-         bypass_open=True, harmless_in=("COOLDOWN",), plant=SENSED_PLANT, config=SENSED),
+         bypass_open=True, harmless_in=("COOLDOWN",), plant=SENSED_PLANT, config=SENSED,
+         harmless_after=STUCK_BEHIND_DEAD),
     Case("heater_dead_sensed", "heater_dead", "heater_current_lost", "medium", 20.0, window_s=60.0,
          harmless_in=("COOLDOWN",), plant=SENSED_PLANT, config=SENSED),
     Case("pump_stall", "pump_stall", "pressure_high", "high", 10.0, heater_off=True, pump_stop=True),

@@ -101,12 +101,11 @@ class PairRun(CaseRun):
     def check(self, result: Result, session_id: int) -> None:
         super().check(result, session_id)
         held_by = self._held_off_by_first(session_id)
+        harmless_because = dict(self.pair.second.harmless_after).get(self.pair.first.kind)
         if held_by is not None:
             result.detected = f"{held_by} (first fault)"
-        elif self.pair.first.kind == "heater_dead" and self.pair.second.kind == "heater_stuck_on":
-            # A switch stuck on in series with a dead element passes no current and heats nothing: the
-            # current watch rightly sees nothing to report (the probes' limits still judge the fluid).
-            result.detected = "none needed (dead element)"
+        elif harmless_because is not None:
+            result.detected = f"none needed ({harmless_because})"
         else:
             held_by = self._held_off_before_due(session_id)
             if held_by is None:

@@ -18,6 +18,7 @@ from controller.commands import Commands
 from controller.config import Config
 from controller.eventlog import EventLog
 from controller.frontdoor import FrontDoor
+from controller.line_delay import LineDelay
 from controller.perf import Perf, order_modules
 from controller.plan import Plan
 from controller.protocol import Link
@@ -73,7 +74,8 @@ class Controller:
         self.started_ms = self.now_ms
         self.config = Config()
         self.link = Link(board, None)
-        self.heater = heater.HeaterController(self.config)
+        self.line = LineDelay()  # the inflow line's transit as the probes show it
+        self.heater = heater.HeaterController(self.config, self.line)
         self.perf = Perf()
         self.telemetry = telemetry.TelemetryRing(ring_records)
         self.guard = BootGuard(board)
@@ -273,7 +275,8 @@ class Controller:
         heated = phase in session.HEATED and not reactions & HEATER_OFF and not self.session.heat_held
         circulating = (phase in session.RUNNING or phase == session.PAUSED or phase == session.FAULT) \
             and not reactions & PUMP_STOP
-        self.patient_start_ml += pump.flush(cfg.heater_volume_ml + cfg.inflow_line_ml, self._slug_hot(target), dt_s)
+        self.patient_start_ml += pump.flush(cfg.heater_volume_ml + self.line.flush_ml(cfg.inflow_line_ml),
+                                            self._slug_hot(target), dt_s)
         self.bypass_open = not self._perfusing_phase(phase) or (reactions & BYPASS) != 0 or pump.flushing
         flow = self.plan.flow_ml_min if circulating else 0.0
         if pump.calibrating:
@@ -309,6 +312,8 @@ class Controller:
             self.cascade_active = False
             self.cascade.reset()
             self.heater.reset()
+            if phase == session.IDLE:
+                self.line.forget()  # a new session: the circuit may not be the one learnt
             self.heater_output.reset()
             self.heater_w = 0.0
         asked.heater_relay = heated

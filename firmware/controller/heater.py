@@ -8,10 +8,9 @@ demand = feed-forward + PID on the predicted temperature, capped:
 - Feed-forward: the power that lifts that entering fluid, projected a further compensated element
   response ahead, to the setpoint at the current flow, plus the heat the heater and inflow line lose to
   the room.
-- Smith predictor: the heat exchanger modelled as a mixed volume fed that entering fluid and heated by
-  the element model; the PID acts on that model's outlet now plus the low-passed difference between the
-  probe and the model delayed by the line and lagged like the probe. It sees through the transport
-  delay; the correction removes any steady model error.
+- Smith predictor (predictor.py): the PID acts on the controlled temperature as it will be once the
+  inflow line's transit and the probe's lag have passed, a model of the exchanger corrected by the
+  exchanger-outlet probe (the inflow probe where none is fitted).
 - PID: proportional and integral on the predicted error, derivative on the prediction through a
   first-order filter (no kick on setpoint changes). Gains follow the flow (the circuit's gain and delays
   scale with 1/flow). The integrator acts wherever the output is not saturated in the direction of the
@@ -29,18 +28,12 @@ it behind. Without this, the ~8 s element lag turns every change of demand (a fl
 return of fluid from the abdomen) into an energy error in the heat exchanger that the feedback then
 has to undo.
 """
-from array import array
-
 from controller import probes, safety
-from controller.fluid import Rate, carried_w_per_c, centi_c, exchanger_step
+from controller.fluid import Rate, carried_w_per_c
+from controller.predictor import Predictor
 
 # Flows below this do not schedule the gains further down (a stopped pump must not zero the loop).
 MIN_SCHEDULE_FLOW_ML_MIN = 50.0
-# The predictor's record of the modelled heater outlet: one sample every 0.5 s for 128 s, longer than
-# the line delay at any treatment flow (300 mL at 400 mL/min is 45 s); longer delays are clamped.
-HISTORY_PERIOD_S = 0.5
-HISTORY_SAMPLES = 256
-
 
 # The outlet cap's trim (HeaterController._outlet_trim): W per second per degC the outlet reads below
 # the limit, a loop about ten times slower than the slowest element the plant model documents (60 s);
@@ -81,7 +74,7 @@ OUTLET_SLOPE_TAU_S = 30.0
 
 
 class HeaterController:
-    def __init__(self, config):
+    def __init__(self, config, line=None):
         self.config = config
         self.integral_w = 0.0
         self.demand_w = 0.0   # the power the fluid needs (feed-forward + PID, capped)
@@ -93,14 +86,7 @@ class HeaterController:
         self.measured_prev_c = 0.0
         self.derivative_c_per_s = 0.0
         self.primed = False
-        # Smith predictor: the modelled heater outlet now, its history, and the same model seen
-        # through the line delay and the probe's lag.
-        self.outlet_model_c = 0.0
-        self.history_cc = array("h", bytes(2 * HISTORY_SAMPLES))  # hundredths of a degree (fluid.centi_c)
-        self.history_next = 0
-        self.history_s = 0.0
-        self.probe_model_c = 0.0
-        self.correction_c = 0.0
+        self.predictor = Predictor(config, line)
         self.predicted_c = 0.0
         # The outlet reading's noise, one standard deviation (degC), and the element's lag (s), as the
         # safety channel measures them (the lag: where the element is slower than configured).
@@ -134,46 +120,10 @@ class HeaterController:
         fitted), the inflow line at what the inflow reads. After a stop the exchanger may be far hotter
         than the reservoir (the element's stored heat): taken as cold, it would be heated at the cap.
         The outlet trim's rates start at rest."""
-        self.outlet_model_c = outlet_c
         self.outlet_rate.restart(outlet_c)
         self.inlet_rate.restart(inlet_c)
         self.outlet_seen_s = 0.0
-        measured_cc = centi_c(measured_c)
-        for i in range(HISTORY_SAMPLES):
-            self.history_cc[i] = measured_cc
-        self.history_next = 0
-        self.history_s = 0.0
-        self.probe_model_c = measured_c
-        self.correction_c = 0.0
-
-    def _predict(self, measured_c, inlet_c, flow_ml_min, dt_s):
-        """The controlled temperature as it will be once the line delay and probe lag have passed.
-
-        The heat exchanger is modelled as a mixed volume fed at the inlet temperature and heated by the
-        element model, losing circuit_loss_w_per_c to the room. What the model says the probe reads now
-        (outlet history delayed by the line, lagged like the probe) is subtracted from the measurement:
-        the difference is the model's error, low-passed (the model's dispersion-free line and lumped
-        probe lag differ from the real ones in transients, not on average) and added to the undelayed
-        model output.
-        """
-        cfg = self.config
-        t = exchanger_step(self.outlet_model_c, inlet_c, flow_ml_min, self.element_w, cfg, dt_s)
-        self.outlet_model_c = t
-        self.history_s += dt_s
-        if self.history_s >= HISTORY_PERIOD_S:
-            self.history_s -= HISTORY_PERIOD_S
-            self.history_cc[self.history_next] = centi_c(t)
-            self.history_next = (self.history_next + 1) % HISTORY_SAMPLES
-        if flow_ml_min > MIN_SCHEDULE_FLOW_ML_MIN:
-            delay = int(cfg.inflow_line_ml * 60.0 / flow_ml_min / HISTORY_PERIOD_S + 0.5)
-            if delay >= HISTORY_SAMPLES:
-                delay = HISTORY_SAMPLES - 1
-            at_line_end = self.history_cc[(self.history_next - 1 - delay) % HISTORY_SAMPLES] / 100.0
-            self.probe_model_c += (at_line_end - self.probe_model_c) * dt_s / (
-                cfg.probe_tau_s + probes.FILTER_TAU_S + dt_s)
-        self.correction_c += (measured_c - self.probe_model_c - self.correction_c) * dt_s / (
-            cfg.smith_filter_s + dt_s)
-        return t + self.correction_c
+        self.predictor.start(measured_c, outlet_c)
 
     def _inlet_slope(self, inlet_c, dt_s):
         """Filter the inlet slope (what the inlet probe's lag hides, and the feed-forward's lead)."""
@@ -258,7 +208,7 @@ class HeaterController:
         sensed_s = cfg.probe_tau_s + probes.FILTER_TAU_S
         entering_c = inlet_c + sensed_s * self.inlet_slope_c_per_s
         if cfg.smith_predictor:
-            measured_c = self._predict(measured_c, entering_c, flow_ml_min, dt_s)
+            measured_c = self.predictor.update(measured_c, entering_c, flow_ml_min, self.element_w, dt_s, outlet_c)
         self.predicted_c = measured_c
         self._derivative(measured_c, dt_s)
         ff = self.feed_forward_w(setpoint_c, entering_c + cfg.heater_response_s * self.inlet_slope_c_per_s,

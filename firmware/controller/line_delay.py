@@ -1,0 +1,187 @@
+"""The inflow line's transport delay, as the exchanger-outlet and inflow probes show it.
+
+The fluid read at the exchanger outlet is read again at the inflow probe one line transit later, less
+the line's loss; the two probes are alike, so their lags cancel. The delay is the one that best lines
+up the changes the two readings make over CHANGE_S: for each candidate delay the squared difference
+between the inflow's change now and the outlet's change that long ago is summed over the last couple
+of minutes (integers, hundredths of a degree: nothing allocated per candidate). A candidate is taken
+only where the inflow has moved enough to say anything (MIN_MOVED_C) and the best candidate explains
+most of that movement (MAX_RESIDUAL_SHARE); it is kept as a volume (delay times flow), so a flow change
+carries it, and the sums start again at the new flow.
+
+A site configures `inflow_line_ml`; a circuit whose line is longer than that (longer tubing, a
+different set) delays the inflow more than the predictor, the heat balance and the flush assume. An
+untold 0.55 L line overshot the heat-up by 0.6 degC.
+"""
+from array import array
+
+# A sample of both readings every this many seconds (the predictor's history period).
+SAMPLE_PERIOD_S = 0.5
+# The change compared: over 20 samples (10 s), long against the readings' noise, short against the
+# delays told apart.
+CHANGE_SAMPLES = 20
+# Candidate delays: every 4 samples (2 s; the best is refined between its neighbours) from 0 up to
+# CANDIDATES - 1 steps (112 s: 0.75 L at 400 mL/min, more than the longest line the plant model
+# documents).
+STEP_SAMPLES = 4
+CANDIDATES = 57
+LONGEST_S = (CANDIDATES - 1) * STEP_SAMPLES * SAMPLE_PERIOD_S
+HISTORY_SAMPLES = 256
+# Candidates scored per control tick: a sample's whole pass is spread over the ticks until the next.
+PER_TICK = 12
+# The sums forget with a time constant of 2**FORGET_SHIFT samples (128 s): a heat-up or a return from
+# the abdomen, not the whole session.
+FORGET_SHIFT = 8
+# A change is clipped to 10 degC (hundredths): the sums stay small integers on a 32-bit board.
+CLIP_CC = 1000
+# The inflow must have moved by at least this much per CHANGE_S, as a root mean square over the sums'
+# memory (a heat-up moves it ten times as much; a steady treatment's noise a tenth).
+MIN_MOVED_C = 0.15
+# The best delay must leave at most this share of the inflow's movement unexplained.
+MAX_RESIDUAL_SHARE = 0.25
+# A flow that moves by more than this share starts the sums again (the delay is a volume over a flow).
+FLOW_CHANGE_SHARE = 0.05
+# The shortest line said (the configuration's least inflow_line_ml).
+MIN_LINE_ML = 10.0
+# Below this flow the line is not circulating: nothing is learnt.
+MIN_FLOW_ML_MIN = 50.0
+
+_MIN_ENERGY = int((MIN_MOVED_C * 100.0) ** 2 * (1 << FORGET_SHIFT))
+
+
+def _clip(x):
+    return CLIP_CC if x > CLIP_CC else (-CLIP_CC if x < -CLIP_CC else x)
+
+
+class LineDelay:
+    """Preallocated; update() once a tick with the two readings."""
+
+    def __init__(self):
+        self.outlet_cc = array("h", bytes(2 * HISTORY_SAMPLES))
+        self.inflow_cc = array("h", bytes(2 * HISTORY_SAMPLES))
+        self.sums = array("i", bytes(4 * CANDIDATES))
+        self.energy = 0
+        self.next = 0
+        self.filled = 0
+        self.since_sample_s = 0.0
+        self.flow_ml_min = 0.0
+        # The pass in progress: the sample it compares, the inflow's change there, the next candidate.
+        self.pass_at = 0
+        self.pass_change = 0
+        self.pass_next = CANDIDATES
+        self.learnt_ml = 0.0  # 0 until a delay has been found
+        self.delay_s = 0.0
+
+    def forget(self):
+        """A new circuit (a new session): nothing learnt."""
+        if self.filled or self.learnt_ml > 0.0:
+            self.restart()
+            self.learnt_ml = 0.0
+            self.delay_s = 0.0
+
+    def restart(self):
+        """The sums start again (the flow changed or stopped); what was learnt is kept."""
+        for i in range(CANDIDATES):
+            self.sums[i] = 0
+        self.energy = 0
+        self.filled = 0
+        self.pass_next = CANDIDATES
+
+    def known(self):
+        return self.learnt_ml > 0.0
+
+    def outlet_c_before(self, delay_s):
+        """The outlet reading delay_s ago (to the sample; at most the history's length)."""
+        back = int(delay_s / SAMPLE_PERIOD_S + 0.5)
+        if back >= HISTORY_SAMPLES:
+            back = HISTORY_SAMPLES - 1
+        return self.outlet_cc[(self.next - 1 - back) % HISTORY_SAMPLES] / 100.0
+
+    def volume_ml(self, configured_ml):
+        """The line volume to use: what was learnt, else the configured one."""
+        return self.learnt_ml if self.learnt_ml > 0.0 else configured_ml
+
+    def flush_ml(self, configured_ml):
+        """The line volume a flush must move: a line longer than configured needs more, never less."""
+        return self.learnt_ml if self.learnt_ml > configured_ml else configured_ml
+
+    def update(self, outlet_c, inflow_c, flow_ml_min, dt_s):
+        if flow_ml_min < MIN_FLOW_ML_MIN:
+            if self.filled:
+                self.restart()
+            return
+        if self.flow_ml_min <= 0.0 or not (1.0 - FLOW_CHANGE_SHARE) * self.flow_ml_min < flow_ml_min < (
+                1.0 + FLOW_CHANGE_SHARE) * self.flow_ml_min:
+            self.flow_ml_min = flow_ml_min
+            self.restart()
+        self.since_sample_s += dt_s
+        if self.since_sample_s >= SAMPLE_PERIOD_S:
+            self.since_sample_s -= SAMPLE_PERIOD_S
+            self._sample(outlet_c, inflow_c)
+        self._score()
+
+    def _sample(self, outlet_c, inflow_c):
+        at = self.next
+        self.outlet_cc[at] = int(outlet_c * 100.0 + (0.5 if outlet_c > 0.0 else -0.5))
+        self.inflow_cc[at] = int(inflow_c * 100.0 + (0.5 if inflow_c > 0.0 else -0.5))
+        self.next = (at + 1) % HISTORY_SAMPLES
+        if self.filled < HISTORY_SAMPLES:
+            self.filled += 1
+        if self.pass_next < CANDIDATES:
+            self._finish_pass()
+        if self.filled <= CHANGE_SAMPLES:
+            return
+        change = _clip(self.inflow_cc[at] - self.inflow_cc[(at - CHANGE_SAMPLES) % HISTORY_SAMPLES])
+        self.energy += change * change - (self.energy >> FORGET_SHIFT)
+        self.pass_at = at
+        self.pass_change = change
+        self.pass_next = 0
+
+    def _score(self):
+        k = self.pass_next
+        if k >= CANDIDATES:
+            return
+        end = k + PER_TICK
+        if end > CANDIDATES:
+            end = CANDIDATES
+        at = self.pass_at
+        change = self.pass_change
+        outlet = self.outlet_cc
+        sums = self.sums
+        seen = self.filled - CHANGE_SAMPLES
+        while k < end:
+            then = at - k * STEP_SAMPLES
+            # A delay longer than the readings seen so far explains nothing yet.
+            error = change if k * STEP_SAMPLES >= seen else _clip(
+                change - (outlet[then % HISTORY_SAMPLES] - outlet[(then - CHANGE_SAMPLES) % HISTORY_SAMPLES]))
+            sums[k] += error * error - (sums[k] >> FORGET_SHIFT)
+            k += 1
+        self.pass_next = k
+        if k >= CANDIDATES:
+            self._decide()
+
+    def _finish_pass(self):
+        while self.pass_next < CANDIDATES:
+            self._score()
+
+    def _decide(self):
+        if self.energy < _MIN_ENERGY:
+            return
+        sums = self.sums
+        best = 0
+        for k in range(1, CANDIDATES):
+            if sums[k] < sums[best]:
+                best = k
+        if sums[best] > MAX_RESIDUAL_SHARE * self.energy:
+            return
+        # The minimum between its neighbours (a parabola through the three).
+        shift = 0.0
+        if 0 < best < CANDIDATES - 1:
+            left = sums[best - 1]
+            right = sums[best + 1]
+            curve = left - 2 * sums[best] + right
+            if curve > 0:
+                shift = 0.5 * (left - right) / curve
+        self.delay_s = (best + shift) * STEP_SAMPLES * SAMPLE_PERIOD_S
+        volume_ml = self.delay_s * self.flow_ml_min / 60.0
+        self.learnt_ml = volume_ml if volume_ml > MIN_LINE_ML else MIN_LINE_ML

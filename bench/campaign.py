@@ -44,6 +44,9 @@ from workers import run_all  # noqa: E402
 
 FIRMWARE = "firmware"
 PEERS = ("simple-pid", "on/off")
+# How close the inflow line the board found must be to the plant's, in transit time.
+LINE_TRANSIT_SHARE = 0.10
+LINE_TRANSIT_S = 2.5
 # Wall seconds one session may take on a loaded machine before it is killed and reported.
 SESSION_TIMEOUT_S = 3600.0
 
@@ -62,7 +65,8 @@ def firmware_session(plant: CampaignPlant, firmware: Path) -> Session:
                    true_inflow_c=[c for _t, _p, c, _o in samples], true_outlet_c=[o for _t, _p, _c, o in samples],
                    outcome=trace.outcome, given_up=trace.given_up,
                    alarms=alarms, delivered_ml=trace.delivered_ml,
-                   commanded_ml=sum(r["flow_ml_min"] / 60.0 for r in trace.records))
+                   commanded_ml=sum(r["flow_ml_min"] / 60.0 for r in trace.records),
+                   line_learnt_ml=trace.diagnostics.get(trace.end_ms, {}).get("inflow_line_learnt_ml"))
 
 
 def peer_session(name: str, plant: CampaignPlant, pid: dict[str, float]) -> Session:
@@ -82,7 +86,19 @@ def judge(controller: str, plant: CampaignPlant, session: Session) -> dict[str, 
               "required_w": reach.required_w,
               **figures(session, plant.plan.target_temp_c, heatup_minimum_s(plant.params, plant.plan, plant.config))}
     result["problems"] = verdict(result, reach)
+    if session.line_learnt_ml is not None:
+        result["line"] = line_found(plant, session.line_learnt_ml)
     return result
+
+
+def line_found(plant: CampaignPlant, learnt_ml: float) -> dict[str, Any]:
+    """The inflow line the board found (line_delay.py) against the plant's: within a tenth of its transit
+    or LINE_TRANSIT_S, whichever is more (the candidates are 2 s apart; mixing blurs a short transit)."""
+    true_ml = plant.params.line_in_volume_l * 1000.0
+    off_s = abs(learnt_ml - true_ml) * 60.0 / plant.plan.flow_ml_min
+    transit_s = true_ml * 60.0 / plant.plan.flow_ml_min
+    return {"true_ml": round(true_ml, 1), "learnt_ml": round(learnt_ml, 1), "found": learnt_ml > 0.0,
+            "within": learnt_ml > 0.0 and off_s <= max(LINE_TRANSIT_SHARE * transit_s, LINE_TRANSIT_S)}
 
 
 class Job(NamedTuple):

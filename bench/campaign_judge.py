@@ -44,6 +44,7 @@ class Session:
     alarms: list[str] = field(default_factory=list)  # raised, in order, each once
     delivered_ml: float | None = None  # what the plant received, and what the board commanded
     commanded_ml: float | None = None
+    line_learnt_ml: float | None = None  # the inflow line the board found at the end (0: none found)
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:

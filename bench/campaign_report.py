@@ -33,6 +33,7 @@ def controller_summary(results: list[dict[str, Any]]) -> dict[str, Any]:
     in_band = [r["time_in_band_pct"] for r in judged]
     ratios = [r["heatup_ratio"] for r in judged if r.get("heatup_ratio") is not None]
     flows = [abs(r["flow_error_pct"]) for r in results if r.get("flow_error_pct") is not None]
+    lines = [r["line"] for r in results if "line" in r]
     classes: dict[str, list[int]] = {}
     for r in results:
         for problem in r["problems"]:
@@ -57,6 +58,10 @@ def controller_summary(results: list[dict[str, Any]]) -> dict[str, Any]:
         "outlet_over_limit": [r["seed"] for r in results if (r.get("outlet_max_c") or 0.0) > OUTLET_LIMIT_C],
         "flow_error_pct": {"worst_abs": round(max(flows), 3) if flows else None,
                            "median_abs": round(percentile(flows, 0.5), 3) if flows else None},
+        "line_found": {"sessions": len(lines), "found": sum(1 for line in lines if line["found"]),
+                       "within": sum(1 for line in lines if line["within"]),
+                       "off": [r["seed"] for r in results if "line" in r and r["line"]["found"]
+                               and not r["line"]["within"]]},
         "requirement_met": all(not r["problems"] for r in reachable),
         "p95_target_met": errors["p95"] is not None and errors["p95"] <= TARGET_P95_ERROR_C,
         "failures": [{"seed": r["seed"], "problems": r["problems"]} for r in reachable if r["problems"]],
@@ -95,6 +100,9 @@ def _figures_line(s: dict[str, Any]) -> list[str]:
         f"the {OUTLET_LIMIT_C} degC limit: {len(s['outlet_over_limit'])} plants",
         f"  flow error (delivered against commanded): worst {s['flow_error_pct']['worst_abs']} %, median "
         f"{s['flow_error_pct']['median_abs']} % (absolute)",
+        *([f"  inflow line found by the board (line_delay.py): in {s['line_found']['found']} of "
+           f"{s['line_found']['sessions']} sessions, {s['line_found']['within']} within a tenth of its transit or "
+           f"2.5 s; off: {s['line_found']['off'] or 'none'}"] if s["line_found"]["sessions"] else []),
         f"  completed {s['completed']} of {s['plants']}; reachable {s['reachable']}, of which completed "
         f"{s['reachable_completed']}",
     ]

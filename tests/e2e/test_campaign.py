@@ -57,6 +57,16 @@ def test_a_small_campaign_judges_every_plant_and_a_rerun_alone_under_load_repeat
         assert out["worst_max_abs_error_c"] == out["p95_max_abs_error_c"] == out["median_max_abs_error_c"] \
             == reachable["max_abs_error_c"]
         assert reachable["max_abs_error_c"] >= (reachable["max_abs_error_treatment_c"] or 0.0)
+    # The inflow line the board found (line_delay.py), against the plant's own: both found it, within a
+    # tenth of the transit or 2.5 s, and the summary counts them.
+    for session in sessions:
+        line = session["line"]
+        plant = draw(session["seed"], 1.0)
+        assert line["true_ml"] == round(plant.params.line_in_volume_l * 1000.0, 1)
+        transit_s = line["true_ml"] * 60.0 / plant.plan.flow_ml_min
+        off_s = abs(line["learnt_ml"] - line["true_ml"]) * 60.0 / plant.plan.flow_ml_min
+        assert line["found"] and line["within"] and off_s <= max(0.1 * transit_s, 2.5), line
+    assert out["line_found"] == {"sessions": 2, "found": 2, "within": 2, "off": []}
     # Each plant failing or out of reach is written as a plant file that reads back as the same plant.
     for seed in (s["seed"] for s in sessions if s["problems"] or not s["reachable"]):
         plant = draw(seed, 1.0)

@@ -2,7 +2,7 @@
 
 The fluid read at the exchanger outlet is read again at the inflow probe one line transit later, less
 the line's loss; the two probes are alike, so their lags cancel. The delay is the one that best lines
-up the changes the two readings make over CHANGE_S: for each candidate delay the squared difference
+up the changes the two readings make over CHANGE_SAMPLES (10 s): for each candidate delay the squared difference
 between the inflow's change now and the outlet's change that long ago is summed over the last couple
 of minutes (integers, hundredths of a degree: nothing allocated per candidate). A candidate is taken
 only where the inflow has moved enough to say anything (MIN_MOVED_C) and the best candidate explains
@@ -15,6 +15,8 @@ untold 0.55 L line overshot the heat-up by 0.6 degC.
 """
 from array import array
 
+from controller.fluid import centi_c
+
 # A sample of both readings every this many seconds (the predictor's history period).
 SAMPLE_PERIOD_S = 0.5
 # The change compared: over 20 samples (10 s), long against the readings' noise, short against the
@@ -25,7 +27,8 @@ CHANGE_SAMPLES = 20
 # documents).
 STEP_SAMPLES = 4
 CANDIDATES = 57
-LONGEST_S = (CANDIDATES - 1) * STEP_SAMPLES * SAMPLE_PERIOD_S
+LONGEST_S = (CANDIDATES - 1) * STEP_SAMPLES * SAMPLE_PERIOD_S  # the longest candidate, s
+# Both readings' past (hundredths of a degree): the longest candidate and its change, and some.
 HISTORY_SAMPLES = 256
 # Candidates scored per control tick: a sample's whole pass is spread over the ticks until the next.
 PER_TICK = 12
@@ -122,8 +125,8 @@ class LineDelay:
 
     def _sample(self, outlet_c, inflow_c):
         at = self.next
-        self.outlet_cc[at] = int(outlet_c * 100.0 + (0.5 if outlet_c > 0.0 else -0.5))
-        self.inflow_cc[at] = int(inflow_c * 100.0 + (0.5 if inflow_c > 0.0 else -0.5))
+        self.outlet_cc[at] = centi_c(outlet_c)
+        self.inflow_cc[at] = centi_c(inflow_c)
         self.next = (at + 1) % HISTORY_SAMPLES
         if self.filled < HISTORY_SAMPLES:
             self.filled += 1

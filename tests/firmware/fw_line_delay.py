@@ -111,3 +111,12 @@ def test_the_sums_stay_small_integers_at_the_clip():
         high = (i // 100) % 2 == 0
         line.update(80.0 if high else 20.0, 20.0 if high else 80.0, 500.0, DT_S)
     assert max(line.sums) < (1 << 30) and line.energy < (1 << 30)
+
+
+def test_readings_beyond_any_fluid_are_held_to_the_history_s_range():
+    # A converter gone wrong can read hundreds of degrees while still counted valid for a tick or two:
+    # the history holds it at its 16-bit bound instead of failing the control tick.
+    line = LineDelay()
+    for i in range(int(30.0 / DT_S)):
+        line.update(400.0 if i % 2 else 43.0, -300.0, 500.0, DT_S)
+    assert line.outlet_c_before(0.0) in (327.67, 43.0)

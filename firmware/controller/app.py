@@ -312,8 +312,6 @@ class Controller:
             self.cascade_active = False
             self.cascade.reset()
             self.heater.reset()
-            if phase == session.IDLE:
-                self.line.forget()  # a new session: the circuit may not be the one learnt
             self.heater_output.reset()
             self.heater_w = 0.0
         asked.heater_relay = heated

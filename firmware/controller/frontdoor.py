@@ -112,6 +112,7 @@ class FrontDoor:
         # value entered for the last one (a slip among them) cannot hold the next.
         ctl.door.set_vitals(0.0, 0)
         ctl.heater.reset()
+        ctl.line.forget()  # the circuit may not be the one learnt
         ctl.pump.restart_count()
         ctl.patient_start_ml = 0.0
 

@@ -37,7 +37,7 @@ PER_TICK = 12
 FORGET_SHIFT = 8
 # A change is clipped to 10 degC (hundredths): the sums stay small integers on a 32-bit board.
 CLIP_CC = 1000
-# The inflow must have moved by at least this much per CHANGE_S, as a root mean square over the sums'
+# The inflow must have moved by at least this much per change (10 s), as a root mean square over the sums'
 # memory (a heat-up moves it ten times as much; a steady treatment's noise a tenth).
 MIN_MOVED_C = 0.15
 # The best delay must leave at most this share of the inflow's movement unexplained.
@@ -90,6 +90,16 @@ class LineDelay:
         self.filled = 0
         self.pass_next = CANDIDATES
 
+    def gap(self):
+        """The readings stop for a while (heating held, the outlet probe invalid): what comes after does
+        not follow what came before."""
+        if self.filled:
+            self.restart()
+
+    def seen_s(self):
+        """How far back the history holds readings of the present stretch."""
+        return self.filled * SAMPLE_PERIOD_S
+
     def known(self):
         return self.learnt_ml > 0.0
 
@@ -110,8 +120,7 @@ class LineDelay:
 
     def update(self, outlet_c, inflow_c, flow_ml_min, dt_s):
         if flow_ml_min < MIN_FLOW_ML_MIN:
-            if self.filled:
-                self.restart()
+            self.gap()
             return
         if self.flow_ml_min <= 0.0 or not (1.0 - FLOW_CHANGE_SHARE) * self.flow_ml_min < flow_ml_min < (
                 1.0 + FLOW_CHANGE_SHARE) * self.flow_ml_min:
@@ -168,7 +177,10 @@ class LineDelay:
             self._score()
 
     def _decide(self):
-        if self.energy < _MIN_ENERGY:
+        # Only once every candidate has been scored on readings of this stretch: after a restart (a
+        # flow change, a stop, a gap in the readings) the short delays alone have been, and taken then
+        # a short one that fits a ramp replaced a 36 s line learnt before with 0 s.
+        if self.energy < _MIN_ENERGY or self.filled < HISTORY_SAMPLES:
             return
         sums = self.sums
         best = 0

@@ -34,6 +34,9 @@ LINE_ALIKE_C = 0.2
 # exchanger 1 W/degC, each line 0.5). A share by volume took a 0.3 L line for 0.8 W/degC, and a
 # circuit started warm at 42 degC, where the transit never shows, reached 43.11 degC at the patient.
 LINE_LOSS_SHARE = 1.0 / 3.0
+# The learnt loss stays within the lossiest inflow line the plant model documents (docs/plant-model.md:
+# line_loss_w_per_c up to 5 W/degC; 4.1 degC lost at 400 mL/min).
+LINE_LOSS_MAX_W_PER_C = 5.0
 # Below this much over the room the line's loss is too small a share of the readings to learn it.
 LINE_LOSS_MIN_OVER_ROOM_C = 5.0
 
@@ -71,6 +74,7 @@ class Predictor:
         self.correction_c = 0.0
         self.outlet_probe_model_c = outlet_c
         self.outlet_correction_c = 0.0
+        self.line.gap()  # heating stopped for a while: the readings before do not run on into these
         if not self.line.known():
             self.line_loss_w_per_c = -1.0
 
@@ -106,6 +110,7 @@ class Predictor:
             cfg.smith_filter_s + dt_s)
         self.outlet_probe_model_c += (t - self.outlet_probe_model_c) * dt_s / (lag_s + dt_s)
         if outlet_c is None:
+            self.line.gap()
             return t + self.correction_c
         self.line.update(outlet_c, measured_c, flow_ml_min, dt_s)
         self.outlet_correction_c += (outlet_c - self.outlet_probe_model_c - self.outlet_correction_c) * (
@@ -123,8 +128,11 @@ class Predictor:
         line = self.line
         carried = carried_w_per_c(flow_ml_min if flow_ml_min > MIN_FLOW_ML_MIN else MIN_FLOW_ML_MIN)
         loss = self.line_loss_used()
-        if flow_ml_min > MIN_FLOW_ML_MIN:
-            then_c = line.outlet_c_before(line.volume_ml(cfg.inflow_line_ml) * 60.0 / flow_ml_min)
+        transit_s = line.volume_ml(cfg.inflow_line_ml) * 60.0 / flow_ml_min if flow_ml_min > MIN_FLOW_ML_MIN else 0.0
+        # Only over readings of the present stretch, reaching one transit back (the longest while the
+        # transit is not known).
+        if transit_s > 0.0 and line.seen_s() > (transit_s if line.known() else line_delay.LONGEST_S):
+            then_c = line.outlet_c_before(transit_s)
             moved_c = outlet_c - then_c
             if not line.known():
                 moved_c = abs(moved_c) + abs(outlet_c - line.outlet_c_before(line_delay.LONGEST_S))
@@ -133,5 +141,6 @@ class Predictor:
                 seen = (then_c - measured_c) * carried / over_room_c
                 moved = moved_c / LINE_ALIKE_C
                 loss += (seen - loss) * dt_s / (cfg.smith_filter_s * (1.0 + moved * moved) + dt_s)
-                self.line_loss_w_per_c = loss if loss > 0.0 else 0.0
+                loss = 0.0 if loss < 0.0 else (LINE_LOSS_MAX_W_PER_C if loss > LINE_LOSS_MAX_W_PER_C else loss)
+                self.line_loss_w_per_c = loss
         self.line_offset_c = -loss * (outlet_c - cfg.room_temp_c) / carried

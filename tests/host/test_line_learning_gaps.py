@@ -7,19 +7,15 @@ abort kept the last circuit's line. The flow change still names 10 mL (an expect
 the line's loss learnt over it is bounded and the inflow stays in band."""
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
 
 import pytest
+from heatup import BAND_C, run_heat_up
 
 from hipec import REPO_ROOT
 from hipec.tables import protocol
-
-sys.path.insert(0, str(REPO_ROOT / "bench"))
-from inprocess import Harness  # noqa: E402
-from plant_file import load_all  # noqa: E402
-
-BAND_C = 0.10
+from inprocess import Harness  # on the path through heatup
+from plant_file import load_all
 # The reference circuit's inflow line, and how far from it a line found may be (a tenth, or 2.5 s of
 # transit at the plan's flow).
 LINE_ML = 150.0
@@ -39,25 +35,14 @@ def flow_changed_early() -> tuple[Harness, float]:
     """The reference heat-up with the flow set to 450 mL/min 25 s in; the inflow's largest error from
     first reaching the target through two minutes of treatment."""
     h = reference()
-    target_c = h.ctl.plan.target_temp_c
-    h.send("start")
-    reached = False
-    error_max_c = 0.0
-    treatment_s = 0.0
-    t_s = 0.0
-    while t_s < 1500.0 and treatment_s < 120.0:
-        h.step()
-        t_s += 0.1
+
+    def set_flow(h: Harness, t_s: float) -> None:
         if abs(t_s - 25.0) < 0.05:
             h.send("set_flow", {"flow_ml_min": 450.0})
-        error_c = abs(h.plant.line_in[-1] - target_c)
-        reached = reached or error_c <= BAND_C
-        if reached:
-            error_max_c = max(error_max_c, error_c)
-        if h.ctl.session.phase == protocol.TREATMENT:
-            treatment_s += 0.1
-    assert treatment_s >= 120.0 and not h.ctl.alarms.active_names()
-    return h, error_max_c
+
+    run = run_heat_up(h, 120.0, 1500.0, set_flow)
+    assert run.treatment_s >= 120.0 and not h.ctl.alarms.active_names()
+    return h, run.error_max_c
 
 
 def test_a_flow_change_early_in_the_heat_up_keeps_the_inflow_in_band() -> None:

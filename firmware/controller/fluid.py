@@ -5,6 +5,10 @@ how fast a reading moves (Rate)."""
 
 # Heat capacity of the perfusate (water-like carrier solutions), J per mL per degC.
 PERFUSATE_J_PER_ML_C = 4.18
+# Below this flow the circuit is not taken as circulating: the heater's gains are scheduled, the line's
+# heat figured at this flow (a stopped pump must not zero the loop or divide by zero), and no transit
+# is looked for.
+MIN_FLOW_ML_MIN = 50.0
 
 
 def carried_w_per_c(flow_ml_min):

@@ -29,11 +29,9 @@ return of fluid from the abdomen) into an energy error in the heat exchanger tha
 has to undo.
 """
 from controller import probes, safety
-from controller.fluid import Rate, carried_w_per_c
+from controller.fluid import MIN_FLOW_ML_MIN, Rate, carried_w_per_c
 from controller.predictor import Predictor
 
-# Flows below this do not schedule the gains further down (a stopped pump must not zero the loop).
-MIN_SCHEDULE_FLOW_ML_MIN = 50.0
 
 # The outlet cap's trim (HeaterController._outlet_trim): W per second per degC the outlet reads below
 # the limit, a loop about ten times slower than the slowest element the plant model documents (60 s);
@@ -213,7 +211,7 @@ class HeaterController:
         self._derivative(measured_c, dt_s)
         ff = self.feed_forward_w(setpoint_c, entering_c + cfg.heater_response_s * self.inlet_slope_c_per_s,
                                  flow_ml_min)
-        scale = flow_ml_min if flow_ml_min > MIN_SCHEDULE_FLOW_ML_MIN else MIN_SCHEDULE_FLOW_ML_MIN
+        scale = flow_ml_min if flow_ml_min > MIN_FLOW_ML_MIN else MIN_FLOW_ML_MIN
         scale = scale / cfg.gain_ref_flow_ml_min
         kp = cfg.kp_w_per_c * scale
         ti = cfg.ti_s / scale

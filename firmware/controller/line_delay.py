@@ -15,7 +15,7 @@ untold 0.55 L line overshot the heat-up by 0.6 degC.
 """
 from array import array
 
-from controller.fluid import centi_c
+from controller.fluid import MIN_FLOW_ML_MIN, centi_c
 
 # A sample of both readings every this many seconds (the predictor's history period).
 SAMPLE_PERIOD_S = 0.5
@@ -46,8 +46,6 @@ MAX_RESIDUAL_SHARE = 0.25
 FLOW_CHANGE_SHARE = 0.05
 # The shortest line said (the configuration's least inflow_line_ml).
 MIN_LINE_ML = 10.0
-# Below this flow the line is not circulating: nothing is learnt.
-MIN_FLOW_ML_MIN = 50.0
 
 _MIN_ENERGY = int((MIN_MOVED_C * 100.0) ** 2 * (1 << FORGET_SHIFT))
 

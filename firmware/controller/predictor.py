@@ -16,11 +16,9 @@ the real ones in transients, not on average), and the prediction is the model's 
 from array import array
 
 from controller import line_delay, probes
-from controller.fluid import carried_w_per_c, centi_c, exchanger_step
+from controller.fluid import MIN_FLOW_ML_MIN, carried_w_per_c, centi_c, exchanger_step
 from controller.line_delay import LineDelay
 
-# Flows below this are taken as this much for the line's heat (a stopped pump must not divide by zero).
-MIN_FLOW_ML_MIN = 50.0
 # The model's outlet, one sample every 0.5 s for 128 s, longer than the configured line's transit at any
 # treatment flow (300 mL at 400 mL/min is 45 s); longer transits are clamped.
 HISTORY_PERIOD_S = 0.5

@@ -132,8 +132,8 @@ def calibrate_probe(link: BoardLink, probe: str, reference_c: float) -> list[str
     offsets = list(link.request("get_config")["probe_offset_c"])
     new = offsets[index] + (reference_c - reading)
     if not -2.0 <= new <= 2.0:
-        raise ValueError(f"{probe} reads {reading:.3f} degC against {reference_c:.3f}: an offset of {new:+.3f} degC "
-                         "is outside -2..2 degC; check the probe and the bath instead")
+        raise ValueError(f"{probe} reads {reading:.3f} °C against {reference_c:.3f}: an offset of {new:+.3f} °C "
+                         "is outside -2..2 °C; check the probe and the bath instead")
     offsets[index] = round(new, 4)
     link.request("set_config", {"probe_offset_c": offsets})
-    return [f"{probe} read {reading:.3f} degC, reference {reference_c:.3f} degC: offset {new:+.4f} degC stored"]
+    return [f"{probe} read {reading:.3f} °C, reference {reference_c:.3f} °C: offset {new:+.4f} °C stored"]

@@ -75,12 +75,12 @@ def describe(result: dict[str, Any]) -> list[str]:
     proposed = result["proposed"]
     pid = result["pid"]
     return [
-        f"limit cycle: period {result['pu_s']:.1f} s, amplitude {result['amplitude_c']:.3f} degC "
-        f"at {result['flow_ml_min']:.0f} mL/min; ultimate gain {result['ku_w_per_c']:.1f} W/degC",
-        f"model: gain {result['gain_c_per_w'] * 1000:.2f} mdegC/W, lag {result['lag_s']:.1f} s, "
+        f"limit cycle: period {result['pu_s']:.1f} s, amplitude {result['amplitude_c']:.3f} °C "
+        f"at {result['flow_ml_min']:.0f} mL/min; ultimate gain {result['ku_w_per_c']:.1f} W/°C",
+        f"model: gain {result['gain_c_per_w'] * 1000:.2f} m°C/W, lag {result['lag_s']:.1f} s, "
         f"dead time {result['dead_time_s']:.1f} s",
         f"stored: kp_w_per_c {proposed['kp_w_per_c']:.2f}, ti_s {proposed['ti_s']:.1f}, "
         f"heater_volume_ml {proposed['heater_volume_ml']:.0f}, inflow_line_ml {proposed['inflow_line_ml']:.0f}",
-        f"plain PID on the probe (Tyreus-Luyben): kp {pid['kp_w_per_c']:.1f} W/degC, ti {pid['ti_s']:.0f} s, "
+        f"plain PID on the probe (Tyreus-Luyben): kp {pid['kp_w_per_c']:.1f} W/°C, ti {pid['ti_s']:.0f} s, "
         f"td {pid['td_s']:.1f} s",
     ]

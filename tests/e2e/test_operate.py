@@ -32,14 +32,14 @@ def test_config_set_get_and_refusal(mcu: EmulatedMCU, capsys: pytest.CaptureFixt
 def test_probe_and_pump_calibration(mcu: EmulatedMCU, capsys: pytest.CaptureFixture[str]) -> None:
     port = mcu.device
     code, out, err = run(capsys, "calibrate", "probe", "--probe", "reservoir", "--reference", "22.3", "--port", port)
-    found = re.search(r"reservoir read ([0-9.]+) degC, reference 22.300 degC: offset ([-+0-9.]+) degC stored", out)
+    found = re.search(r"reservoir read ([0-9.]+) °C, reference 22.300 °C: offset ([-+0-9.]+) °C stored", out)
     assert code == 0 and found, out + err
     read_c, offset_c = float(found.group(1)), float(found.group(2))
     assert abs(read_c - 22.0) < 0.05 and offset_c == pytest.approx(22.3 - read_c, abs=2e-3)
     with BoardLink(port) as link:
         assert link.request("get_config")["probe_offset_c"][4] == pytest.approx(offset_c, abs=1e-4)
     code, _out, err = run(capsys, "calibrate", "probe", "--probe", "reservoir", "--reference", "30", "--port", port)
-    assert code == 2 and "outside -2..2 degC" in err
+    assert code == 2 and "outside -2..2 °C" in err
     code, out, _err = run(capsys, "calibrate", "pump", "--revolutions", "5", "--measured-ml", "52.5", "--port", port)
     match = re.search(r"([0-9.]+) revolutions delivered 52.5 mL: ([0-9.]+) mL/rev stored on the board", out)
     assert code == 0 and match, out

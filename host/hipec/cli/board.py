@@ -134,7 +134,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         if state["state"] == "waiting":
             if state["inflow_c"] is None or state["target_c"] <= 0:
                 return
-            line = f"priming: inflow {int(state['inflow_c'])} degC, tuning starts at {state['target_c']:.1f}"
+            line = f"priming: inflow {int(state['inflow_c'])} °C, tuning starts at {state['target_c']:.1f} °C"
         else:
             line = f"relay: {state['cycles_done']} of {state['cycles']} limit cycles measured"
         if line != last[0]:

@@ -288,6 +288,10 @@ class Store:
         row = self.db.execute("SELECT id FROM sessions WHERE ended_at IS NULL ORDER BY id DESC LIMIT 1").fetchone()
         return None if row is None else self.session(int(row[0]))
 
+    def record_count(self, session_id: int) -> int:
+        """How many telemetry records the session has, over every bridge run and board boot."""
+        return int(self.db.execute("SELECT COUNT(*) FROM telemetry WHERE session_id = ?", (session_id,)).fetchone()[0])
+
     def last_record(self, session_id: int) -> tuple[int, int] | None:
         """(boot, seq) of the last telemetry record stored for a session."""
         row = self.db.execute("SELECT boot, seq FROM telemetry WHERE session_id = ? ORDER BY boot DESC, seq DESC "

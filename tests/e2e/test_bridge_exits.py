@@ -1,7 +1,7 @@
 """The bridge's own outcomes: a second bridge on a board's port is refused naming the holder; a link
 that never comes back ends the session as DISCONNECTED with exit status 4, as the README says; a
 plan file that cannot be read is a usage error (2), not a link error; a treatment the operator stopped
-early is not reported as completed."""
+early is not reported as completed; a run refused before it starts makes no record file."""
 from __future__ import annotations
 
 import os
@@ -35,6 +35,24 @@ def test_a_second_bridge_on_the_port_is_refused_naming_the_holder(
         assert err.startswith(f"hipec status: ") and f"is in use by pid {os.getpid()}" in err and err.count("\n") == 1
         assert first.request("hello")["board"] == "emulated"  # the first bridge is not disturbed
     with BoardLink(mcu.device) as again:  # once it is closed, the port is free
+        assert again.request("hello")["board"] == "emulated"
+
+
+def test_a_run_refused_for_a_busy_port_makes_no_record_file(
+        mcu: EmulatedMCU, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A `run` refused because another bridge holds the port made an empty --db file, which the next
+    `history` or `report` then showed as a record with no sessions. An existing record is left as it was."""
+    new = tmp_path / "new.sqlite"
+    existing = tmp_path / "existing.sqlite"
+    Store(existing).close()
+    before = existing.read_bytes()
+    with BoardLink(mcu.device):
+        assert main(["run", "--port", mcu.device, "--db", str(new), "--headless"]) == EXIT_USAGE
+        assert main(["run", "--port", mcu.device, "--db", str(existing), "--headless"]) == EXIT_USAGE
+    assert capsys.readouterr().err.count("is in use by pid") == 2
+    assert not new.exists()
+    assert existing.read_bytes() == before
+    with BoardLink(mcu.device) as again:
         assert again.request("hello")["board"] == "emulated"
 
 
@@ -132,6 +150,7 @@ def test_a_port_where_no_board_ever_answers_is_a_usage_error_not_a_lost_link(
         assert main(["run", "--port", port, "--db", str(tmp_path / "record.sqlite"), "--headless"]) == EXIT_USAGE
         assert f"no reply to hello from {port} after 4 tries: is a board running this firmware connected there?" \
             in capsys.readouterr().err
+        assert not (tmp_path / "record.sqlite").exists()  # nothing started: no record file made
     finally:
         os.close(controller)
         os.close(terminal)
@@ -169,5 +188,6 @@ def test_run_with_no_terminal_to_ask_at_is_refused_in_one_line(mcu: EmulatedMCU,
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
     assert "typed at a terminal" in lines[0] and "--yes to start" in lines[0], lines[0]
+    assert not db.exists()  # nothing was started: no record file made
     with BoardLink(mcu.device) as link:
         assert link.request("status")["phase"] == "IDLE"  # nothing was started

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -67,6 +68,10 @@ def test_no_record_lost_or_duplicated_through_link_drops_and_bridge_kills(tmp_pa
     seqs = [r["seq"] for r in rows]
     assert {r["boot"] for r in rows} == {1}
     assert seqs == list(range(seqs[0], seqs[-1] + 1))  # every record, once, in order
+    # The last bridge stored only the end of the session; what it says is the record's count, and its own part.
+    said = re.search(rf"session 1 ended COMPLETE \(fault: none\); (\d+) records stored in {re.escape(str(db))} "
+                     rf"\((\d+) by this bridge\)", output)
+    assert said and int(said.group(1)) == len(rows) and 0 < int(said.group(2)) < len(rows), output
     assert rows[-1]["phase"] == phases.index("COMPLETE")  # followed to the session's end
     assert seqs[-1] < status["telemetry_next"]
     kinds = [kind for _at, kind, _d in store.events(1)]

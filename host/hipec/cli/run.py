@@ -85,8 +85,11 @@ def _ended(outcome: Outcome, args: argparse.Namespace, store: Store, continued: 
               f"and pauses with the heater off once no bridge has spoken for its grace period; "
               f"`hipec run --resume --port {args.port} --db {args.db}` carries on following it")
         return EXIT_LEFT_RUNNING
+    # After --resume or a continuation this bridge stored only part of the session: the count is the record's.
+    total = store.record_count(outcome.session_id)
+    this_run = f" ({outcome.records} by this bridge)" if outcome.records != total else ""
     print(f"session {outcome.session_id}{continued} ended {row.outcome} (fault: {outcome.fault}); "
-          f"{outcome.records} records stored in {args.db}")
+          f"{total} records stored in {args.db}{this_run}")
     if row.outcome == INTERRUPTED:
         print(f"a board reset interrupted it: `hipec run --resume --port {args.port} --db {args.db}` offers to "
               f"continue it for the treatment time that remains")
@@ -224,7 +227,9 @@ def _start(args: argparse.Namespace) -> int:
         print(f"no plan file: the standard bench session ({plan.target_temp_c:g} °C at the {plan.controlled_point}, "
               f"{plan.duration_min:g} min, {plan.volume_l:g} L, {plan.flow_ml_min:g} mL/min) with no patient, drug "
               f"or contraindication checklist; for a patient, `hipec plan new FILE` and `hipec run FILE`")
-    store = Store(args.db)  # a --db that is not a record is refused before the board is touched
+    # An existing --db that is not a record is refused before the board is touched; a new record file is
+    # made only once the session starts (a busy port, a board that refuses or a "no" leave no empty file).
+    store = Store(args.db) if args.db.exists() else None
     with open_board(args.port) as link:
         refusal = start_refusal(link, args.port, str(args.db))
         if refusal:
@@ -239,6 +244,8 @@ def _start(args: argparse.Namespace) -> int:
             if not answer:
                 print("not started")
                 return EXIT_USAGE
+        if store is None:
+            store = Store(args.db)
         runner = SessionRunner(link, store, plan, plan_record=record, reconnect=lambda: open_board(args.port))
         outcome = _follow(args, runner, str(record["patient_id"]) if record else "", runner.run)
     return _ended(outcome, args, store)

@@ -25,7 +25,7 @@ from hipec.bedside import ALARM, OK, WARN, AlarmRow, BedsideState, BedsideView, 
 from hipec.keys import KEYS, KEYS_SHORT, PROMPT_TIMEOUT_S, Action, KeyReader, Prompt, parse_command
 from hipec.session_model import Plan, Progress
 from hipec.tables import protocol
-from hipec.vitals import BY_FIELD, consequence
+from hipec.vitals import BY_FIELD, VITALS_EXPIRED, consequence
 
 __all__ = ["Dashboard", "Action", "KeyReader", "carry_out", "parse_command", "run_live", "STATE_STYLE",
            "PRIORITY_STYLE"]
@@ -331,10 +331,16 @@ def carry_out(action: Action, request: Callable[[str, dict[str, Any]], dict[str,
                 for k, v in state.vitals.board.items()))
         elif action.kind == "event":
             dashboard.say(f"recorded: {action.detail['note']}")
-        record_event("operator", {"action": action.kind, **action.detail, **at})
+        record_event(_recorded_as(action), {"action": action.kind, **action.detail, **at})
     except BoardError as exc:
         dashboard.say(f"{action.kind} refused: {exc.message}")
-        record_event("operator", {"action": action.kind, **action.detail, **at, "refused": exc.message})
+        record_event(_recorded_as(action), {"action": action.kind, **action.detail, **at, "refused": exc.message})
+
+
+def _recorded_as(action: Action) -> str:
+    """The event kind an action is recorded as: what a person did is an operator action (the audit log);
+    an entry the bridge cleared because it had expired is the bridge's (VITALS_EXPIRED)."""
+    return VITALS_EXPIRED if action.kind == "vitals" and action.detail.get("expired") else "operator"
 
 
 from hipec.live import run_live  # noqa: E402  (run_live drives a Dashboard: defined after it)

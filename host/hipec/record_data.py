@@ -19,6 +19,7 @@ from hipec.bedside import SessionClock, clock
 from hipec.store import SessionRow, Store
 from hipec.tables import NO_READING, PROBE_NAMES
 from hipec.thermal_dose import cem43
+from hipec.vitals import VITALS_EXPIRED
 
 # The band a record's own board used when it sent no in-band verdict and no configuration was kept.
 DEFAULT_BAND_C = 0.1
@@ -262,11 +263,14 @@ def drug_added(store: Store, session_id: int) -> list[str]:
 
 
 def vitals_trend(store: Store, session_id: int) -> list[tuple[str, str, str]]:
-    """(session time, core temperature, heart rate) of every entry accepted by the board."""
+    """(session time, core temperature, heart rate) of every entry accepted by the board, and of every one
+    the bridge cleared when it expired."""
     found = []
     for _at, kind, d in store.events(session_id):
-        if kind == "operator" and d.get("action") == "vitals" and "refused" not in d:
+        entered = kind == "operator" and d.get("action") == "vitals"
+        if (entered or kind == VITALS_EXPIRED) and "refused" not in d:
+            gone = "cleared" if entered else "expired"
             core, rate = d.get("core_temp_c", "-"), d.get("heart_rate_bpm", "-")
             at = clock(float(d["session_s"])) if "session_s" in d else ""
-            found.append((at, "cleared" if core is None else f"{core}", "cleared" if rate is None else f"{rate}"))
+            found.append((at, gone if core is None else f"{core}", gone if rate is None else f"{rate}"))
     return found

@@ -138,11 +138,7 @@ class SessionRow:
 class Store:
     def __init__(self, path: Path):
         self.path = Path(path)
-        if self.path.is_dir():
-            raise RecordError(f"{self.path} is a folder, not a record file; give the record file with --db")
-        if not self.path.parent.is_dir():
-            raise RecordError(f"{self.path}: the folder {self.path.parent} does not exist; create it, or give "
-                              f"another record file with --db")
+        self.check_path(self.path)
         try:
             self.db = sqlite3.connect(self.path)
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -153,6 +149,16 @@ class Store:
             raise RecordError(f"{self.path} is not a hipec record ({exc}); give the record file with --db") from None
         self.conflicts = 0  # records that arrived again with other content than stored (see add_telemetry)
         self._migrate()
+
+    @staticmethod
+    def check_path(path: Path) -> None:
+        """Refuse a path where no record file can be (a folder, a folder that does not exist), before
+        anything is created there."""
+        if path.is_dir():
+            raise RecordError(f"{path} is a folder, not a record file; give the record file with --db")
+        if not path.parent.is_dir():
+            raise RecordError(f"{path}: the folder {path.parent} does not exist; create it, or give "
+                              f"another record file with --db")
 
     def _check_is_record(self) -> None:
         """Refuse an SQLite file of another program (it would get this schema's tables added) and a

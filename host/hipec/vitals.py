@@ -18,6 +18,9 @@ from hipec.tables import protocol
 # reason is there). After it the entry is shown as expired, and cleared on the board by the bridge too
 # should the board still hold it, until a current one is entered.
 VITALS_MAX_AGE_MIN = protocol.VITALS_MAX_AGE_MS / 60000.0
+# The record's event kind for that clearing: the bridge's doing, not an operator's action (not in the audit
+# log of what people decided); the report's vitals trend shows it as "expired".
+VITALS_EXPIRED = "vitals_expired"
 
 
 @dataclass(frozen=True)

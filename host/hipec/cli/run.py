@@ -229,6 +229,7 @@ def _start(args: argparse.Namespace) -> int:
               f"or contraindication checklist; for a patient, `hipec plan new FILE` and `hipec run FILE`")
     # An existing --db that is not a record is refused before the board is touched; a new record file is
     # made only once the session starts (a busy port, a board that refuses or a "no" leave no empty file).
+    Store.check_path(args.db)
     store = Store(args.db) if args.db.exists() else None
     with open_board(args.port) as link:
         refusal = start_refusal(link, args.port, str(args.db))

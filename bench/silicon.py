@@ -53,6 +53,25 @@ PROFILE_AFTER_TREATMENT_MS = 60_000
 # Wall seconds the bridge waits for a reply: the emulation runs several times slower than the chip while
 # it is busy (more on a loaded machine), and BoardLink's 1 s is meant for a real board.
 REPLY_TIMEOUT_S = 20.0
+# The run takes well over ten minutes of wall time: a line on stderr at each phase and each chip minute
+# says it is moving (stdout keeps the figures alone).
+HEARTBEAT_CHIP_S = 60.0
+
+
+class Heartbeat:
+    """The progress lines: the chip's time, the phase, the wall time so far."""
+
+    def __init__(self, write: Any = None) -> None:
+        self.write = write if write is not None else lambda line: print(line, file=sys.stderr, flush=True)
+        self.phase = ""
+        self.next_ms = 0
+
+    def __call__(self, chip_ms: int, phase: str, wall_s: float) -> None:
+        if phase == self.phase and chip_ms < self.next_ms:
+            return
+        self.phase = phase
+        self.next_ms = (chip_ms // int(HEARTBEAT_CHIP_S * 1000) + 1) * int(HEARTBEAT_CHIP_S * 1000)
+        self.write(f"silicon: chip {chip_ms // 60000}:{chip_ms // 1000 % 60:02d} {phase}, {wall_s:.0f} s of wall time")
 
 
 def cycles(us: int) -> int:
@@ -82,8 +101,11 @@ def run(minutes: float, plant: Path | None, profile_s: float, firmware_dir: Path
                 treatment_ms.append(mcu.now_ms - PROFILE_AFTER_TREATMENT_MS)
                 stop_at = mcu.now_ms + int(window_s * 1000)
 
+            heartbeat = Heartbeat()
+
             def watch(p: Progress) -> None:
                 now = mcu.now_ms
+                heartbeat(now, p.phase, time.perf_counter() - started)
                 if "10min" not in statuses and now >= 600_000:
                     statuses["10min"] = link.request("diagnostics")
                 if window_s is not None and now >= stop_at and runner is not None:

@@ -10,8 +10,8 @@ the whole rule of that request. Nothing received from the link can raise out of 
 """
 import gc
 
-from controller import autotune, cascade, eventlog, heater, heater_output, interlock, probes, safety, session, \
-    settings, telemetry
+from controller import autotune, cascade, eventlog, heater, heater_output, inputs, interlock, probes, safety, \
+    session, settings, telemetry
 from controller.bootguard import BootGuard
 from controller.alarms import Alarms
 from controller.commands import Commands
@@ -27,8 +27,6 @@ from controller.tables import FAULT_HOLD, PAUSE_HOLD, HEATER_OFF, PUMP_STOP, BYP
 
 # Watchdog timeout: several ticks, so one slow tick is tolerated but a hung loop is not.
 WATCHDOG_TIMEOUT_MS = 2000
-# The host is considered gone after this long without a valid request (it heartbeats every 1 s).
-LINK_TIMEOUT_MS = 5000
 # The board pushes a heartbeat event this often, so the host can tell a silent board from a quiet one.
 HEARTBEAT_EVENT_MS = 1000
 # Safe mode holds every output off whatever a session or a calibration asks (bootguard.py).
@@ -95,7 +93,7 @@ class Controller:
         self.alarms = Alarms()
         self.supervisor = safety.Supervisor(self.config, self.alarms)
         self.supervisor.last_steps = board.pump_steps()
-        self.inputs = safety.Inputs()
+        self.inputs = inputs.Inputs()
         self.inputs.reset_by_watchdog = board.reset_cause() == "watchdog"
         self.asked = interlock.Outputs()
         # Sequence numbers restart at every boot; (boot_id, seq) names a record for good.
@@ -161,53 +159,12 @@ class Controller:
 
     # ------------------------------------------------------------ one control step
 
-    def sense(self, dt_s):
-        """Read the probes and fill the supervisor's inputs: this tick's readings, last tick's decisions."""
-        board = self.board
-        inp = self.inputs
-        pump = self.pump
-        silent_ms = self.link_silent_ms()
-        self.link_ok = silent_ms < LINK_TIMEOUT_MS
-        board.read_rtd(self.probes.codes)
-        self.probes.update(dt_s)
-        inp.setpoint_c = self.setpoint_c
-        inp.target_c = self.target_c
-        inp.controlled_c = self.controlled_c
-        inp.cascade_active = self.cascade_active
-        inp.filling = self.filling
-        inp.heater_w = self.heater_w
-        inp.heater_written_w = self.asked.written_pm * self.config.heater_rated_w / 1000.0
-        # (the cut-out holds the relay open whatever was asked: nothing can conduct then)
-        inp.cutout_holding = board.cutout.holding()
-        inp.heater_enabled = self.asked.heater_relay and not self.alarms.reactions & HEATER_OFF \
-            and not board.cutout.tripped
-        inp.heater_current_ma = board.heater_current_ma() if self.config.heater_current_fitted else -1.0
-        inp.flow_ml_min = pump.flow_ml_min
-        inp.target_flow_ml_min = pump.target_ml_min
-        inp.steps_per_s = pump.steps_per_s(pump.flow_ml_min)
-        inp.perfusing = not self.bypass_open and pump.flow_ml_min > 0.0
-        inp.to_patient = self._perfusing_phase(self.session.phase) and not pump.flushing
-        inp.running = self.session_running()
-        inp.in_treatment = self.session.phase == session.TREATMENT
-        # (the autotune holds the inflow off the band on purpose: no progress is asked of it meanwhile)
-        inp.heating_up = (self.session.phase == session.PRIMING or self.session.phase == session.HEATING) \
-            and self.tuner.state != autotune.RUNNING
-        inp.in_band = self.in_band
-        inp.treatment_phase_ms = self.treatment_phase_ms()
-        inp.duration_ms = self.plan.duration_min * 60000.0
-        inp.link_ok = self.link_ok
-        inp.link_silent_ms = silent_ms
-        inp.pressure_mmhg = board.pressure_mmhg()
-        inp.air_in_line = board.air_in_line()
-        inp.reservoir_low = board.reservoir_low()
-        inp.pump_steps = board.pump_steps()
-
     def tick(self, now, dt_ms):
         dt_s = dt_ms / 1000.0
         sess = self.session
         cfg = self.config
         self.now_ms = now
-        self.sense(dt_s)
+        inputs.sense(self, dt_s)
         temps = self.probes.temp_c
 
         # Supervision first: the active alarms' reactions override everything below, in this same tick.
@@ -236,7 +193,7 @@ class Controller:
         # A cascade plan is judged on the cavity whenever fluid goes into the abdomen. The outer loop
         # takes over once the abdomen is filled: while it fills, the cavity probes read the first fluid to
         # reach them and a small, fast-changing volume, so the inflow is held at the target.
-        judge_cavity = cavity_plan and cavity_c > 0.0 and self._perfusing_phase(sess.phase)
+        judge_cavity = cavity_plan and cavity_c > 0.0 and self.perfusing_phase(sess.phase)
         self.cascade_active = judge_cavity and self.abdomen_filled
         self.filling = judge_cavity and not self.abdomen_filled
         if judge_cavity:
@@ -277,7 +234,7 @@ class Controller:
             and not reactions & PUMP_STOP
         self.patient_start_ml += pump.flush(cfg.heater_volume_ml + self.line.flush_ml(cfg.inflow_line_ml),
                                             self._slug_hot(target), dt_s)
-        self.bypass_open = not self._perfusing_phase(phase) or (reactions & BYPASS) != 0 or pump.flushing
+        self.bypass_open = not self.perfusing_phase(phase) or (reactions & BYPASS) != 0 or pump.flushing
         flow = self.plan.flow_ml_min if circulating else 0.0
         if pump.calibrating:
             flow = pump.calibration_tick(phase == session.IDLE and not reactions & PUMP_STOP)
@@ -338,7 +295,7 @@ class Controller:
                 return True
         return p.valid[probes.HEATER_OUTLET] != 0 and p.raw_c[probes.HEATER_OUTLET] > safety.ABS_MAX_SETPOINT_C
 
-    def _perfusing_phase(self, phase):
+    def perfusing_phase(self, phase):
         """Fluid goes into the abdomen in this phase (or would, once a pause or fault is resumed)."""
         return phase in session.PERFUSING or (
             (phase == session.PAUSED or phase == session.FAULT) and self.session.resume_to in session.PERFUSING)

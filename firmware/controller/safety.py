@@ -1,8 +1,8 @@
 """Absolute limits of the firmware, and the supervisor that judges every alarm condition the board can see.
 
 The limits are values no message can change (the clinical standard's "hard limits"). The supervisor
-runs once per control tick, before the outputs are decided, on a small record of inputs (Inputs) the
-controller fills; it sets each rule's raw condition in alarms.py, which applies the rule table's
+runs once per control tick, before the outputs are decided, on a small record of inputs (inputs.Inputs)
+the controller fills; it sets each rule's raw condition in alarms.py, which applies the rule table's
 persistence and latching, and interlock.py applies the reactions to the outputs in the same tick. None
 of it depends on the host being connected.
 """
@@ -81,47 +81,6 @@ MONITOR_PROBES = (probes.OUTFLOW, probes.ABDOMINAL_1, probes.ABDOMINAL_2, probes
 T_BALANCE = 0
 T_STEADY = 1
 N_TIMERS = 2
-
-
-class Inputs:
-    """Everything the supervisor judges besides the probes, filled by the controller at the start of
-    each tick (Controller.sense). Fields marked (last tick) are what control decided in the previous
-    tick: this tick's decisions come after supervision on purpose, so that an alarm's reactions
-    override them. Preallocated once; the controller overwrites the fields in place."""
-
-    def __init__(self):
-        self.setpoint_c = 0.0          # (last tick) the inflow setpoint, 0.0 when not heating
-        self.target_c = 0.0            # (last tick) the plan's target while heating, else 0.0
-        self.controlled_c = 0.0        # (last tick) the temperature judged against the target
-        self.cascade_active = False    # (last tick) the cascade holds the cavity
-        self.filling = False           # (last tick) a cascade plan's abdomen fills, the inflow held at the target
-        self.heater_w = 0.0            # (last tick) heater power control demanded, W
-        self.heater_written_w = 0.0    # (last tick) power the switch was driven with (0 with the relay open), W
-        self.heater_enabled = False    # (last tick) the safety relay in series with the switch was closed
-        self.heater_current_ma = -1.0  # this tick's heater current transducer loop, mA (-1.0: none fitted)
-        self.cutout_holding = False    # this tick: the board's cut-out holds the heater off (cutout.py)
-        self.flow_ml_min = 0.0         # (last tick) flow the pump was commanded, mL/min
-        self.target_flow_ml_min = 0.0  # (last tick) flow the pump ramps to, mL/min
-        self.steps_per_s = 0.0         # (last tick) step rate commanded, steps/s
-        self.perfusing = False         # (last tick) bypass closed and the pump turning
-        self.to_patient = False        # (last tick) the phase sends fluid to the patient and no flush holds it back
-        self.running = False           # a session runs or is paused (phase before this tick's holds)
-        self.in_treatment = False      # the phase is TREATMENT
-        self.heating_up = False        # the phase is PRIMING or HEATING
-        self.in_band = False           # (last tick) the controlled value was in the band
-        self.treatment_phase_ms = 0    # time in the TREATMENT phase so far, in band or not
-        self.duration_ms = 0.0         # the plan's treatment duration
-        self.link_ok = False           # a request arrived within the link timeout
-        self.link_silent_ms = 0        # since the last well-formed request (or boot)
-        self.pressure_mmhg = 0         # this tick's line pressure
-        self.air_in_line = False       # this tick's air detector
-        self.reservoir_low = False     # this tick's level switch
-        self.pump_steps = 0            # steps the stepper executed since boot, read this tick
-        self.core_temp_c = 0.0         # patient core as the host entered it (0.0 = not entered)
-        self.heart_rate_bpm = 0        # heart rate as entered (0 = not entered)
-        self.core_age_ms = 0           # since the core temperature was entered
-        self.heart_rate_age_ms = 0     # since the heart rate was entered
-        self.reset_by_watchdog = False  # this boot follows a watchdog reset not yet acknowledged
 
 
 class Supervisor:

@@ -1,6 +1,6 @@
 # Supervisor rules that no emulator fault reaches: probe disagreement, a stalling stepper, a treatment
 # that overruns its plan, and the patient values the host enters.
-from controller import app, probes, safety, session, stuck, tables
+from controller import app, inputs, probes, safety, session, stuck, tables
 from controller.alarms import Alarms
 from controller.config import Config
 from fakeboard import FakeBoard, code_for_c
@@ -323,7 +323,7 @@ def _heating_watch(inflow_at):
     """The first second at which the heating watch calls a heat-up stalled, over 600 s of a heater
     giving 500 W to fluid whose inflow reads inflow_at(s); None if it never does."""
     sup = safety.Supervisor(Config(), Alarms())
-    inp = safety.Inputs()
+    inp = inputs.Inputs()
     inp.heater_w = 500.0
     inp.setpoint_c = 43.0
     for tick in range(6000):

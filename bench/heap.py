@@ -1,8 +1,11 @@
 # Heap the firmware takes on a board: its bytecode, and the controller's long-lived buffers.
 # Usage: HIPEC_FIRMWARE=$(.venv/bin/python -m hipec.firmware_build) micropython -X heapsize=240K bench/heap.py
-# (precompiled, as boards load it; without HIPEC_FIRMWARE the sources, compiled at import). One JSON line.
+# (precompiled, as boards load it; without HIPEC_FIRMWARE the sources, compiled at import). One JSON line,
+# then the interpreter's line on its names (qstr pools): every name the bytecode uses is interned once,
+# in pools that grow by doubling, so a few names more can cost the next pool's whole size at once.
 import gc
 import json
+import micropython
 import os
 import sys
 
@@ -30,3 +33,4 @@ print(json.dumps({
     "live_bytes": after_controller,
     "free_bytes": gc.mem_free(),
 }))
+micropython.qstr_info()

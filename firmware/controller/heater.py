@@ -42,6 +42,12 @@ OUTLET_TRIM_MAX_W_PER_C = 15.0
 # The trim lowers the cap only for an outlet reading more than this over the limit: halfway to the
 # 45.0 degC cut-off.
 OUTLET_TRIM_OVER_C = 0.5
+# The trim takes the cap as holding the demand also while the demand sits within the heat the flow carries
+# for this many degC under it: an inflow crawling up to the target under a cap set too low keeps its demand
+# just under the cap, where a trim that learnt only at the cap never moved (two random circuits held their
+# inflow 0.12-0.16 degC short for over ten minutes, no_progress). At 0.2 one of them overshot to temp_high when
+# the cold return came (benchmarks.md).
+OUTLET_TRIM_NEAR_C = 0.1
 # On a noisy converter a single raw sample of the outlet at the 45.0 degC cut-off is over_temperature:
 # the dead band narrows so that the outlet is held this many standard deviations of its reading's noise
 # below the cut-off (a sample 5 deviations over the mean is one in 3.5 million: a 1 % chance in an hour
@@ -144,8 +150,8 @@ class HeaterController:
         loses more heat than configured holds its outlet below the limit at the modelled cap, and the
         inflow stalls short of the target; one whose outlet reads more than OUTLET_TRIM_OVER_C above the
         limit gets less. Moved at a rate that falls to nothing at the limit, slow against the slowest
-        element (no overshoot through its lag), and only while the cap holds the demand or the outlet is
-        over the limit."""
+        element (no overshoot through its lag), and only while the cap holds the demand (at_cap: at it or
+        within OUTLET_TRIM_NEAR_C under it) or the outlet is over the limit."""
         slope = self.outlet_rate.update(outlet_c, dt_s)
         inlet = self.inlet_rate.update(inlet_c, dt_s)
         self.outlet_seen_s += dt_s
@@ -224,7 +230,8 @@ class HeaterController:
             max_w = self.cap_w(entering_c, flow_ml_min)
         if outlet_c is not None:
             ceiling_c = self.outlet_ceiling_c()
-            self._outlet_trim(outlet_c, inlet_c, self.demand_w >= self.capped_w, ceiling_c, dt_s)
+            near_cap_w = self.capped_w - OUTLET_TRIM_NEAR_C * carried_w_per_c(flow_ml_min)
+            self._outlet_trim(outlet_c, inlet_c, self.demand_w >= near_cap_w, ceiling_c, dt_s)
             above = outlet_c - ceiling_c
             if above > 0.0:
                 max_w -= OUTLET_CEILING_GAIN * carried_w_per_c(flow_ml_min) * above

@@ -236,6 +236,25 @@ def test_the_cap_follows_an_exchanger_outlet_that_settles_below_the_limit():
     assert ctl.cap_trim_w == 0.0
 
 
+def test_the_cap_follows_the_outlet_while_the_demand_sits_just_under_it():
+    """An inflow crawling up to the target under a cap set too low keeps the demand just under the cap: the
+    trim learns there too, and not where the demand sits further under it (the loop holding the
+    inflow, not the cap)."""
+    carried_w = heater.carried_w_per_c(500.0)
+    settled_s = 2.0 * heater.OUTLET_SLOPE_TAU_S
+    for under_c, learns in ((0.5 * heater.OUTLET_TRIM_NEAR_C, True), (2.0 * heater.OUTLET_TRIM_NEAR_C, False)):
+        ctl = heater.HeaterController(pid_config())
+        for i in range(int((settled_s + 60.0) / DT_S)):
+            w = ctl.update(43.0, 42.9, 38.0, 500.0, DT_S, 43.5)
+            ctl.applied(w, DT_S)
+            ctl.demand_w = ctl.capped_w - under_c * carried_w  # where the loop held it this tick
+        expected = heater.OUTLET_TRIM_W_PER_C_S * 0.5 * 60.0  # half a degree under the limit for a minute
+        if learns:
+            assert abs(ctl.cap_trim_w - expected) < 0.05 * expected, ctl.cap_trim_w
+        else:
+            assert ctl.cap_trim_w == 0.0, ctl.cap_trim_w
+
+
 def test_the_cap_waits_while_the_outlet_still_rises_or_the_inlet_moves():
     ctl = trimmed(lambda t: 30.0 + 0.05 * t, 60.0)  # a heat-up: 3 degC a minute
     assert ctl.cap_trim_w == 0.0

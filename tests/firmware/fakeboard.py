@@ -2,7 +2,7 @@
 # Runs under CPython and MicroPython alike.
 from controller import cbor, wire
 from controller.cutout import Cutout
-from controller.tables import INFLOW_2, HEATER_OUTLET
+from controller.tables import INFLOW_2, HEATER_OUTLET, MAX_PAYLOAD_BYTES
 
 # PT100 converter codes (430 ohm reference) for a few temperatures, from R = R0(1 + A t + B t^2).
 A = 3.9083e-3
@@ -13,6 +13,8 @@ TICKS_MAX = TICKS_PERIOD - 1
 TICKS_HALF = TICKS_PERIOD // 2
 # The board's receive buffer: a few whole frames (a frame is at most 1,034 bytes encoded).
 RX_CAPACITY = 2048
+# The settings store's page: the longest record the firmware writes or reads (through its payload buffer).
+SETTINGS_PAGE_BYTES = MAX_PAYLOAD_BYTES
 
 
 def code_for_c(temp_c, r0=100.0, rref=430.0):
@@ -49,7 +51,11 @@ class FakeBoard:
         self.wdt_timeout = 0
         self.wdt_feeds = 0
         self.crashes = []
-        self.settings = None  # the non-volatile settings record
+        # The non-volatile settings record, in a page of its own as a board's store is: a write copies into
+        # it, so the record costs the firmware's heap nothing here either (a kilobyte-long copy made at each
+        # set_config found no block once the firmware's import had broken the heap up).
+        self.settings_page = bytearray(SETTINGS_PAGE_BYTES)
+        self.settings_n = 0
         self.reset_count = 0  # the boot-loop guard's count, non-volatile too
 
     def ticks_ms(self):
@@ -127,16 +133,28 @@ class FakeBoard:
     def wdt_feed(self):
         self.wdt_feeds += 1
 
+    @property
+    def settings(self):
+        """The record stored, as bytes (None before any); a test may replace it whole."""
+        return bytes(self.settings_page[:self.settings_n]) if self.settings_n else None
+
+    @settings.setter
+    def settings(self, data):
+        self.settings_write(data)
+
     def settings_read_into(self, buf):
-        if not self.settings:
+        n = self.settings_n
+        if n == 0:
             return 0
-        if len(self.settings) > len(buf):
+        if n > len(buf):
             return -1
-        buf[:len(self.settings)] = self.settings
-        return len(self.settings)
+        buf[:n] = memoryview(self.settings_page)[:n]
+        return n
 
     def settings_write(self, data):
-        self.settings = bytes(data)
+        n = len(data)
+        self.settings_page[:n] = data  # as many bytes as it replaces: in place
+        self.settings_n = n
 
     def reset_count_read(self):
         return self.reset_count

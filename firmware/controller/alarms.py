@@ -7,6 +7,7 @@ stay active until acknowledged once their condition is gone) and returns the com
 which interlock.py applies to the outputs. Every raise, clear and acknowledgement is queued as an
 event with its time and the value behind it. Nothing here allocates after construction.
 """
+from micropython import const
 from array import array
 
 from controller.tables import (ALARM_NAMES, ALARM_PRIORITIES, ALARM_LATCHING, ALARM_PERSIST_MS, ALARM_REACTIONS,
@@ -14,7 +15,7 @@ from controller.tables import (ALARM_NAMES, ALARM_PRIORITIES, ALARM_LATCHING, AL
                                ACKNOWLEDGED, PRIORITY_NAMES)
 
 # Alarm events waiting to be sent; more in one tick than this and the oldest are still counted.
-EVENT_QUEUE = 16
+_EVENT_QUEUE = const(16)
 
 
 def rule_index(name):
@@ -39,10 +40,10 @@ class Alarms:
         self.persist_from_config = [(i, ALARM_PERSIST_CONFIG[i]) for i in range(N_ALARMS) if ALARM_PERSIST_CONFIG[i]]
         self.reactions = 0  # of the active alarms, as of the last update
         # Events are queued as (alarm, kind, time) in fixed arrays and sent after the control step.
-        self.queue_alarm = bytearray(EVENT_QUEUE)
-        self.queue_kind = bytearray(EVENT_QUEUE)
-        self.queue_ms = array("i", [0] * EVENT_QUEUE)
-        self.queue_value = array("f", [0.0] * EVENT_QUEUE)
+        self.queue_alarm = bytearray(_EVENT_QUEUE)
+        self.queue_kind = bytearray(_EVENT_QUEUE)
+        self.queue_ms = array("i", [0] * _EVENT_QUEUE)
+        self.queue_value = array("f", [0.0] * _EVENT_QUEUE)
         self.queued = 0
         self.events_dropped = 0
 
@@ -53,7 +54,7 @@ class Alarms:
             self.raw_value[i] = value
 
     def _queue(self, i, kind, now_ms):
-        if self.queued >= EVENT_QUEUE:
+        if self.queued >= _EVENT_QUEUE:
             self.events_dropped += 1
             return
         n = self.queued

@@ -8,6 +8,7 @@ telemetry; then events, garbage collection, and only then the watchdog. Between 
 serviced: commands.py checks each request's fields and calls one method of the front door, which holds
 the whole rule of that request. Nothing received from the link can raise out of run().
 """
+from micropython import const
 import gc
 
 from controller import autotune, cascade, eventlog, heater, heater_output, inputs, interlock, probes, safety, \
@@ -26,9 +27,9 @@ from controller.pump import Pump
 from controller.tables import FAULT_HOLD, PAUSE_HOLD, HEATER_OFF, PUMP_STOP, BYPASS, ALARM_NAMES, TICK_MS, OVER_TEMPERATURE
 
 # Watchdog timeout: several ticks, so one slow tick is tolerated but a hung loop is not.
-WATCHDOG_TIMEOUT_MS = 2000
+_WATCHDOG_TIMEOUT_MS = const(2000)
 # The board pushes a heartbeat event this often, so the host can tell a silent board from a quiet one.
-HEARTBEAT_EVENT_MS = 1000
+_HEARTBEAT_EVENT_MS = const(1000)
 # Safe mode holds every output off whatever a session or a calibration asks (bootguard.py).
 SAFE_MODE_REACTIONS = HEATER_OFF | PUMP_STOP | BYPASS
 # Heap a control tick may allocate (floats are heap objects on MicroPython): it is collected at the
@@ -110,7 +111,7 @@ class Controller:
     def run(self):
         board = self.board
         interlock.safe(board, self.asked)
-        board.wdt_start(WATCHDOG_TIMEOUT_MS)
+        board.wdt_start(_WATCHDOG_TIMEOUT_MS)
         order_modules()
         gc.collect()  # the compiler's garbage from boot; the peak is tracked from the first tick on
         next_tick = board.ticks_ms()
@@ -317,7 +318,7 @@ class Controller:
             self.stream_pending = False
             self.link.event("telemetry", {"record": self.telemetry.latest(), "boot_id": self.boot_id})
         self.since_heartbeat_ms += TICK_MS
-        if self.since_heartbeat_ms >= HEARTBEAT_EVENT_MS:
+        if self.since_heartbeat_ms >= _HEARTBEAT_EVENT_MS:
             self.since_heartbeat_ms = 0
             eventlog.heartbeat(self.link, self.events, self.uptime_ms(now), sess.phase, self.link_ok)
         if self.link_was_ok and not self.link_ok:

@@ -16,6 +16,7 @@ a = Kd - (Kd - eps) e^(-L/T) and the half period Pu/2 = L + T ln((Kd + a) / (Kd 
 - a plain PID on the probe for controllers without feed-forward or predictor: Tyreus-Luyben from Ku, Pu.
 Gains are stored at the reference flow (the controller rescales them with flow).
 """
+from micropython import const
 import math
 from array import array
 
@@ -27,29 +28,29 @@ IDLE = 0
 RUNNING = 1
 DONE = 2
 FAILED = 3
-STATE_NAMES = ("idle", "running", "done", "failed")
+_STATE_NAMES = const(("idle", "running", "done", "failed"))
 
 MAX_CYCLES = 8
 # The first cycle is the approach to the limit cycle, not the limit cycle: it is not measured.
-SETTLE_CYCLES = 1
+_SETTLE_CYCLES = const(1)
 # Farther than this from the setpoint, the experiment is disturbing more than it measures: stop it.
-ABORT_DEVIATION_C = 0.45
+_ABORT_DEVIATION_C = const(0.45)
 # No oscillation within this long means the relay amplitude cannot move the inflow through the hysteresis.
-MAX_DURATION_MS = 30 * 60 * 1000
+_MAX_DURATION_MS = const(30 * 60 * 1000)
 # Probe noise switches a relay whose hysteresis is within the filtered reading's noise: the experiment then
 # measures the noise, not the circuit (0.15 degC of noise identified a 9 s period against 80 s). The
 # hysteresis is widened to this many standard deviations of the filtered inflow's noise, measured from the
-# raw reading's tick-to-tick changes over the experiment's first NOISE_MS, during which the relay holds.
+# raw reading's tick-to-tick changes over the experiment's first _NOISE_MS, during which the relay holds.
 HYSTERESIS_NOISE_SIGMAS = 3.0
-NOISE_MS = 10000
+_NOISE_MS = const(10000)
 # Where the noise widened the hysteresis, the limit cycle's peaks are read through a further smoothing of
 # this long: the noise's own extremes would otherwise add about three of its standard deviations to the
 # amplitude (0.1 degC at 0.15 degC of probe noise: a lag read 30 % short), while the smoothing takes 3 % of
 # an 80 s cycle's amplitude.
-PEAK_SMOOTH_S = 3.0
+_PEAK_SMOOTH_S = const(3.0)
 # The limit cycle's periods agree within this ratio, longest to shortest; beyond, something else than the
 # circuit (noise, a disturbance) timed the switches.
-MAX_PERIOD_RATIO = 1.5
+_MAX_PERIOD_RATIO = const(1.5)
 
 
 class RelayTune:
@@ -64,7 +65,7 @@ class RelayTune:
         self.high = True
         self.elapsed_ms = 0
         # Times of the high -> low switches, one per cycle.
-        self.switch_ms = array("i", [0] * (MAX_CYCLES + SETTLE_CYCLES + 1))
+        self.switch_ms = array("i", [0] * (MAX_CYCLES + _SETTLE_CYCLES + 1))
         self.switches = 0
         self.max_c = -1000.0
         self.min_c = 1000.0
@@ -105,20 +106,20 @@ class RelayTune:
         reading."""
         self.elapsed_ms += dt_ms
         self.flow_ml_min = flow_ml_min
-        if self.elapsed_ms <= NOISE_MS:
+        if self.elapsed_ms <= _NOISE_MS:
             self._measure_noise(raw_c, dt_ms)
             return base_w + self.amplitude_w
         sp = self.setpoint_c
-        if measured_c > sp + ABORT_DEVIATION_C or measured_c < sp - ABORT_DEVIATION_C:
+        if measured_c > sp + _ABORT_DEVIATION_C or measured_c < sp - _ABORT_DEVIATION_C:
             self.state = FAILED
             self.message = "inflow left the setpoint by more than 0.45 degC: use a smaller amplitude_w"
             return base_w
-        if self.elapsed_ms > MAX_DURATION_MS:
+        if self.elapsed_ms > _MAX_DURATION_MS:
             self.state = FAILED
             self.message = "no limit cycle within 30 min: use a larger amplitude_w"
             return base_w
         self.peak_c += (measured_c - self.peak_c) * self.peak_alpha
-        if self.switches > SETTLE_CYCLES:
+        if self.switches > _SETTLE_CYCLES:
             if self.peak_c > self.max_c:
                 self.max_c = self.peak_c
             if self.peak_c < self.min_c:
@@ -127,7 +128,7 @@ class RelayTune:
             self.high = False
             self.switch_ms[self.switches] = self.elapsed_ms
             self.switches += 1
-            if self.switches > SETTLE_CYCLES + self.cycles:
+            if self.switches > _SETTLE_CYCLES + self.cycles:
                 self.state = DONE
         elif not self.high and measured_c < sp - self.hysteresis_c:
             self.high = True
@@ -141,7 +142,7 @@ class RelayTune:
             self.raw_step_sq += step * step
             self.raw_steps += 1
         self.raw_c = raw_c
-        if self.elapsed_ms + dt_ms > NOISE_MS and self.raw_steps > 0:
+        if self.elapsed_ms + dt_ms > _NOISE_MS and self.raw_steps > 0:
             # White noise of variance s^2 changes by 2 s^2 a tick; the probe filter (alpha) keeps
             # alpha / (2 - alpha) of its variance.
             dt_s = dt_ms / 1000.0
@@ -149,7 +150,7 @@ class RelayTune:
             noise_c = math.sqrt(self.raw_step_sq / self.raw_steps * 0.5 * alpha / (2.0 - alpha))
             if HYSTERESIS_NOISE_SIGMAS * noise_c > self.hysteresis_c:
                 self.hysteresis_c = HYSTERESIS_NOISE_SIGMAS * noise_c
-                self.peak_alpha = dt_s / (PEAK_SMOOTH_S + dt_s)
+                self.peak_alpha = dt_s / (_PEAK_SMOOTH_S + dt_s)
 
     def _reject(self, message):
         self.state = FAILED
@@ -159,7 +160,7 @@ class RelayTune:
     def finish(self, gain_ref_flow_ml_min):
         """Derive the model and settings from a finished experiment (allocates: call outside the tick)."""
         cfg = self.config
-        first = SETTLE_CYCLES
+        first = _SETTLE_CYCLES
         last = self.switches - 1
         pu_s = (self.switch_ms[last] - self.switch_ms[first]) / 1000.0 / (last - first)
         shortest_ms = longest_ms = self.switch_ms[first + 1] - self.switch_ms[first]
@@ -167,7 +168,7 @@ class RelayTune:
             period_ms = self.switch_ms[k + 1] - self.switch_ms[k]
             shortest_ms = period_ms if period_ms < shortest_ms else shortest_ms
             longest_ms = period_ms if period_ms > longest_ms else longest_ms
-        if longest_ms > MAX_PERIOD_RATIO * shortest_ms:
+        if longest_ms > _MAX_PERIOD_RATIO * shortest_ms:
             return self._reject("cycle periods of %.0f to %.0f s disagree: noise or a disturbance timed the relay; "
                                 "use a larger hysteresis_c" % (shortest_ms / 1000.0, longest_ms / 1000.0))
         a = (self.max_c - self.min_c) / 2.0
@@ -215,9 +216,9 @@ class RelayTune:
 
     def status(self):
         return {
-            "state": STATE_NAMES[self.state],
+            "state": _STATE_NAMES[self.state],
             "message": self.message,
-            "cycles_done": self.switches - SETTLE_CYCLES if self.switches > SETTLE_CYCLES else 0,
+            "cycles_done": self.switches - _SETTLE_CYCLES if self.switches > _SETTLE_CYCLES else 0,
             "cycles": self.cycles,
             "elapsed_s": self.elapsed_ms // 1000,
             "result": self.result,

@@ -20,18 +20,19 @@ Before that minute, during a heat-up, the prediction is only as good as the conf
 and a deficit is expected: it is judged only beyond what the lossiest documented circuit could lose.
 The supervisor judges the balance only while heating (safety.py).
 """
+from micropython import const
 from array import array
 
 from controller.fluid import Rate, carried_w_per_c, centi_c
 
 # The predicted heater outlet is delayed by the inflow line's transport time before it is compared
 # with the inflow probe; the delay line holds one sample a second for up to this many seconds.
-DELAY_SLOTS = 120
+_DELAY_SLOTS = const(120)
 # While the reservoir temperature moves, the lagged prediction trails it by about this many seconds
 # of its slope; the tolerance widens by as much (the first return from the abdomen, a drug addition).
-SLOPE_S = 30.0
+_SLOPE_S = const(30.0)
 # Smoothing of that slope.
-SLOPE_TAU_S = 10.0
+_SLOPE_TAU_S = const(10.0)
 # How far the inflow may sit from the prediction.
 TOLERANCE_C = 1.5
 # The most heat a circuit the plant model documents loses beyond what it was told, per degC of fluid
@@ -41,24 +42,24 @@ EXTRA_LOSS_MAX_W_PER_C = 15.0
 # configuration has wrong (a heat-up's approach, an overshoot) nor a probe drifting while the controller
 # holds its reading (0.5 degC/min moves the deficit 0.008 degC/s): the inflow, the reservoir and the
 # deficit moving no faster than this, the heater heating.
-STEADY_C_PER_S = 0.005
-LEARN_MIN_W = 50.0
+_STEADY_C_PER_S = const(0.005)
+_LEARN_MIN_W = const(50.0)
 # How long the circuit is steady, the flow too, while the extra loss is learnt.
 LEARN_MS = 60000
 
 
 def _still(slope_c_per_s):
-    return -STEADY_C_PER_S < slope_c_per_s < STEADY_C_PER_S
+    return -_STEADY_C_PER_S < slope_c_per_s < _STEADY_C_PER_S
 
 
 class HeatBalance:
     def __init__(self, config):
         self.config = config
         self.valid = False
-        self.delay_line_cc = array("h", bytes(2 * DELAY_SLOTS))  # hundredths of a degree (fluid.centi_c)
-        self.reservoir_rate = Rate(0.0, SLOPE_TAU_S)
-        self.inflow_rate = Rate(0.0, SLOPE_TAU_S)
-        self.residual_rate = Rate(0.0, SLOPE_TAU_S)
+        self.delay_line_cc = array("h", bytes(2 * _DELAY_SLOTS))  # hundredths of a degree (fluid.centi_c)
+        self.reservoir_rate = Rate(0.0, _SLOPE_TAU_S)
+        self.inflow_rate = Rate(0.0, _SLOPE_TAU_S)
+        self.residual_rate = Rate(0.0, _SLOPE_TAU_S)
         self.delay_index = 0
         self.delay_ms = 0
         self._restart(0.0, 0.0)
@@ -75,7 +76,7 @@ class HeatBalance:
         self.residual_rate.restart(0.0)
         self.residual_c = 0.0        # inflow reading less the prediction
         start_cc = centi_c(inflow_c)
-        for i in range(DELAY_SLOTS):
+        for i in range(_DELAY_SLOTS):
             self.delay_line_cc[i] = start_cc
 
     def stop(self):
@@ -112,15 +113,15 @@ class HeatBalance:
         self.delay_ms += dt_ms
         if self.delay_ms >= 1000:
             self.delay_ms -= 1000
-            self.delay_index = (self.delay_index + 1) % DELAY_SLOTS
+            self.delay_index = (self.delay_index + 1) % _DELAY_SLOTS
             self.delay_line_cc[self.delay_index] = centi_c(self.predicted_outlet_c)
         delay_s = int(cfg.inflow_line_ml * 60.0 / flow_ml_min + 0.5)
-        if delay_s >= DELAY_SLOTS:
-            delay_s = DELAY_SLOTS - 1
-        predicted_inflow = self.delay_line_cc[(self.delay_index - delay_s) % DELAY_SLOTS] / 100.0
+        if delay_s >= _DELAY_SLOTS:
+            delay_s = _DELAY_SLOTS - 1
+        predicted_inflow = self.delay_line_cc[(self.delay_index - delay_s) % _DELAY_SLOTS] / 100.0
         slope = self.reservoir_rate.update(reservoir_c, dt_s)
         inflow_slope = self.inflow_rate.update(inflow_c, dt_s)
-        tolerance = TOLERANCE_C + SLOPE_S * (slope if slope > 0.0 else -slope)
+        tolerance = TOLERANCE_C + _SLOPE_S * (slope if slope > 0.0 else -slope)
         residual = inflow_c - predicted_inflow
         residual_slope = self.residual_rate.update(residual, dt_s)
         self.residual_c = residual
@@ -128,7 +129,7 @@ class HeatBalance:
             return False
         if not self.learnt():
             over_room = inflow_c - cfg.room_temp_c
-            if heater_w >= LEARN_MIN_W and over_room > 5.0 and _still(inflow_slope) and _still(slope) \
+            if heater_w >= _LEARN_MIN_W and over_room > 5.0 and _still(inflow_slope) and _still(slope) \
                     and _still(residual_slope):
                 self._learn(residual, over_room, carried, dt_ms)
             # Until learnt a deficit is judged only beyond what the lossiest documented circuit loses.
@@ -157,5 +158,5 @@ class HeatBalance:
         shift_c = -deficit_c * bounded / extra if extra > 0.0 else 0.0
         self.predicted_outlet_c += shift_c
         shift_cc = centi_c(shift_c)
-        for i in range(DELAY_SLOTS):
+        for i in range(_DELAY_SLOTS):
             self.delay_line_cc[i] += shift_cc

@@ -4,13 +4,14 @@ of the controller's front door (frontdoor.py), which holds the rule; every reply
 A handler either returns the reply's fields or raises CommandError; the protocol layer turns either
 into exactly one reply. Handlers check every field before anything changes.
 """
+from micropython import const
 from controller import autotune, eventlog, fields, probes, safety, session, telemetry
 from controller.errors import CommandError, UNKNOWN_TYPE
 from controller.tables import (PROTOCOL_VERSION, PHASE_COMMANDS, ALARM_NAMES, PHASE_NAMES, FLAG_NAMES, REQUESTS,
                                REQUEST_FIELDS, PULL_MAX_RECORDS, PULL_MAX_EVENTS)
 from controller.alarms import rule_index
 
-FIRMWARE_VERSION = "0.2.0"
+_FIRMWARE_VERSION = const("0.2.0")
 VITALS_FIELDS = REQUEST_FIELDS["set_vitals"]
 ALARM_CHOICES = ALARM_NAMES + ("all",)
 
@@ -39,7 +40,7 @@ class Commands:
     def hello(self, _type, _args):
         ctl = self.ctl
         return {
-            "firmware": FIRMWARE_VERSION,
+            "firmware": _FIRMWARE_VERSION,
             "protocol": PROTOCOL_VERSION,
             "board": ctl.board.name,
             "board_id": ctl.board_id,

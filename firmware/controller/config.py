@@ -4,70 +4,71 @@ set_config) within ranges that keep them inside the absolute limits.
 Defaults describe the reference build: PT100 probes on MAX31865 converters with a 430 ohm reference,
 a 1500 W heater, a stepper peristaltic pump with 3200 microsteps per revolution and ~10 mL/rev tubing.
 """
+from micropython import const
 from array import array
 
 from controller import cbor, fields, probes
 from controller.tables import TICK_MS
 
-FLOAT = 0
-INT = 1
+_FLOAT = const(0)
+_INT = const(1)
 PER_PROBE = 2
 
 # name: (kind, minimum, maximum, unit). Every setting the host may change, and nothing else.
 SPEC = {
-    "rtd_r0_ohm": (FLOAT, 100.0, 1000.0, "ohm"),
-    "rtd_ref_ohm": (FLOAT, 300.0, 4500.0, "ohm"),
+    "rtd_r0_ohm": (_FLOAT, 100.0, 1000.0, "ohm"),
+    "rtd_ref_ohm": (_FLOAT, 300.0, 4500.0, "ohm"),
     "probe_offset_c": (PER_PROBE, -2.0, 2.0, "degC"),
     "probe_gain": (PER_PROBE, 0.95, 1.05, ""),
-    "abdominal_probes": (INT, 1, 4, ""),
-    "inflow_2_fitted": (INT, 0, 1, ""),
-    "heater_outlet_fitted": (INT, 0, 1, ""),
-    "heater_rated_w": (FLOAT, 100.0, 3000.0, "W"),
-    "heater_supply_v": (FLOAT, 12.0, 250.0, "V"),
-    "heater_current_fitted": (INT, 0, 1, ""),
-    "heater_current_full_scale_a": (FLOAT, 1.0, 100.0, "A"),
-    "kp_w_per_c": (FLOAT, 0.0, 500.0, "W/degC"),
-    "ti_s": (FLOAT, 1.0, 3600.0, "s"),
-    "kp_far_w_per_c": (FLOAT, 0.0, 1000.0, "W/degC"),
-    "td_s": (FLOAT, 0.0, 120.0, "s"),
-    "d_filter_s": (FLOAT, 0.1, 60.0, "s"),
-    "integral_band_c": (FLOAT, 0.1, 5.0, "degC"),
-    "heater_tau_s": (FLOAT, 0.5, 120.0, "s"),
-    "heater_response_s": (FLOAT, 0.5, 120.0, "s"),
-    "heater_output": (INT, 0, 1, ""),
-    "heater_volume_ml": (FLOAT, 20.0, 2000.0, "mL"),
-    "smith_predictor": (INT, 0, 1, ""),
-    "smith_filter_s": (FLOAT, 0.1, 300.0, "s"),
-    "ssr_period_ms": (INT, 200, 10000, "ms"),
-    "probe_tau_s": (FLOAT, 0.1, 20.0, "s"),
-    "cascade_kp": (FLOAT, 0.0, 50.0, "degC/degC"),
-    "cascade_ti_s": (FLOAT, 10.0, 7200.0, "s"),
-    "cascade_band_c": (FLOAT, 0.1, 5.0, "degC"),
-    "cascade_slew_c_per_s": (FLOAT, 0.001, 1.0, "degC/s"),
-    "ff_slope_tau_s": (FLOAT, 1.0, 120.0, "s"),
-    "pump_ml_per_rev": (FLOAT, 1.0, 50.0, "mL/rev"),
-    "pump_steps_per_rev": (INT, 200, 51200, "steps/rev"),
-    "flow_sensor_fitted": (INT, 0, 1, ""),
-    "flow_sensor_full_scale_ml_min": (FLOAT, 100.0, 5000.0, "mL/min"),
-    "pump_accel_ml_min_per_s": (FLOAT, 10.0, 2000.0, "mL/min/s"),
-    "flow_change_ml_min_per_s": (FLOAT, 0.5, 2000.0, "mL/min/s"),
-    "circuit_prime_l": (FLOAT, 0.2, 3.0, "L"),
-    "drain_s": (INT, 0, 3600, "s"),
-    "cooldown_end_c": (FLOAT, 30.0, 43.0, "degC"),
-    "cooldown_max_s": (INT, 0, 3600, "s"),
-    "prime_stable_s": (INT, 0, 600, "s"),
-    "band_c": (FLOAT, 0.05, 0.5, "degC"),
-    "telemetry_period_ms": (INT, 100, 60000, "ms"),
-    "alarm_band_c": (FLOAT, 0.1, 1.0, "degC"),
-    "circuit_loss_w_per_c": (FLOAT, 0.0, 20.0, "W/degC"),
-    "room_temp_c": (FLOAT, 10.0, 35.0, "degC"),
-    "heater_lag_s": (FLOAT, 5.0, 300.0, "s"),
-    "inflow_line_ml": (FLOAT, 10.0, 1000.0, "mL"),
-    "temp_low_delay_s": (INT, 10, 600, "s"),
-    "pressure_high_mmhg": (INT, 100, 600, "mmHg"),
-    "core_alarm_c": (FLOAT, 37.5, 39.5, "degC"),
-    "link_grace_s": (INT, 10, 600, "s"),
-    "telemetry_stream": (INT, 0, 1, ""),
+    "abdominal_probes": (_INT, 1, 4, ""),
+    "inflow_2_fitted": (_INT, 0, 1, ""),
+    "heater_outlet_fitted": (_INT, 0, 1, ""),
+    "heater_rated_w": (_FLOAT, 100.0, 3000.0, "W"),
+    "heater_supply_v": (_FLOAT, 12.0, 250.0, "V"),
+    "heater_current_fitted": (_INT, 0, 1, ""),
+    "heater_current_full_scale_a": (_FLOAT, 1.0, 100.0, "A"),
+    "kp_w_per_c": (_FLOAT, 0.0, 500.0, "W/degC"),
+    "ti_s": (_FLOAT, 1.0, 3600.0, "s"),
+    "kp_far_w_per_c": (_FLOAT, 0.0, 1000.0, "W/degC"),
+    "td_s": (_FLOAT, 0.0, 120.0, "s"),
+    "d_filter_s": (_FLOAT, 0.1, 60.0, "s"),
+    "integral_band_c": (_FLOAT, 0.1, 5.0, "degC"),
+    "heater_tau_s": (_FLOAT, 0.5, 120.0, "s"),
+    "heater_response_s": (_FLOAT, 0.5, 120.0, "s"),
+    "heater_output": (_INT, 0, 1, ""),
+    "heater_volume_ml": (_FLOAT, 20.0, 2000.0, "mL"),
+    "smith_predictor": (_INT, 0, 1, ""),
+    "smith_filter_s": (_FLOAT, 0.1, 300.0, "s"),
+    "ssr_period_ms": (_INT, 200, 10000, "ms"),
+    "probe_tau_s": (_FLOAT, 0.1, 20.0, "s"),
+    "cascade_kp": (_FLOAT, 0.0, 50.0, "degC/degC"),
+    "cascade_ti_s": (_FLOAT, 10.0, 7200.0, "s"),
+    "cascade_band_c": (_FLOAT, 0.1, 5.0, "degC"),
+    "cascade_slew_c_per_s": (_FLOAT, 0.001, 1.0, "degC/s"),
+    "ff_slope_tau_s": (_FLOAT, 1.0, 120.0, "s"),
+    "pump_ml_per_rev": (_FLOAT, 1.0, 50.0, "mL/rev"),
+    "pump_steps_per_rev": (_INT, 200, 51200, "steps/rev"),
+    "flow_sensor_fitted": (_INT, 0, 1, ""),
+    "flow_sensor_full_scale_ml_min": (_FLOAT, 100.0, 5000.0, "mL/min"),
+    "pump_accel_ml_min_per_s": (_FLOAT, 10.0, 2000.0, "mL/min/s"),
+    "flow_change_ml_min_per_s": (_FLOAT, 0.5, 2000.0, "mL/min/s"),
+    "circuit_prime_l": (_FLOAT, 0.2, 3.0, "L"),
+    "drain_s": (_INT, 0, 3600, "s"),
+    "cooldown_end_c": (_FLOAT, 30.0, 43.0, "degC"),
+    "cooldown_max_s": (_INT, 0, 3600, "s"),
+    "prime_stable_s": (_INT, 0, 600, "s"),
+    "band_c": (_FLOAT, 0.05, 0.5, "degC"),
+    "telemetry_period_ms": (_INT, 100, 60000, "ms"),
+    "alarm_band_c": (_FLOAT, 0.1, 1.0, "degC"),
+    "circuit_loss_w_per_c": (_FLOAT, 0.0, 20.0, "W/degC"),
+    "room_temp_c": (_FLOAT, 10.0, 35.0, "degC"),
+    "heater_lag_s": (_FLOAT, 5.0, 300.0, "s"),
+    "inflow_line_ml": (_FLOAT, 10.0, 1000.0, "mL"),
+    "temp_low_delay_s": (_INT, 10, 600, "s"),
+    "pressure_high_mmhg": (_INT, 100, 600, "mmHg"),
+    "core_alarm_c": (_FLOAT, 37.5, 39.5, "degC"),
+    "link_grace_s": (_INT, 10, 600, "s"),
+    "telemetry_stream": (_INT, 0, 1, ""),
 }
 
 
@@ -228,9 +229,9 @@ class Config:
 
     def _check(self, name, value):
         kind, low, high, unit = SPEC[name]
-        if kind == FLOAT:
+        if kind == _FLOAT:
             return fields.number(name, value, low, high, unit)
-        if kind == INT:
+        if kind == _INT:
             return fields.integer(name, value, low, high, unit)
         return fields.numbers(name, value, probes.N_PROBES, low, high, unit)
 

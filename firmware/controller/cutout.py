@@ -12,16 +12,17 @@ nothing of the controller at run time.
 
 The controller arms it with the converter settings and the two probes' calibrations whenever they
 change (a copy, pushed one way), and asks it to let go once over_temperature has been acknowledged
-and has cleared; it lets go only once both probes read CUTOUT_HYSTERESIS_C below the cut-off.
+and has cleared; it lets go only once both probes read _CUTOUT_HYSTERESIS_C below the cut-off.
 """
+from micropython import const
 from controller.probes import CVD_A, CVD_B, CODE_FULL_SCALE, CODE_OPEN, CODE_SHORT
 from controller.safety import ABS_CUTOFF_C
 
 # A trip holds until both probes read this far below the cut-off (no chatter at the limit).
-CUTOUT_HYSTERESIS_C = 0.5
+_CUTOUT_HYSTERESIS_C = const(0.5)
 # Until armed, the reference build's converter (PT100 on 430 ohm) with no calibration.
-DEFAULT_R0_OHM = 100.0
-DEFAULT_RREF_OHM = 430.0
+_DEFAULT_R0_OHM = const(100.0)
+_DEFAULT_RREF_OHM = const(430.0)
 
 
 def limit_code(r0_ohm, rref_ohm, gain, offset_c, temp_c=ABS_CUTOFF_C):
@@ -39,7 +40,7 @@ class Cutout:
     def __init__(self):
         self.limits = [0, 0]
         self.release_limits = [0, 0]
-        self.arm(DEFAULT_R0_OHM, DEFAULT_RREF_OHM, (1.0, 1.0), (0.0, 0.0))
+        self.arm(_DEFAULT_R0_OHM, _DEFAULT_RREF_OHM, (1.0, 1.0), (0.0, 0.0))
         self.tripped = False
         self.trips = 0  # since power-on
         self.last = [0, 0]
@@ -48,7 +49,7 @@ class Cutout:
         for i in range(2):
             self.limits[i] = limit_code(r0_ohm, rref_ohm, gains[i], offsets_c[i])
             self.release_limits[i] = limit_code(r0_ohm, rref_ohm, gains[i], offsets_c[i],
-                                                ABS_CUTOFF_C - CUTOUT_HYSTERESIS_C)
+                                                ABS_CUTOFF_C - _CUTOUT_HYSTERESIS_C)
 
     def sample(self, inflow_2_code, outlet_code):
         """One sample of the two safety-channel converters; True while the cut-out holds the heater off."""

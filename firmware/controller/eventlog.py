@@ -3,6 +3,7 @@ with sequence numbers so that a host that missed a push (unplugged, restarting) 
 telemetry; and the heartbeats. Log entries are rows of preallocated arrays, so logging allocates
 nothing; pushing (after the control step) builds the messages.
 """
+from micropython import const
 from array import array
 
 from controller.tables import (EVENT_STATE as STATE, EVENT_ALARM as ALARM, ALARM_NAMES, ALARM_PRIORITIES, PRIORITY_NAMES,
@@ -10,11 +11,11 @@ from controller.tables import (EVENT_STATE as STATE, EVENT_ALARM as ALARM, ALARM
 # STATE: code = phase, detail = index of the alarm behind a FAULT + 1 (0: none).
 # ALARM: code = alarm id, detail = RAISED, CLEARED or ACKNOWLEDGED.
 # 64 entries: far more alarm and phase changes than a link-loss grace period can produce.
-CAPACITY = 64
+_CAPACITY = const(64)
 
 
 class EventLog:
-    def __init__(self, boot_id, capacity=CAPACITY):
+    def __init__(self, boot_id, capacity=_CAPACITY):
         self.boot_id = boot_id  # every pushed event says which boot it belongs to
         self.capacity = capacity
         self.t_ms = array("i", bytes(4 * capacity))

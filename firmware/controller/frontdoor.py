@@ -7,6 +7,7 @@ Safe mode (bootguard.py) refuses every request that would drive an output.
 
 The controller owns one FrontDoor and hands it itself; the methods act on the controller's parts.
 """
+from micropython import const
 from controller import fields, interlock, session, settings
 from controller.loop import LOOP_MIN_MA
 from controller.errors import CommandError, BAD_STATE, NOT_READY
@@ -15,7 +16,7 @@ from controller.safety import ABS_MAX_SETPOINT_C
 from controller.tables import N_ALARMS, WATCHDOG_RESET, ALARM_NAMES, INFLOW, HEATER_OUTLET
 
 # The autotune starts only this close to the target: its relay swings the inflow around it on purpose.
-TUNE_READY_C = 0.2
+_TUNE_READY_C = const(0.2)
 
 
 class FrontDoor:
@@ -186,10 +187,10 @@ class FrontDoor:
             raise CommandError(BAD_STATE, "type", "the autotune is already running")
         target = ctl.target_c
         inflow = ctl.probes.temp_c[INFLOW]
-        if target <= 0.0 or not -TUNE_READY_C <= inflow - target <= TUNE_READY_C:
+        if target <= 0.0 or not -_TUNE_READY_C <= inflow - target <= _TUNE_READY_C:
             raise CommandError(BAD_STATE, "type",
                                "tune_start needs the inflow within %s degC of the target (now %.2f, target %.1f)"
-                               % (TUNE_READY_C, inflow, target))
+                               % (_TUNE_READY_C, inflow, target))
         ctl.tuner.start(target, amplitude_w, cycles, hysteresis_c)
 
     def tune_cancel(self):

@@ -28,6 +28,7 @@ it behind. Without this, the ~8 s element lag turns every change of demand (a fl
 return of fluid from the abdomen) into an energy error in the heat exchanger that the feedback then
 has to undo.
 """
+from micropython import const
 from controller import probes, safety
 from controller.fluid import MIN_FLOW_ML_MIN, Rate, carried_w_per_c
 from controller.predictor import Predictor
@@ -54,7 +55,7 @@ OUTLET_TRIM_NEAR_C = 0.1
 # of ticks). A circuit with 0.19 degC of noise held its outlet at 44.45 degC and faulted in HEATING.
 # Until the watch has measured the noise (a minute or two of heating) it takes the noisiest converter's,
 # so the ceiling starts at the limit itself.
-OUTLET_NOISE_SIGMAS = 5.0
+_OUTLET_NOISE_SIGMAS = const(5.0)
 # Above that ceiling the cap falls at once by this share of the heat the flow carries per degC of the
 # excess (the trim alone, slow against the element, left the outlet there for minutes): the outlet then
 # falls by about as much as it is over, through the element's and the exchanger's lags; below 1, so the
@@ -63,17 +64,17 @@ OUTLET_CEILING_GAIN = 0.8
 # An element slower than configured (the runaway watch learns it, element_lag_s) goes on giving the heat
 # it was driven for long after the cap fell: when warm fluid returns and the inlet rises, the outlet
 # overshoots by the inlet's rise over the extra lag. The cap then leads a rising inlet by that extra lag,
-# on the inlet's slope smoothed over ELEMENT_LEAD_SLOPE_S (short against a warm return, long against the
+# on the inlet's slope smoothed over _ELEMENT_LEAD_SLOPE_S (short against a warm return, long against the
 # reading's noise times the lead).
-ELEMENT_LEAD_SLOPE_S = 5.0
+_ELEMENT_LEAD_SLOPE_S = const(5.0)
 # The outlet counts as settled under the cap when its reading, and the inlet's, move slower than this
-# (the readings smoothed over OUTLET_SMOOTH_S, their rates over OUTLET_SLOPE_TAU_S): a heat-up's outlet
+# (the readings smoothed over _OUTLET_SMOOTH_S, their rates over OUTLET_SLOPE_TAU_S): a heat-up's outlet
 # rises ten times as fast.
-OUTLET_SETTLED_C_PER_S = 0.005
+_OUTLET_SETTLED_C_PER_S = const(0.005)
 # ... and the inlet slower than this: a reservoir warming while priming (0.01 degC/s) leaves the outlet
 # settled under the cap; the cold return from the abdomen (0.05 degC/s and more) does not.
-OUTLET_INLET_STILL_C_PER_S = 0.02
-OUTLET_SMOOTH_S = 10.0
+_OUTLET_INLET_STILL_C_PER_S = const(0.02)
+_OUTLET_SMOOTH_S = const(10.0)
 OUTLET_SLOPE_TAU_S = 30.0
 
 
@@ -96,14 +97,14 @@ class HeaterController:
         # safety channel measures them (the lag: where the element is slower than configured).
         self.outlet_noise_c = 0.0
         self.element_lag_s = 0.0
-        self.lead_slope_c_per_s = 0.0  # the inlet's slope over ELEMENT_LEAD_SLOPE_S
+        self.lead_slope_c_per_s = 0.0  # the inlet's slope over _ELEMENT_LEAD_SLOPE_S
         # The outlet cap's correction from the exchanger-outlet probe (outlet_trim): W, + where the
         # exchanger loses more than configured, - where the outlet reads above what the cap allows.
         self.cap_trim_w = 0.0
         # Its readings' rates, smoothed twice (the value, then its rate): a noisy converter's rate of
         # change smoothed once still swings by more than a settled circuit's.
-        self.outlet_rate = Rate(OUTLET_SMOOTH_S, OUTLET_SLOPE_TAU_S)
-        self.inlet_rate = Rate(OUTLET_SMOOTH_S, OUTLET_SLOPE_TAU_S)
+        self.outlet_rate = Rate(_OUTLET_SMOOTH_S, OUTLET_SLOPE_TAU_S)
+        self.inlet_rate = Rate(_OUTLET_SMOOTH_S, OUTLET_SLOPE_TAU_S)
         self.outlet_seen_s = 0.0
 
     def reset(self):
@@ -134,7 +135,7 @@ class HeaterController:
         if self.primed:
             raw = (inlet_c - self.inlet_prev_c) / dt_s
             self.inlet_slope_c_per_s += (raw - self.inlet_slope_c_per_s) * dt_s / (self.config.ff_slope_tau_s + dt_s)
-            self.lead_slope_c_per_s += (raw - self.lead_slope_c_per_s) * dt_s / (ELEMENT_LEAD_SLOPE_S + dt_s)
+            self.lead_slope_c_per_s += (raw - self.lead_slope_c_per_s) * dt_s / (_ELEMENT_LEAD_SLOPE_S + dt_s)
         self.inlet_prev_c = inlet_c
 
     def _derivative(self, measured_c, dt_s):
@@ -161,8 +162,8 @@ class HeaterController:
         # or the inlet moves (the cold return from the abdomen) its distance says nothing yet of the
         # exchanger's loss.
         if error > 0.0 and (not at_cap or self.outlet_seen_s < 2.0 * OUTLET_SLOPE_TAU_S
-                            or slope > OUTLET_SETTLED_C_PER_S or slope < -OUTLET_SETTLED_C_PER_S
-                            or inlet > OUTLET_INLET_STILL_C_PER_S or inlet < -OUTLET_INLET_STILL_C_PER_S):
+                            or slope > _OUTLET_SETTLED_C_PER_S or slope < -_OUTLET_SETTLED_C_PER_S
+                            or inlet > _OUTLET_INLET_STILL_C_PER_S or inlet < -_OUTLET_INLET_STILL_C_PER_S):
             return
         if error < 0.0:
             # Above the limit: only past the dead band, and by how far past it. The cap's model lets the
@@ -178,8 +179,8 @@ class HeaterController:
 
     def outlet_ceiling_c(self):
         """Where the outlet reading may sit: OUTLET_TRIM_OVER_C over the limit, or on a noisy converter
-        OUTLET_NOISE_SIGMAS of its noise below the cut-off, whichever is lower (never below the limit)."""
-        ceiling = safety.ABS_CUTOFF_C - OUTLET_NOISE_SIGMAS * self.outlet_noise_c
+        _OUTLET_NOISE_SIGMAS of its noise below the cut-off, whichever is lower (never below the limit)."""
+        ceiling = safety.ABS_CUTOFF_C - _OUTLET_NOISE_SIGMAS * self.outlet_noise_c
         if ceiling > safety.ABS_MAX_SETPOINT_C + OUTLET_TRIM_OVER_C:
             return safety.ABS_MAX_SETPOINT_C + OUTLET_TRIM_OVER_C
         return ceiling if ceiling > safety.ABS_MAX_SETPOINT_C else safety.ABS_MAX_SETPOINT_C

@@ -7,7 +7,7 @@ averaging Hall-effect or current-transformer transducer with a 4-20 mA output, w
 controllers use for their "SSR failure" alarm) sees it the moment the drive falls: the element draws more
 current than the drive explains, whatever the probes' noise, the flow or the phase.
 
-The transducer averages (its response, HEATER_CURRENT_FALL_S) and a switch opens at its next zero
+The transducer averages (its response, _HEATER_CURRENT_FALL_S) and a switch opens at its next zero
 crossing, so the current the drive explains rises at once with the drive and falls with that response.
 The element's real current may differ from its nameplate (heater_rated_w over heater_supply_v) by the
 tolerance of both, which HEATER_CURRENT_MARGIN covers: a switch stuck on is seen whenever the drive is
@@ -18,6 +18,7 @@ a tripped thermal cut-out, or a transducer that has failed; and a loop outside 3
 transducer or wiring (loop.py). Either way the protection above is gone, or the heat is: a technical alarm.
 Judged only while the safety relay is closed (with it open nothing can conduct).
 """
+from micropython import const
 from controller import loop
 
 # Current beyond the drive's, as a share of the element's rated current, that counts as a switch failed
@@ -26,13 +27,13 @@ from controller import loop
 HEATER_CURRENT_MARGIN = 0.3
 # The transducer's averaging: a drive that fell is still seen for this long (time constant, s); a
 # transducer answering within 0.3 s to 90 % (docs/hardware.md) stays inside it.
-HEATER_CURRENT_FALL_S = 0.3
-# Averaged over HEATER_CURRENT_MEAN_S (a few SSR windows), a drive of at least HEATER_CURRENT_MIN_DRIVE
-# of full power must draw at least HEATER_CURRENT_MIN_SHARE of the current it explains: an element that
+_HEATER_CURRENT_FALL_S = const(0.3)
+# Averaged over _HEATER_CURRENT_MEAN_S (a few SSR windows), a drive of at least _HEATER_CURRENT_MIN_DRIVE
+# of full power must draw at least _HEATER_CURRENT_MIN_SHARE of the current it explains: an element that
 # draws less heats nothing (an element off its nameplate by a quarter draws three quarters of it).
-HEATER_CURRENT_MEAN_S = 5.0
-HEATER_CURRENT_MIN_DRIVE = 0.15
-HEATER_CURRENT_MIN_SHARE = 0.3
+_HEATER_CURRENT_MEAN_S = const(5.0)
+_HEATER_CURRENT_MIN_DRIVE = const(0.15)
+_HEATER_CURRENT_MIN_SHARE = const(0.3)
 
 
 class HeaterCurrentWatch:
@@ -41,7 +42,7 @@ class HeaterCurrentWatch:
     def __init__(self, config):
         self.config = config
         self.expected_share = 0.0  # current the drive explains, share of the rated current
-        self.mean_drive = 0.0      # the drive, averaged over HEATER_CURRENT_MEAN_S (share of full power)
+        self.mean_drive = 0.0      # the drive, averaged over _HEATER_CURRENT_MEAN_S (share of full power)
         self.mean_drawn = 0.0      # the current drawn, likewise (share of the rated current)
         self.current_a = -1.0      # this tick's current, A (-1: loop failed, or none fitted)
         self.excess_share = 0.0    # current beyond the drive's, share of the rated current
@@ -67,11 +68,11 @@ class HeaterCurrentWatch:
         cfg = self.config
         dt_s = dt_ms / 1000.0
         expected = self.expected_share
-        expected += (drive_share - expected) * dt_s / (HEATER_CURRENT_FALL_S + dt_s)
+        expected += (drive_share - expected) * dt_s / (_HEATER_CURRENT_FALL_S + dt_s)
         if expected < drive_share:
             expected = drive_share
         self.expected_share = expected
-        mean = dt_s / (HEATER_CURRENT_MEAN_S + dt_s)
+        mean = dt_s / (_HEATER_CURRENT_MEAN_S + dt_s)
         self.mean_drive += (drive_share - self.mean_drive) * mean
         if self.read(loop_ma) < 0.0:
             self.excess_share = 0.0
@@ -80,6 +81,6 @@ class HeaterCurrentWatch:
         drawn = self.current_a * cfg.heater_supply_v / cfg.heater_rated_w
         self.excess_share = drawn - expected
         self.mean_drawn += (drawn - self.mean_drawn) * mean
-        self.lost = (self.mean_drive >= HEATER_CURRENT_MIN_DRIVE
-                     and self.mean_drawn < HEATER_CURRENT_MIN_SHARE * self.mean_drive)
+        self.lost = (self.mean_drive >= _HEATER_CURRENT_MIN_DRIVE
+                     and self.mean_drawn < _HEATER_CURRENT_MIN_SHARE * self.mean_drive)
         return self.excess_share > HEATER_CURRENT_MARGIN

@@ -1,10 +1,11 @@
 """What the supervisor judges besides the probes (Inputs), and how the controller fills it at the start of
 each tick (sense): this tick's readings of the board's sensors, the previous tick's decisions."""
+from micropython import const
 from controller import autotune, session
 from controller.tables import HEATER_OFF
 
 # The host is considered gone after this long without a valid request (it heartbeats every 1 s).
-LINK_TIMEOUT_MS = 5000
+_LINK_TIMEOUT_MS = const(5000)
 
 
 class Inputs:
@@ -54,7 +55,7 @@ def sense(ctl, dt_s):
     inp = ctl.inputs
     pump = ctl.pump
     silent_ms = ctl.link_silent_ms()
-    ctl.link_ok = silent_ms < LINK_TIMEOUT_MS
+    ctl.link_ok = silent_ms < _LINK_TIMEOUT_MS
     board.read_rtd(ctl.probes.codes)
     ctl.probes.update(dt_s)
     inp.setpoint_c = ctl.setpoint_c

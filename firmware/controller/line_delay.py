@@ -2,17 +2,18 @@
 
 The fluid read at the exchanger outlet is read again at the inflow probe one line transit later, less
 the line's loss; the two probes are alike, so their lags cancel. The delay is the one that best lines
-up the changes the two readings make over CHANGE_SAMPLES (10 s): for each candidate delay the squared difference
+up the changes the two readings make over _CHANGE_SAMPLES (10 s): for each candidate delay the squared difference
 between the inflow's change now and the outlet's change that long ago is summed over the last couple
 of minutes (integers, hundredths of a degree: nothing allocated per candidate). A candidate is taken
-only where the inflow has moved enough to say anything (MIN_MOVED_C) and the best candidate explains
-most of that movement (MAX_RESIDUAL_SHARE); it is kept as a volume (delay times flow), so a flow change
+only where the inflow has moved enough to say anything (_MIN_MOVED_C) and the best candidate explains
+most of that movement (_MAX_RESIDUAL_SHARE); it is kept as a volume (delay times flow), so a flow change
 carries it, and the sums start again at the new flow.
 
 A site configures `inflow_line_ml`; a circuit whose line is longer than that (longer tubing, a
 different set) delays the inflow more than the predictor, the heat balance and the flush assume. An
 untold 0.55 L line overshot the heat-up by 0.6 degC.
 """
+from micropython import const
 from array import array
 
 from controller.fluid import MIN_FLOW_ML_MIN, centi_c
@@ -21,37 +22,37 @@ from controller.fluid import MIN_FLOW_ML_MIN, centi_c
 SAMPLE_PERIOD_S = 0.5
 # The change compared: over 20 samples (10 s), long against the readings' noise, short against the
 # delays told apart.
-CHANGE_SAMPLES = 20
+_CHANGE_SAMPLES = const(20)
 # Candidate delays: every 4 samples (2 s; the best is refined between its neighbours) from 0 up to
-# CANDIDATES - 1 steps (112 s: 0.75 L at 400 mL/min, more than the longest line the plant model
+# _CANDIDATES - 1 steps (112 s: 0.75 L at 400 mL/min, more than the longest line the plant model
 # documents).
-STEP_SAMPLES = 4
-CANDIDATES = 57
-LONGEST_S = (CANDIDATES - 1) * STEP_SAMPLES * SAMPLE_PERIOD_S  # the longest candidate, s
+_STEP_SAMPLES = const(4)
+_CANDIDATES = const(57)
+LONGEST_S = (_CANDIDATES - 1) * _STEP_SAMPLES * SAMPLE_PERIOD_S  # the longest candidate, s
 # Both readings' past (hundredths of a degree): the longest candidate and its change, and some.
 HISTORY_SAMPLES = 256
 # Candidates scored per control tick: a sample's whole pass is spread over the ticks until the next.
-PER_TICK = 12
-# The sums forget with a time constant of 2**FORGET_SHIFT samples (128 s): a heat-up or a return from
+_PER_TICK = const(12)
+# The sums forget with a time constant of 2**_FORGET_SHIFT samples (128 s): a heat-up or a return from
 # the abdomen, not the whole session.
-FORGET_SHIFT = 8
+_FORGET_SHIFT = const(8)
 # A change is clipped to 10 degC (hundredths): the sums stay small integers on a 32-bit board.
-CLIP_CC = 1000
+_CLIP_CC = const(1000)
 # The inflow must have moved by at least this much per change (10 s), as a root mean square over the sums'
 # memory (a heat-up moves it ten times as much; a steady treatment's noise a tenth).
-MIN_MOVED_C = 0.15
+_MIN_MOVED_C = const(0.15)
 # The best delay must leave at most this share of the inflow's movement unexplained.
-MAX_RESIDUAL_SHARE = 0.25
+_MAX_RESIDUAL_SHARE = const(0.25)
 # A flow that moves by more than this share starts the sums again (the delay is a volume over a flow).
-FLOW_CHANGE_SHARE = 0.05
+_FLOW_CHANGE_SHARE = const(0.05)
 # The shortest line said (the configuration's least inflow_line_ml).
-MIN_LINE_ML = 10.0
+_MIN_LINE_ML = const(10.0)
 
-_MIN_ENERGY = int((MIN_MOVED_C * 100.0) ** 2 * (1 << FORGET_SHIFT))
+_MIN_ENERGY = int((_MIN_MOVED_C * 100.0) ** 2 * (1 << _FORGET_SHIFT))
 
 
 def _clip(x):
-    return CLIP_CC if x > CLIP_CC else (-CLIP_CC if x < -CLIP_CC else x)
+    return _CLIP_CC if x > _CLIP_CC else (-_CLIP_CC if x < -_CLIP_CC else x)
 
 
 class LineDelay:
@@ -60,7 +61,7 @@ class LineDelay:
     def __init__(self):
         self.outlet_cc = array("h", bytes(2 * HISTORY_SAMPLES))
         self.inflow_cc = array("h", bytes(2 * HISTORY_SAMPLES))
-        self.sums = array("i", bytes(4 * CANDIDATES))
+        self.sums = array("i", bytes(4 * _CANDIDATES))
         self.energy = 0
         self.next = 0
         self.filled = 0
@@ -69,7 +70,7 @@ class LineDelay:
         # The pass in progress: the sample it compares, the inflow's change there, the next candidate.
         self.pass_at = 0
         self.pass_change = 0
-        self.pass_next = CANDIDATES
+        self.pass_next = _CANDIDATES
         self.learnt_ml = 0.0  # 0 until a delay has been found
         self.delay_s = 0.0
 
@@ -82,11 +83,11 @@ class LineDelay:
 
     def restart(self):
         """The sums start again (the flow changed or stopped); what was learnt is kept."""
-        for i in range(CANDIDATES):
+        for i in range(_CANDIDATES):
             self.sums[i] = 0
         self.energy = 0
         self.filled = 0
-        self.pass_next = CANDIDATES
+        self.pass_next = _CANDIDATES
 
     def gap(self):
         """The readings stop for a while (heating held, the outlet probe invalid): what comes after does
@@ -120,8 +121,8 @@ class LineDelay:
         if flow_ml_min < MIN_FLOW_ML_MIN:
             self.gap()
             return
-        if self.flow_ml_min <= 0.0 or not (1.0 - FLOW_CHANGE_SHARE) * self.flow_ml_min < flow_ml_min < (
-                1.0 + FLOW_CHANGE_SHARE) * self.flow_ml_min:
+        if self.flow_ml_min <= 0.0 or not (1.0 - _FLOW_CHANGE_SHARE) * self.flow_ml_min < flow_ml_min < (
+                1.0 + _FLOW_CHANGE_SHARE) * self.flow_ml_min:
             self.flow_ml_min = flow_ml_min
             self.restart()
         self.since_sample_s += dt_s
@@ -137,41 +138,41 @@ class LineDelay:
         self.next = (at + 1) % HISTORY_SAMPLES
         if self.filled < HISTORY_SAMPLES:
             self.filled += 1
-        if self.pass_next < CANDIDATES:
+        if self.pass_next < _CANDIDATES:
             self._finish_pass()
-        if self.filled <= CHANGE_SAMPLES:
+        if self.filled <= _CHANGE_SAMPLES:
             return
-        change = _clip(self.inflow_cc[at] - self.inflow_cc[(at - CHANGE_SAMPLES) % HISTORY_SAMPLES])
-        self.energy += change * change - (self.energy >> FORGET_SHIFT)
+        change = _clip(self.inflow_cc[at] - self.inflow_cc[(at - _CHANGE_SAMPLES) % HISTORY_SAMPLES])
+        self.energy += change * change - (self.energy >> _FORGET_SHIFT)
         self.pass_at = at
         self.pass_change = change
         self.pass_next = 0
 
     def _score(self):
         k = self.pass_next
-        if k >= CANDIDATES:
+        if k >= _CANDIDATES:
             return
-        end = k + PER_TICK
-        if end > CANDIDATES:
-            end = CANDIDATES
+        end = k + _PER_TICK
+        if end > _CANDIDATES:
+            end = _CANDIDATES
         at = self.pass_at
         change = self.pass_change
         outlet = self.outlet_cc
         sums = self.sums
-        seen = self.filled - CHANGE_SAMPLES
+        seen = self.filled - _CHANGE_SAMPLES
         while k < end:
-            then = at - k * STEP_SAMPLES
+            then = at - k * _STEP_SAMPLES
             # A delay longer than the readings seen so far explains nothing yet.
-            error = change if k * STEP_SAMPLES >= seen else _clip(
-                change - (outlet[then % HISTORY_SAMPLES] - outlet[(then - CHANGE_SAMPLES) % HISTORY_SAMPLES]))
-            sums[k] += error * error - (sums[k] >> FORGET_SHIFT)
+            error = change if k * _STEP_SAMPLES >= seen else _clip(
+                change - (outlet[then % HISTORY_SAMPLES] - outlet[(then - _CHANGE_SAMPLES) % HISTORY_SAMPLES]))
+            sums[k] += error * error - (sums[k] >> _FORGET_SHIFT)
             k += 1
         self.pass_next = k
-        if k >= CANDIDATES:
+        if k >= _CANDIDATES:
             self._decide()
 
     def _finish_pass(self):
-        while self.pass_next < CANDIDATES:
+        while self.pass_next < _CANDIDATES:
             self._score()
 
     def _decide(self):
@@ -182,19 +183,19 @@ class LineDelay:
             return
         sums = self.sums
         best = 0
-        for k in range(1, CANDIDATES):
+        for k in range(1, _CANDIDATES):
             if sums[k] < sums[best]:
                 best = k
-        if sums[best] > MAX_RESIDUAL_SHARE * self.energy:
+        if sums[best] > _MAX_RESIDUAL_SHARE * self.energy:
             return
         # The minimum between its neighbours (a parabola through the three).
         shift = 0.0
-        if 0 < best < CANDIDATES - 1:
+        if 0 < best < _CANDIDATES - 1:
             left = sums[best - 1]
             right = sums[best + 1]
             curve = left - 2 * sums[best] + right
             if curve > 0:
                 shift = 0.5 * (left - right) / curve
-        self.delay_s = (best + shift) * STEP_SAMPLES * SAMPLE_PERIOD_S
+        self.delay_s = (best + shift) * _STEP_SAMPLES * SAMPLE_PERIOD_S
         volume_ml = self.delay_s * self.flow_ml_min / 60.0
-        self.learnt_ml = volume_ml if volume_ml > MIN_LINE_ML else MIN_LINE_ML
+        self.learnt_ml = volume_ml if volume_ml > _MIN_LINE_ML else _MIN_LINE_ML

@@ -1,6 +1,7 @@
 """What the control tick costs on this processor, and the heap it leaves, measured by the firmware itself
 (diagnostics reports both); and the one place garbage is collected, with the modules handed to the
 collector in an order that keeps its mark stack from overflowing."""
+from micropython import const
 import gc
 import sys
 from array import array
@@ -10,12 +11,12 @@ from array import array
 # at every tick (four walks: before and after the tick and around its collection) it would cost a
 # microcontroller a third of its period. There the figures are taken on one tick in HEAP_SAMPLE_TICKS
 # only: under 1 % of the ticks, so the tick-time percentiles up to p99 do not see them.
-SAMPLED_PLATFORMS = ("rp2", "esp32")
+_SAMPLED_PLATFORMS = const(("rp2", "esp32"))
 HEAP_SAMPLE_TICKS = 128
 # After the first reply between two ticks' collections, at most this many replies' garbage waits (a
 # frame's worth each at most) before a reply collects again: a loop that answers without ticking (a
 # burst of requests, the link fuzzer) stays bounded.
-REPLIES_WAITING_MAX = 3
+_REPLIES_WAITING_MAX = const(3)
 # A collection marks the whole live heap whatever the garbage (1.4 M cycles on an RP2040, about a tick's
 # own work, docs/benchmarks.md): the ticks' garbage is collected once in COLLECT_TICKS ticks, always at
 # the same point after a tick, and always on a tick whose heap is accounted (its peak is the one before a
@@ -59,13 +60,13 @@ class Perf:
         self.mem_alloc = getattr(gc, "mem_alloc", None)
         self.heap_peak_bytes = 0
         self.heap_live_bytes = 0
-        self.sample_ticks = HEAP_SAMPLE_TICKS if sys.platform in SAMPLED_PLATFORMS else 1
+        self.sample_ticks = HEAP_SAMPLE_TICKS if sys.platform in _SAMPLED_PLATFORMS else 1
         self.accounting = True  # this tick's heap is accounted
         # The controller takes the heap around its control step (heap_used): the collection that
         # follows is the tick's. The others follow replies: a bridge polling an idle board asks several
         # times a period, and each collection costs the RP2040 18 ms (its live heap marked, 2.3 M
         # cycles): the first reply between two ticks' collections is collected, then one in
-        # REPLIES_WAITING_MAX + 1.
+        # _REPLIES_WAITING_MAX + 1.
         self.ticking = False
         self.reply_collected = False
         self.replies_waiting = 0  # replies since the last collection whose garbage is still there
@@ -93,7 +94,7 @@ class Perf:
             self.ticks_waiting = 0
             self.reply_collected = False
             self.replies_waiting = 0
-        elif self.reply_collected and self.replies_waiting < REPLIES_WAITING_MAX:
+        elif self.reply_collected and self.replies_waiting < _REPLIES_WAITING_MAX:
             self.replies_waiting += 1
             return  # this reply's garbage waits for the tick's collection
         else:

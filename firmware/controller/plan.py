@@ -3,6 +3,7 @@
 The host checks a plan against the clinical standard; the board only refuses what is physically unsafe
 or meaningless, so a plan the host overrode for a reason can still run inside the absolute limits.
 """
+from micropython import const
 from controller import fields, safety
 
 # field: (minimum, maximum, unit) for numeric fields of set_plan.
@@ -13,7 +14,7 @@ NUMERIC_FIELDS = {
     "flow_ml_min": (50.0, safety.ABS_MAX_FLOW_ML_MIN, "mL/min"),
 }
 CONTROLLED_POINTS = ("inflow", "abdominal")
-FIELD_NAMES = ("target_temp_c", "duration_min", "volume_l", "flow_ml_min", "controlled_point")
+_FIELD_NAMES = const(("target_temp_c", "duration_min", "volume_l", "flow_ml_min", "controlled_point"))
 
 
 class Plan:
@@ -44,6 +45,6 @@ class Plan:
             elif name == "controlled_point":
                 checked[name] = fields.choice(name, value, CONTROLLED_POINTS)
             else:
-                fields.unknown(name, FIELD_NAMES)
+                fields.unknown(name, _FIELD_NAMES)
         for name in checked:
             setattr(self, name, checked[name])

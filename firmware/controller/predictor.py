@@ -13,6 +13,7 @@ the real ones in transients, not on average), and the prediction is the model's 
 - without it, the inflow probe against the model delayed by the configured line and lagged like the
   probe.
 """
+from micropython import const
 from array import array
 
 from controller import line_delay, probes
@@ -21,22 +22,22 @@ from controller.line_delay import LineDelay
 
 # The model's outlet, one sample every 0.5 s for 128 s, longer than the configured line's transit at any
 # treatment flow (300 mL at 400 mL/min is 45 s); longer transits are clamped.
-HISTORY_PERIOD_S = 0.5
+_HISTORY_PERIOD_S = const(0.5)
 HISTORY_SAMPLES = 256
-# The line's loss is learnt the slower the more the outlet has moved over the transit: at LINE_ALIKE_C
+# The line's loss is learnt the slower the more the outlet has moved over the transit: at _LINE_ALIKE_C
 # half as fast (a transit a few seconds off from the learnt one, through a heat-up's steep front of
 # 0.05-0.3 degC/s, would read as degrees of loss).
-LINE_ALIKE_C = 0.2
+_LINE_ALIKE_C = const(0.2)
 # Until it is learnt, the inflow line is taken to lose this share of the configured circuit loss (the
 # exchanger's and the inflow line's together): the reference circuit's split (docs/plant-model.md: the
 # exchanger 1 W/degC, each line 0.5). A share by volume took a 0.3 L line for 0.8 W/degC, and a
 # circuit started warm at 42 degC, where the transit never shows, reached 43.11 degC at the patient.
-LINE_LOSS_SHARE = 1.0 / 3.0
+_LINE_LOSS_SHARE = const(1.0 / 3.0)
 # The learnt loss stays within the lossiest inflow line the plant model documents (docs/plant-model.md:
 # line_loss_w_per_c up to 5 W/degC; 4.1 degC lost at 400 mL/min).
-LINE_LOSS_MAX_W_PER_C = 5.0
+_LINE_LOSS_MAX_W_PER_C = const(5.0)
 # Below this much over the room the line's loss is too small a share of the readings to learn it.
-LINE_LOSS_MIN_OVER_ROOM_C = 5.0
+_LINE_LOSS_MIN_OVER_ROOM_C = const(5.0)
 
 
 class Predictor:
@@ -77,11 +78,11 @@ class Predictor:
             self.line_loss_w_per_c = -1.0
 
     def line_loss_used(self):
-        """The inflow line's loss to the room, W/degC, as learnt; until then LINE_LOSS_SHARE of the
+        """The inflow line's loss to the room, W/degC, as learnt; until then _LINE_LOSS_SHARE of the
         configured circuit loss."""
         if self.line_loss_w_per_c >= 0.0:
             return self.line_loss_w_per_c
-        return LINE_LOSS_SHARE * self.config.circuit_loss_w_per_c
+        return _LINE_LOSS_SHARE * self.config.circuit_loss_w_per_c
 
     def update(self, measured_c, entering_c, flow_ml_min, element_w, dt_s, outlet_c):
         """The prediction this tick (measured_c: the inflow reading; entering_c: the fluid entering the
@@ -91,15 +92,15 @@ class Predictor:
         t = exchanger_step(self.outlet_model_c, entering_c, flow_ml_min, element_w, cfg, dt_s)
         self.outlet_model_c = t
         self.history_s += dt_s
-        if self.history_s >= HISTORY_PERIOD_S:
-            self.history_s -= HISTORY_PERIOD_S
+        if self.history_s >= _HISTORY_PERIOD_S:
+            self.history_s -= _HISTORY_PERIOD_S
             self.history_cc[self.history_next] = centi_c(t)
             self.history_next = (self.history_next + 1) % HISTORY_SAMPLES
         # Both corrections are kept up, so that an outlet probe that fails (or comes back) changes the
         # prediction by no more than the two models' difference.
         lag_s = cfg.probe_tau_s + probes.FILTER_TAU_S
         if flow_ml_min > MIN_FLOW_ML_MIN:
-            delay = int(cfg.inflow_line_ml * 60.0 / flow_ml_min / HISTORY_PERIOD_S + 0.5)
+            delay = int(cfg.inflow_line_ml * 60.0 / flow_ml_min / _HISTORY_PERIOD_S + 0.5)
             if delay >= HISTORY_SAMPLES:
                 delay = HISTORY_SAMPLES - 1
             at_line_end = self.history_cc[(self.history_next - 1 - delay) % HISTORY_SAMPLES] / 100.0
@@ -135,10 +136,10 @@ class Predictor:
             if not line.known():
                 moved_c = abs(moved_c) + abs(outlet_c - line.outlet_c_before(line_delay.LONGEST_S))
             over_room_c = then_c - cfg.room_temp_c
-            if over_room_c > LINE_LOSS_MIN_OVER_ROOM_C:
+            if over_room_c > _LINE_LOSS_MIN_OVER_ROOM_C:
                 seen = (then_c - measured_c) * carried / over_room_c
-                moved = moved_c / LINE_ALIKE_C
+                moved = moved_c / _LINE_ALIKE_C
                 loss += (seen - loss) * dt_s / (cfg.smith_filter_s * (1.0 + moved * moved) + dt_s)
-                loss = 0.0 if loss < 0.0 else (LINE_LOSS_MAX_W_PER_C if loss > LINE_LOSS_MAX_W_PER_C else loss)
+                loss = 0.0 if loss < 0.0 else (_LINE_LOSS_MAX_W_PER_C if loss > _LINE_LOSS_MAX_W_PER_C else loss)
                 self.line_loss_w_per_c = loss
         self.line_offset_c = -loss * (outlet_c - cfg.room_temp_c) / carried

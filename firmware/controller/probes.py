@@ -4,6 +4,7 @@ Conversion follows IEC 60751 (Callendar-Van Dusen). The filter is a first-order 
 constant FILTER_TAU_S, so a step in fluid temperature reaches the filtered value with a lag of about
 FILTER_TAU_S on top of the probe's own thermal lag.
 """
+from micropython import const
 import math
 from array import array
 
@@ -11,7 +12,7 @@ from controller.errors import CommandError, BAD_FIELD
 
 CVD_A = 3.9083e-3
 CVD_B = -5.775e-7
-CVD_C = -4.183e-12  # applies below 0 degC only
+_CVD_C = const(-4.183e-12)  # applies below 0 degC only
 
 # A MAX31865-style converter returns the 15-bit ratio R_rtd / R_ref.
 CODE_FULL_SCALE = 32768
@@ -19,7 +20,7 @@ CODE_FULL_SCALE = 32768
 CODE_OPEN = 32767
 CODE_SHORT = 0
 # A fluid probe reading outside this range is broken or out of the fluid, not measuring the perfusate.
-PLAUSIBLE_MIN_C = 2.0
+_PLAUSIBLE_MIN_C = const(2.0)
 PLAUSIBLE_MAX_C = 80.0
 # Consecutive bad samples before a probe is declared failed (one bad sample is noise, 5 at 10 Hz is not),
 # and consecutive good ones before a failed probe counts as working again.
@@ -32,14 +33,14 @@ FILTER_TAU_S = 1.0
 # the ones not fitted are neither read nor alarmed on.
 from controller.tables import (PROBE_NAMES, INFLOW, OUTFLOW, ABDOMINAL_1, ABDOMINAL_2, RESERVOIR,  # noqa: F401
                                ABDOMINAL_3, ABDOMINAL_4, INFLOW_2, HEATER_OUTLET, N_PROBES, ABDOMINAL)
-MAX_ABDOMINAL = 4
+_MAX_ABDOMINAL = const(4)
 # Converter reference over the RTD's nominal resistance: above 1.35 the top of the plausible range
 # (80 degC, R = 1.31 R0) still reads below full scale; below 6.3 one converter step is 0.05 degC or
 # finer at 43 degC, a tenth of the +-0.5 degC alarm band (a PT100 on 430 ohm: 4.3, 0.034 degC per step).
-RREF_PER_R0_MIN = 1.35
-RREF_PER_R0_MAX = 6.3
+_RREF_PER_R0_MIN = const(1.35)
+_RREF_PER_R0_MAX = const(6.3)
 # What a resistance beyond the equation's range (R > 7.6 R0) reads as: far above anything plausible.
-BEYOND_RANGE_C = 10000.0
+_BEYOND_RANGE_C = const(10000.0)
 
 
 def resistance_to_c(r_ohm, r0_ohm):
@@ -49,12 +50,12 @@ def resistance_to_c(r_ohm, r0_ohm):
         # Above 0 degC the equation is quadratic: R/R0 = 1 + A*T + B*T^2, defined up to its maximum.
         discriminant = CVD_A * CVD_A - 4.0 * CVD_B * (1.0 - ratio)
         if discriminant < 0.0:
-            return BEYOND_RANGE_C
+            return _BEYOND_RANGE_C
         return (-CVD_A + math.sqrt(discriminant)) / (2.0 * CVD_B)
     t = (ratio - 1.0) / CVD_A
     for _ in range(5):
-        f = 1.0 + CVD_A * t + CVD_B * t * t + CVD_C * (t - 100.0) * t * t * t - ratio
-        df = CVD_A + 2.0 * CVD_B * t + CVD_C * (4.0 * t * t * t - 300.0 * t * t)
+        f = 1.0 + CVD_A * t + CVD_B * t * t + _CVD_C * (t - 100.0) * t * t * t - ratio
+        df = CVD_A + 2.0 * CVD_B * t + _CVD_C * (4.0 * t * t * t - 300.0 * t * t)
         t -= f / df
     return t
 
@@ -63,13 +64,13 @@ def check_converter(r0_ohm, rref_ohm):
     """Refuse a probe and converter pairing that cannot measure the perfusate: the range cut off at the
     top, or too coarse a step for the alarm band. Both settings are checked together."""
     ratio = rref_ohm / r0_ohm
-    if not RREF_PER_R0_MIN <= ratio <= RREF_PER_R0_MAX:
+    if not _RREF_PER_R0_MIN <= ratio <= _RREF_PER_R0_MAX:
         step_c = rref_ohm / CODE_FULL_SCALE / (r0_ohm * (CVD_A + 2.0 * CVD_B * 43.0))
         raise CommandError(BAD_FIELD, "rtd_ref_ohm",
                            "rtd_ref_ohm = %s with rtd_r0_ohm = %s: %.3f degC per converter step, full scale at "
                            "%.0f degC; rtd_ref_ohm / rtd_r0_ohm must be %s..%s" % (
-                               rref_ohm, r0_ohm, step_c, resistance_to_c(rref_ohm, r0_ohm), RREF_PER_R0_MIN,
-                               RREF_PER_R0_MAX))
+                               rref_ohm, r0_ohm, step_c, resistance_to_c(rref_ohm, r0_ohm), _RREF_PER_R0_MIN,
+                               _RREF_PER_R0_MAX))
 
 
 def code_to_c(code, r0_ohm, rref_ohm):
@@ -103,7 +104,7 @@ class Probes:
         cfg = self.config
         for i in range(N_PROBES):
             self.fitted[i] = 1
-        unfitted = [ABDOMINAL[n] for n in range(cfg.abdominal_probes, MAX_ABDOMINAL)]
+        unfitted = [ABDOMINAL[n] for n in range(cfg.abdominal_probes, _MAX_ABDOMINAL)]
         if not cfg.inflow_2_fitted:
             unfitted.append(INFLOW_2)
         if not cfg.heater_outlet_fitted:
@@ -131,7 +132,7 @@ class Probes:
             if ok:
                 t = code_to_c(code, cfg.rtd_r0_ohm, cfg.rtd_ref_ohm)
                 t = t * cfg.probe_gain[i] + cfg.probe_offset_c[i]
-                ok = PLAUSIBLE_MIN_C <= t <= PLAUSIBLE_MAX_C
+                ok = _PLAUSIBLE_MIN_C <= t <= PLAUSIBLE_MAX_C
             if not ok:
                 self.valid[i] = 0
                 self.good_count[i] = 0

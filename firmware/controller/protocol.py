@@ -5,6 +5,7 @@ the reply repeats it with type "ok" (fields: the result) or "error" (fields: cod
 Events from the board carry id 0. A request whose id equals one of the last few answered gets the
 same reply again without being applied twice, so the host can retry safely.
 """
+from micropython import const
 from controller import cbor, wire
 from controller import errors
 from controller.errors import CommandError
@@ -13,8 +14,8 @@ from controller.tables import PROTOCOL_VERSION, MAX_REQUEST_ID
 # Replies remembered for retries; the host keeps one request outstanding, a few cover reordering.
 # Two (the last reply and the one before): with the event frame and the payload buffer the link then
 # holds less heap than a cache of four did, and a reply is sent without a block of its size free.
-REPLY_CACHE = 2
-RX_CHUNK = 64
+_REPLY_CACHE = const(2)
+_RX_CHUNK = const(64)
 
 
 class Link:
@@ -25,13 +26,13 @@ class Link:
         # heap never holds the garbage of two replies at once.
         self.after_message = after_message
         self.reader = wire.FrameReader()
-        self.rx = bytearray(RX_CHUNK)
+        self.rx = bytearray(_RX_CHUNK)
         # Replies are copied into buffers allocated once, so the live heap does not follow their sizes.
-        self.cache_ids = [0] * REPLY_CACHE
-        self.cache_frames = [bytearray(wire.MAX_ENCODED) for _ in range(REPLY_CACHE)]
+        self.cache_ids = [0] * _REPLY_CACHE
+        self.cache_frames = [bytearray(wire.MAX_ENCODED) for _ in range(_REPLY_CACHE)]
         self.event_frame = bytearray(wire.MAX_ENCODED)
         self.payload = wire.PayloadBuffer()
-        self.cache_lengths = [0] * REPLY_CACHE
+        self.cache_lengths = [0] * _REPLY_CACHE
         self.cache_next = 0
         self.requests = 0
         self.retries = 0
@@ -115,7 +116,7 @@ class Link:
                 if not isinstance(key, str):
                     raise CommandError(errors.BAD_MESSAGE, "fields", "field names must be text strings")
             self.last_request_ms = self.board.ticks_ms()
-            for i in range(REPLY_CACHE):
+            for i in range(_REPLY_CACHE):
                 if self.cache_ids[i] == msg_id:
                     self.retries += 1
                     self.board.link_write(memoryview(self.cache_frames[i])[:self.cache_lengths[i]])
@@ -133,7 +134,7 @@ class Link:
             slot = self.cache_next  # send() wrote the frame there
             self.cache_lengths[slot] = frame_len
             self.cache_ids[slot] = msg_id
-            self.cache_next = (slot + 1) % REPLY_CACHE
+            self.cache_next = (slot + 1) % _REPLY_CACHE
 
     def counters(self):
         c = self.reader.counters()

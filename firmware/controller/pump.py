@@ -21,28 +21,29 @@ step really moves over what the calibration says, slowly follows the measured ov
 within FLOW_TRIM_MAX; the step rate, the delivered volume and the flow the heater is given all carry it.
 A loop current outside the transmitter's range (NAMUR NE 43) is a sensor fault: the trim holds.
 """
+from micropython import const
 from controller import fields, loop
 
 # Slow enough to collect into a graduated cylinder without splashing, fast enough not to bore.
-CALIBRATION_FLOW_ML_MIN = 300.0
+_CALIBRATION_FLOW_ML_MIN = const(300.0)
 # A tubing calibration outside this is a mistake in the measurement, not a tubing.
-MIN_ML_PER_REV = 1.0
-MAX_ML_PER_REV = 50.0
+_MIN_ML_PER_REV = const(1.0)
+_MAX_ML_PER_REV = const(50.0)
 # Most exchanger-and-line volumes a flush lasts while the fluid still reads hot.
 FLUSH_MAX_VOLUMES = 4.0
 # The sensed flow's smoothing (an ultrasonic meter's reading jitters by a few mL/min), and how long the
 # trim takes to follow it: four times the smoothing, so the loop stays calm, and short enough to have
 # learnt the tube early in priming (at 60 s the heat-up was still adapting to it: 0.086 degC of overshoot
 # on a tube 4 % off, 0.040 at 20 s).
-FLOW_SMOOTH_S = 5.0
-FLOW_TRIM_S = 20.0
+_FLOW_SMOOTH_S = const(5.0)
+_FLOW_TRIM_S = const(20.0)
 # The trim learns only a flow that has held its target this long (the sensed flow has caught up).
-FLOW_STEADY_S = 15.0
+_FLOW_STEADY_S = const(15.0)
 # The largest error of the tubing's calibration the trim corrects: worn or replaced tubes are off by a
 # few percent; beyond this it is not the tube (a sensor misclamped, a wrong full scale).
 FLOW_TRIM_MAX = 0.15
 # Below this the flow carries too little for the sensor's accuracy to say anything.
-FLOW_TRIM_MIN_ML_MIN = 100.0
+_FLOW_TRIM_MIN_ML_MIN = const(100.0)
 
 
 class Pump:
@@ -102,12 +103,12 @@ class Pump:
         sensed = full_share * self.config.flow_sensor_full_scale_ml_min
         if self.sensed_ml_min < 0.0:
             self.sensed_ml_min = sensed
-        self.sensed_ml_min += (sensed - self.sensed_ml_min) * dt_s / (FLOW_SMOOTH_S + dt_s)
+        self.sensed_ml_min += (sensed - self.sensed_ml_min) * dt_s / (_FLOW_SMOOTH_S + dt_s)
         flow = self.flow_ml_min
         self.steady_s = self.steady_s + dt_s if flow == self.target_ml_min and flow > 0.0 else 0.0
-        if self.steady_s < FLOW_STEADY_S or flow < FLOW_TRIM_MIN_ML_MIN:
+        if self.steady_s < _FLOW_STEADY_S or flow < _FLOW_TRIM_MIN_ML_MIN:
             return
-        trim = self.trim * (1.0 + (self.sensed_ml_min / flow - 1.0) * dt_s / (FLOW_TRIM_S + dt_s))
+        trim = self.trim * (1.0 + (self.sensed_ml_min / flow - 1.0) * dt_s / (_FLOW_TRIM_S + dt_s))
         if trim > 1.0 + FLOW_TRIM_MAX:
             trim = 1.0 + FLOW_TRIM_MAX
         elif trim < 1.0 - FLOW_TRIM_MAX:
@@ -165,11 +166,11 @@ class Pump:
             self.flow_ml_min = 0.0  # stop at once: every step past the target is measured anyway
             self.calibration_revolutions = (steps - self.calibration_start_steps) / self.config.pump_steps_per_rev
             return 0.0
-        return CALIBRATION_FLOW_ML_MIN
+        return _CALIBRATION_FLOW_ML_MIN
 
     def finish_calibration(self, measured_ml):
         ml_per_rev = measured_ml / self.calibration_revolutions
-        fields.number("measured_ml / revolutions", ml_per_rev, MIN_ML_PER_REV, MAX_ML_PER_REV, "mL/rev")
+        fields.number("measured_ml / revolutions", ml_per_rev, _MIN_ML_PER_REV, _MAX_ML_PER_REV, "mL/rev")
         self.config.pump_ml_per_rev = ml_per_rev
         self.trim = 1.0  # a tube just measured: the sensor's correction starts again
         self.calibration_revolutions = 0.0

@@ -14,47 +14,48 @@ an uncalibrated flow); one that makes it read low is left standing, so that a mo
 transient does not count as runaway when it comes back. While the model itself moves (heat-up, a power
 or flow change), lags and gains the configuration has wrong (the element's, the exchanger's, the
 probe's, an uncalibrated flow) show as excess too, so the tolerance widens by a share of the modelled
-reading's excursion from its slow mean (an error of gain), by RUNAWAY_LAG_S times the rate at which
-it moves and RUNAWAY_INLET_LAG_S times the rate the inlet reading moves (errors of lag); in a steady
+reading's excursion from its slow mean (an error of gain), by _RUNAWAY_LAG_S times the rate at which
+it moves and _RUNAWAY_INLET_LAG_S times the rate the inlet reading moves (errors of lag); in a steady
 treatment, where a stuck switch is otherwise hidden, the probe's noise alone sets it. An element much
 slower than configured is learnt from the circuit's own heat-up (a second model, RUNAWAY_SLOWEST_ELEMENT_S).
 A pump that stops moving fluid while the heater works (a stall) heats the outlet beyond the model as
 well, and is caught here first.
 """
+from micropython import const
 import math
 
 from controller.fluid import exchanger_step
 
-# Excess of the outlet over the model that counts as runaway: RUNAWAY_SIGMAS standard deviations of the
+# Excess of the outlet over the model that counts as runaway: _RUNAWAY_SIGMAS standard deviations of the
 # smoothed residual's noise as measured on this circuit, and never less than RUNAWAY_MIN_C (seven
 # converter steps of a PT100 on 430 ohm). A quiet probe sees a stuck switch sooner; a noisy one (an
 # electrosurgical unit nearby) does not raise false alarms.
 RUNAWAY_MIN_C = 0.25
-RUNAWAY_SIGMAS = 6.0
+_RUNAWAY_SIGMAS = const(6.0)
 # Smoothing of the residual against converter noise (adds about this much to the detection time).
-RUNAWAY_SMOOTH_S = 0.3
+_RUNAWAY_SMOOTH_S = const(0.3)
 # Time constant of the noise estimate: a minute of samples. Until it has seen the probe, the estimate
 # starts from the noisiest converter the plant model allows (0.2 degC per sample).
-RUNAWAY_NOISE_S = 60.0
-RUNAWAY_NOISE_START_C = 0.2
+_RUNAWAY_NOISE_S = const(60.0)
+_RUNAWAY_NOISE_START_C = const(0.2)
 # Time constant of the correction and of the model's slow mean: long against the seconds a stuck
 # switch takes to show, short against the minutes in which a circuit's losses change.
-RUNAWAY_CORRECTION_S = 30.0
+_RUNAWAY_CORRECTION_S = const(30.0)
 # How far the configured lags may be off in all: a reading moving at r degC/s leaves up to this many
 # seconds times r between model and probe (an element or probe lag set a few times too short).
-RUNAWAY_LAG_S = 20.0
+_RUNAWAY_LAG_S = const(20.0)
 # Smoothing of the modelled reading's rate of change, and of the inlet's.
-RUNAWAY_SLOPE_S = 2.0
+_RUNAWAY_SLOPE_S = const(2.0)
 # The model is fed the reservoir probe's reading: a probe slower than configured leaves the model's inlet
 # behind a moving reservoir (the first warm return from the abdomen), and the outlet ahead of the model.
 # The tolerance widens by this many seconds times the rate the inlet moves: what a 10 s probe configured
 # as 2 s needed (bench/runaway.py, tests/firmware/fw_safety_channel.py), with the exchanger's mixing and
 # the controller's answer to the warm inlet taking most of the lag's error away; each second more costs
 # about half a second of detection early in a treatment, while the reservoir still warms.
-RUNAWAY_INLET_LAG_S = 2.0
+_RUNAWAY_INLET_LAG_S = const(2.0)
 # Share of the modelled reading's excursion from its slow mean that an error of gain (a flow or heater
 # rating off by up to a quarter) may leave between model and probe before the correction has learnt it.
-RUNAWAY_GAIN_SHARE = 0.25
+_RUNAWAY_GAIN_SHARE = const(0.25)
 # An element much slower than configured keeps giving heat for a minute after the drive falls (the end of
 # the heat-up, a controller that swings on a slow circuit), and the outlet reads above the model. The
 # watch also models the slowest element the plant model documents (60 s) and learns, over minutes of the
@@ -63,10 +64,10 @@ RUNAWAY_GAIN_SHARE = 0.25
 # element is as configured, once the fit has seen it heat, it does not widen: a stuck switch there is
 # seen as fast as without it.
 RUNAWAY_SLOWEST_ELEMENT_S = 60.0
-RUNAWAY_FIT_S = 300.0
+_RUNAWAY_FIT_S = const(300.0)
 # After a (re)start the element's power is not known (after a power loss its stored heat still warms the
 # standing exchanger): the watch models but does not judge for this many element lags.
-RUNAWAY_SETTLE_LAGS = 3.0
+_RUNAWAY_SETTLE_LAGS = const(3.0)
 
 
 class RunawayWatch:
@@ -97,7 +98,7 @@ class RunawayWatch:
         self.correction_c = 0.0
         # Variance of the raw residual about the smoothed one, degC^2: a property of the circuit, kept
         # across restarts.
-        self.noise_var = RUNAWAY_NOISE_START_C * RUNAWAY_NOISE_START_C
+        self.noise_var = _RUNAWAY_NOISE_START_C * _RUNAWAY_NOISE_START_C
         self.excess_c = 0.0
         self.limit_c = RUNAWAY_MIN_C  # the excess that counts as runaway this tick
         self.excess_max_c = 0.0  # largest excess seen since boot (benchmarks: the margin left)
@@ -105,7 +106,7 @@ class RunawayWatch:
     def restart(self, outlet_c, written_w):
         """Take the exchanger as settled at what the outlet reads, the element at what it is driven."""
         self.started = True
-        self.settle_s = RUNAWAY_SETTLE_LAGS * self.config.heater_tau_s
+        self.settle_s = _RUNAWAY_SETTLE_LAGS * self.config.heater_tau_s
         self.element_w = written_w
         self.exchanger_c = outlet_c
         self.reading_c = outlet_c
@@ -138,18 +139,18 @@ class RunawayWatch:
         self.element_w += (written_w - self.element_w) * dt_s / (cfg.heater_tau_s + dt_s)
         step_c = (t - self.reading_c) * dt_s / (cfg.probe_tau_s + dt_s)
         self.reading_c += step_c
-        self.slope_c_per_s += (step_c / dt_s - self.slope_c_per_s) * dt_s / (RUNAWAY_SLOPE_S + dt_s)
+        self.slope_c_per_s += (step_c / dt_s - self.slope_c_per_s) * dt_s / (_RUNAWAY_SLOPE_S + dt_s)
         if self.inlet_c > -1000.0:
             self.inlet_slope_c_per_s += ((inlet_c - self.inlet_c) / dt_s - self.inlet_slope_c_per_s) * dt_s / (
-                RUNAWAY_SLOPE_S + dt_s)
+                _RUNAWAY_SLOPE_S + dt_s)
         self.inlet_c = inlet_c
-        self.slow_c += (self.reading_c - self.slow_c) * dt_s / (RUNAWAY_CORRECTION_S + dt_s)
+        self.slow_c += (self.reading_c - self.slow_c) * dt_s / (_RUNAWAY_CORRECTION_S + dt_s)
         raw = outlet_c - self.reading_c
-        alpha = dt_s / (RUNAWAY_SMOOTH_S + dt_s)
+        alpha = dt_s / (_RUNAWAY_SMOOTH_S + dt_s)
         spread = raw - self.residual_c
-        self.noise_var += (spread * spread - self.noise_var) * dt_s / (RUNAWAY_NOISE_S + dt_s)
+        self.noise_var += (spread * spread - self.noise_var) * dt_s / (_RUNAWAY_NOISE_S + dt_s)
         self.residual_c += (raw - self.residual_c) * alpha
-        self.correction_c += (self.residual_c - self.correction_c) * dt_s / (RUNAWAY_CORRECTION_S + dt_s)
+        self.correction_c += (self.residual_c - self.correction_c) * dt_s / (_RUNAWAY_CORRECTION_S + dt_s)
         self.slower_c = self._slowest_element(outlet_c, raw, inlet_c, flow_ml_min, written_w, dt_s)
         excess = self.residual_c
         if self.correction_c > 0.0:
@@ -162,11 +163,11 @@ class RunawayWatch:
         if away < 0.0:
             away = -away
         # The smoothed residual's standard deviation is the raw one's times sqrt(alpha / (2 - alpha)).
-        limit = RUNAWAY_SIGMAS * math.sqrt(self.noise_var * alpha / (2.0 - alpha))
+        limit = _RUNAWAY_SIGMAS * math.sqrt(self.noise_var * alpha / (2.0 - alpha))
         if limit < RUNAWAY_MIN_C:
             limit = RUNAWAY_MIN_C
         inlet_moving = self.inlet_slope_c_per_s if self.inlet_slope_c_per_s > 0.0 else -self.inlet_slope_c_per_s
-        limit += self.slower_c + RUNAWAY_GAIN_SHARE * away + RUNAWAY_LAG_S * moving + RUNAWAY_INLET_LAG_S * inlet_moving
+        limit += self.slower_c + _RUNAWAY_GAIN_SHARE * away + _RUNAWAY_LAG_S * moving + _RUNAWAY_INLET_LAG_S * inlet_moving
         self.limit_c = limit
         if self.settle_s > 0.0:
             self.settle_s -= dt_s
@@ -210,10 +211,10 @@ class RunawayWatch:
         self.slow_element_w += (written_w - self.slow_element_w) * dt_s / (lag_s + dt_s)
         self.slow_reading_c += (self.slow_exchanger_c - self.slow_reading_c) * dt_s / (cfg.probe_tau_s + dt_s)
         slow_raw = outlet_c - self.slow_reading_c
-        self.slow_correction_c += (slow_raw - self.slow_correction_c) * dt_s / (RUNAWAY_CORRECTION_S + dt_s)
+        self.slow_correction_c += (slow_raw - self.slow_correction_c) * dt_s / (_RUNAWAY_CORRECTION_S + dt_s)
         if self.settle_s <= 0.0:  # both models start from a guess of the element's power: not a fit yet
             configured = raw_c - self.correction_c
             slow = slow_raw - self.slow_correction_c
-            self.slow_fit += (configured * configured - slow * slow - self.slow_fit) * dt_s / (RUNAWAY_FIT_S + dt_s)
+            self.slow_fit += (configured * configured - slow * slow - self.slow_fit) * dt_s / (_RUNAWAY_FIT_S + dt_s)
         above = self.slow_reading_c - self.reading_c
         return above * self._slow_weight() if above > 0.0 else 0.0

@@ -6,6 +6,7 @@ the controller fills; it sets each rule's raw condition in alarms.py, which appl
 persistence and latching, and interlock.py applies the reactions to the outputs in the same tick. None
 of it depends on the host being connected.
 """
+from micropython import const
 from array import array
 
 from controller import probes
@@ -34,20 +35,20 @@ HEART_RATE_ALARM_BPM = 120
 # Persistence before a condition counts is the rule table's (tables.ALARM_RULES): long enough to ignore
 # a noisy sample, short against harm (temp_high: ten consecutive raw samples over the limit).
 # Abdominal probes further apart than this measure different things: one is drifting or misplaced.
-PROBE_DISAGREEMENT_C = 1.0
+_PROBE_DISAGREEMENT_C = const(1.0)
 # The two inflow probes read the same fluid. Further apart than this one is wrong: with the higher
 # governing the limits, a probe reading low by less lets the fluid reach at most the highest setpoint
 # plus this (44.5 degC), whatever the alarm band; twelve standard deviations of the filtered difference
 # at the noisiest converter the plant model allows.
-INFLOW_DISAGREEMENT_C = 0.5
+_INFLOW_DISAGREEMENT_C = const(0.5)
 # Executed pump steps more than this fraction away from the commanded rate: the motor is stalling.
-FLOW_DEVIATION_FRACTION = 0.05
+_FLOW_DEVIATION_FRACTION = const(0.05)
 # Heat balance (balance.py): how long the inflow may sit off the prediction.
-HEAT_BALANCE_MS = 60000
+_HEAT_BALANCE_MS = const(60000)
 # The heat balance is only judged once flow has been steady this long (the prediction has settled).
-HEAT_BALANCE_SETTLE_MS = 180000
+_HEAT_BALANCE_SETTLE_MS = const(180000)
 # Flows below this carry too little heat for the balance to mean anything.
-HEAT_BALANCE_MIN_FLOW_ML_MIN = 100.0
+_HEAT_BALANCE_MIN_FLOW_ML_MIN = const(100.0)
 # Heating watch (after Klipper's verify_heater): while the heater works on a fluid still well below the
 # setpoint, the inflow must gain this much in every window. The window covers the slowest circuit the plant
 # model documents that can reach the target: a 1 L exchanger, a 0.6 L inflow line at 400 mL/min, a 60 s
@@ -55,22 +56,22 @@ HEAT_BALANCE_MIN_FLOW_ML_MIN = 100.0
 # within 2 degC of the target) 267 s after the heater starts. 90 s, sized for the reference circuit,
 # faulted slow circuits that were heating normally (the plant campaign's seed 10: 0.56 L line, 33 s
 # element).
-HEATING_GAIN_C = 1.0
+_HEATING_GAIN_C = const(1.0)
 HEATING_GAIN_WINDOW_MS = 300000
-HEATING_BELOW_SETPOINT_C = 2.0
-HEATING_MIN_W = 100.0
+_HEATING_BELOW_SETPOINT_C = const(2.0)
+_HEATING_MIN_W = const(100.0)
 # The treatment phase may last this much longer than the plan before the operator is told.
-TREATMENT_OVERRUN_FACTOR = 1.5
+_TREATMENT_OVERRUN_FACTOR = const(1.5)
 # Progress watch: heating up (PRIMING, HEATING) and out of band, the controlled temperature must come
 # this much closer to the target in every window. The weakest heater the plant model allows (300 W) lifts
 # 6 L by 7 degC in ten minutes: a heat-up that works gains far more, and the last 0.2 degC into the band
 # takes well under ten minutes; an asymptote short of the target (a weak heater, a cold room, a cavity the
 # capped inflow cannot lift) does not.
-PROGRESS_MIN_C = 0.2
-PROGRESS_WINDOW_MS = 600000
+_PROGRESS_MIN_C = const(0.2)
+_PROGRESS_WINDOW_MS = const(600000)
 # The band ends the watch once held this long (twice priming's default hold): a noisy value stalled at
 # its edge only touches it (the plant campaign's seed 32 sat 2 h in PRIMING with no alarm).
-PROGRESS_BAND_MS = 60000
+_PROGRESS_BAND_MS = const(60000)
 
 # Probes without which the heater may not run: control's (inflow, reservoir) and the safety channel's
 # (the redundant inflow, the exchanger outlet) where fitted.
@@ -78,22 +79,22 @@ CONTROL_PROBES = (probes.INFLOW, probes.RESERVOIR, probes.INFLOW_2, probes.HEATE
 MONITOR_PROBES = (probes.OUTFLOW, probes.ABDOMINAL_1, probes.ABDOMINAL_2, probes.ABDOMINAL_3, probes.ABDOMINAL_4)
 
 # The heat balance's own windows (its rule has no persistence of its own).
-T_BALANCE = 0
-T_STEADY = 1
-N_TIMERS = 2
+_T_BALANCE = const(0)
+_T_STEADY = const(1)
+_N_TIMERS = const(2)
 
 
 class Supervisor:
     def __init__(self, config, alarm_state):
         self.config = config
         self.alarms = alarm_state
-        self.timer_ms = array("i", [0] * N_TIMERS)
+        self.timer_ms = array("i", [0] * _N_TIMERS)
         self.stuck = StuckProbes()
         self.gain_from_c = 0.0
         self.gain_window_ms = -1  # -1: not heating up, no window running
         self.last_steps = 0
         self.progress_best_c = -1.0  # closest the controlled value came to the target (-1: no window)
-        self.progress_ms = 0         # since it last came PROGRESS_MIN_C closer
+        self.progress_ms = 0         # since it last came _PROGRESS_MIN_C closer
         self.progress_band_ms = 0    # in band without a break
         self.runaway = RunawayWatch(config)
         self.current = HeaterCurrentWatch(config)
@@ -167,11 +168,11 @@ class Supervisor:
                 if t < low:
                     low = t
         spread = high - low if high >= low else 0.0
-        a.set(PROBE_DISAGREEMENT, inp.perfusing and spread > PROBE_DISAGREEMENT_C, spread)
+        a.set(PROBE_DISAGREEMENT, inp.perfusing and spread > _PROBE_DISAGREEMENT_C, spread)
         apart = 0.0
         if p.valid[probes.INFLOW] and p.valid[probes.INFLOW_2]:
             apart = p.temp_c[probes.INFLOW] - p.temp_c[probes.INFLOW_2]
-        a.set(INFLOW_DISAGREEMENT, apart > INFLOW_DISAGREEMENT_C or apart < -INFLOW_DISAGREEMENT_C, apart)
+        a.set(INFLOW_DISAGREEMENT, apart > _INFLOW_DISAGREEMENT_C or apart < -_INFLOW_DISAGREEMENT_C, apart)
         self._runaway(p, inp, dt_ms)
         self._heater_current(inp, dt_ms)
 
@@ -188,8 +189,8 @@ class Supervisor:
         self.last_steps = steps
         # The steps since the last tick were made at the rate the pump was given in the last tick.
         commanded = inp.steps_per_s
-        off = commanded > 0.0 and (executed - commanded > commanded * FLOW_DEVIATION_FRACTION
-                                   or commanded - executed > commanded * FLOW_DEVIATION_FRACTION)
+        off = commanded > 0.0 and (executed - commanded > commanded * _FLOW_DEVIATION_FRACTION
+                                   or commanded - executed > commanded * _FLOW_DEVIATION_FRACTION)
         a.set(FLOW_DEVIATION, off, executed)
 
         # Host and session.
@@ -197,7 +198,7 @@ class Supervisor:
         silent_ms = inp.link_silent_ms
         a.set(LINK_LOST, running and not inp.link_ok, silent_ms)
         a.set(HOST_ABSENT, running and silent_ms >= cfg.link_grace_s * 1000, silent_ms)
-        a.set(TREATMENT_OVERRUN, inp.treatment_phase_ms > inp.duration_ms * TREATMENT_OVERRUN_FACTOR,
+        a.set(TREATMENT_OVERRUN, inp.treatment_phase_ms > inp.duration_ms * _TREATMENT_OVERRUN_FACTOR,
               inp.treatment_phase_ms / 1000)
         self._age_vitals(inp, dt_ms)
         core = inp.core_temp_c
@@ -223,22 +224,22 @@ class Supervisor:
         probes read the first fluid to reach them, then cool with the patient, while the heater holds
         the inflow at the target; the cavity's approach is judged from the moment the cascade acts."""
         off = inp.controlled_c - inp.target_c
-        # In band the watch waits; only held there (PROGRESS_BAND_MS) does it start again: a value
+        # In band the watch waits; only held there (_PROGRESS_BAND_MS) does it start again: a value
         # stalled at the band's edge, in and out of it with the probe's noise, is still a stall.
         self.progress_band_ms = self.progress_band_ms + dt_ms if inp.in_band else 0
-        if not inp.heating_up or inp.target_c <= 0.0 or inp.filling or self.progress_band_ms >= PROGRESS_BAND_MS:
+        if not inp.heating_up or inp.target_c <= 0.0 or inp.filling or self.progress_band_ms >= _PROGRESS_BAND_MS:
             self.progress_best_c = -1.0
             self.alarms.set(NO_PROGRESS, False, off)
             return
         if inp.in_band:
             return
         distance = off if off > 0.0 else -off
-        if self.progress_best_c < 0.0 or distance <= self.progress_best_c - PROGRESS_MIN_C:
+        if self.progress_best_c < 0.0 or distance <= self.progress_best_c - _PROGRESS_MIN_C:
             self.progress_best_c = distance
             self.progress_ms = 0
-        elif self.progress_ms < PROGRESS_WINDOW_MS:
+        elif self.progress_ms < _PROGRESS_WINDOW_MS:
             self.progress_ms += dt_ms
-        self.alarms.set(NO_PROGRESS, self.progress_ms >= PROGRESS_WINDOW_MS, off)
+        self.alarms.set(NO_PROGRESS, self.progress_ms >= _PROGRESS_WINDOW_MS, off)
 
     def _runaway(self, p, inp, dt_ms):
         """The exchanger outlet against what the power driven explains (runaway.py)."""
@@ -274,12 +275,12 @@ class Supervisor:
         balance = self.balance
         if not inp.running:
             balance.forget()
-        usable = (flow >= HEAT_BALANCE_MIN_FLOW_ML_MIN and p.valid[probes.INFLOW] and p.valid[probes.RESERVOIR])
-        steady = self._persist(T_STEADY, usable and flow == inp.target_flow_ml_min, dt_ms,
-                               HEAT_BALANCE_SETTLE_MS)
+        usable = (flow >= _HEAT_BALANCE_MIN_FLOW_ML_MIN and p.valid[probes.INFLOW] and p.valid[probes.RESERVOIR])
+        steady = self._persist(_T_STEADY, usable and flow == inp.target_flow_ml_min, dt_ms,
+                               _HEAT_BALANCE_SETTLE_MS)
         if not usable:
             balance.stop()
-            self._persist(T_BALANCE, False, dt_ms, HEAT_BALANCE_MS)
+            self._persist(_T_BALANCE, False, dt_ms, _HEAT_BALANCE_MS)
             stalled = p.valid[probes.INFLOW] and self._heating_stalled(p, inp, dt_ms)
             self.alarms.set(HEAT_BALANCE, stalled, p.temp_c[probes.INFLOW])
             return
@@ -289,7 +290,7 @@ class Supervisor:
         # that had cooled with a 38 s element).
         off = balance.update(p.temp_c[probes.INFLOW], p.temp_c[probes.RESERVOIR], inp.heater_w, flow,
                              inp.setpoint_c, steady and inp.setpoint_c > 0.0, dt_ms)
-        balance_off = self._persist(T_BALANCE, off, dt_ms, HEAT_BALANCE_MS)
+        balance_off = self._persist(_T_BALANCE, off, dt_ms, _HEAT_BALANCE_MS)
         stalled = not balance.learnt() and self._heating_stalled(p, inp, dt_ms)
         self.alarms.set(HEAT_BALANCE, balance_off or stalled, balance.residual_c)
 
@@ -297,11 +298,11 @@ class Supervisor:
         """Heater working, fluid far below the setpoint, inflow not rising: a probe out of the fluid or
         a heater that heats nothing. Catches it long before the heat balance has a steady flow."""
         inflow = p.temp_c[probes.INFLOW]
-        heating_up = inp.heater_w >= HEATING_MIN_W and inflow < inp.setpoint_c - HEATING_BELOW_SETPOINT_C
+        heating_up = inp.heater_w >= _HEATING_MIN_W and inflow < inp.setpoint_c - _HEATING_BELOW_SETPOINT_C
         if not heating_up:
             self.gain_window_ms = -1
             return False
-        if self.gain_window_ms < 0 or inflow >= self.gain_from_c + HEATING_GAIN_C:
+        if self.gain_window_ms < 0 or inflow >= self.gain_from_c + _HEATING_GAIN_C:
             self.gain_from_c = inflow
             self.gain_window_ms = 0
             return False

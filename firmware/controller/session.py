@@ -9,6 +9,7 @@ Every change of phase is queued with its time and, for FAULT, the alarm behind i
 becomes a state event even when several happen between two ticks (commands sent back to back) or a
 command's phase is left again by the next tick.
 """
+from micropython import const
 from array import array
 
 from controller.errors import CommandError, BAD_STATE
@@ -18,7 +19,7 @@ from controller.tables import (IDLE, PRIMING, HEATING, TREATMENT, COOLDOWN, DRAI
 
 # Phase changes waiting to become events: more than one request's worth between two ticks. Beyond it
 # the oldest are still counted (changes_dropped), never silently lost.
-CHANGE_QUEUE = 16
+_CHANGE_QUEUE = const(16)
 
 
 def require(request, phase, allowed=None):
@@ -40,9 +41,9 @@ class Session:
         self.treatment_ms = 0
         self.target_reached = False
         self.in_band_ms = 0
-        self.queue_phase = bytearray(CHANGE_QUEUE)
-        self.queue_fault = bytearray(CHANGE_QUEUE)  # the alarm behind a FAULT + 1 (0: none)
-        self.queue_ms = array("i", [0] * CHANGE_QUEUE)
+        self.queue_phase = bytearray(_CHANGE_QUEUE)
+        self.queue_fault = bytearray(_CHANGE_QUEUE)  # the alarm behind a FAULT + 1 (0: none)
+        self.queue_ms = array("i", [0] * _CHANGE_QUEUE)
         self.queued = 0
         self.changes_dropped = 0
 
@@ -50,7 +51,7 @@ class Session:
         if phase != self.phase:
             self.phase = phase
             self.phase_since_ms = now_ms
-            if self.queued >= CHANGE_QUEUE:
+            if self.queued >= _CHANGE_QUEUE:
                 self.changes_dropped += 1
                 return
             n = self.queued

@@ -4,6 +4,7 @@ non-volatile store, as one CBOR record followed by its CRC-32.
 A record that fails its CRC, does not decode, or holds a value outside today's ranges is not used: the
 board starts on its defaults and says why (status `settings`), rather than run on half a configuration.
 """
+from micropython import const
 from controller import cbor, wire
 from controller.config import SPEC, PER_PROBE
 from controller.probes import N_PROBES
@@ -12,7 +13,7 @@ from controller.errors import CommandError
 # misread.
 from controller.tables import SETTINGS_VERSION, INFLOW_2, HEATER_OUTLET
 # Probes a version 1 record's per-probe lists have.
-V1_PROBES = 7
+_V1_PROBES = const(7)
 
 
 def store(ctl):
@@ -83,7 +84,7 @@ def _as_stored(_config, _name, value):
 def _from_v1(config, name, value):
     """A version 1 record's per-probe lists end at abdominal_4: the new probes keep what they have
     (their defaults, at boot)."""
-    if SPEC[name][0] == PER_PROBE and isinstance(value, list) and len(value) == V1_PROBES:
+    if SPEC[name][0] == PER_PROBE and isinstance(value, list) and len(value) == _V1_PROBES:
         current = getattr(config, name)
-        return value + [current[i] for i in range(V1_PROBES, N_PROBES)]
+        return value + [current[i] for i in range(_V1_PROBES, N_PROBES)]
     return value

@@ -6,7 +6,7 @@ a fair share of a step. A converter much quieter than a step (a MAX31865 on a go
 code as long as the fluid holds still, and a well controlled inflow holds within a code for minutes: the
 reference circuit with 0.001 degC of noise faulted in HEATING two minutes after reaching the target, and
 the plant campaign's seed 10 from its exchanger outlet. So for the probes a witness can vouch for, a
-frozen code counts only once the witness has seen the fluid there move by PROBE_MOVED_C:
+frozen code counts only once the witness has seen the fluid there move by _PROBE_MOVED_C:
 
 - an inflow probe: the other inflow probe (the same fluid), else the exchanger outlet (the same fluid,
   a line earlier);
@@ -20,6 +20,7 @@ frozen code counts only once the witness has seen the fluid there move by PROBE_
 A probe whose witness is not fitted or not valid keeps the plain rule: a code frozen while the fluid at it
 circulates.
 """
+from micropython import const
 from array import array
 
 from controller import probes
@@ -28,11 +29,11 @@ from controller import probes
 PROBE_STUCK_MS = 120000
 # The witness's span since the code last moved that says the fluid moved: three steps of a PT100 on a
 # 430 ohm reference (0.034 degC each), so a live probe's code must have moved at least twice.
-PROBE_MOVED_C = 0.1
+_PROBE_MOVED_C = const(0.1)
 # The same said by the runaway watch's model of the outlet, or by the outlet's departure from it: the
 # model strays from the outlet by up to the watch's own tolerance (0.25-0.5 degC) as the circuit departs
 # from the configuration.
-PROBE_MOVED_MODEL_C = 0.5
+_PROBE_MOVED_MODEL_C = const(0.5)
 # No witness (a probe without one, or whose witness is not fitted): the plain rule.
 _NONE = -1
 # The witness is the runaway watch's model of the exchanger outlet, or the outlet's departure from it.
@@ -42,7 +43,7 @@ _DEPARTURE = -3
 _UNSEEN = -4
 # The witnesses are looked at this often: their readings are filtered over a second or more, and a span
 # gathered over two minutes needs no finer sampling (a float per look is heap on the chips).
-LOOK_MS = 1000
+_LOOK_MS = const(1000)
 
 
 class StuckProbes:
@@ -61,7 +62,7 @@ class StuckProbes:
         """One tick with the probes p, whether the pump moves fluid, whether the abdomen is perfused, and
         the runaway watch (runaway.py: its model of the outlet, while it runs)."""
         self.since_look_ms += dt_ms
-        look = self.since_look_ms >= LOOK_MS
+        look = self.since_look_ms >= _LOOK_MS
         outlet_model_c = None
         if look:
             self.since_look_ms = 0
@@ -108,7 +109,7 @@ class StuckProbes:
         if self.unchanged_ms[i] < PROBE_STUCK_MS:
             return False
         witness = self.witness[i]
-        moved_c = PROBE_MOVED_C if witness >= 0 else PROBE_MOVED_MODEL_C
+        moved_c = _PROBE_MOVED_C if witness >= 0 else _PROBE_MOVED_MODEL_C
         return witness == _NONE or self.seen_high_c[i] - self.seen_low_c[i] >= moved_c
 
     def _witness(self, p, i, outlet_model_c):

@@ -2,7 +2,7 @@
 each a whole session on the emulated MCU, judged on the plant's truth.
 
 Usage: hipec bench campaign --plants N --seed S [--json] [--peers] [--workers W] [--duration-min M]
-                            [--firmware REV] [--histogram PNG] [--plant-files DIR] [--save JSON]
+                            [--firmware REV | --in-process] [--histogram PNG] [--plant-files DIR] [--save JSON]
 
 Plant s (seeds S .. S+N-1) is drawn by bench/campaign_plants.py: a Latin hypercube over every parameter
 of docs/plant-model.md and what the board is not told (room, losses, tubing calibration error, volumes,
@@ -15,7 +15,9 @@ each session ended with. `--plants 1 --seed s` reruns plant s alone and prints t
 last digit. --peers runs simple-pid and the on/off thermostat (bench/peers.py) on the same plants, the
 firmware in-process under CPython with only its heater controller swapped, with simple-pid's gains from
 the autotune on the reference circuit. The firmware is built once at the start, from the working tree
-or the git revision --firmware names, and every session runs that build. --plant-files writes each failing or unreachable plant as a
+or the git revision --firmware names, and every session runs that build. --in-process runs the firmware
+too in-process under CPython (the working tree's, as bench/inprocess.py does): a few times faster, for
+trying a change over many plants; the figures of record are the emulated MCU's. --plant-files writes each failing or unreachable plant as a
 bench plant file (`hipec bench control --plant FILE` runs it). Exit status 0 when every reachable
 session met the requirement, 1 otherwise.
 """
@@ -70,11 +72,15 @@ def firmware_session(plant: CampaignPlant, firmware: Path) -> Session:
 
 
 def peer_session(name: str, plant: CampaignPlant, pid: dict[str, float]) -> Session:
-    """A peer's whole session in-process (bench/inprocess.py), with the peers' settings."""
+    """A peer's whole session in-process (bench/inprocess.py), with the peers' settings; the firmware's own
+    (FIRMWARE) with the plant's settings and its own heater controller."""
     from inprocess import session_run
     from peers import PEER_SETTINGS, peer_heaters
 
-    run = session_run(name, plant.params, plant.plan, dict(plant.config, **PEER_SETTINGS), peer_heaters(pid)[name])
+    if name == FIRMWARE:
+        run = session_run(name, plant.params, plant.plan, dict(plant.config), None)
+    else:
+        run = session_run(name, plant.params, plant.plan, dict(plant.config, **PEER_SETTINGS), peer_heaters(pid)[name])
     return Session(t_s=run.t_s, phase=run.phase, true_inflow_c=run.true_inflow_c, true_outlet_c=run.true_outlet_c,
                    outcome=run.outcome,
                    given_up=run.outcome not in ENDED, alarms=run.alarms)
@@ -109,6 +115,7 @@ class Job(NamedTuple):
     duration_min: float
     firmware: Path  # the emulated board's build
     pid: dict[str, float]  # simple-pid's gains (empty for the others)
+    in_process: bool = False  # the firmware in-process under CPython instead of on the emulated MCU
 
 
 def run_one(job: Job) -> dict[str, Any]:
@@ -116,7 +123,7 @@ def run_one(job: Job) -> dict[str, Any]:
     started = time.monotonic()
     plant = draw(job.seed, job.duration_min)
     try:
-        if job.controller == FIRMWARE:
+        if job.controller == FIRMWARE and not job.in_process:
             session = firmware_session(plant, job.firmware)
         else:
             session = peer_session(job.controller, plant, job.pid)
@@ -155,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"treatment minutes of each session (default {DURATION_MIN:g})")
     parser.add_argument("--firmware", metavar="REV", help="run the firmware as this git revision holds it "
                         "(default: as the working tree has it at the start)")
+    parser.add_argument("--in-process", action="store_true", help="run the firmware in-process under CPython "
+                        "(the working tree's; faster, for trying a change: the figures of record are the emulated MCU's)")
     parser.add_argument("--histogram", type=Path, help="draw the max |error| and heat-up histograms to this PNG")
     parser.add_argument("--plant-files", type=Path, help="write each failing or unreachable plant's file here")
     parser.add_argument("--save", type=Path, help="write what --json prints to this file as well")
@@ -167,11 +176,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{parser.prog}: error: --duration-min = {args.duration_min:g} must be in 1..180 min (the board's "
               f"limits)", file=sys.stderr)
         return 2
+    if args.in_process and args.firmware:
+        print(f"{parser.prog}: error: --in-process runs the working tree's firmware; it cannot take --firmware",
+              file=sys.stderr)
+        return 2
     seeds = list(range(args.seed, args.seed + args.plants))
     firmware, built_from = build(args.firmware)
     pid = reference_pid() if args.peers else {}
     controllers = (FIRMWARE,) + (PEERS if args.peers else ())
-    jobs = [Job(controller, seed, args.duration_min, firmware, pid) for seed in seeds for controller in controllers]
+    jobs = [Job(controller, seed, args.duration_min, firmware, pid, args.in_process)
+            for seed in seeds for controller in controllers]
     done = [0]
 
     def report(result: dict[str, Any]) -> None:
@@ -186,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     results = run_all(jobs, run_one, args.workers, SESSION_TIMEOUT_S, failed_job, report)
     results.sort(key=lambda r: (r["seed"], controllers.index(r["controller"])))
     summary = summarize(results, controllers, args.seed, args.plants, args.duration_min)
-    summary["firmware"] = f"{firmware.name} ({built_from})"
+    summary["firmware"] = "the working tree's, in-process" if args.in_process else f"{firmware.name} ({built_from})"
     summary["workers"] = args.workers
     summary["wall_min"] = round((time.monotonic() - started) / 60.0, 1)
     if args.histogram:

@@ -81,3 +81,20 @@ def test_a_small_campaign_judges_every_plant_and_a_rerun_alone_under_load_repeat
             burner.kill()
             burner.wait()
     assert without_wall_time(again["sessions"][0]) == without_wall_time(reachable)
+
+
+def test_in_process_the_firmware_is_judged_alike_and_only_the_working_trees(capsys: pytest.CaptureFixture[str]) -> None:
+    """--in-process runs the working tree's firmware under CPython (for trying a change over many plants):
+    the same plants, the same judge; a git revision is refused with it, naming both options."""
+    status, out = run(["--plants", "2", "--seed", str(FIRST_SEED), "--workers", "2", "--in-process"] + SHORT, capsys)
+    reachable, unreachable = out["sessions"]
+    assert out["firmware"] == "the working tree's, in-process" and out["plants"] == 2
+    assert reachable["controller"] == unreachable["controller"] == "firmware"
+    assert reachable["reachable"] and not unreachable["reachable"] and reachable["outcome"] != "NOT RUN"
+    assert (reachable["problems"] == []) == (reachable["completed"] and not reachable["alarms"] and
+                                             reachable["max_abs_error_c"] is not None and
+                                             reachable["max_abs_error_c"] <= 0.10)
+    assert status == (0 if out["requirement_met"] else 1)
+    assert campaign.main(["--plants", "1", "--in-process", "--firmware", "HEAD"]) == 2
+    err = capsys.readouterr().err
+    assert "--in-process" in err and "--firmware" in err

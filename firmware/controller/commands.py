@@ -126,6 +126,8 @@ class Commands:
             "runaway_limit_c": ctl.supervisor.runaway.limit_c,
             "outlet_noise_c": ctl.supervisor.runaway.noise_c(),
             "element_lag_s": ctl.supervisor.runaway.element_lag_s(),
+            "element_fit_s": ctl.heater.fit.lag_s if ctl.heater.fit.fitted else 0.0,
+            "element_compensated_s": ctl.heater.element_tau_s,
             "inflow_line_learnt_ml": ctl.line.learnt_ml,
             "inflow_line_loss_w_per_c": ctl.heater.predictor.line_loss_used(),
             "cutout": {"tripped": ctl.board.cutout.tripped, "trips": ctl.board.cutout.trips},

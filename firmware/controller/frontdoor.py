@@ -114,6 +114,7 @@ class FrontDoor:
         ctl.door.set_vitals(0.0, 0)
         ctl.heater.reset()
         ctl.line.forget()  # the circuit may not be the one learnt
+        ctl.heater.fit.forget()
         ctl.pump.restart_count()
         ctl.patient_start_ml = 0.0
 

@@ -21,8 +21,9 @@ demand = feed-forward + PID on the predicted temperature, capped:
   past the absolute setpoint limit (44.0 degC; the 45.0 degC cut-off is the supervisor's); where the
   exchanger-outlet probe is fitted, trimmed by what it reads (_outlet_trim).
 
-command = element-lag compensation: a model of the element (first-order, heater_tau_s) tracks what it
-delivers; the command drives the model to the demand with the faster time constant heater_response_s.
+command = element-lag compensation: a model of the element (first-order, element_tau_s: heater_tau_s until
+the exchanger-outlet probe has shown a slower one, element_fit.py) tracks what it delivers; the command
+drives the model to the demand with the faster time constant heater_response_s.
 The model is fed the power the switch really gives (applied()), so clamping or SSR windows never leave
 it behind. Without this, the ~8 s element lag turns every change of demand (a flow step, the first
 return of fluid from the abdomen) into an energy error in the heat exchanger that the feedback then
@@ -31,6 +32,7 @@ has to undo.
 from micropython import const
 from controller import probes, safety
 from controller.fluid import MIN_FLOW_ML_MIN, Rate, carried_w_per_c
+from controller.element_fit import ElementFit
 from controller.predictor import Predictor
 
 
@@ -61,11 +63,11 @@ _OUTLET_NOISE_SIGMAS = const(5.0)
 # falls by about as much as it is over, through the element's and the exchanger's lags; below 1, so the
 # loop through them stays stable.
 OUTLET_CEILING_GAIN = 0.8
-# An element slower than configured (the runaway watch learns it, element_lag_s) goes on giving the heat
-# it was driven for long after the cap fell: when warm fluid returns and the inlet rises, the outlet
-# overshoots by the inlet's rise over the extra lag. The cap then leads a rising inlet by that extra lag,
-# on the inlet's slope smoothed over _ELEMENT_LEAD_SLOPE_S (short against a warm return, long against the
-# reading's noise times the lead).
+# An element slower than it is compensated as (the runaway watch learns its lag, element_lag_s; the
+# compensation's is element_tau_s) goes on giving the heat it was driven for long after the cap fell:
+# when warm fluid returns and the inlet rises, the outlet overshoots by the inlet's rise over the extra
+# lag. The cap then leads a rising inlet by that extra lag, on the inlet's slope smoothed over
+# _ELEMENT_LEAD_SLOPE_S (short against a warm return, long against the reading's noise times the lead).
 _ELEMENT_LEAD_SLOPE_S = const(5.0)
 # The outlet counts as settled under the cap when its reading, and the inlet's, move slower than this
 # (the readings smoothed over _OUTLET_SMOOTH_S, their rates over OUTLET_SLOPE_TAU_S): a heat-up's outlet
@@ -106,6 +108,11 @@ class HeaterController:
         self.outlet_rate = Rate(_OUTLET_SMOOTH_S, OUTLET_SLOPE_TAU_S)
         self.inlet_rate = Rate(_OUTLET_SMOOTH_S, OUTLET_SLOPE_TAU_S)
         self.outlet_seen_s = 0.0
+        # The element's lag as the outlet shows it (element_fit.py): the compensation and the element model
+        # use element_tau_s, the configured lag until the fit has found a slower one.
+        self.fit = ElementFit(config)
+        self.element_tau_s = config.heater_tau_s
+        self.applied_w = 0.0  # what the switch gave over the last tick
 
     def reset(self):
         """Heating stopped: the loop starts afresh next time. The element model is kept and, fed
@@ -129,6 +136,7 @@ class HeaterController:
         self.inlet_rate.restart(inlet_c)
         self.outlet_seen_s = 0.0
         self.predictor.start(measured_c, outlet_c)
+        self.fit.restart(outlet_c, self.element_w)
 
     def _inlet_slope(self, inlet_c, dt_s):
         """Filter the inlet slope (what the inlet probe's lag hides, and the feed-forward's lead)."""
@@ -206,6 +214,7 @@ class HeaterController:
         """Return the power in W to command this tick, between 0 and the rated power (outlet_c: the
         exchanger outlet's reading, where one is fitted)."""
         cfg = self.config
+        read_c = measured_c
         if not self.primed:
             self._start_model(measured_c, inlet_c, inlet_c if outlet_c is None else outlet_c)
         self._inlet_slope(inlet_c, dt_s)
@@ -224,12 +233,16 @@ class HeaterController:
         ti = cfg.ti_s / scale
         td = cfg.td_s / scale
         error = setpoint_c - measured_c
-        extra_lag_s = self.element_lag_s - cfg.heater_tau_s
+        self.element_tau_s = self.fit.element_tau_s()  # the configured lag again after a new session's forget()
+        extra_lag_s = self.element_lag_s - self.element_tau_s
         if extra_lag_s > 0.0 and self.lead_slope_c_per_s > 0.0:
             max_w = self.cap_w(entering_c + extra_lag_s * self.lead_slope_c_per_s, flow_ml_min)
         else:
             max_w = self.cap_w(entering_c, flow_ml_min)
         if outlet_c is not None:
+            band = cfg.integral_band_c
+            self.fit.update(outlet_c, inlet_c, flow_ml_min, self.applied_w, dt_s,
+                            -band < setpoint_c - read_c < band)
             ceiling_c = self.outlet_ceiling_c()
             near_cap_w = self.capped_w - OUTLET_TRIM_NEAR_C * carried_w_per_c(flow_ml_min)
             self._outlet_trim(outlet_c, inlet_c, self.demand_w >= near_cap_w, ceiling_c, dt_s)
@@ -274,7 +287,7 @@ class HeaterController:
     def drive(self, demand_w, dt_s):
         """The command that brings the element to demand_w with the compensated response."""
         cfg = self.config
-        out = self.element_w + (demand_w - self.element_w) * (cfg.heater_tau_s / cfg.heater_response_s)
+        out = self.element_w + (demand_w - self.element_w) * (self.element_tau_s / cfg.heater_response_s)
         if out > cfg.heater_rated_w:
             out = cfg.heater_rated_w
         elif out < 0.0:
@@ -286,5 +299,5 @@ class HeaterController:
         """The power the switch really gives the element (a whole SSR window is decided at its start,
         not by each tick's command): the element model follows it, so compensation and predictor see
         the true element."""
-        cfg = self.config
-        self.element_w += (power_w - self.element_w) * dt_s / (cfg.heater_tau_s + dt_s)
+        self.applied_w = power_w
+        self.element_w += (power_w - self.element_w) * dt_s / (self.element_tau_s + dt_s)

@@ -192,7 +192,7 @@ class Config:
         """Check every field first, then apply them all: a refused change alters nothing."""
         for name in changes:
             if name not in SPEC:
-                fields.unknown(name, SPEC)
+                fields.unknown(name, SPEC, "get_config")
         for name in changes:
             changes[name] = self._check(name, changes[name])  # the checked value, in place: no second table
         self._check_together(changes.get("rtd_r0_ohm", self.rtd_r0_ohm), changes.get("rtd_ref_ohm", self.rtd_ref_ohm),

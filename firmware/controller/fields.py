@@ -42,7 +42,12 @@ def choice(name, value, allowed):
     return value
 
 
-def unknown(name, known):
+def unknown(name, known, listed_by=None):
+    """A field the request does not take. Where another request lists the known ones (listed_by: the fifty
+    settings, get_config), the message says so instead of naming them: a list of fifty names is a message
+    of nearly a kilobyte, made while the board runs, on a heap whose free blocks are smaller."""
     if not known:
         refuse(name, "unknown field '%s'; this request takes no fields" % name)
+    if listed_by:
+        refuse(name, "unknown field '%s'; %s lists the %d known" % (name, listed_by, len(known)))
     refuse(name, "unknown field '%s'; known: %s" % (name, ", ".join(sorted(known))))

@@ -225,6 +225,17 @@ def test_vitals_need_a_value_and_report_what_was_never_entered_as_null():
     assert status[3]["heart_rate_bpm"] is None and status[3]["core_temp_c"] == 37.0
 
 
+def test_an_unknown_setting_is_named_and_the_settings_are_left_to_get_config():
+    """Fifty names in the refusal would make a message of nearly a kilobyte while the board runs (the
+    link fuzzer found no free block for it): the message names the field and where the known are listed."""
+    board, ctl = make()
+    (reply,) = ask(board, ctl, [2, 1, "set_config", {"kp_w_per_cc": 12.0}])
+    assert reply[2] == "error" and reply[3]["code"] == "bad_field" and reply[3]["field"] == "kp_w_per_cc"
+    message = reply[3]["message"]
+    assert "'kp_w_per_cc'" in message and "get_config lists the" in message and len(message) < 80, message
+    assert ctl.config.kp_w_per_c != 12.0
+
+
 def test_a_telemetry_period_between_ticks_is_refused():
     board, ctl = make()
     (refused,) = ask(board, ctl, [2, 1, "set_config", {"telemetry_period_ms": 150}])

@@ -9,11 +9,11 @@ the cold return from the abdomen arrived (bench/campaign.py).
 Each model is the element (a first-order lag of the power the switch gives) feeding the exchanger (a
 mixed volume fed at the inlet reading and the flow). The outlet reading less each model's outlet, about
 its own slow mean (which absorbs a loss or a gain the model has wrong), is squared and averaged over
-_FIT_S: the model that explains the outlet's moves best names the lag. The element lies only on the path
-from the power to the outlet, the exchanger's mixing on that path and on the one from the inlet, so the
-inlet's moves tell the two apart; the two probes' lags, on both readings, cancel on the inlet's path, and
-on the power's path the outlet probe's lag is modelled as configured. Along the lags the best is refined
-by a parabola through its neighbours' scores, in log lag.
+five minutes (_FIT_S): the model that explains the outlet's moves best names the lag. The element lies
+only on the path from the power to the outlet, the exchanger's mixing on that path and on the one from
+the inlet, so the inlet's moves tell the two apart; the two probes' lags, on both readings, cancel on the
+inlet's path, and on the power's path the outlet probe's lag is modelled as configured. Along the lags
+the best is refined by a parabola through its neighbours' scores, in log lag.
 
 An outlet probe slower than configured adds its extra lag to the element's on the power's path, and no
 reading tells the two apart: the compensation takes the fit less what the slowest documented probe could

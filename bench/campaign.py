@@ -17,9 +17,9 @@ firmware in-process under CPython with only its heater controller swapped, with 
 the autotune on the reference circuit. The firmware is built once at the start, from the working tree
 or the git revision --firmware names, and every session runs that build. --in-process runs the firmware
 too in-process under CPython (the working tree's, as bench/inprocess.py does): a few times faster, for
-trying a change over many plants; the figures of record are the emulated MCU's. --plant-files writes each failing or unreachable plant as a
-bench plant file (`hipec bench control --plant FILE` runs it). Exit status 0 when every reachable
-session met the requirement, 1 otherwise.
+trying a change over many plants; the figures of record are the emulated MCU's. --plant-files writes
+each failing or unreachable plant as a bench plant file (`hipec bench control --plant FILE` runs it).
+Exit status 0 when every reachable session met the requirement, 1 otherwise.
 """
 from __future__ import annotations
 
@@ -71,16 +71,17 @@ def firmware_session(plant: CampaignPlant, firmware: Path) -> Session:
                    line_learnt_ml=trace.diagnostics.get(trace.end_ms, {}).get("inflow_line_learnt_ml"))
 
 
-def peer_session(name: str, plant: CampaignPlant, pid: dict[str, float]) -> Session:
-    """A peer's whole session in-process (bench/inprocess.py), with the peers' settings; the firmware's own
-    (FIRMWARE) with the plant's settings and its own heater controller."""
+def inprocess_session(name: str, plant: CampaignPlant, pid: dict[str, float]) -> Session:
+    """A whole session in-process (bench/inprocess.py): a peer's with the peers' settings and its heater
+    controller swapped in, the firmware's (FIRMWARE) with the plant's settings and its own."""
     from inprocess import session_run
     from peers import PEER_SETTINGS, peer_heaters
 
     if name == FIRMWARE:
-        run = session_run(name, plant.params, plant.plan, dict(plant.config), None)
+        config, heater = dict(plant.config), None
     else:
-        run = session_run(name, plant.params, plant.plan, dict(plant.config, **PEER_SETTINGS), peer_heaters(pid)[name])
+        config, heater = dict(plant.config, **PEER_SETTINGS), peer_heaters(pid)[name]
+    run = session_run(name, plant.params, plant.plan, config, heater)
     return Session(t_s=run.t_s, phase=run.phase, true_inflow_c=run.true_inflow_c, true_outlet_c=run.true_outlet_c,
                    outcome=run.outcome,
                    given_up=run.outcome not in ENDED, alarms=run.alarms)
@@ -126,7 +127,7 @@ def run_one(job: Job) -> dict[str, Any]:
         if job.controller == FIRMWARE and not job.in_process:
             session = firmware_session(plant, job.firmware)
         else:
-            session = peer_session(job.controller, plant, job.pid)
+            session = inprocess_session(job.controller, plant, job.pid)
         result = judge(job.controller, plant, session)
     except Exception as exc:
         where = [f"{Path(f.filename).name}:{f.lineno}" for f in traceback.extract_tb(exc.__traceback__)][-3:]

@@ -104,7 +104,6 @@ class ElementFit:
         self.since_s = 0.0   # since the last restart
         self.scored_s = 0.0  # scoring, in all
         self.lag_s = config.heater_tau_s
-        self.volume_row = 0
         self.candidate_s = 0.0  # the lag the fit names now, and for how long it has named about that
         self.stable_s = 0.0
         self.step_s = 0.1
@@ -272,12 +271,7 @@ class ElementFit:
             self.stable_s = 0.0
         if self.stable_s >= _FIT_STABLE_S:
             self.lag_s = candidate
-            self.volume_row = r
             self.fitted = True
-
-    def volume_ml(self):
-        """The exchanger volume of the best row (reported: the predictor keeps the configured one)."""
-        return _VOLUMES_ML[self.volume_row] if self.fitted else self.config.heater_volume_ml
 
     def element_tau_s(self):
         """The element lag the controller compensates: the fit less what the slowest probe could add where

@@ -43,9 +43,10 @@ def choice(name, value, allowed):
 
 
 def unknown(name, known, listed_by=None):
-    """A field the request does not take. Where another request lists the known ones (listed_by: the fifty
-    settings, get_config), the message says so instead of naming them: a list of fifty names is a message
-    of nearly a kilobyte, made while the board runs, on a heap whose free blocks are smaller."""
+    """A field the request does not take. Where another request lists the known ones (listed_by: the
+    settings, get_config), the message says so and counts them instead of naming them: fifty-odd names
+    make a message of nearly a kilobyte, made while the board runs, on a heap whose free blocks are
+    smaller."""
     if not known:
         refuse(name, "unknown field '%s'; this request takes no fields" % name)
     if listed_by:

@@ -244,11 +244,12 @@ class HeaterController:
             self.fit.update(outlet_c, inlet_c, flow_ml_min, self.applied_w, dt_s,
                             -band < setpoint_c - read_c < band)
             ceiling_c = self.outlet_ceiling_c()
-            near_cap_w = self.capped_w - OUTLET_TRIM_NEAR_C * carried_w_per_c(flow_ml_min)
+            carried = carried_w_per_c(flow_ml_min)
+            near_cap_w = self.capped_w - OUTLET_TRIM_NEAR_C * carried
             self._outlet_trim(outlet_c, inlet_c, self.demand_w >= near_cap_w, ceiling_c, dt_s)
             above = outlet_c - ceiling_c
             if above > 0.0:
-                max_w -= OUTLET_CEILING_GAIN * carried_w_per_c(flow_ml_min) * above
+                max_w -= OUTLET_CEILING_GAIN * carried * above
                 if max_w < 0.0:
                     max_w = 0.0
         pd = kp * (error - td * self.derivative_c_per_s)

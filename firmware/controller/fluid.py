@@ -23,10 +23,9 @@ def centi_c(temp_c):
     return 32767 if v > 32767 else -32768 if v < -32768 else v
 
 
-def exchanger_step(t_c, inlet_c, flow_ml_min, element_w, cfg, dt_s):
-    """The exchanger's mixed volume after dt_s: fed at inlet_c at this flow, heated by element_w, losing
-    circuit_loss_w_per_c to the room (sizes from the configuration cfg)."""
-    volume_ml = cfg.heater_volume_ml
+def exchanger_step(t_c, inlet_c, flow_ml_min, element_w, volume_ml, cfg, dt_s):
+    """The exchanger's mixed volume_ml after dt_s: fed at inlet_c at this flow, heated by element_w,
+    losing the configuration's circuit_loss_w_per_c to its room."""
     moved_ml = flow_ml_min * dt_s / 60.0
     t = (t_c * volume_ml + inlet_c * moved_ml) / (volume_ml + moved_ml)
     return t + (element_w - cfg.circuit_loss_w_per_c * (t - cfg.room_temp_c)) * dt_s / (

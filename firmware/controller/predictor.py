@@ -89,7 +89,7 @@ class Predictor:
         exchanger; element_w: what the element model delivers; outlet_c: the exchanger outlet's reading,
         None where none is fitted)."""
         cfg = self.config
-        t = exchanger_step(self.outlet_model_c, entering_c, flow_ml_min, element_w, cfg, dt_s)
+        t = exchanger_step(self.outlet_model_c, entering_c, flow_ml_min, element_w, cfg.heater_volume_ml, cfg, dt_s)
         self.outlet_model_c = t
         self.history_s += dt_s
         if self.history_s >= _HISTORY_PERIOD_S:

@@ -17,7 +17,8 @@ probe's, an uncalibrated flow) show as excess too, so the tolerance widens by a 
 reading's excursion from its slow mean (an error of gain), by _RUNAWAY_LAG_S times the rate at which
 it moves and _RUNAWAY_INLET_LAG_S times the rate the inlet reading moves (errors of lag); in a steady
 treatment, where a stuck switch is otherwise hidden, the probe's noise alone sets it. An element much
-slower than configured is learnt from the circuit's own heat-up (a second model, RUNAWAY_SLOWEST_ELEMENT_S).
+slower or an exchanger much larger than configured is learnt from the circuit's own heat-up
+(slow_circuits.py).
 A pump that stops moving fluid while the heater works (a stall) heats the outlet beyond the model as
 well, and is caught here first.
 """
@@ -25,6 +26,7 @@ from micropython import const
 import math
 
 from controller.fluid import exchanger_step
+from controller.slow_circuits import SlowCircuits
 
 # Excess of the outlet over the model that counts as runaway: _RUNAWAY_SIGMAS standard deviations of the
 # smoothed residual's noise as measured on this circuit, and never less than RUNAWAY_MIN_C (seven
@@ -56,15 +58,11 @@ _RUNAWAY_INLET_LAG_S = const(2.0)
 # Share of the modelled reading's excursion from its slow mean that an error of gain (a flow or heater
 # rating off by up to a quarter) may leave between model and probe before the correction has learnt it.
 _RUNAWAY_GAIN_SHARE = const(0.25)
-# An element much slower than configured keeps giving heat for a minute after the drive falls (the end of
-# the heat-up, a controller that swings on a slow circuit), and the outlet reads above the model. The
-# watch also models the slowest element the plant model documents (60 s) and learns, over minutes of the
-# circuit's own heat-up and control, which of the two explains the outlet better; as far as the slow one
-# does, the tolerance widens by how far its outlet reads above the configured one's. On a circuit whose
-# element is as configured, once the fit has seen it heat, it does not widen: a stuck switch there is
+# A circuit much slower than configured (slow_circuits.py) climbs for minutes after a heat-up and gives
+# heat for a minute after the drive falls, and the outlet reads above the model: as far as the best of
+# the slower models explains the outlet better, the excess is taken from it instead where it is smaller.
+# On a circuit as configured, once the fit has seen it heat, nothing changes: a stuck switch there is
 # seen as fast as without it.
-RUNAWAY_SLOWEST_ELEMENT_S = 60.0
-_RUNAWAY_FIT_S = const(300.0)
 # After a (re)start the element's power is not known (after a power loss its stored heat still warms the
 # standing exchanger): the watch models but does not judge for this many element lags.
 _RUNAWAY_SETTLE_LAGS = const(3.0)
@@ -80,16 +78,8 @@ class RunawayWatch:
         self.element_w = 0.0
         self.exchanger_c = 0.0
         self.reading_c = 0.0   # the outlet probe as the model says it reads
-        # The same exchanger and probe behind the slowest element, and that model's slow residual.
-        self.slow_element_w = 0.0
-        self.slow_exchanger_c = 0.0
-        self.slow_reading_c = 0.0
-        self.slow_correction_c = 0.0
-        # Mean of (configured model's error)^2 - (slow model's error)^2, degC^2, each error about its own
-        # slow mean: positive when the slow element explains the outlet better. A property of the circuit,
-        # kept across restarts.
-        self.slow_fit = 0.0
-        self.slower_c = 0.0  # what the slow element adds to the tolerance this tick
+        self.slower = SlowCircuits(config)
+        self.slower_c = 0.0  # what the slower circuit took off the excess this tick
         self.slow_c = 0.0      # the modelled reading, slowly averaged
         self.slope_c_per_s = 0.0  # how fast the modelled reading moves, smoothed
         self.inlet_c = 0.0
@@ -110,10 +100,7 @@ class RunawayWatch:
         self.element_w = written_w
         self.exchanger_c = outlet_c
         self.reading_c = outlet_c
-        self.slow_element_w = written_w
-        self.slow_exchanger_c = outlet_c
-        self.slow_reading_c = outlet_c
-        self.slow_correction_c = 0.0
+        self.slower.restart(outlet_c, written_w)
         self.slow_c = outlet_c
         self.slope_c_per_s = 0.0
         self.inlet_c = -1000.0  # not read yet: the first update takes it
@@ -134,7 +121,7 @@ class RunawayWatch:
         if not self.started:
             self.restart(outlet_c, written_w)
             return False
-        t = exchanger_step(self.exchanger_c, inlet_c, flow_ml_min, self.element_w, cfg, dt_s)
+        t = exchanger_step(self.exchanger_c, inlet_c, flow_ml_min, self.element_w, cfg.heater_volume_ml, cfg, dt_s)
         self.exchanger_c = t
         self.element_w += (written_w - self.element_w) * dt_s / (cfg.heater_tau_s + dt_s)
         step_c = (t - self.reading_c) * dt_s / (cfg.probe_tau_s + dt_s)
@@ -151,10 +138,11 @@ class RunawayWatch:
         self.noise_var += (spread * spread - self.noise_var) * dt_s / (_RUNAWAY_NOISE_S + dt_s)
         self.residual_c += (raw - self.residual_c) * alpha
         self.correction_c += (self.residual_c - self.correction_c) * dt_s / (_RUNAWAY_CORRECTION_S + dt_s)
-        self.slower_c = self._slowest_element(outlet_c, raw, inlet_c, flow_ml_min, written_w, dt_s)
         excess = self.residual_c
         if self.correction_c > 0.0:
             excess -= self.correction_c
+        self.slower_c = self._slower_circuit(excess, raw, inlet_c, flow_ml_min, written_w, dt_s, outlet_c)
+        excess -= self.slower_c
         self.excess_c = excess
         if excess > self.excess_max_c:
             self.excess_max_c = excess
@@ -167,7 +155,7 @@ class RunawayWatch:
         if limit < RUNAWAY_MIN_C:
             limit = RUNAWAY_MIN_C
         inlet_moving = self.inlet_slope_c_per_s if self.inlet_slope_c_per_s > 0.0 else -self.inlet_slope_c_per_s
-        limit += self.slower_c + _RUNAWAY_GAIN_SHARE * away + _RUNAWAY_LAG_S * moving + _RUNAWAY_INLET_LAG_S * inlet_moving
+        limit += _RUNAWAY_GAIN_SHARE * away + _RUNAWAY_LAG_S * moving + _RUNAWAY_INLET_LAG_S * inlet_moving
         self.limit_c = limit
         if self.settle_s > 0.0:
             self.settle_s -= dt_s
@@ -179,42 +167,20 @@ class RunawayWatch:
         return math.sqrt(self.noise_var)
 
     def element_lag_s(self):
-        """The element's lag as the fit finds it: the configured one, moved toward the slowest as far as the
-        slow model explains the outlet better (the weight the tolerance gives it)."""
-        lag_s = self.config.heater_tau_s
-        if lag_s >= RUNAWAY_SLOWEST_ELEMENT_S:
-            return lag_s
-        return lag_s + (RUNAWAY_SLOWEST_ELEMENT_S - lag_s) * self._slow_weight()
-
-    def _slow_weight(self):
-        """How far the slowest element explains the outlet better than the configured one, 0..1."""
-        if self.slow_fit <= 0.0:
-            return 0.0
-        return self.slow_fit / (self.slow_fit + self.noise_var)
+        """The element's lag as the fit finds it: the configured one, moved toward the best slower
+        model's as far as it explains the outlet better (the weight the tolerance gives it)."""
+        return self.slower.element_lag_s(self.noise_var)
 
     def expected_c(self):
         """The outlet reading the model expects: the model's own, with the steady error the correction has
         learnt (so it follows the outlet's moves of the last minute or so, not the model's slow drift)."""
         return self.reading_c + self.correction_c
 
-    def _slowest_element(self, outlet_c, raw_c, inlet_c, flow_ml_min, written_w, dt_s):
-        """One tick of the slowest element's model; how far (degC) its reading lies above the configured
-        model's, weighted by how much better it has explained the outlet."""
-        cfg = self.config
-        # Rising as configured, falling as the slowest element: never below what any element between the
-        # two gives (a first-order lag of any time constant in that range, whatever the drive did).
-        lag_s = cfg.heater_tau_s
-        if written_w < self.slow_element_w and lag_s < RUNAWAY_SLOWEST_ELEMENT_S:
-            lag_s = RUNAWAY_SLOWEST_ELEMENT_S
-        self.slow_exchanger_c = exchanger_step(self.slow_exchanger_c, inlet_c, flow_ml_min, self.slow_element_w, cfg,
-                                               dt_s)
-        self.slow_element_w += (written_w - self.slow_element_w) * dt_s / (lag_s + dt_s)
-        self.slow_reading_c += (self.slow_exchanger_c - self.slow_reading_c) * dt_s / (cfg.probe_tau_s + dt_s)
-        slow_raw = outlet_c - self.slow_reading_c
-        self.slow_correction_c += (slow_raw - self.slow_correction_c) * dt_s / (_RUNAWAY_CORRECTION_S + dt_s)
-        if self.settle_s <= 0.0:  # both models start from a guess of the element's power: not a fit yet
-            configured = raw_c - self.correction_c
-            slow = slow_raw - self.slow_correction_c
-            self.slow_fit += (configured * configured - slow * slow - self.slow_fit) * dt_s / (_RUNAWAY_FIT_S + dt_s)
-        above = self.slow_reading_c - self.reading_c
-        return above * self._slow_weight() if above > 0.0 else 0.0
+    def _slower_circuit(self, excess_c, raw_c, inlet_c, flow_ml_min, written_w, dt_s, outlet_c):
+        """One tick of the slower circuits' models; how much (degC) of the configured model's excess they
+        explain."""
+        slower = self.slower
+        # both models start from a guess of the element's power: not a fit until settled
+        slower.update(outlet_c, inlet_c, flow_ml_min, written_w, raw_c - self.correction_c, self.settle_s <= 0.0,
+                      dt_s)
+        return slower.explained_c(excess_c, self.reading_c + self.residual_c, self.noise_var)

@@ -40,8 +40,9 @@ INTERPRETERS = ("cpython", "micropython", "float32")
 # do): that build is v1.28's standard variant, whose own objects break the heap up differently, so at
 # the cap some boots found no 1 KiB block (fw_settings at 198-202 KiB, fine at 204, not at 206, when the
 # board had 190 KiB: placement, not floats, which are 16-byte heap objects on x86-64 in both builds). It
-# gets the board's heap and the harness's, with room.
-FLOAT32_HEAP_KIB = 256
+# gets the board's heap and the harness's, with room: with the runaway watch's slower circuits two boots
+# in a row found no 840-byte block at 256 and 258 KiB, and did at 260.
+FLOAT32_HEAP_KIB = 264
 
 
 class FirmwareTestFailure(Exception):

@@ -25,7 +25,7 @@ well, and is caught here first.
 from micropython import const
 import math
 
-from controller.fluid import exchanger_step
+from controller.fluid import MIN_FLOW_ML_MIN, carried_w_per_c, exchanger_step
 from controller.slow_circuits import SlowCircuits
 
 # Excess of the outlet over the model that counts as runaway: _RUNAWAY_SIGMAS standard deviations of the
@@ -63,6 +63,12 @@ _RUNAWAY_GAIN_SHARE = const(0.25)
 # the slower models explains the outlet better, the excess is taken from it instead where it is smaller.
 # On a circuit as configured, once the fit has seen it heat, nothing changes: a stuck switch there is
 # seen as fast as without it.
+# While no fluid goes to the patient (PRIMING, a flush: the bypass returns it to the reservoir) the
+# tolerance also takes what an exchanger losing nothing to the room would read above the model, where the
+# correction has not yet learnt it: the model loses the whole configured circuit loss there, and a
+# well-insulated exchanger reads up to a degree above it at the end of the first heat-up, when a lag's
+# excursion still hides it from the correction (random plant 178: 0.045 W/degC where 1.5 is configured).
+# A switch stuck then is the outlet limit's and the cut-out's (H8: over_temperature first, 19 s, before).
 # After a (re)start the element's power is not known (after a power loss its stored heat still warms the
 # standing exchanger): the watch models but does not judge for this many element lags.
 _RUNAWAY_SETTLE_LAGS = const(3.0)
@@ -86,6 +92,13 @@ class RunawayWatch:
         self.inlet_slope_c_per_s = 0.0  # how fast the inlet reading moves, smoothed
         self.residual_c = 0.0  # smoothed measured minus modelled reading
         self.correction_c = 0.0
+        # The correction the excess is taken against: the same mean, but never left below both the
+        # residual and zero. A negative correction is never taken off the excess (a model that ran ahead
+        # must not count as runaway when it comes back), so there is nothing to wait for while it
+        # recovers: a steady error that makes the outlet read high, hidden under a lag's negative
+        # excursion (a circuit losing less heat than configured, at the end of its first heat-up), is
+        # learnt from where the residual crosses zero instead of from the excursion's depth.
+        self.excess_correction_c = 0.0
         # Variance of the raw residual about the smoothed one, degC^2: a property of the circuit, kept
         # across restarts.
         self.noise_var = _RUNAWAY_NOISE_START_C * _RUNAWAY_NOISE_START_C
@@ -107,16 +120,17 @@ class RunawayWatch:
         self.inlet_slope_c_per_s = 0.0
         self.residual_c = 0.0
         self.correction_c = 0.0
+        self.excess_correction_c = 0.0
         self.excess_c = 0.0
 
     def stop(self):
         self.started = False
         self.excess_c = 0.0
 
-    def update(self, outlet_c, inlet_c, flow_ml_min, written_w, dt_s):
+    def update(self, outlet_c, inlet_c, flow_ml_min, written_w, dt_s, to_patient=True):
         """One tick with the outlet's raw reading, the exchanger's inlet (reservoir) reading, the flow
-        commanded and the power the switch was driven with in the last tick; True while the outlet
-        runs away."""
+        commanded and the power the switch was driven with in the last tick (to_patient: the fluid heated
+        goes on to the patient); True while the outlet runs away."""
         cfg = self.config
         if not self.started:
             self.restart(outlet_c, written_w)
@@ -138,9 +152,13 @@ class RunawayWatch:
         self.noise_var += (spread * spread - self.noise_var) * dt_s / (_RUNAWAY_NOISE_S + dt_s)
         self.residual_c += (raw - self.residual_c) * alpha
         self.correction_c += (self.residual_c - self.correction_c) * dt_s / (_RUNAWAY_CORRECTION_S + dt_s)
+        taken = self.excess_correction_c + (self.residual_c - self.excess_correction_c) * dt_s / (
+            _RUNAWAY_CORRECTION_S + dt_s)
+        floor = self.residual_c if self.residual_c < 0.0 else 0.0
+        self.excess_correction_c = floor if taken < floor else taken
         excess = self.residual_c
-        if self.correction_c > 0.0:
-            excess -= self.correction_c
+        if self.excess_correction_c > 0.0:
+            excess -= self.excess_correction_c
         self.slower_c = self._slower_circuit(excess, raw, inlet_c, flow_ml_min, written_w, dt_s, outlet_c)
         excess -= self.slower_c
         self.excess_c = excess
@@ -155,12 +173,24 @@ class RunawayWatch:
         if limit < RUNAWAY_MIN_C:
             limit = RUNAWAY_MIN_C
         inlet_moving = self.inlet_slope_c_per_s if self.inlet_slope_c_per_s > 0.0 else -self.inlet_slope_c_per_s
+        if not to_patient:
+            limit += self._lossless_c(flow_ml_min)
         limit += _RUNAWAY_GAIN_SHARE * away + _RUNAWAY_LAG_S * moving + _RUNAWAY_INLET_LAG_S * inlet_moving
         self.limit_c = limit
         if self.settle_s > 0.0:
             self.settle_s -= dt_s
             return False
         return excess > limit
+
+    def _lossless_c(self, flow_ml_min):
+        """How far above the model an exchanger that loses nothing would read, less what the correction
+        has learnt of it (degC, at least 0)."""
+        cfg = self.config
+        flow = flow_ml_min if flow_ml_min > MIN_FLOW_ML_MIN else MIN_FLOW_ML_MIN
+        lossless_c = cfg.circuit_loss_w_per_c * (self.reading_c - cfg.room_temp_c) / carried_w_per_c(flow)
+        if self.excess_correction_c > 0.0:
+            lossless_c -= self.excess_correction_c
+        return lossless_c if lossless_c > 0.0 else 0.0
 
     def noise_c(self):
         """The outlet reading's noise as measured (one standard deviation, degC)."""

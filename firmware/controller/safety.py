@@ -252,7 +252,7 @@ class Supervisor:
             self.alarms.set(HEATER_RUNAWAY, False, 0.0)
             return
         running_away = watch.update(p.raw_c[probes.HEATER_OUTLET], p.temp_c[probes.RESERVOIR], inp.flow_ml_min,
-                                    inp.heater_written_w, dt_ms / 1000.0)
+                                    inp.heater_written_w, dt_ms / 1000.0, inp.to_patient)
         self.alarms.set(HEATER_RUNAWAY, running_away, watch.excess_c)
 
     def _heater_current(self, inp, dt_ms):

@@ -340,3 +340,43 @@ def test_the_runaway_watch_still_sees_a_stuck_switch_on_an_exchanger_as_configur
     watch = runaway.RunawayWatch(cfg)
     tick = holding_session(cfg, watch, Exchanger(cfg, 32.0, 580.0), 580.0, stick_at_s=450)
     assert tick is not None and 4500 <= tick <= 4500 + 60, tick
+
+
+def priming_session(cfg, watch, plant, stick_at_s=None):
+    """PRIMING from a circuit left warm (38.4 degC): the heater under an outlet cap of 44.5 degC until the
+    outlet reads 43.5 degC, then the power that holds it there by the board's own figures, the bypass
+    open throughout; the tick the watch calls runaway (or None)."""
+    from controller.fluid import carried_w_per_c
+    target_c = 44.5
+    for tick in range(3000):
+        if plant.probe_c >= 43.5:
+            target_c = 43.5
+        power_w = carried_w_per_c(plant.flow) * (target_c - plant.inlet_c) + \
+            cfg.circuit_loss_w_per_c * (target_c - cfg.room_temp_c)
+        stuck = stick_at_s is not None and tick >= stick_at_s * 10
+        plant.step(cfg.heater_rated_w if stuck else power_w, 0.1)
+        if watch.update(plant.probe_c, plant.inlet_c, plant.flow, power_w, 0.1, False):
+            return tick
+    return None
+
+
+def test_the_runaway_watch_takes_a_well_insulated_exchanger_in_priming_for_none():
+    """An exchanger that loses nothing to the room where the board's model loses the whole configured
+    circuit loss (1.5 W/degC), behind a 26 s element (random plant 178): at the end of the first heat-up
+    the outlet settles a degree above the model while the lag's excursion still holds the correction
+    below zero. It faulted heater_runaway 121 s into PRIMING."""
+    cfg = Config()
+    truth = Config()
+    truth.circuit_loss_w_per_c = 0.0
+    truth.heater_tau_s = 26.0
+    truth.room_temp_c = 25.8
+    watch = runaway.RunawayWatch(cfg)
+    tick = priming_session(cfg, watch, Exchanger(truth, 38.4, 451.0))
+    assert tick is None, tick / 10.0
+    # a switch that sticks there is still seen, within seven seconds (four and a half before)
+    watch = runaway.RunawayWatch(cfg)
+    tick = priming_session(cfg, watch, Exchanger(truth, 38.4, 451.0), stick_at_s=200)
+    assert tick is not None and 2000 <= tick <= 2000 + 70, tick
+    watch = runaway.RunawayWatch(cfg)
+    tick = priming_session(cfg, watch, Exchanger(cfg, 38.4, 451.0), stick_at_s=200)
+    assert tick is not None and 2000 <= tick <= 2000 + 70, tick

@@ -259,6 +259,7 @@ class Controller:
                 outlet = temps[probes.HEATER_OUTLET] if self.probes.valid[probes.HEATER_OUTLET] else None
                 self.heater.outlet_noise_c = self.supervisor.runaway.noise_c()
                 self.heater.element_lag_s = self.supervisor.runaway.element_lag_s()
+                self.heater.outlet_lead_s = self.supervisor.runaway.slower_lag_s(pump.flow_ml_min)
                 self.heater_w = self.heater.update(self.setpoint_c, temps[probes.INFLOW], temps[probes.RESERVOIR],
                                                    pump.flow_ml_min, dt_s, outlet)
         else:

@@ -201,6 +201,11 @@ class RunawayWatch:
         model's as far as it explains the outlet better (the weight the tolerance gives it)."""
         return self.slower.element_lag_s(self.noise_var)
 
+    def slower_lag_s(self, flow_ml_min):
+        """How much slower than configured the circuit answers a change of drive, as far as the fit finds a
+        slower circuit explains the outlet better (s; slow_circuits.py)."""
+        return self.slower.extra_lag_s(flow_ml_min, self.noise_var)
+
     def expected_c(self):
         """The outlet reading the model expects: the model's own, with the steady error the correction has
         learnt (so it follows the outlet's moves of the last minute or so, not the model's slow drift)."""

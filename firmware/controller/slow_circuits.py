@@ -17,7 +17,7 @@ by it.
 from micropython import const
 from array import array
 
-from controller.fluid import exchanger_step
+from controller.fluid import MIN_FLOW_ML_MIN, exchanger_step
 
 # The slowest element and the largest exchanger the plant model documents.
 SLOWEST_ELEMENT_S = 60.0
@@ -101,6 +101,20 @@ class SlowCircuits:
             if took_c > explained_c:
                 explained_c = took_c
         return explained_c
+
+    def extra_lag_s(self, flow_ml_min, noise_var):
+        """How much slower than the configured model the best candidate answers a change of drive: its
+        element's extra lag and its exchanger's extra transit at this flow (s), weighted by how much better
+        it explains the outlet."""
+        cfg = self.config
+        score = self.fit[self.best]
+        if score <= 0.0 or flow_ml_min < MIN_FLOW_ML_MIN:
+            return 0.0
+        lag_s, volume_ml = _CANDIDATES[self.best]
+        extra_s = lag_s - cfg.heater_tau_s if lag_s > cfg.heater_tau_s else 0.0
+        if volume_ml > cfg.heater_volume_ml:
+            extra_s += (volume_ml - cfg.heater_volume_ml) * 60.0 / flow_ml_min
+        return extra_s * score / (score + noise_var)
 
     def element_lag_s(self, noise_var):
         """The element's lag as the fit finds it: the configured one, moved toward the best candidate's

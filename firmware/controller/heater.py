@@ -10,7 +10,8 @@ demand = feed-forward + PID on the predicted temperature, capped:
   the room.
 - Smith predictor (predictor.py): the PID acts on the controlled temperature as it will be once the
   inflow line's transit and the probe's lag have passed, a model of the exchanger corrected by the
-  exchanger-outlet probe (the inflow probe where none is fitted).
+  exchanger-outlet probe (the inflow probe where none is fitted). Behind a circuit the runaway watch
+  finds much slower than configured, led by the outlet's rate over the extra lag (outlet_lead_s).
 - PID: proportional and integral on the predicted error, derivative on the prediction through a
   first-order filter (no kick on setpoint changes). Gains follow the flow (the circuit's gain and delays
   scale with 1/flow). The integrator acts wherever the output is not saturated in the direction of the

@@ -344,3 +344,32 @@ def test_the_safety_channel_learns_how_slow_the_element_is():
     slower.best = 1  # a large exchanger behind the configured element: the element's lag is as configured
     slower.fit[1] = 0.02
     assert watch.element_lag_s() == cfg.heater_tau_s
+
+
+def test_a_circuit_slower_than_configured_is_predicted_and_its_outlet_judged_over_its_extra_lag():
+    """Behind an element or exchanger much slower than configured the outlet goes on rising after the drive
+    falls (random plants 91 and 127 overshot the target by 0.9 degC, and the ceiling by 0.5). With the
+    extra lag the runaway watch's fit finds (outlet_lead_s), the controlled temperature is predicted, and
+    the outlet held under its ceiling, where the outlet's rate carries it over that lag; with none, as
+    before."""
+    runs = {}
+    for lead_s in (0.0, 60.0):
+        ctl = heater.HeaterController(pid_config())
+        ctl.outlet_lead_s = lead_s
+        outlet_c = 43.0
+        for _ in range(600):  # 60 s of an outlet rising 0.02 degC/s: its rate has settled
+            w = ctl.update(43.0, 42.5, 36.0, 500.0, DT_S, outlet_c)
+            ctl.applied(w, DT_S)
+            outlet_c += 0.02 * DT_S
+        runs[lead_s] = ctl
+    plain, led = runs[0.0], runs[60.0]
+    rate_c_per_s = led.outlet_rate.c_per_s
+    assert 0.015 < rate_c_per_s < 0.021, rate_c_per_s  # the trim's smoothed rate, lagging the true one
+    assert abs((led.predicted_c - plain.predicted_c) - 60.0 * rate_c_per_s) < 0.05, (led.predicted_c,
+                                                                                     plain.predicted_c)
+    assert led.demand_w < plain.demand_w
+    # the outlet (44.2 degC) is under the ceiling (44.5) but led over it: the cap falls by the excess
+    assert plain.capped_w == plain.cap_w(36.0, 500.0)
+    over_c = 44.2 + 60.0 * rate_c_per_s - plain.outlet_ceiling_c()
+    cut_w = heater.OUTLET_CEILING_GAIN * heater.carried_w_per_c(500.0) * over_c
+    assert abs(led.capped_w - (led.cap_w(36.0, 500.0) - cut_w)) < 0.5, (led.capped_w, cut_w)

@@ -17,16 +17,16 @@ probe's, an uncalibrated flow) show as excess too, so the tolerance widens by a 
 reading's excursion from its slow mean (an error of gain), by _RUNAWAY_LAG_S times the rate at which
 it moves and _RUNAWAY_INLET_LAG_S times the rate the inlet reading moves (errors of lag); in a steady
 treatment, where a stuck switch is otherwise hidden, the probe's noise alone sets it. An element much
-slower or an exchanger much larger than configured is learnt from the circuit's own heat-up
-(slow_circuits.py).
+slower or an exchanger much larger than configured is learnt from the circuit's own heat-up (the
+slower candidates, below).
 A pump that stops moving fluid while the heater works (a stall) heats the outlet beyond the model as
 well, and is caught here first.
 """
 from micropython import const
+from array import array
 import math
 
 from controller.fluid import MIN_FLOW_ML_MIN, carried_w_per_c, exchanger_step
-from controller.slow_circuits import SlowCircuits
 
 # Excess of the outlet over the model that counts as runaway: _RUNAWAY_SIGMAS standard deviations of the
 # smoothed residual's noise as measured on this circuit, and never less than RUNAWAY_MIN_C (seven
@@ -58,11 +58,27 @@ _RUNAWAY_INLET_LAG_S = const(2.0)
 # Share of the modelled reading's excursion from its slow mean that an error of gain (a flow or heater
 # rating off by up to a quarter) may leave between model and probe before the correction has learnt it.
 _RUNAWAY_GAIN_SHARE = const(0.25)
-# A circuit much slower than configured (slow_circuits.py) climbs for minutes after a heat-up and gives
-# heat for a minute after the drive falls, and the outlet reads above the model: as far as the best of
-# the slower models explains the outlet better, the excess is taken from it instead where it is smaller.
-# On a circuit as configured, once the fit has seen it heat, nothing changes: a stuck switch there is
-# seen as fast as without it.
+# A circuit much slower than configured climbs for minutes after a heat-up and gives heat for a minute
+# after the drive falls, and the outlet reads above the model (random circuits with 0.64-0.95 L
+# exchangers where 0.25 L is configured faulted at the end of their first heat-up). The plant model
+# documents elements of up to 60 s and exchangers of up to 1 L: the watch also models the slower circuits
+# at that space's corners (candidate 0 the slowest element behind the configured exchanger, 1 the
+# configured element before the largest exchanger, 2 both), fed the same drive, inlet and flow, and
+# scores each against the configured model, every error about its own slow mean, squared and averaged
+# over _SLOWER_FIT_S. As far as one explains the outlet better, the excess is taken against it where
+# smaller. On a circuit as configured, once the fit has seen it heat, nothing changes: a stuck switch
+# there is seen as fast as without it.
+SLOWEST_ELEMENT_S = 60.0
+LARGEST_EXCHANGER_ML = 1000.0
+_SLOWER_FIT_S = const(300.0)
+# The candidates' state, one array: element power, exchanger, reading, slow mean, score (degC^2: a
+# property of the circuit, kept across restarts), _N_SLOWER of each.
+_N_SLOWER = const(3)
+_S_ELEMENT = const(0)
+_S_EXCHANGER = const(3)
+_S_READING = const(6)
+_S_CORRECTION = const(9)
+SLOWER_FIT = 12
 # While no fluid goes to the patient (PRIMING, a flush: the bypass returns it to the reservoir) the
 # tolerance also takes what an exchanger losing nothing to the room would read above the model, where the
 # correction has not yet learnt it: the model loses the whole configured circuit loss there, and a
@@ -84,8 +100,9 @@ class RunawayWatch:
         self.element_w = 0.0
         self.exchanger_c = 0.0
         self.reading_c = 0.0   # the outlet probe as the model says it reads
-        self.slower = SlowCircuits(config)
-        self.slower_c = 0.0  # what the slower circuit took off the excess this tick
+        self.slower = array("f", [0.0] * (SLOWER_FIT + _N_SLOWER))
+        self.slower_best = 0  # the candidate with the highest score
+        self.slower_c = 0.0  # what the slower circuits took off the excess this tick
         self.slow_c = 0.0      # the modelled reading, slowly averaged
         self.slope_c_per_s = 0.0  # how fast the modelled reading moves, smoothed
         self.inlet_c = 0.0
@@ -113,7 +130,12 @@ class RunawayWatch:
         self.element_w = written_w
         self.exchanger_c = outlet_c
         self.reading_c = outlet_c
-        self.slower.restart(outlet_c, written_w)
+        slower = self.slower
+        for k in range(_N_SLOWER):
+            slower[_S_ELEMENT + k] = written_w
+            slower[_S_EXCHANGER + k] = outlet_c
+            slower[_S_READING + k] = outlet_c
+            slower[_S_CORRECTION + k] = 0.0
         self.slow_c = outlet_c
         self.slope_c_per_s = 0.0
         self.inlet_c = -1000.0  # not read yet: the first update takes it
@@ -198,13 +220,30 @@ class RunawayWatch:
 
     def element_lag_s(self):
         """The element's lag as the fit finds it: the configured one, moved toward the best slower
-        model's as far as it explains the outlet better (the weight the tolerance gives it)."""
-        return self.slower.element_lag_s(self.noise_var)
+        candidate's as far as it explains the outlet better."""
+        cfg = self.config
+        lag_s = cfg.heater_tau_s
+        k = self.slower_best
+        score = self.slower[SLOWER_FIT + k]
+        if k == 1 or score <= 0.0 or lag_s >= SLOWEST_ELEMENT_S:
+            return lag_s
+        return lag_s + (SLOWEST_ELEMENT_S - lag_s) * score / (score + self.noise_var)
 
     def slower_lag_s(self, flow_ml_min):
-        """How much slower than configured the circuit answers a change of drive, as far as the fit finds a
-        slower circuit explains the outlet better (s; slow_circuits.py)."""
-        return self.slower.extra_lag_s(flow_ml_min, self.noise_var)
+        """How much slower than configured the circuit answers a change of drive (s): the best candidate's
+        extra element lag and extra exchanger transit at this flow, as far as it explains the outlet
+        better."""
+        cfg = self.config
+        k = self.slower_best
+        score = self.slower[SLOWER_FIT + k]
+        if score <= 0.0 or flow_ml_min < MIN_FLOW_ML_MIN:
+            return 0.0
+        extra_s = 0.0
+        if k != 1 and cfg.heater_tau_s < SLOWEST_ELEMENT_S:
+            extra_s = SLOWEST_ELEMENT_S - cfg.heater_tau_s
+        if k != 0 and cfg.heater_volume_ml < LARGEST_EXCHANGER_ML:
+            extra_s += (LARGEST_EXCHANGER_ML - cfg.heater_volume_ml) * 60.0 / flow_ml_min
+        return extra_s * score / (score + self.noise_var)
 
     def expected_c(self):
         """The outlet reading the model expects: the model's own, with the steady error the correction has
@@ -212,10 +251,51 @@ class RunawayWatch:
         return self.reading_c + self.correction_c
 
     def _slower_circuit(self, excess_c, raw_c, inlet_c, flow_ml_min, written_w, dt_s, outlet_c):
-        """One tick of the slower circuits' models; how much (degC) of the configured model's excess they
-        explain."""
+        """One tick of the slower candidates; how much (degC) of the configured model's excess_c they
+        explain: the most any one takes off, weighted by how much better it has explained the outlet.
+        A candidate's own excess is the outlet (smoothed) above what it expects, less the steady error its
+        slow mean has learnt where that makes the outlet read high (as the configured model's)."""
+        cfg = self.config
         slower = self.slower
-        # both models start from a guess of the element's power: not a fit until settled
-        slower.update(outlet_c, inlet_c, flow_ml_min, written_w, raw_c - self.correction_c, self.settle_s <= 0.0,
-                      dt_s)
-        return slower.explained_c(excess_c, self.reading_c + self.residual_c, self.noise_var)
+        scoring = self.settle_s <= 0.0  # both models start from a guess of the element's power till then
+        configured_c = raw_c - self.correction_c
+        configured_sq = configured_c * configured_c
+        smoothed_c = self.reading_c + self.residual_c
+        fit_step = dt_s / (_SLOWER_FIT_S + dt_s)
+        mean_step = dt_s / (_RUNAWAY_CORRECTION_S + dt_s)
+        best = self.slower_best
+        explained_c = 0.0
+        for k in range(_N_SLOWER):
+            lag_s = cfg.heater_tau_s
+            if k != 1 and lag_s < SLOWEST_ELEMENT_S:
+                lag_s = SLOWEST_ELEMENT_S
+            volume_ml = cfg.heater_volume_ml
+            if k != 0 and volume_ml < LARGEST_EXCHANGER_ML:
+                volume_ml = LARGEST_EXCHANGER_ML
+            element_w = slower[_S_ELEMENT + k]
+            t = exchanger_step(slower[_S_EXCHANGER + k], inlet_c, flow_ml_min, element_w, volume_ml, cfg, dt_s)
+            slower[_S_EXCHANGER + k] = t
+            slower[_S_ELEMENT + k] = element_w + (written_w - element_w) * dt_s / (lag_s + dt_s)
+            reading_c = slower[_S_READING + k]
+            reading_c += (t - reading_c) * dt_s / (cfg.probe_tau_s + dt_s)
+            slower[_S_READING + k] = reading_c
+            own_c = outlet_c - reading_c
+            mean_c = slower[_S_CORRECTION + k]
+            mean_c += (own_c - mean_c) * mean_step
+            slower[_S_CORRECTION + k] = mean_c
+            score = slower[SLOWER_FIT + k]
+            if scoring:
+                error_c = own_c - mean_c
+                score += (configured_sq - error_c * error_c - score) * fit_step
+                slower[SLOWER_FIT + k] = score
+                if score > slower[SLOWER_FIT + best]:
+                    best = k
+            if score > 0.0:
+                own_c = smoothed_c - reading_c
+                if mean_c > 0.0:
+                    own_c -= mean_c
+                took_c = (excess_c - own_c) * score / (score + self.noise_var)
+                if took_c > explained_c:
+                    explained_c = took_c
+        self.slower_best = best
+        return explained_c

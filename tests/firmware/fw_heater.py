@@ -328,21 +328,21 @@ def test_the_cap_leads_a_rising_inlet_by_what_the_element_lags_beyond_its_config
 
 
 def test_the_safety_channel_learns_how_slow_the_element_is():
-    from controller.runaway import RunawayWatch
-    from controller.slow_circuits import SLOWEST_ELEMENT_S
+    from controller import runaway
+    from controller.runaway import SLOWEST_ELEMENT_S, RunawayWatch
     cfg = pid_config()
     watch = RunawayWatch(cfg)
     assert watch.element_lag_s() == cfg.heater_tau_s  # no fit yet
-    slower = watch.slower
-    slower.best = 0  # the slow element
-    slower.fit[0] = -0.01  # the configured element explains the outlet better
+    fit = runaway.SLOWER_FIT
+    watch.slower_best = 0  # the slow element
+    watch.slower[fit] = -0.01  # the configured element explains the outlet better
     assert watch.element_lag_s() == cfg.heater_tau_s
     watch.noise_var = 0.0001
-    slower.fit[0] = 0.01  # the slow one, a hundred times the noise's variance better
+    watch.slower[fit] = 0.01  # the slow one, a hundred times the noise's variance better
     lag_s = watch.element_lag_s()
     assert SLOWEST_ELEMENT_S - 1.0 < lag_s < SLOWEST_ELEMENT_S, lag_s
-    slower.best = 1  # a large exchanger behind the configured element: the element's lag is as configured
-    slower.fit[1] = 0.02
+    watch.slower_best = 1  # a large exchanger behind the configured element: the element's lag is as configured
+    watch.slower[fit + 1] = 0.02
     assert watch.element_lag_s() == cfg.heater_tau_s
 
 

@@ -2,7 +2,7 @@
 of the campaign whose exchangers (0.64-0.95 L where 0.25 L is configured) or elements (26-55 s where 8 s
 is) the runaway watch took for a stuck switch at the end of their first heat-up, and ones whose outlet
 went on rising for a minute after the cap fell, past the ceiling or the target. The watch now fits the
-slower circuits the plant model documents (slow_circuits.py) and the heater leads the outlet by the
+slower circuits the plant model documents (runaway.py) and the heater leads the outlet by the
 extra lag the fit finds (control.md, "Outlet cap")."""
 from __future__ import annotations
 

@@ -84,7 +84,9 @@ SLOWER_FIT = 12
 # correction has not yet learnt it: the model loses the whole configured circuit loss there, and a
 # well-insulated exchanger reads up to a degree above it at the end of the first heat-up, when a lag's
 # excursion still hides it from the correction (random plant 178: 0.045 W/degC where 1.5 is configured).
-# A switch stuck then is the outlet limit's and the cut-out's (H8: over_temperature first, 19 s, before).
+# A switch stuck then is the outlet limit's and the cut-out's (hazards.md H8: in PRIMING over_temperature
+# caught it first, in 19 s, before this).
+
 # After a (re)start the element's power is not known (after a power loss its stored heat still warms the
 # standing exchanger): the watch models but does not judge for this many element lags.
 _RUNAWAY_SETTLE_LAGS = const(3.0)

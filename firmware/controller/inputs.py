@@ -29,6 +29,7 @@ class Inputs:
         self.target_flow_ml_min = 0.0  # (last tick) flow the pump ramps to, mL/min
         self.steps_per_s = 0.0         # (last tick) step rate commanded, steps/s
         self.perfusing = False         # (last tick) bypass closed and the pump turning
+        self.outflowing = False        # (last tick) perfusing a filled abdomen: fluid leaves it by the outflow
         self.to_patient = False        # (last tick) the phase sends fluid to the patient and no flush holds it back
         self.running = False           # a session runs or is paused (phase before this tick's holds)
         self.in_treatment = False      # the phase is TREATMENT
@@ -74,6 +75,7 @@ def sense(ctl, dt_s):
     inp.target_flow_ml_min = pump.target_ml_min
     inp.steps_per_s = pump.steps_per_s(pump.flow_ml_min)
     inp.perfusing = not ctl.bypass_open and pump.flow_ml_min > 0.0
+    inp.outflowing = inp.perfusing and ctl.abdomen_filled
     inp.to_patient = ctl.perfusing_phase(ctl.session.phase) and not pump.flushing
     inp.running = ctl.session_running()
     inp.in_treatment = ctl.session.phase == session.TREATMENT

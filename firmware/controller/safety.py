@@ -146,7 +146,7 @@ class Supervisor:
         # Probes: failed (open, short, implausible) or stuck (code frozen while the fluid moves, stuck.py).
         # The cavity's fluid moves only while the abdomen is perfused: with the bypass open (priming, a
         # flush) a quiet converter in a still cavity keeps its code (campaign seed 10 faulted so).
-        self.stuck.update(p, circulating, inp.perfusing, self.runaway, dt_ms)
+        self.stuck.update(p, circulating, inp.perfusing, inp.outflowing, self.runaway, dt_ms)
         control_bad = -1
         for i in CONTROL_PROBES:
             if p.fitted[i] and (p.failed[i] or self.stuck.stuck(i)):

@@ -15,7 +15,9 @@ frozen code counts only once the witness has seen the fluid there move by _PROBE
 - the reservoir: while the runaway watch runs, the outlet's departure from that model, which is fed the
   reservoir's reading: a reservoir that moves under a frozen reading moves the outlet away from it;
 - a cavity probe: another cavity probe (the same abdomen), else the outflow (the abdomen's fluid leaving);
-  the outflow: a cavity probe. Judged only while the abdomen is perfused.
+  the outflow: a cavity probe. Judged only while the abdomen is perfused, and the outflow only once the
+  abdomen is filled: while it fills nothing leaves it, and a quiet converter in the still outflow line kept
+  its code as the cavity warmed (campaign seed 139, 0.0002 degC of noise, monitor_probe_failed).
 
 A probe whose witness is not fitted or not valid keeps the plain rule: a code frozen while the fluid at it
 circulates.
@@ -58,9 +60,10 @@ class StuckProbes:
         self.seen_high_c = array("f", [0.0] * probes.N_PROBES)
         self.since_look_ms = 0
 
-    def update(self, p, circulating, perfusing, runaway, dt_ms):
-        """One tick with the probes p, whether the pump moves fluid, whether the abdomen is perfused, and
-        the runaway watch (runaway.py: its model of the outlet, while it runs)."""
+    def update(self, p, circulating, perfusing, outflowing, runaway, dt_ms):
+        """One tick with the probes p, whether the pump moves fluid, whether the abdomen is perfused and
+        whether fluid leaves it by the outflow, and the runaway watch (runaway.py: its model of the outlet,
+        while it runs)."""
         self.since_look_ms += dt_ms
         look = self.since_look_ms >= _LOOK_MS
         outlet_model_c = None
@@ -70,7 +73,7 @@ class StuckProbes:
                 outlet_model_c = runaway.expected_c()
         for i in range(probes.N_PROBES):
             code = p.codes[i]
-            moving = perfusing if i in probes.ABDOMINAL or i == probes.OUTFLOW else circulating
+            moving = outflowing if i == probes.OUTFLOW else perfusing if i in probes.ABDOMINAL else circulating
             if code != self.last_code[i] or not moving:
                 self.last_code[i] = code
                 self.unchanged_ms[i] = 0

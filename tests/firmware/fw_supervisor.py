@@ -236,6 +236,23 @@ def test_a_still_cavity_is_no_stuck_probe_while_the_bypass_is_open():
     board.discard()
 
 
+def test_a_still_outflow_is_no_stuck_probe_while_the_abdomen_fills():
+    """While the abdomen fills nothing leaves it: the outflow line holds still, and a quiet converter there
+    keeps its code as the cavity warms. Judged as soon as the abdomen was perfused, it raised
+    `monitor_probe_failed` three times in HEATING on a campaign circuit (seed 139, 0.0002 degC of noise);
+    once the abdomen is filled and overflows into it, a frozen outflow code is stuck."""
+    board, ctl = make(43.0)
+    ctl.session.enter(session.HEATING, board.now)
+    _frozen(board, ctl, 2000, (probes.OUTFLOW,), probes.ABDOMINAL_1, 100)  # 200 s, the cavity warming
+    assert ctl.session.phase == session.HEATING and not ctl.bypass_open and not ctl.abdomen_filled
+    assert "monitor_probe_failed" not in ctl.alarms.active_names()
+    ctl.patient_start_ml = -1.0e9  # as if the plan's volume had gone in: the abdomen is filled
+    _frozen(board, ctl, 1300, (probes.OUTFLOW,), probes.ABDOMINAL_1, 100)
+    assert ctl.abdomen_filled
+    assert "monitor_probe_failed" in ctl.alarms.active_names()
+    board.discard()
+
+
 def test_a_quiet_cavity_held_steady_is_no_stuck_probe():
     """The cavity probes and the outflow on converters far quieter than a code step, the abdomen steady:
     none moves, none is stuck (the reference circuit with 0.001 degC of noise raised
@@ -297,7 +314,7 @@ def _outlet_frozen_s(model_span_c):
             if i != probes.HEATER_OUTLET:
                 p.codes[i] += 1 if tick % 2 else -1
         model.expected = 43.3 + model_span_c * (tick % 600) / 600.0
-        watch.update(p, True, True, model, 100)
+        watch.update(p, True, True, True, model, 100)
         if watch.stuck(probes.HEATER_OUTLET):
             return tick / 10.0
     return None

@@ -20,7 +20,8 @@ demand = feed-forward + PID on the predicted temperature, capped:
   and upsets.
 - Cap: at the entering fluid's temperature and the flow, the fluid leaving the heater cannot be heated much
   past the absolute setpoint limit (44.0 degC; the 45.0 degC cut-off is the supervisor's); where the
-  exchanger-outlet probe is fitted, trimmed by what it reads (_outlet_trim).
+  exchanger-outlet probe is fitted, trimmed by what it reads (_outlet_trim), and raised while the outlet
+  dips below its level under the limit (the cold return, through a slow element or a large exchanger).
 
 command = element-lag compensation: a model of the element (first-order, element_tau_s: heater_tau_s until
 the exchanger-outlet probe has shown a slower one, element_fit.py) tracks what it delivers; the command
@@ -64,6 +65,15 @@ _OUTLET_NOISE_SIGMAS = const(5.0)
 # falls by about as much as it is over, through the element's and the exchanger's lags; below 1, so the
 # loop through them stays stable.
 OUTLET_CEILING_GAIN = 0.8
+# The cap is the heat that puts the outlet at the limit once the element and the exchanger have caught
+# up. When the cold return from the abdomen drops the inlet, a slow element or a large exchanger leaves
+# the outlet below that for a minute or more while the cap binds, and the inflow fell 0.2-1.1 degC short
+# (random plants 85, 88, 137, 141). Where the outlet reads below its own level (smoothed over
+# OUTLET_LEVEL_S, longer than the slowest documented element and exchanger together), the cap rises by
+# OUTLET_DIP_GAIN times the heat the flow carries per degC of that dip, never by more than the outlet lies
+# under the limit: nothing in a steady state, where the trim learns.
+OUTLET_DIP_GAIN = 2.5
+OUTLET_LEVEL_S = 300.0
 # An element slower than it is compensated as (the runaway watch learns its lag, element_lag_s; the
 # compensation's is element_tau_s) goes on giving the heat it was driven for long after the cap fell:
 # when warm fluid returns and the inlet rises, the outlet overshoots by the inlet's rise over the extra
@@ -112,6 +122,7 @@ class HeaterController:
         self.outlet_rate = Rate(_OUTLET_SMOOTH_S, OUTLET_SLOPE_TAU_S)
         self.inlet_rate = Rate(_OUTLET_SMOOTH_S, OUTLET_SLOPE_TAU_S)
         self.outlet_seen_s = 0.0
+        self.outlet_level_c = 0.0  # the outlet reading's level over OUTLET_LEVEL_S
         # The element's lag as the outlet shows it (element_fit.py): the compensation and the element model
         # use element_tau_s, the configured lag until the fit has found a slower one.
         self.fit = ElementFit(config)
@@ -137,6 +148,7 @@ class HeaterController:
         than the reservoir (the element's stored heat): taken as cold, it would be heated at the cap.
         The outlet trim's rates start at rest."""
         self.outlet_rate.restart(outlet_c)
+        self.outlet_level_c = outlet_c
         self.inlet_rate.restart(inlet_c)
         self.outlet_seen_s = 0.0
         self.predictor.start(measured_c, outlet_c)
@@ -258,6 +270,15 @@ class HeaterController:
             near_cap_w = self.capped_w - OUTLET_TRIM_NEAR_C * carried
             self._outlet_trim(outlet_c, inlet_c, self.demand_w >= near_cap_w, ceiling_c, dt_s)
             above = outlet_c - ceiling_c
+            # The dip, on the higher of the reading and its smoothed value: noise never raises the cap.
+            smoothed = self.outlet_rate.value_c
+            self.outlet_level_c += (smoothed - self.outlet_level_c) * dt_s / (OUTLET_LEVEL_S + dt_s)
+            seen = outlet_c if outlet_c > smoothed else smoothed
+            dip = self.outlet_level_c - seen
+            if dip > safety.ABS_MAX_SETPOINT_C - seen:
+                dip = safety.ABS_MAX_SETPOINT_C - seen
+            if dip > 0.0:
+                max_w += OUTLET_DIP_GAIN * carried * dip
             rising = self.outlet_rate.c_per_s
             if rising > 0.0:  # (a 44 s element behind 0.71 L rose 0.5 degC past it: random plant 127)
                 above += self.outlet_lead_s * rising

@@ -327,6 +327,30 @@ def test_the_cap_leads_a_rising_inlet_by_what_the_element_lags_beyond_its_config
     assert falling_w > plain_w  # a falling inlet raises the cap as before, with no lead
 
 
+def test_the_cap_rises_while_the_outlet_dips_below_its_level_never_past_the_limit():
+    """The cold return behind a slow element or a large exchanger leaves the outlet below where the cap's
+    heat puts it: the cap rises by 2.5 times the flow's heat per degC of the dip below the outlet's level,
+    by no more than the outlet lies under the limit, and not at all on a steady outlet."""
+    carried_w = heater.carried_w_per_c(500.0)
+    for level_c, dip_c in ((43.5, 0.4), (44.3, 0.4)):
+        ctl = heater.HeaterController(pid_config())
+        for _ in range(6000):  # 10 min steady: the level is the reading
+            w = ctl.update(43.0, 43.0, 38.0, 500.0, DT_S, level_c)
+            ctl.applied(w, DT_S)
+        assert ctl.capped_w == ctl.cap_w(38.0, 500.0) and abs(ctl.outlet_level_c - level_c) < 1e-6
+        for _ in range(200):  # 20 s of the dip
+            w = ctl.update(43.0, 43.0, 38.0, 500.0, DT_S, level_c - dip_c)
+            ctl.applied(w, DT_S)
+        seen_c = ctl.outlet_rate.value_c  # (above the reading while it falls)
+        expected_c = min(ctl.outlet_level_c, safety.ABS_MAX_SETPOINT_C) - seen_c
+        raised_w = ctl.capped_w - ctl.cap_w(38.0, 500.0)
+        assert abs(raised_w - heater.OUTLET_DIP_GAIN * carried_w * expected_c) < 0.01, (raised_w, expected_c)
+        if level_c < safety.ABS_MAX_SETPOINT_C:
+            assert 0.7 * dip_c < expected_c < dip_c  # most of the dip, the smoothed value trailing the reading
+        else:
+            assert abs(expected_c - (safety.ABS_MAX_SETPOINT_C - seen_c)) < 1e-9  # to the limit only
+
+
 def test_the_safety_channel_learns_how_slow_the_element_is():
     from controller import runaway
     from controller.runaway import SLOWEST_ELEMENT_S, RunawayWatch

@@ -15,9 +15,8 @@ demand = feed-forward + PID on the predicted temperature, capped:
 - PID: proportional and integral on the predicted error, derivative on the prediction through a
   first-order filter (no kick on setpoint changes). Gains follow the flow (the circuit's gain and delays
   scale with 1/flow). The integrator acts wherever the output is not saturated in the direction of the
-  error, on the error clipped to the integral band, and beyond the band not while the prediction closes
-  on the setpoint faster than the integral time would; beyond the band a stiffer gain drives heat-up
-  and upsets.
+  error, and beyond the integral band not while the prediction closes on the setpoint faster than the
+  integral time would; beyond the band a stiffer gain drives heat-up and upsets.
 - Cap: at the entering fluid's temperature and the flow, the fluid leaving the heater cannot be heated much
   past the absolute setpoint limit (44.0 degC; the 45.0 degC cut-off is the supervisor's); where the
   exchanger-outlet probe is fitted, trimmed by what it reads (_outlet_trim), and raised while the outlet
@@ -297,19 +296,18 @@ class HeaterController:
             pd += cfg.kp_far_w_per_c * scale * (error + band)
         unclamped = ff + pd + self.integral_w
         # Integral action wherever the output is not saturated in the error's direction (clamping
-        # anti-windup), on the error clipped to the band: a steady offset the feed-forward leaves beyond
-        # the band is removed, and a heat-up's approach cannot wind it faster than an in-band error.
-        # Beyond the band, not while the prediction closes on the setpoint faster than the integral
-        # time would: the stiff gain is doing the work, and what the integrator took then would
-        # overshoot.
+        # anti-windup): a steady offset the feed-forward leaves beyond the band is removed. Beyond the
+        # band, not while the prediction closes on the setpoint faster than the integral time would:
+        # the stiff gain is doing the work, and what the integrator took then would overshoot. A stall or
+        # a crawl is integrated on its whole error: on the error clipped to the band (0.1 W/s) a circuit
+        # losing 130 W more than configured crawled its last degree for 18 min (random plant 192).
         slope = self.derivative_c_per_s
         closing = (error > 0.0 and slope > 0.0) or (error < 0.0 and slope < 0.0)
         rate = slope if slope > 0.0 else -slope
         far = error > band or error < -band
         if (not far or not closing or rate * ti < (error if error > 0.0 else -error)) and \
                 (unclamped < max_w or error < 0.0) and (unclamped > 0.0 or error > 0.0):
-            clipped = band if error > band else (-band if error < -band else error)
-            self.integral_w += kp * clipped * dt_s / ti
+            self.integral_w += kp * error * dt_s / ti
         demand = ff + pd + self.integral_w
         self.capped_w = max_w
         if demand > max_w:

@@ -144,8 +144,8 @@ def test_integrator_band_and_stiffer_gain_outside_it():
     ctl = heater.HeaterController(cfg)
     ctl.update(43.0, 42.5, 38.0, 500.0, DT_S)  # 0.5 degC low: 0.3 in band, 0.2 beyond it
     ff = heater.carried_w_per_c(500.0) * 5.0 + cfg.circuit_loss_w_per_c * (43.0 - cfg.room_temp_c)
-    # Beyond the band the integrator takes the error clipped to the band.
-    integral = cfg.kp_w_per_c * cfg.integral_band_c * DT_S / cfg.ti_s
+    # Beyond the band, not closing (the first tick sees no slope), the integrator takes the whole error.
+    integral = cfg.kp_w_per_c * 0.5 * DT_S / cfg.ti_s
     expected = ff + cfg.kp_w_per_c * 0.5 + cfg.kp_far_w_per_c * 0.2 + integral
     assert expected < ctl.cap_w(38.0, 500.0)
     assert abs(ctl.demand_w - expected) < 1e-3 and abs(ctl.integral_w - integral) < 1e-6
@@ -153,13 +153,15 @@ def test_integrator_band_and_stiffer_gain_outside_it():
 
 def test_a_steady_offset_beyond_the_band_is_integrated_away():
     """A feed-forward short by what the stiff gain gives 0.4 degC below the target (10 W) leaves the
-    inflow there, beyond the band, where an integrator confined to the band never acted: circuits
-    stalled short of the target for hours."""
+    inflow there, beyond the band, where an integrator confined to the band never acted (circuits
+    stalled short of the target for hours), and one held to the band's rate crawled (a circuit losing
+    130 W more than configured took 18 min over its last degree): a stall is integrated on its whole
+    error."""
     cfg = pid_config()
     ctl = heater.HeaterController(cfg)
     measured = 42.6  # the stall: steady, 0.4 degC low
     settle(ctl, 600, 43.0, measured, 38.0)
-    rate_w_per_s = cfg.kp_w_per_c * cfg.integral_band_c / cfg.ti_s
+    rate_w_per_s = cfg.kp_w_per_c * 0.4 / cfg.ti_s
     assert abs(ctl.integral_w - rate_w_per_s * 60.0) < 0.02 * rate_w_per_s * 60.0, ctl.integral_w
 
 

@@ -68,11 +68,11 @@ OUTLET_CEILING_GAIN = 0.8
 # up. When the cold return from the abdomen drops the inlet, a slow element or a large exchanger leaves
 # the outlet below that for a minute or more while the cap binds, and the inflow fell 0.2-1.1 degC short
 # (random plants 85, 88, 137, 141). Where the outlet reads below its own level (smoothed over
-# OUTLET_LEVEL_S, longer than the slowest documented element and exchanger together), the cap rises by
+# _OUTLET_LEVEL_S, longer than the slowest documented element and exchanger together), the cap rises by
 # OUTLET_DIP_GAIN times the heat the flow carries per degC of that dip, never by more than the outlet lies
 # under the limit: nothing in a steady state, where the trim learns.
 OUTLET_DIP_GAIN = 2.5
-OUTLET_LEVEL_S = 300.0
+_OUTLET_LEVEL_S = const(300.0)
 # An element slower than it is compensated as (the runaway watch learns its lag, element_lag_s; the
 # compensation's is element_tau_s) goes on giving the heat it was driven for long after the cap fell:
 # when warm fluid returns and the inlet rises, the outlet overshoots by the inlet's rise over the extra
@@ -121,7 +121,7 @@ class HeaterController:
         self.outlet_rate = Rate(_OUTLET_SMOOTH_S, OUTLET_SLOPE_TAU_S)
         self.inlet_rate = Rate(_OUTLET_SMOOTH_S, OUTLET_SLOPE_TAU_S)
         self.outlet_seen_s = 0.0
-        self.outlet_level_c = 0.0  # the outlet reading's level over OUTLET_LEVEL_S
+        self.outlet_level_c = 0.0  # the outlet reading's level over _OUTLET_LEVEL_S
         # The element's lag as the outlet shows it (element_fit.py): the compensation and the element model
         # use element_tau_s, the configured lag until the fit has found a slower one.
         self.fit = ElementFit(config)
@@ -268,16 +268,16 @@ class HeaterController:
             carried = carried_w_per_c(flow_ml_min)
             near_cap_w = self.capped_w - OUTLET_TRIM_NEAR_C * carried
             self._outlet_trim(outlet_c, inlet_c, self.demand_w >= near_cap_w, ceiling_c, dt_s)
-            above = outlet_c - ceiling_c
             # The dip, on the higher of the reading and its smoothed value: noise never raises the cap.
             smoothed = self.outlet_rate.value_c
-            self.outlet_level_c += (smoothed - self.outlet_level_c) * dt_s / (OUTLET_LEVEL_S + dt_s)
+            self.outlet_level_c += (smoothed - self.outlet_level_c) * dt_s / (_OUTLET_LEVEL_S + dt_s)
             seen = outlet_c if outlet_c > smoothed else smoothed
             dip = self.outlet_level_c - seen
             if dip > safety.ABS_MAX_SETPOINT_C - seen:
                 dip = safety.ABS_MAX_SETPOINT_C - seen
             if dip > 0.0:
                 max_w += OUTLET_DIP_GAIN * carried * dip
+            above = outlet_c - ceiling_c
             rising = self.outlet_rate.c_per_s
             if rising > 0.0:  # (a 44 s element behind 0.71 L rose 0.5 degC past it: random plant 127)
                 above += self.outlet_lead_s * rising

@@ -195,14 +195,16 @@ class CaseRun:
             self.runner.stop()
 
     def inject(self) -> None:
+        """Inject the fault; times are measured from the instant it took effect, which inject returns: a
+        now_ms read before it may be earlier by whatever the board ran while this thread was held up (on
+        a loaded machine, most of a second)."""
         case = self.case
-        self.inject_ms = self.mcu.now_ms
+        self.inject_ms = self.mcu.inject(case.kind, probe=case.probe, **case.values)
         if case.replug_after_s is not None:
             self.mcu.schedule(self.inject_ms + int(case.replug_after_s * 1000), "link_replug")
         if case.then is not None:
             kind, after_s, values = case.then
             self.mcu.schedule(self.inject_ms + int(after_s * 1000), kind, **dict(values))
-        self.mcu.inject(case.kind, probe=case.probe, **case.values)
 
     def run(self) -> Result:
         result = Result(self.case.name, self.phase)

@@ -182,16 +182,18 @@ class EmulatedMCU:
             self._settings_dir.cleanup()
 
     def inject(self, kind: str, probe: str | None = None, duration_s: float | None = None,
-               **values: float) -> Fault:
-        """Apply a fault or plant event now (at the current virtual time)."""
+               **values: float) -> int:
+        """Apply a fault or plant event now (at the current virtual time); return the virtual time it took
+        effect at. The board runs on while the caller gets here, so a now_ms read before the call may be
+        earlier than that by as much virtual time as the board covers while the caller is held up."""
         fault = _fault(kind, probe, duration_s, values, "inject")
-        applied = self._world.schedule_now(fault)
+        at_ms, applied = self._world.schedule_now(fault)
         self._pacer.wake()
         # Return once the plant has taken it, so the caller's next step sees its effect.
         deadline = time.monotonic() + 10.0
         while self._world.applied_count < applied and time.monotonic() < deadline and self.failed is None:
             time.sleep(0.001)
-        return fault
+        return at_ms
 
     def schedule(self, at_ms: int, kind: str, probe: str | None = None, duration_s: float | None = None,
                  **values: float) -> None:

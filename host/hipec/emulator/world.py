@@ -96,11 +96,12 @@ class World:
                 self._schedule.append((at_ms + int(fault.duration_s * 1000), fault, True))
             self._schedule.sort(key=lambda item: item[0])
 
-    def schedule_now(self, fault: Fault) -> int:
-        """Schedule fault now; return the applied_count that means the plant has taken it."""
+    def schedule_now(self, fault: Fault) -> tuple[int, int]:
+        """Schedule fault now; return the virtual time it takes effect at (now_ms under the lock: the next
+        advance applies it before stepping on) and the applied_count that means the plant has taken it."""
         with self._lock:
             self.schedule(fault, self.now_ms)
-            return self.applied_count + len([1 for at, _f, _c in self._schedule if at <= self.now_ms])
+            return self.now_ms, self.applied_count + len([1 for at, _f, _c in self._schedule if at <= self.now_ms])
 
     # ------------------------------------------------------------ virtual time
 

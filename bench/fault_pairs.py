@@ -89,11 +89,11 @@ class PairRun(CaseRun):
 
     def inject(self) -> None:
         first, second = self.pair.first, self.pair.second
-        self.first_ms = self.mcu.now_ms
+        # From the instant the first fault took effect (CaseRun.inject).
+        self.first_ms = self.mcu.inject(first.kind, probe=first.probe, **first.values)
         self.inject_ms = self.first_ms + int(SECOND_AFTER_S * 1000)
         if first.replug_after_s is not None:
             self.mcu.schedule(self.first_ms + int(first.replug_after_s * 1000), "link_replug")
-        self.mcu.inject(first.kind, probe=first.probe, **first.values)
         self.mcu.schedule(self.inject_ms, second.kind, probe=second.probe, **second.values)
         if second.replug_after_s is not None:
             self.mcu.schedule(self.inject_ms + int(second.replug_after_s * 1000), "link_replug")

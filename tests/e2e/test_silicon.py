@@ -105,8 +105,7 @@ def test_the_watchdog_resets_a_hung_chip(chip: "SiliconMCU") -> None:
     before = len(chip.resets)
     with BoardLink(chip.device, reply_timeout_s=REPLY_TIMEOUT_S) as link:
         first = link.request("hello")
-        hung_at = chip.now_ms
-        chip.inject("loop_hang")
+        hung_at = chip.inject("loop_hang")  # the chip's time the hang took effect
         assert chip.wait_until(hung_at + 2_500, timeout_s=120.0)
     assert [cause for _at, cause in chip.resets[before:]] == ["watchdog"], chip.resets
     reset_at = chip.resets[-1][0]

@@ -303,29 +303,43 @@ class _Model:
         return self.expected
 
 
-def _outlet_frozen_s(model_span_c):
+def _outlet_frozen_s(model_span_c, inflow_span_c=0.0, inflow_fitted=True):
     """Seconds until the watch calls a frozen exchanger-outlet code stuck while the runaway watch's model
-    of the outlet swings by model_span_c (every other probe live); None within 200 s."""
+    of the outlet swings by model_span_c and the inflow readings by inflow_span_c (every other probe's
+    code live; the inflow probes valid or not, inflow_fitted); None within 200 s."""
     watch = stuck.StuckProbes()
     model = _Model()
     p = _Probes(43.0)
+    if not inflow_fitted:
+        p.valid[probes.INFLOW] = p.valid[probes.INFLOW_2] = 0
     for tick in range(2000):
         for i in range(probes.N_PROBES):
             if i != probes.HEATER_OUTLET:
                 p.codes[i] += 1 if tick % 2 else -1
-        model.expected = 43.3 + model_span_c * (tick % 600) / 600.0
+        swing = (tick % 600) / 600.0
+        model.expected = 43.3 + model_span_c * swing
+        p.temp_c[probes.INFLOW] = p.temp_c[probes.INFLOW_2] = 43.0 + inflow_span_c * swing
         watch.update(p, True, True, True, model, 100)
         if watch.stuck(probes.HEATER_OUTLET):
             return tick / 10.0
     return None
 
 
-def test_a_frozen_outlet_is_stuck_once_its_model_has_moved_more_than_the_model_strays():
-    """The exchanger outlet's witness is the runaway watch's model, which strays from a quiet outlet by a
-    few tenths as the circuit departs from the configuration: a model moving 0.3 degC does not make a
-    frozen code stuck, one moving 0.6 degC does, two minutes after the code froze."""
-    assert _outlet_frozen_s(0.3) is None
-    assert _outlet_frozen_s(0.6) == stuck.PROBE_STUCK_MS / 1000.0
+def test_a_frozen_outlet_is_stuck_once_the_inflow_has_seen_its_fluid_move():
+    """The exchanger outlet's witness is the inflow (the same fluid, a line later): a quiet outlet held
+    within one code while the runaway watch's model of it swings by 0.6 degC is not stuck (campaign seed
+    139 faulted control_probe_failed so, its outlet steady within 0.01 degC); frozen while the inflow
+    moves by 0.15 degC it is, two minutes after the code froze."""
+    assert _outlet_frozen_s(0.6, inflow_span_c=0.0) is None
+    assert _outlet_frozen_s(0.0, inflow_span_c=0.15) == stuck.PROBE_STUCK_MS / 1000.0
+
+
+def test_without_an_inflow_probe_a_frozen_outlet_is_stuck_once_its_model_has_moved_more_than_it_strays():
+    """No inflow probe valid: the witness is the runaway watch's model, which strays from a quiet outlet
+    by a few tenths as the circuit departs from the configuration: a model moving 0.3 degC does not make
+    a frozen code stuck, one moving 0.6 degC does, two minutes after the code froze."""
+    assert _outlet_frozen_s(0.3, inflow_fitted=False) is None
+    assert _outlet_frozen_s(0.6, inflow_fitted=False) == stuck.PROBE_STUCK_MS / 1000.0
 
 
 class _Readings:

@@ -96,7 +96,12 @@ class Config:
         # PID gains at the reference flow, on the Smith predictor's estimate (heater-to-outlet gain
         # 1/(flow*c_p), heat exchanger lag ~30 s at 500 mL/min); all are rescaled with flow. The in-band
         # gain is gentle (noise, model mismatch in transients); outside the band kp_far drives heat-up.
-        self.kp_w_per_c = 10.0
+        # At 10 W/degC (under a third of the heat 500 mL/min carries per degC, 35 W) circuits unlike the
+        # configured one crept the last tenth into the band and sagged 0.1 degC when the abdomen's cold
+        # return came: 15 brought 31 of the campaign's 73 reachable plants within 0.10 degC instead of 29
+        # (with heater.py's outlet-dip gain at 12), the reference plants as well held; 20 brought 34, but
+        # heated an untold 0.55 L inflow line at 400 mL/min to 0.1001 degC over the target (benchmarks.md).
+        self.kp_w_per_c = 15.0
         self.ti_s = 30.0
         self.kp_far_w_per_c = 60.0
         # Derivative time on the measurement, and the low-pass that keeps probe noise out of it.

@@ -83,9 +83,12 @@ def test_heatup_minimum_is_the_plants_own_under_the_outlet_limit_and_the_boards_
 
 
 def test_a_failed_autotune_ends_bench_peers_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # A slow element and slow probes at the lowest flow: the relay's swing leaves the setpoint by more than
-    # 0.45 degC (at 500 mL/min it no longer does since a crawl's integrator takes the whole error).
-    path = write(tmp_path, "heater_tau_s = 60.0\nprobe_tau_s = 10.0\n[plan]\nflow_ml_min = 400\n")
+    # The slowest element and probes the plant model documents, its longest inflow line and smallest
+    # exchanger, at the lowest flow: the relay's swing leaves the setpoint by more than 0.45 degC. (With the
+    # exchanger and line as configured the swing stays within it at 400 mL/min once the approach to the
+    # band is quick enough: the relay's start is where the approach leaves the inflow.)
+    path = write(tmp_path, "heater_tau_s = 60.0\nprobe_tau_s = 10.0\nline_in_volume_l = 0.6\nheater_volume_l = 0.05\n"
+                           "[plan]\nflow_ml_min = 400\n")
     assert hipec(["bench", "peers", "--plant", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err

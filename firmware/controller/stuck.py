@@ -15,7 +15,8 @@ frozen code counts only once the witness has seen the fluid there move by _PROBE
   fluid it is fed). The model strays from the outlet by tenths as the circuit departs from the
   configuration: a quiet converter held within one code by good control (the outlet steady within
   0.01 degC for minutes) was called stuck when the model swung by 0.5 degC (campaign seed 139 with the
-  in-band gain at 20 W/degC, 0.0002 degC of noise: control_probe_failed in TREATMENT);
+  in-band gain at 20 W/degC, 0.0002 degC of noise: control_probe_failed in TREATMENT). Without the
+  redundant inflow probe the inflow and the outlet witness each other: both frozen together go unseen here;
 - the reservoir: while the runaway watch runs, the outlet's departure from that model, which is fed the
   reservoir's reading: a reservoir that moves under a frozen reading moves the outlet away from it;
 - a cavity probe: another cavity probe (the same abdomen), else the outflow (the abdomen's fluid leaving);

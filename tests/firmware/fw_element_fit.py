@@ -2,7 +2,7 @@
 # not told, and what the heater's compensation takes from it.
 from controller import heater
 from controller.config import Config
-from controller.element_fit import FIT_MIN_S, SLOWEST_PROBE_S, ElementFit
+from controller.element_fit import FIT_MIN_S, PROBE_ALLOWANCE_S, ElementFit
 
 DT_S = 0.1
 FLOW_ML_MIN = 500.0
@@ -76,22 +76,25 @@ def test_a_circuit_that_has_not_moved_keeps_the_configured_lag():
     assert fit.element_tau_s() == cfg.heater_tau_s
 
 
-def test_a_slow_element_is_found_and_compensated_no_slower_than_it_is():
+def test_a_slow_element_is_found_and_compensated_as_about_what_it_is():
     """A 40 s element configured as 8 s (random circuits have 0.5-60 s elements): the fit finds it once
-    the heat-up has moved the circuit; the compensation takes it less what a slower probe could add."""
+    the heat-up has moved the circuit; the compensation takes it less what a probe PROBE_ALLOWANCE_S slow
+    could add, within a tenth of the element's lag (the fit names a few seconds more than it is)."""
     fit = run(Circuit(40.0, 250.0, 2.0), 700.0)
     assert fit.fitted
     assert 25.0 < fit.lag_s < 55.0, fit.lag_s
     used = fit.element_tau_s()
-    assert 2.0 * Config().heater_tau_s < used <= 40.0, used
+    assert 36.0 < used < 44.0 and used < fit.lag_s, used
 
 
 def test_a_slow_probe_or_a_large_exchanger_is_not_taken_for_a_slow_element():
     """An element as configured behind a 10 s probe or a 0.6 L exchanger (the confusions the fit is open
-    to: the fit itself names about 20 s behind the slow probe): the compensation stays within two-thirds
-    above the configured 8 s, and at it where only the exchanger is larger."""
+    to: the fit itself names about 21 s behind the slow probe): behind the probe 8 s slower than configured,
+    the compensation takes what the allowance for a probe 3 s slower leaves, under two and a half times the
+    configured 8 s (an over-drive the random circuits showed cheaper than compensating every element 8 s
+    faster than it is: benchmarks.md); at the configured lag where only the exchanger is larger."""
     configured_s = Config().heater_tau_s
-    for probe_s, volume_ml, most_s in ((10.0, 250.0, 1.65), (10.0, 600.0, 1.65), (2.0, 600.0, 1.0)):
+    for probe_s, volume_ml, most_s in ((10.0, 250.0, 2.4), (10.0, 600.0, 2.4), (2.0, 600.0, 1.0)):
         fit = run(Circuit(configured_s, volume_ml, probe_s), 700.0)
         assert fit.fitted and fit.element_tau_s() <= most_s * configured_s, (probe_s, volume_ml, fit.lag_s)
 
@@ -155,7 +158,7 @@ def test_the_heater_compensates_the_element_the_fit_found():
     ctl.update(43.0, 42.0, 36.0, FLOW_ML_MIN, DT_S, 43.0)
     configured = ctl.drive(40.0, DT_S)
     ctl.fit.fitted = True
-    ctl.fit.lag_s = 40.0 + SLOWEST_PROBE_S - ctl.config.probe_tau_s
+    ctl.fit.lag_s = 40.0 + PROBE_ALLOWANCE_S - ctl.config.probe_tau_s
     ctl.update(43.0, 42.0, 36.0, FLOW_ML_MIN, DT_S, 43.0)
     assert abs(ctl.element_tau_s - 40.0) < 1e-3
     element_w = ctl.element_w

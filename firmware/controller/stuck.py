@@ -122,15 +122,16 @@ class StuckProbes:
 
     def _witness(self, p, i, outlet_model_c):
         if i == probes.INFLOW or i == probes.INFLOW_2:
+            # (Tests in turn rather than a loop over a tuple: the tuple would be built on the heap every tick.)
             other = probes.INFLOW_2 if i == probes.INFLOW else probes.INFLOW
-            for w in (other, probes.HEATER_OUTLET):
-                if p.valid[w]:
-                    return w
-            return _NONE
+            if p.valid[other]:
+                return other
+            return probes.HEATER_OUTLET if p.valid[probes.HEATER_OUTLET] else _NONE
         if i == probes.HEATER_OUTLET:
-            for w in (probes.INFLOW, probes.INFLOW_2):
-                if p.valid[w]:
-                    return w
+            if p.valid[probes.INFLOW]:
+                return probes.INFLOW
+            if p.valid[probes.INFLOW_2]:
+                return probes.INFLOW_2
             if outlet_model_c is not None:
                 return _MODEL
             return probes.RESERVOIR if p.valid[probes.RESERVOIR] else _NONE

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from hipec.bridge import BoardLink
+from hipec.bridge import BoardError, BoardLink
 from hipec.runner import Plan
 from hipec.tables import phase_names, protocol
 
@@ -24,6 +24,19 @@ class TuneError(RuntimeError):
     """The autotune could not run or did not finish; the message says why."""
 
 
+def _check_arguments(link: BoardLink, amplitude_w: float, cycles: int) -> None:
+    """The board's verdict on the experiment's arguments before the circuit is primed for it: at rest it
+    checks them, then refuses for its phase (commands.py), so a value out of range is refused now and not
+    after minutes of heating. Anything but that phase refusal is raised as the board said it."""
+    try:
+        link.request("tune_start", {"amplitude_w": amplitude_w, "cycles": cycles})
+    except BoardError as exc:
+        if exc.code != protocol.BAD_STATE:
+            raise
+        return
+    raise TuneError("the board started the autotune at rest")  # cannot be: tune_start needs PRIMING
+
+
 def run_tune(link: BoardLink, plan: Plan, amplitude_w: float = 10.0, cycles: int = 4,
              progress: Callable[[dict[str, Any]], None] | None = None, poll_s: float = 0.5,
              timeout_s: float = 3600.0) -> dict[str, Any]:
@@ -31,6 +44,7 @@ def run_tune(link: BoardLink, plan: Plan, amplitude_w: float = 10.0, cycles: int
     status = link.request("status")
     started = False
     if status["phase"] in STARTABLE:
+        _check_arguments(link, amplitude_w, cycles)
         link.request("set_plan", plan.fields())
         link.request("start")
         started = True

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 
-from hipec.bridge import BoardLink
+import pytest
+
+from hipec.bridge import BoardError, BoardLink
 from hipec.emulator.mcu import EmulatedMCU
 from hipec.emulator.params import PlantParams
 from hipec.runner import Plan
@@ -34,3 +36,14 @@ def test_tune_identifies_the_circuit_and_its_settings_survive_a_power_loss(synce
         config = link.request("get_config")
     for name, value in proposed.items():
         assert abs(config[name] - value) < 1e-3 * abs(value), name
+
+
+def test_an_argument_out_of_range_is_refused_before_the_circuit_is_primed(synced_mcu: EmulatedMCU) -> None:
+    """`hipec tune --cycles 20` once primed and heated the circuit for minutes before the board refused
+    the experiment's arguments; the board's verdict on them now comes first, and the board stays at rest."""
+    with BoardLink(synced_mcu.device) as link:
+        for amplitude_w, cycles, field in ((10.0, 20, "cycles"), (999.0, 4, "amplitude_w")):
+            with pytest.raises(BoardError) as refused:
+                run_tune(link, Plan(), amplitude_w=amplitude_w, cycles=cycles, poll_s=0.02)
+            assert refused.value.field == field and "outside" in refused.value.message, refused.value
+            assert link.request("status")["phase"] == "IDLE"

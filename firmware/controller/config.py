@@ -74,6 +74,9 @@ SPEC = {
 
 class Config:
     def __init__(self):
+        # Bumped by every setting applied (apply, apply_record): what is derived from the settings and
+        # kept between ticks (the probes' conversion) is derived again when it moves.
+        self.revision = 0
         self.rtd_r0_ohm = 100.0
         self.rtd_ref_ohm = 430.0
         self.probe_offset_c = array("f", [0.0] * probes.N_PROBES)
@@ -248,6 +251,7 @@ class Config:
                           % (period_ms, TICK_MS))
 
     def _set(self, name, value):
+        self.revision += 1
         if SPEC[name][0] == PER_PROBE:
             target = getattr(self, name)
             for i in range(probes.N_PROBES):

@@ -73,7 +73,7 @@ PROBE_ALLOWANCE_S = 5.0
 _MEAN_S = const(30.0)
 _FIT_S = const(300.0)
 # The models start from a guess of the element's power: they are not scored for this long after a start.
-_SETTLE_S = const(20.0)
+_SETTLE_MS = const(20000)
 # The fit is used once it has scored the models this long and the worst explains the outlet this many
 # times worse than the best (a circuit that has not moved cannot tell its lags apart)...
 FIT_MIN_S = 120.0
@@ -106,7 +106,7 @@ class ElementFit:
         self.group_energy_mj = array("i", bytes(4 * _GROUPS))
         self.group_elapsed_ms = array("i", bytes(4 * _GROUPS))
         self.group = 0
-        self.since_s = 0.0   # since the last restart
+        self.since_ms = 0   # since the last restart (an integer: no heap)
         self.scored_s = 0.0  # scoring, in all
         self.lag_s = config.heater_tau_s
         self.candidate_s = 0.0  # the lag the fit names now, and for how long it has named about that
@@ -137,7 +137,7 @@ class ElementFit:
         self.energy_mj = 0
         self.elapsed_ms = 0
         self.group = 0
-        self.since_s = 0.0
+        self.since_ms = 0
         self.choosing = -1
         self.scored_cycle = False
 
@@ -159,9 +159,10 @@ class ElementFit:
         if self.choosing >= 0:
             self._choose_row()
         self.sensed_w += (applied_w - self.sensed_w) * dt_s / (cfg.probe_tau_s + probes.FILTER_TAU_S + dt_s)
-        self.energy_mj += int(self.sensed_w * dt_s * 1000.0 + 0.5)
-        self.elapsed_ms += int(dt_s * 1000.0 + 0.5)
-        self.since_s += dt_s
+        step_ms = int(dt_s * 1000.0 + 0.5)
+        self.energy_mj += int(self.sensed_w * step_ms + 0.5)
+        self.elapsed_ms += step_ms
+        self.since_ms += step_ms
         g = self.group
         self.group = (g + 1) % _GROUPS
         d_ms = self.elapsed_ms - self.group_elapsed_ms[g]
@@ -186,24 +187,28 @@ class ElementFit:
         fit = d / (_FIT_S + d)
         loss = cfg.circuit_loss_w_per_c
         room = cfg.room_temp_c
-        scoring = near and self.since_s >= _SETTLE_S
+        scoring = near and self.since_ms >= _SETTLE_MS
         if scoring:
             self.scored_s += dt_s
             self.scored_cycle = True
+        entered = inlet_c * moved
         for i in range(first, first + _MODELS_PER_TICK):
-            e = self.element_w[i] + (power_w - self.element_w[i]) * d / (_LAGS_S[i % _N_LAGS] + d)
+            e = self.element_w[i]  # (each read of an array("f") element is a float on the heap: once each)
+            e += (power_w - e) * d / (_LAGS_S[i % _N_LAGS] + d)
             self.element_w[i] = e
             # The step's fluid, heat and loss spread over the volume and what entered (of which as much
             # leaves): the exchanger's gain stays right however long the step against the volume.
             t = self.exchanger_c[i]
-            t = (t * volume + inlet_c * moved + (e - loss * (t - room)) * heat) * mix
+            t = (t * volume + entered + (e - loss * (t - room)) * heat) * mix
             self.exchanger_c[i] = t
             residual = outlet_c - t
-            m = self.mean_c[i] + (residual - self.mean_c[i]) * mean
+            m = self.mean_c[i]
+            m += (residual - m) * mean
             self.mean_c[i] = m
             if scoring:
                 residual -= m
-                self.score[i] += (residual * residual - self.score[i]) * fit
+                score = self.score[i]
+                self.score[i] = score + (residual * residual - score) * fit
         if self.group == 0 and self.scored_cycle:
             self.scored_cycle = False
             self.step_s = dt_s

@@ -41,14 +41,23 @@ class Rate:
         self.rate_s = rate_s
         self.value_c = 0.0
         self.c_per_s = 0.0
+        # The two filters' weights dt / (tau + dt) and the step they are for: worked out afresh, four
+        # floats on the heap a tick.
+        self.dt_s = -1.0
+        self.smooth_weight = 0.0
+        self.rate_weight = 0.0
 
     def restart(self, value_c):
         self.value_c = value_c
         self.c_per_s = 0.0
 
     def update(self, value_c, dt_s):
+        if dt_s != self.dt_s:
+            self.dt_s = dt_s
+            self.smooth_weight = dt_s / (self.smooth_s + dt_s)
+            self.rate_weight = dt_s / (self.rate_s + dt_s)
         if self.smooth_s > 0.0:
-            value_c = self.value_c + (value_c - self.value_c) * (dt_s / (self.smooth_s + dt_s))
-        self.c_per_s += ((value_c - self.value_c) / dt_s - self.c_per_s) * (dt_s / (self.rate_s + dt_s))
+            value_c = self.value_c + (value_c - self.value_c) * self.smooth_weight
+        self.c_per_s += ((value_c - self.value_c) / dt_s - self.c_per_s) * self.rate_weight
         self.value_c = value_c
         return self.c_per_s

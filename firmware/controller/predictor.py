@@ -98,22 +98,21 @@ class Predictor:
             self.history_next = (self.history_next + 1) % HISTORY_SAMPLES
         # Both corrections are kept up, so that an outlet probe that fails (or comes back) changes the
         # prediction by no more than the two models' difference.
-        lag_s = cfg.probe_tau_s + probes.FILTER_TAU_S
+        sensed = dt_s / (cfg.probe_tau_s + probes.FILTER_TAU_S + dt_s)  # (each weight once: floats are heap objects)
+        smith = dt_s / (cfg.smith_filter_s + dt_s)
         if flow_ml_min > MIN_FLOW_ML_MIN:
             delay = int(cfg.inflow_line_ml * 60.0 / flow_ml_min / _HISTORY_PERIOD_S + 0.5)
             if delay >= HISTORY_SAMPLES:
                 delay = HISTORY_SAMPLES - 1
             at_line_end = self.history_cc[(self.history_next - 1 - delay) % HISTORY_SAMPLES] / 100.0
-            self.probe_model_c += (at_line_end - self.probe_model_c) * dt_s / (lag_s + dt_s)
-        self.correction_c += (measured_c - self.probe_model_c - self.correction_c) * dt_s / (
-            cfg.smith_filter_s + dt_s)
-        self.outlet_probe_model_c += (t - self.outlet_probe_model_c) * dt_s / (lag_s + dt_s)
+            self.probe_model_c += (at_line_end - self.probe_model_c) * sensed
+        self.correction_c += (measured_c - self.probe_model_c - self.correction_c) * smith
+        self.outlet_probe_model_c += (t - self.outlet_probe_model_c) * sensed
         if outlet_c is None:
             self.line.gap()
             return t + self.correction_c
         self.line.update(outlet_c, measured_c, flow_ml_min, dt_s)
-        self.outlet_correction_c += (outlet_c - self.outlet_probe_model_c - self.outlet_correction_c) * (
-            dt_s / (cfg.smith_filter_s + dt_s))
+        self.outlet_correction_c += (outlet_c - self.outlet_probe_model_c - self.outlet_correction_c) * smith
         self._line_offset(measured_c, outlet_c, flow_ml_min, dt_s)
         return t + self.outlet_correction_c + self.line_offset_c
 

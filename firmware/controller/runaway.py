@@ -104,6 +104,8 @@ class RunawayWatch:
         self.reading_c = 0.0   # the outlet probe as the model says it reads
         self.slower = array("f", [0.0] * (SLOWER_FIT + _N_SLOWER))
         self.slower_best = 0  # the candidate with the highest score
+        self.slower_turn = 0  # the candidate that steps this tick
+        self.slower_drive_w = [0.0] * _N_SLOWER  # the drive of the last _N_SLOWER ticks
         self.slower_c = 0.0  # what the slower circuits took off the excess this tick
         self.slow_c = 0.0      # the modelled reading, slowly averaged
         self.slope_c_per_s = 0.0  # how fast the modelled reading moves, smoothed
@@ -133,7 +135,9 @@ class RunawayWatch:
         self.exchanger_c = outlet_c
         self.reading_c = outlet_c
         slower = self.slower
+        self.slower_turn = 0
         for k in range(_N_SLOWER):
+            self.slower_drive_w[k] = written_w
             slower[_S_ELEMENT + k] = written_w
             slower[_S_EXCHANGER + k] = outlet_c
             slower[_S_READING + k] = outlet_c
@@ -164,20 +168,20 @@ class RunawayWatch:
         self.element_w += (written_w - self.element_w) * dt_s / (cfg.heater_tau_s + dt_s)
         step_c = (t - self.reading_c) * dt_s / (cfg.probe_tau_s + dt_s)
         self.reading_c += step_c
-        self.slope_c_per_s += (step_c / dt_s - self.slope_c_per_s) * dt_s / (_RUNAWAY_SLOPE_S + dt_s)
+        slope = dt_s / (_RUNAWAY_SLOPE_S + dt_s)  # (each weight worked out once: floats are heap objects)
+        self.slope_c_per_s += (step_c / dt_s - self.slope_c_per_s) * slope
         if self.inlet_c > -1000.0:
-            self.inlet_slope_c_per_s += ((inlet_c - self.inlet_c) / dt_s - self.inlet_slope_c_per_s) * dt_s / (
-                _RUNAWAY_SLOPE_S + dt_s)
+            self.inlet_slope_c_per_s += ((inlet_c - self.inlet_c) / dt_s - self.inlet_slope_c_per_s) * slope
         self.inlet_c = inlet_c
-        self.slow_c += (self.reading_c - self.slow_c) * dt_s / (_RUNAWAY_CORRECTION_S + dt_s)
+        correction = dt_s / (_RUNAWAY_CORRECTION_S + dt_s)
+        self.slow_c += (self.reading_c - self.slow_c) * correction
         raw = outlet_c - self.reading_c
         alpha = dt_s / (_RUNAWAY_SMOOTH_S + dt_s)
         spread = raw - self.residual_c
         self.noise_var += (spread * spread - self.noise_var) * dt_s / (_RUNAWAY_NOISE_S + dt_s)
         self.residual_c += (raw - self.residual_c) * alpha
-        self.correction_c += (self.residual_c - self.correction_c) * dt_s / (_RUNAWAY_CORRECTION_S + dt_s)
-        taken = self.excess_correction_c + (self.residual_c - self.excess_correction_c) * dt_s / (
-            _RUNAWAY_CORRECTION_S + dt_s)
+        self.correction_c += (self.residual_c - self.correction_c) * correction
+        taken = self.excess_correction_c + (self.residual_c - self.excess_correction_c) * correction
         floor = self.residual_c if self.residual_c < 0.0 else 0.0
         self.excess_correction_c = floor if taken < floor else taken
         excess = self.residual_c
@@ -256,48 +260,53 @@ class RunawayWatch:
         """One tick of the slower candidates; how much (degC) of the configured model's excess_c they
         explain: the most any one takes off, weighted by how much better it has explained the outlet.
         A candidate's own excess is the outlet (smoothed) above what it expects, less the steady error its
-        slow mean has learnt where that makes the outlet read high (as the configured model's)."""
+        slow mean has learnt where that makes the outlet read high (as the configured model's).
+        The candidates step in turn, one a tick over the _N_SLOWER ticks since its last step, on the mean
+        drive of those ticks: a step of 0.3 s against an element of 60 s or a litre's transit is as good
+        as three, and two thirds of their floats stay off the heap."""
         cfg = self.config
         slower = self.slower
-        scoring = self.settle_s <= 0.0  # both models start from a guess of the element's power till then
-        configured_c = raw_c - self.correction_c
-        configured_sq = configured_c * configured_c
+        drive = self.slower_drive_w
+        k = self.slower_turn
+        drive[k] = written_w
+        self.slower_turn = (k + 1) % _N_SLOWER
+        d = _N_SLOWER * dt_s
+        lag_s = cfg.heater_tau_s
+        if k != 1 and lag_s < SLOWEST_ELEMENT_S:
+            lag_s = SLOWEST_ELEMENT_S
+        volume_ml = cfg.heater_volume_ml
+        if k != 0 and volume_ml < LARGEST_EXCHANGER_ML:
+            volume_ml = LARGEST_EXCHANGER_ML
+        element_w = slower[_S_ELEMENT + k]  # (each read of an array("f") element is a float on the heap)
+        t = exchanger_step(slower[_S_EXCHANGER + k], inlet_c, flow_ml_min, element_w, volume_ml, cfg, d)
+        slower[_S_EXCHANGER + k] = t
+        power_w = (drive[0] + drive[1] + drive[2]) / _N_SLOWER
+        slower[_S_ELEMENT + k] = element_w + (power_w - element_w) * d / (lag_s + d)
+        reading_c = slower[_S_READING + k]
+        reading_c += (t - reading_c) * d / (cfg.probe_tau_s + d)
+        slower[_S_READING + k] = reading_c
+        own_c = outlet_c - reading_c
+        mean_c = slower[_S_CORRECTION + k]
+        mean_c += (own_c - mean_c) * d / (_RUNAWAY_CORRECTION_S + d)
+        slower[_S_CORRECTION + k] = mean_c
+        if self.settle_s <= 0.0:  # both models start from a guess of the element's power till then
+            configured_c = raw_c - self.correction_c
+            error_c = own_c - mean_c
+            score = slower[SLOWER_FIT + k]
+            score += (configured_c * configured_c - error_c * error_c - score) * d / (_SLOWER_FIT_S + d)
+            slower[SLOWER_FIT + k] = score
+            if k != self.slower_best and score > slower[SLOWER_FIT + self.slower_best]:
+                self.slower_best = k
         smoothed_c = self.reading_c + self.residual_c
-        fit_step = dt_s / (_SLOWER_FIT_S + dt_s)
-        mean_step = dt_s / (_RUNAWAY_CORRECTION_S + dt_s)
-        best = self.slower_best
         explained_c = 0.0
         for k in range(_N_SLOWER):
-            lag_s = cfg.heater_tau_s
-            if k != 1 and lag_s < SLOWEST_ELEMENT_S:
-                lag_s = SLOWEST_ELEMENT_S
-            volume_ml = cfg.heater_volume_ml
-            if k != 0 and volume_ml < LARGEST_EXCHANGER_ML:
-                volume_ml = LARGEST_EXCHANGER_ML
-            element_w = slower[_S_ELEMENT + k]
-            t = exchanger_step(slower[_S_EXCHANGER + k], inlet_c, flow_ml_min, element_w, volume_ml, cfg, dt_s)
-            slower[_S_EXCHANGER + k] = t
-            slower[_S_ELEMENT + k] = element_w + (written_w - element_w) * dt_s / (lag_s + dt_s)
-            reading_c = slower[_S_READING + k]
-            reading_c += (t - reading_c) * dt_s / (cfg.probe_tau_s + dt_s)
-            slower[_S_READING + k] = reading_c
-            own_c = outlet_c - reading_c
-            mean_c = slower[_S_CORRECTION + k]
-            mean_c += (own_c - mean_c) * mean_step
-            slower[_S_CORRECTION + k] = mean_c
             score = slower[SLOWER_FIT + k]
-            if scoring:
-                error_c = own_c - mean_c
-                score += (configured_sq - error_c * error_c - score) * fit_step
-                slower[SLOWER_FIT + k] = score
-                if score > slower[SLOWER_FIT + best]:
-                    best = k
             if score > 0.0:
-                own_c = smoothed_c - reading_c
+                own_c = smoothed_c - slower[_S_READING + k]
+                mean_c = slower[_S_CORRECTION + k]
                 if mean_c > 0.0:
                     own_c -= mean_c
                 took_c = (excess_c - own_c) * score / (score + self.noise_var)
                 if took_c > explained_c:
                     explained_c = took_c
-        self.slower_best = best
         return explained_c

@@ -132,7 +132,7 @@ def test_nothing_is_scored_while_the_controlled_temperature_is_out_of_band():
 
 def test_the_choice_is_spread_over_the_ticks():
     """Each score the choice reads is a float on the heap: made at once over the 81 models, it left 20 KB of
-    garbage in one tick (the board's budget is 8 KB a tick, collected at its end); the group sums, floats
+    garbage in one tick (the board's budget is 12 KB a tick, app.TICK_ALLOC_BUDGET_BYTES); the group sums, floats
     rebased all at once, 7 KB. A tick now takes three models' steps and at most one row of the choice
     (about 26 floats a model: 32-byte blocks on this 64-bit interpreter, 16 on the chips)."""
     import gc

@@ -295,12 +295,15 @@ class RunawayWatch:
             score = slower[SLOWER_FIT + k]
             score += (configured_c * configured_c - error_c * error_c - score) * d / (_SLOWER_FIT_S + d)
             slower[SLOWER_FIT + k] = score
-            if k != self.slower_best and score > slower[SLOWER_FIT + self.slower_best]:
-                self.slower_best = k
         smoothed_c = self.reading_c + self.residual_c
         explained_c = 0.0
+        best = self.slower_best
+        best_score = slower[SLOWER_FIT + best]
         for k in range(_N_SLOWER):
             score = slower[SLOWER_FIT + k]
+            if score > best_score:
+                best = k
+                best_score = score
             if score > 0.0:
                 own_c = smoothed_c - slower[_S_READING + k]
                 mean_c = slower[_S_CORRECTION + k]
@@ -309,4 +312,5 @@ class RunawayWatch:
                 took_c = (excess_c - own_c) * score / (score + self.noise_var)
                 if took_c > explained_c:
                     explained_c = took_c
+        self.slower_best = best
         return explained_c

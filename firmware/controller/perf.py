@@ -22,7 +22,8 @@ _REPLIES_WAITING_MAX = const(3)
 # the same point after a tick, and always on a tick whose heap is accounted (its peak is the one before a
 # collection). What waits is bounded: COLLECT_TICKS times app.TICK_ALLOC_BUDGET_BYTES. At one in four
 # the chip's high-water mark reached 78 % of its heap (target 75 %) once the live heap had grown to
-# 152 KB; one in three took it to 71 %, and the median tick still collects nothing (benchmarks.md).
+# 152 KB; one in three (with less allocated a tick) kept it at 73 %, and the median tick still collects
+# nothing (benchmarks.md).
 COLLECT_TICKS = 3
 
 # MicroPython's collector marks depth first with a stack of 64 blocks (MICROPY_ALLOC_GC_STACK_SIZE). A

@@ -104,8 +104,6 @@ class RunawayWatch:
         self.reading_c = 0.0   # the outlet probe as the model says it reads
         self.slower = array("f", [0.0] * (SLOWER_FIT + _N_SLOWER))
         self.slower_best = 0  # the candidate with the highest score
-        self.slower_turn = 0  # the candidate that steps this tick
-        self.slower_drive_w = [0.0] * _N_SLOWER  # the drive of the last _N_SLOWER ticks
         self.slower_c = 0.0  # what the slower circuits took off the excess this tick
         self.slow_c = 0.0      # the modelled reading, slowly averaged
         self.slope_c_per_s = 0.0  # how fast the modelled reading moves, smoothed
@@ -135,9 +133,7 @@ class RunawayWatch:
         self.exchanger_c = outlet_c
         self.reading_c = outlet_c
         slower = self.slower
-        self.slower_turn = 0
         for k in range(_N_SLOWER):
-            self.slower_drive_w[k] = written_w
             slower[_S_ELEMENT + k] = written_w
             slower[_S_EXCHANGER + k] = outlet_c
             slower[_S_READING + k] = outlet_c
@@ -165,10 +161,12 @@ class RunawayWatch:
             return False
         t = exchanger_step(self.exchanger_c, inlet_c, flow_ml_min, self.element_w, cfg.heater_volume_ml, cfg, dt_s)
         self.exchanger_c = t
-        self.element_w += (written_w - self.element_w) * dt_s / (cfg.heater_tau_s + dt_s)
-        step_c = (t - self.reading_c) * dt_s / (cfg.probe_tau_s + dt_s)
+        element = dt_s / (cfg.heater_tau_s + dt_s)  # (each weight worked out once: floats are heap objects)
+        self.element_w += (written_w - self.element_w) * element
+        probe = dt_s / (cfg.probe_tau_s + dt_s)
+        step_c = (t - self.reading_c) * probe
         self.reading_c += step_c
-        slope = dt_s / (_RUNAWAY_SLOPE_S + dt_s)  # (each weight worked out once: floats are heap objects)
+        slope = dt_s / (_RUNAWAY_SLOPE_S + dt_s)
         self.slope_c_per_s += (step_c / dt_s - self.slope_c_per_s) * slope
         if self.inlet_c > -1000.0:
             self.inlet_slope_c_per_s += ((inlet_c - self.inlet_c) / dt_s - self.inlet_slope_c_per_s) * slope
@@ -187,7 +185,8 @@ class RunawayWatch:
         excess = self.residual_c
         if self.excess_correction_c > 0.0:
             excess -= self.excess_correction_c
-        self.slower_c = self._slower_circuit(excess, raw, inlet_c, flow_ml_min, written_w, dt_s, outlet_c)
+        self.slower_c = self._slower_circuit(excess, raw, inlet_c, flow_ml_min, written_w, dt_s, outlet_c, element,
+                                             probe, correction)
         excess -= self.slower_c
         self.excess_c = excess
         if excess > self.excess_max_c:
@@ -256,57 +255,55 @@ class RunawayWatch:
         learnt (so it follows the outlet's moves of the last minute or so, not the model's slow drift)."""
         return self.reading_c + self.correction_c
 
-    def _slower_circuit(self, excess_c, raw_c, inlet_c, flow_ml_min, written_w, dt_s, outlet_c):
+    def _slower_circuit(self, excess_c, raw_c, inlet_c, flow_ml_min, written_w, dt_s, outlet_c, element_step,
+                        probe_step, mean_step):
         """One tick of the slower candidates; how much (degC) of the configured model's excess_c they
         explain: the most any one takes off, weighted by how much better it has explained the outlet.
         A candidate's own excess is the outlet (smoothed) above what it expects, less the steady error its
-        slow mean has learnt where that makes the outlet read high (as the configured model's).
-        The candidates step in turn, one a tick over the _N_SLOWER ticks since its last step, on the mean
-        drive of those ticks: a step of 0.3 s against an element of 60 s or a litre's transit is as good
-        as three, and two thirds of their floats stay off the heap."""
+        slow mean has learnt where that makes the outlet read high (as the configured model's)."""
         cfg = self.config
         slower = self.slower
-        drive = self.slower_drive_w
-        k = self.slower_turn
-        drive[k] = written_w
-        self.slower_turn = (k + 1) % _N_SLOWER
-        d = _N_SLOWER * dt_s
-        lag_s = cfg.heater_tau_s
-        if k != 1 and lag_s < SLOWEST_ELEMENT_S:
-            lag_s = SLOWEST_ELEMENT_S
-        volume_ml = cfg.heater_volume_ml
-        if k != 0 and volume_ml < LARGEST_EXCHANGER_ML:
-            volume_ml = LARGEST_EXCHANGER_ML
-        element_w = slower[_S_ELEMENT + k]  # (each read of an array("f") element is a float on the heap)
-        t = exchanger_step(slower[_S_EXCHANGER + k], inlet_c, flow_ml_min, element_w, volume_ml, cfg, d)
-        slower[_S_EXCHANGER + k] = t
-        power_w = (drive[0] + drive[1] + drive[2]) / _N_SLOWER
-        slower[_S_ELEMENT + k] = element_w + (power_w - element_w) * d / (lag_s + d)
-        reading_c = slower[_S_READING + k]
-        reading_c += (t - reading_c) * d / (cfg.probe_tau_s + d)
-        slower[_S_READING + k] = reading_c
-        own_c = outlet_c - reading_c
-        mean_c = slower[_S_CORRECTION + k]
-        mean_c += (own_c - mean_c) * d / (_RUNAWAY_CORRECTION_S + d)
-        slower[_S_CORRECTION + k] = mean_c
-        if self.settle_s <= 0.0:  # both models start from a guess of the element's power till then
-            configured_c = raw_c - self.correction_c
-            error_c = own_c - mean_c
-            score = slower[SLOWER_FIT + k]
-            score += (configured_c * configured_c - error_c * error_c - score) * d / (_SLOWER_FIT_S + d)
-            slower[SLOWER_FIT + k] = score
+        scoring = self.settle_s <= 0.0  # both models start from a guess of the element's power till then
+        configured_c = raw_c - self.correction_c
+        configured_sq = configured_c * configured_c
         smoothed_c = self.reading_c + self.residual_c
-        explained_c = 0.0
+        fit_step = dt_s / (_SLOWER_FIT_S + dt_s)
+        slowest_step = dt_s / (SLOWEST_ELEMENT_S + dt_s)
         best = self.slower_best
-        best_score = slower[SLOWER_FIT + best]
+        best_score = None  # (read once: each read of an array("f") element is a float on the heap)
+        explained_c = 0.0
         for k in range(_N_SLOWER):
+            volume_ml = cfg.heater_volume_ml
+            if k != 0 and volume_ml < LARGEST_EXCHANGER_ML:
+                volume_ml = LARGEST_EXCHANGER_ML
+            element_w = slower[_S_ELEMENT + k]  # (each read of an array("f") element is a float on the heap)
+            t = exchanger_step(slower[_S_EXCHANGER + k], inlet_c, flow_ml_min, element_w, volume_ml, cfg, dt_s)
+            slower[_S_EXCHANGER + k] = t
+            if k != 1 and cfg.heater_tau_s < SLOWEST_ELEMENT_S:
+                slower[_S_ELEMENT + k] = element_w + (written_w - element_w) * slowest_step
+            else:
+                slower[_S_ELEMENT + k] = element_w + (written_w - element_w) * element_step
+            reading_c = slower[_S_READING + k]
+            reading_c += (t - reading_c) * probe_step
+            slower[_S_READING + k] = reading_c
+            own_c = outlet_c - reading_c
+            mean_c = slower[_S_CORRECTION + k]
+            mean_c += (own_c - mean_c) * mean_step
+            slower[_S_CORRECTION + k] = mean_c
             score = slower[SLOWER_FIT + k]
-            if score > best_score:
-                best = k
-                best_score = score
+            if scoring:
+                error_c = own_c - mean_c
+                score += (configured_sq - error_c * error_c - score) * fit_step
+                slower[SLOWER_FIT + k] = score
+                if k == best:
+                    best_score = score
+                elif best_score is None:  # the best is a candidate yet to step this tick
+                    best_score = slower[SLOWER_FIT + best]
+                if score > best_score:
+                    best = k
+                    best_score = score
             if score > 0.0:
-                own_c = smoothed_c - slower[_S_READING + k]
-                mean_c = slower[_S_CORRECTION + k]
+                own_c = smoothed_c - reading_c
                 if mean_c > 0.0:
                     own_c -= mean_c
                 took_c = (excess_c - own_c) * score / (score + self.noise_var)

@@ -41,9 +41,6 @@ _RREF_PER_R0_MIN = const(1.35)
 _RREF_PER_R0_MAX = const(6.3)
 # What a resistance beyond the equation's range (R > 7.6 R0) reads as: far above anything plausible.
 _BEYOND_RANGE_C = const(10000.0)
-# The quadratic's root: T = -A / 2B + sqrt(discriminant) / 2B (Probes.convert).
-_ZERO_C = const(3383.8095238095239)  # -CVD_A / (2 CVD_B)
-_PER_ROOT_C = const(-865800.86580086580)  # 1 / (2 CVD_B)
 
 
 def resistance_to_c(r_ohm, r0_ohm):
@@ -80,11 +77,19 @@ def code_to_c(code, r0_ohm, rref_ohm):
     return resistance_to_c(code * rref_ohm / CODE_FULL_SCALE, r0_ohm)
 
 
-def _converted_c(code, root_0, root_per_code):
+# Above 0 degC, T = -A / 2B + sqrt(A^2 - 4B + 4B R/R0) / 2B (Probes.convert): the parts that do not
+# depend on the converter, as constants folded into the code (module globals cost the heap the board has
+# not got to spare); tests/firmware/fw_probes.py checks the conversion against the full equation.
+_ZERO_C = const(3383.809523809524)  # -CVD_A / (2 CVD_B)
+_PER_ROOT_C = const(-865800.8658008658)  # 1 / (2 CVD_B)
+_ROOT_0 = const(1.758480889e-05)  # CVD_A^2 - 4 CVD_B
+
+
+def _converted_c(code, root_per_code):
     """The temperature of a converter code above 0 degC (Probes.convert's constants): the quadratic's root
     in four operations, so nine probes a tick leave 36 floats on the heap, not 120. Where the root does not
     exist (R > 7.6 R0) the reading is far above anything plausible."""
-    square = root_0 + root_per_code * code
+    square = _ROOT_0 + root_per_code * code
     if square <= 0.0:
         return _BEYOND_RANGE_C
     return _ZERO_C + _PER_ROOT_C * math.sqrt(square)
@@ -108,7 +113,6 @@ class Probes:
         self.fit()
         # The conversion's constants (convert), the probes whose calibration is not the identity (a bit
         # each: the rest take no arithmetic for it), and the configuration's revision they were made from.
-        self.root_0 = 0.0
         self.root_per_code = 0.0
         self.calibrated = 0
         self.converted_as = -1
@@ -143,7 +147,6 @@ class Probes:
         T = -A / 2B + sqrt(A^2 - 4B + 4B rref c / (32768 r0)) / 2B. Below 0 degC nothing is plausible: the
         quadratic stands there too."""
         cfg = self.config
-        self.root_0 = CVD_A * CVD_A - 4.0 * CVD_B
         self.root_per_code = 4.0 * CVD_B * cfg.rtd_ref_ohm / (CODE_FULL_SCALE * cfg.rtd_r0_ohm)
         self.calibrated = 0
         for i in range(N_PROBES):
@@ -159,7 +162,6 @@ class Probes:
         if cfg.revision != self.converted_as:
             self.convert()
         alpha = dt_s / (FILTER_TAU_S + dt_s)
-        root_0 = self.root_0
         root_per_code = self.root_per_code
         for i in range(N_PROBES):
             if not self.fitted[i]:
@@ -167,7 +169,7 @@ class Probes:
             code = self.codes[i]
             ok = CODE_SHORT < code < CODE_OPEN
             if ok:
-                t = _converted_c(code, root_0, root_per_code)
+                t = _converted_c(code, root_per_code)
                 if self.calibrated >> i & 1:
                     t = t * cfg.probe_gain[i] + cfg.probe_offset_c[i]
                 ok = _PLAUSIBLE_MIN_C <= t <= PLAUSIBLE_MAX_C

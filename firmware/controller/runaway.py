@@ -270,7 +270,6 @@ class RunawayWatch:
         fit_step = dt_s / (_SLOWER_FIT_S + dt_s)
         slowest_step = dt_s / (SLOWEST_ELEMENT_S + dt_s)
         best = self.slower_best
-        best_score = None  # (read once: each read of an array("f") element is a float on the heap)
         explained_c = 0.0
         for k in range(_N_SLOWER):
             volume_ml = cfg.heater_volume_ml
@@ -295,13 +294,8 @@ class RunawayWatch:
                 error_c = own_c - mean_c
                 score += (configured_sq - error_c * error_c - score) * fit_step
                 slower[SLOWER_FIT + k] = score
-                if k == best:
-                    best_score = score
-                elif best_score is None:  # the best is a candidate yet to step this tick
-                    best_score = slower[SLOWER_FIT + best]
-                if score > best_score:
+                if score > slower[SLOWER_FIT + best]:
                     best = k
-                    best_score = score
             if score > 0.0:
                 own_c = smoothed_c - reading_c
                 if mean_c > 0.0:

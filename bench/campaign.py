@@ -2,7 +2,8 @@
 each a whole session on the emulated MCU, judged on the plant's truth.
 
 Usage: hipec bench campaign --plants N --seed S [--json] [--peers] [--workers W] [--duration-min M]
-                            [--firmware REV | --in-process] [--histogram PNG] [--plant-files DIR] [--save JSON]
+                            [--firmware REV | --in-process] [--set NAME=VALUE ...] [--histogram PNG]
+                            [--plant-files DIR] [--save JSON]
 
 Plant s (seeds S .. S+N-1) is drawn by bench/campaign_plants.py: a Latin hypercube over every parameter
 of docs/plant-model.md and what the board is not told (room, losses, tubing calibration error, volumes,
@@ -19,11 +20,15 @@ or the git revision --firmware names, and every session runs that build. --in-pr
 too in-process under CPython (the working tree's, as bench/inprocess.py does): a few times faster, for
 trying a change over many plants; the figures of record are the emulated MCU's. --plant-files writes
 each failing or unreachable plant as a bench plant file (`hipec bench control --plant FILE` runs it).
+--set gives every plant's board a setting over what the plant draws (checked by the firmware's own
+configuration code, as set_config checks it): the same plants with and without it measure what a setting
+does across the documented space; the summary, the rerun line and the plant files carry it.
 Exit status 0 when every reachable session met the requirement, 1 otherwise.
 """
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import sys
@@ -32,6 +37,7 @@ import traceback
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from hipec.operate import parse_setting
 from hipec.tables import PHASE_NAMES
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -41,7 +47,9 @@ from campaign_plants import DURATION_MIN, CampaignPlant, draw, reference  # noqa
 from campaign_report import histogram, summarize, text_lines  # noqa: E402
 from firmware_at import build  # noqa: E402
 from lockstep import ENDED, run_session  # noqa: E402
-from physics import heatup_minimum_s, reachability  # noqa: E402
+from physics import board_config, heatup_minimum_s, reachability  # noqa: E402
+from controller.config import SPEC as BOARD_SETTINGS  # noqa: E402  (on the path physics set)
+from controller.errors import CommandError  # noqa: E402
 from workers import run_all  # noqa: E402
 
 FIRMWARE = "firmware"
@@ -117,12 +125,13 @@ class Job(NamedTuple):
     firmware: Path  # the emulated board's build
     pid: dict[str, float]  # simple-pid's gains (empty for the others)
     in_process: bool = False  # the firmware in-process under CPython instead of on the emulated MCU
+    settings: dict[str, Any] | None = None  # board settings over the plant's own (--set)
 
 
 def run_one(job: Job) -> dict[str, Any]:
     """One controller on one plant, in its own process (bench/workers.py)."""
     started = time.monotonic()
-    plant = draw(job.seed, job.duration_min)
+    plant = draw(job.seed, job.duration_min).told(job.settings)
     try:
         if job.controller == FIRMWARE and not job.in_process:
             session = firmware_session(plant, job.firmware)
@@ -137,11 +146,36 @@ def run_one(job: Job) -> dict[str, Any]:
 
 
 def failed_job(job: Job, why: str) -> dict[str, Any]:
-    plant = draw(job.seed, job.duration_min)
+    plant = draw(job.seed, job.duration_min).told(job.settings)
     reach = reachability(plant.params, plant.plan, plant.config)
     return {"seed": job.seed, "controller": job.controller, "reachable": reach.reachable, "cause": reach.cause,
             "outcome": "NOT RUN", "completed": False, "given_up": False, "alarms": [],
             "max_abs_error_c": None, "problems": [f"the session itself failed: {why}"]}
+
+
+def board_settings(texts: list[str]) -> dict[str, Any]:
+    """--set NAME=VALUE ..., each checked as the board's set_config checks it (and all of them together);
+    ValueError naming the one refused and what it allows."""
+    settings: dict[str, Any] = {}
+    for text in texts:
+        try:
+            name, value = parse_setting(text)
+        except ValueError as exc:
+            raise ValueError(f"--set {text}: {exc}") from None
+        if name not in BOARD_SETTINGS:
+            near = difflib.get_close_matches(name, BOARD_SETTINGS, n=1)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            raise ValueError(f"--set {text}: the board has no setting {name!r}{hint}; `hipec config get` lists them")
+        try:
+            board_config({name: value})
+        except CommandError as exc:
+            raise ValueError(f"--set {text}: {exc}") from None
+        settings[name] = value
+    try:
+        board_config(dict(settings))
+    except CommandError as exc:
+        raise ValueError(f"--set: together, {exc}") from None
+    return settings
 
 
 def reference_pid() -> dict[str, float]:
@@ -165,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
                         "(default: as the working tree has it at the start)")
     parser.add_argument("--in-process", action="store_true", help="run the firmware in-process under CPython "
                         "(the working tree's; faster, for trying a change: the figures of record are the emulated MCU's)")
+    parser.add_argument("--set", metavar="NAME=VALUE", action="append", default=[], dest="settings",
+                        help="a board setting for every plant, over the plant's own (repeat for more)")
     parser.add_argument("--histogram", type=Path, help="draw the max |error| and heat-up histograms to this PNG")
     parser.add_argument("--plant-files", type=Path, help="write each failing or unreachable plant's file here")
     parser.add_argument("--save", type=Path, help="write what --json prints to this file as well")
@@ -181,11 +217,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{parser.prog}: error: --in-process runs the working tree's firmware; it cannot take --firmware",
               file=sys.stderr)
         return 2
+    try:
+        settings = board_settings(args.settings)
+    except ValueError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
     seeds = list(range(args.seed, args.seed + args.plants))
     firmware, built_from = build(args.firmware)
     pid = reference_pid() if args.peers else {}
     controllers = (FIRMWARE,) + (PEERS if args.peers else ())
-    jobs = [Job(controller, seed, args.duration_min, firmware, pid, args.in_process)
+    jobs = [Job(controller, seed, args.duration_min, firmware, pid, args.in_process, settings)
             for seed in seeds for controller in controllers]
     done = [0]
 
@@ -200,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     results = run_all(jobs, run_one, args.workers, SESSION_TIMEOUT_S, failed_job, report)
     results.sort(key=lambda r: (r["seed"], controllers.index(r["controller"])))
-    summary = summarize(results, controllers, args.seed, args.plants, args.duration_min)
+    summary = summarize(results, controllers, args.seed, args.plants, args.duration_min, settings,
+                        args.in_process)
     summary["firmware"] = "the working tree's, in-process" if args.in_process else f"{firmware.name} ({built_from})"
     summary["workers"] = args.workers
     summary["wall_min"] = round((time.monotonic() - started) / 60.0, 1)
@@ -211,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         for result in results:
             if result["controller"] == FIRMWARE and (result["problems"] or not result["reachable"]):
                 path = args.plant_files / f"campaign-{result['seed']}.toml"
-                path.write_text(draw(result["seed"], args.duration_min).plant_file())
+                path.write_text(draw(result["seed"], args.duration_min).told(settings).plant_file())
     everything = json.dumps({**summary, "sessions": results})
     if args.save:
         args.save.parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ every loss, the line and exchanger volumes, the element's lag, the probes' lag a
 """
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +57,10 @@ class CampaignPlant:
     plan: Plan
     config: dict[str, Any]  # set_config before the session: what the board is told
     tubing_error: float  # the pump delivers this share more than the board's calibration says
+
+    def told(self, settings: dict[str, Any] | None) -> CampaignPlant:
+        """The same plant, its board given these settings over the ones it draws."""
+        return dataclasses.replace(self, config={**self.config, **settings}) if settings else self
 
     def plant_file(self) -> str:
         """The plant as a bench plant file, for `hipec bench control --plant FILE`."""

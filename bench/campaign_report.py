@@ -7,6 +7,7 @@ that cannot reach it are listed apart with what each session ended with.
 """
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,12 @@ from control import percentile
 from physics import OUTLET_LIMIT_C
 
 RERUN = "hipec bench campaign --plants 1 --seed {seed}"
+
+
+def rerun(seed: str, settings: dict[str, Any], in_process: bool = False) -> str:
+    """The command that reruns one plant alone as it ran: in-process or not, with the settings it had."""
+    return RERUN.format(seed=seed) + (" --in-process" if in_process else "") + \
+        "".join(f" --set {name}={json.dumps(value)}" for name, value in settings.items())
 
 
 def _spread(values: list[float], digits: int = 4) -> dict[str, float | None]:
@@ -73,11 +80,15 @@ def controller_summary(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def summarize(results: list[dict[str, Any]], controllers: tuple[str, ...], seed: int, plants: int,
-              duration_min: float) -> dict[str, Any]:
-    """The first controller's summary at the top, the peers' under "peers"."""
+              duration_min: float, settings: dict[str, Any] | None = None, in_process: bool = False) -> dict[str, Any]:
+    """The first controller's summary at the top, the peers' under "peers"; settings: what --set gave
+    every plant's board; in_process: the firmware ran under CPython, not on the emulated MCU."""
     by = {name: [r for r in results if r["controller"] == name] for name in controllers}
+    settings = settings or {}
     summary: dict[str, Any] = {"seed": seed, "duration_min": duration_min, "controller": controllers[0],
-                               "rerun": RERUN.format(seed="S"), **controller_summary(by[controllers[0]])}
+                               "in_process": in_process, "settings": settings,
+                               "rerun": rerun("S", settings, in_process),
+                               **controller_summary(by[controllers[0]])}
     summary["plants"] = plants
     summary["peers"] = {name: controller_summary(by[name]) for name in controllers[1:]}
     return summary
@@ -111,8 +122,11 @@ def _figures_line(s: dict[str, Any]) -> list[str]:
 def text_lines(summary: dict[str, Any]) -> list[str]:
     s = summary
     lines = [f"{s['plants']} plants from seed {s['seed']}, {s['duration_min']:g} min of treatment each; "
-             f"{s['controller']} {s.get('firmware', '')} on the emulated MCU, {s.get('workers', '?')} workers, "
+             f"{s['controller']} {s.get('firmware', '')}{'' if s.get('in_process') else ' on the emulated MCU'}, "
+             f"{s.get('workers', '?')} workers, "
              f"{s.get('wall_min', '?')} min"]
+    if s.get("settings"):
+        lines.append("  every board also given " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in s["settings"].items()))
     lines += _figures_line(s)
     verdict = "met" if s["requirement_met"] else "NOT met"
     lines.append(f"  requirement on every reachable plant (complete, max |error| <= {REQUIRED_MAX_ERROR_C:.2f} degC, "
@@ -122,7 +136,7 @@ def text_lines(summary: dict[str, Any]) -> list[str]:
     lines.append(f"  unreachable plants ({len(s['unreachable'])}), what their sessions ended with:")
     for ended, count in s["unreachable_ended"].items():
         lines.append(f"    {count} x {ended}")
-    lines.append(f"  rerun one plant alone: {RERUN.format(seed='SEED')}")
+    lines.append(f"  rerun one plant alone: {rerun('SEED', s.get('settings') or {}, bool(s.get('in_process')))}")
     for name, peer in s["peers"].items():
         lines.append(f"{name} (in-process, same plants):")
         lines += _figures_line(peer)

@@ -98,3 +98,25 @@ def test_in_process_the_firmware_is_judged_alike_and_only_the_working_trees(caps
     assert campaign.main(["--plants", "1", "--in-process", "--firmware", "HEAD"]) == 2
     err = capsys.readouterr().err
     assert "--in-process" in err and "--firmware" in err
+
+
+def test_a_board_setting_for_every_plant_reaches_the_boards_and_its_rerun(tmp_path: Path,
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """--set gives every plant's board a setting over its own (what a setting does across the documented
+    space, on the same plants): the boards run with it, the summary, the rerun line and the plant files
+    carry it; a misspelt name or a value out of range is one line naming it and what is allowed."""
+    plain_args = ["--plants", "2", "--seed", str(FIRST_SEED), "--workers", "2", "--in-process"] + SHORT
+    _status, plain = run(plain_args, capsys)
+    _status, told = run(plain_args + ["--set", "smith_predictor=0", "--plant-files", str(tmp_path)], capsys)
+    assert told["settings"] == {"smith_predictor": 0} and plain["settings"] == {}
+    assert told["rerun"] == "hipec bench campaign --plants 1 --seed S --in-process --set smith_predictor=0"
+    # Without its predictor the board controls another way: the reachable plant's figures move.
+    assert without_wall_time(told["sessions"][0]) != without_wall_time(plain["sessions"][0])
+    # The unreachable plant's file runs again as it ran: the setting is in its [config].
+    _params, _plan, config = load_all(tmp_path / f"campaign-{FIRST_SEED + 1}.toml")
+    assert config == {**draw(FIRST_SEED + 1, 1).config, "smith_predictor": 0}
+    for setting, words in (("prime_stabel_s=300", "no setting 'prime_stabel_s' (did you mean prime_stable_s?)"),
+                           ("prime_stable_s=9999", "prime_stable_s = 9999 is outside 0..600 s")):
+        assert campaign.main(["--plants", "1", "--in-process", "--set", setting]) == 2
+        err = capsys.readouterr().err
+        assert f"--set {setting}: " in err and words in err and len(err.strip().splitlines()) == 1

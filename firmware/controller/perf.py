@@ -176,15 +176,19 @@ def order_modules():
 def marking_order(modules):
     """The loaded modules (sys.modules) as a chain of pairs (rest, module), each module after the loaded
     modules its globals hold: the collector marks a pair's module (pushed last) before the rest. Made
-    once, from lists (no table of the modules' size to find a block for on a broken-up heap)."""
+    once, in lists of the modules' number made at their full length at once: a list grown by appending
+    asks for a block twice the size it had when it fills, and on the heap the import left broken up a
+    board 2 KiB short of its heap once found none for 64 entries, and booted into safe mode."""
     module_type = type(sys)
     loaded = [m for m in modules.values() if type(m) is module_type]
-    order: list = []
+    order = [None] * len(loaded)
+    placing = [None] * len(loaded)
     for m in loaded:
-        _place(m, module_type, loaded, order, [])
+        _place(m, module_type, loaded, order, placing)
     chain: tuple = ()
     for m in reversed(order):
-        chain = (chain, m)
+        if m is not None:  # (a module sys.modules names twice is placed once: CPython's os.path)
+            chain = (chain, m)
     return chain
 
 
@@ -196,12 +200,12 @@ def _holds(items, wanted):
 
 
 def _place(module, module_type, loaded, order, placing):
-    """Append module to order after the loaded modules its globals hold; an import cycle ends at a module
-    already being placed."""
+    """Put module in order's next free entry (None) after the loaded modules its globals hold; an import
+    cycle ends at a module already being placed (in placing)."""
     if _holds(order, module) or _holds(placing, module):
         return
-    placing.append(module)
+    placing[placing.index(None)] = module
     for value in module.__dict__.values():
         if type(value) is module_type and _holds(loaded, value):
             _place(value, module_type, loaded, order, placing)
-    order.append(module)
+    order[order.index(None)] = module

@@ -70,7 +70,8 @@ _TREATMENT_OVERRUN_FACTOR = const(1.5)
 _PROGRESS_MIN_C = const(0.2)
 _PROGRESS_WINDOW_MS = const(600000)
 # The band ends the watch once held this long (twice priming's default hold): a noisy value stalled at
-# its edge only touches it (the plant campaign's seed 32 sat 2 h in PRIMING with no alarm).
+# its edge only touches it (the plant campaign's seed 32 sat 2 h in PRIMING with no alarm). Priming has
+# a bound of its own besides (_progress): its hold (prime_stable_s, up to 600 s) may be longer than this.
 _PROGRESS_BAND_MS = const(60000)
 
 # Probes without which the heater may not run: control's (inflow, reservoir) and the safety channel's
@@ -96,6 +97,7 @@ class Supervisor:
         self.progress_best_c = -1.0  # closest the controlled value came to the target (-1: no window)
         self.progress_ms = 0         # since it last came _PROGRESS_MIN_C closer
         self.progress_band_ms = 0    # in band without a break
+        self.priming_band_ms = 0     # priming since the controlled value first came into band
         self.runaway = RunawayWatch(config)
         self.current = HeaterCurrentWatch(config)
         self.balance = HeatBalance(config)
@@ -224,6 +226,15 @@ class Supervisor:
         probes read the first fluid to reach them, then cool with the patient, while the heater holds
         the inflow at the target; the cavity's approach is judged from the moment the cascade acts."""
         off = inp.controlled_c - inp.target_c
+        # Priming (the bypass open) that has come into band must then hold it for prime_stable_s: one still
+        # priming a window after that (a value in and out of the band) is stalled however close it is.
+        if inp.heating_up and not inp.perfusing and (inp.in_band or self.priming_band_ms):
+            self.priming_band_ms += dt_ms
+            if self.priming_band_ms > self.config.prime_stable_s * 1000 + _PROGRESS_WINDOW_MS:
+                self.alarms.set(NO_PROGRESS, True, off)
+                return
+        else:
+            self.priming_band_ms = 0
         # In band the watch waits; only held there (_PROGRESS_BAND_MS) does it start again: a value
         # stalled at the band's edge, in and out of it with the probe's noise, is still a stall.
         self.progress_band_ms = self.progress_band_ms + dt_ms if inp.in_band else 0

@@ -34,8 +34,9 @@ ALARM_WORDS = {
     "watchdog_reset": "the board was reset by its watchdog",
     "inflow_disagreement": "the two inflow probes disagree: heater off, bypass open",
     "heater_runaway": "heater outlet hotter than the power explains (switch stuck on?): heater off",
-    "no_progress": "not reaching the target: no closer in 10 min; check heater power, circuit losses "
-                   "(room, lines, open abdomen), flow and the probes",
+    "no_progress": "not reaching or not holding the target: no closer in 10 min, or priming in and out of "
+                   "the band; check heater power, circuit losses (room, lines, open abdomen), flow and the "
+                   "probes (a noisy inflow probe)",
     "heater_switch_failed": "heater draws current while switched off (switch failed closed): heater relay "
                             "open, bypass open; replace the heater switch",
     "heater_current_lost": "heater draws no current while driven, or its current sensor failed: check the "

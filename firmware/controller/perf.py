@@ -181,8 +181,8 @@ def marking_order(modules):
     board 2 KiB short of its heap once found none for 64 entries, and booted into safe mode."""
     module_type = type(sys)
     loaded = [m for m in modules.values() if type(m) is module_type]
-    order = [None] * len(loaded)
-    placing = [None] * len(loaded)
+    order: list = [None] * len(loaded)
+    placing: list = [None] * len(loaded)
     for m in loaded:
         _place(m, module_type, loaded, order, placing)
     chain: tuple = ()

@@ -158,7 +158,7 @@ class Config:
         self.drain_s = 420
         self.cooldown_end_c = 40.0
         self.cooldown_max_s = 300
-        # Inflow must stay in band this long before the abdomen is filled (net of twenty times the time
+        # Inflow must stay in band this long before the abdomen is filled (net of five times the time
         # out of it: a noisy reading's ticks out of band do not start it again; session.py).
         self.prime_stable_s = 30
         self.band_c = 0.1

@@ -19,11 +19,11 @@ from controller.tables import (IDLE, PRIMING, HEATING, TREATMENT, COOLDOWN, DRAI
 # Priming's hold (prime_stable_s) counts the time in band net of this many times the time out of it. A noisy
 # converter's reading leaves the band a tick now and then at a steady inflow, and a hold restarted by each
 # such tick never ended at 300 s (campaign plant 21, 0.19 degC of noise; no alarm said so); a value out of
-# band one tick in 21 or more often is wandering about the band and never counts up (the progress watch
+# band one tick in 6 or more often is wandering about the band and never counts up (the progress watch
 # then says so). At 1 the default 30 s hold ended minutes earlier on noisy plants than it had, and three
-# of the campaign's 73 reachable plants went over 0.10 degC at the cold return; at 20 two, by a thousandth
-# of a degree (benchmarks.md).
-_OUT_OF_BAND_COST = const(20)
+# of the campaign's 73 reachable plants went over 0.10 degC at the cold return; at 20 a 300 s hold left
+# nine of them raising no_progress in priming and one in it for good; at 5 none (benchmarks.md).
+_OUT_OF_BAND_COST = const(5)
 
 # Phase changes waiting to become events: more than one request's worth between two ticks. Beyond it
 # the oldest are still counted (changes_dropped), never silently lost.

@@ -22,7 +22,7 @@ from controller.tables import (IDLE, PRIMING, HEATING, TREATMENT, COOLDOWN, DRAI
 # band one tick in 6 or more often is wandering about the band and never counts up (the progress watch
 # then says so). At 1 the default 30 s hold ended minutes earlier on noisy plants than it had, and three
 # of the campaign's 73 reachable plants went over 0.10 degC at the cold return; at 20 a 300 s hold left
-# nine of them raising no_progress in priming and one in it for good; at 5 none (benchmarks.md).
+# nine of them raising no_progress in priming and one in it for good; at 5 one (benchmarks.md).
 _OUT_OF_BAND_COST = const(5)
 
 # Phase changes waiting to become events: more than one request's worth between two ticks. Beyond it

@@ -28,7 +28,6 @@ Exit status 0 when every reachable session met the requirement, 1 otherwise.
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import os
 import sys
@@ -39,6 +38,7 @@ from typing import Any, NamedTuple
 
 from hipec.operate import parse_setting
 from hipec.tables import PHASE_NAMES
+from hipec.vocabulary import nearest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -163,8 +163,8 @@ def board_settings(texts: list[str]) -> dict[str, Any]:
         except ValueError as exc:
             raise ValueError(f"--set {text}: {exc}") from None
         if name not in BOARD_SETTINGS:
-            near = difflib.get_close_matches(name, BOARD_SETTINGS, n=1)
-            hint = f" (did you mean {near[0]}?)" if near else ""
+            near = nearest(name, BOARD_SETTINGS)
+            hint = f" (did you mean {near}?)" if near else ""
             raise ValueError(f"--set {text}: the board has no setting {name!r}{hint}; `hipec config get` lists them")
         try:
             board_config({name: value})
